@@ -1,0 +1,25 @@
+import type { DType, RawTensor, TypedArr } from './tensor';
+import type { CpuEngine } from './cpu';
+import type { GpuEngine } from './gpu';
+
+/** The two engines share this surface; ops branch on `kind` to pick the CPU twin or the WGSL kernel. */
+export interface EngineBase {
+  readonly kind: 'cpu' | 'gpu';
+  /** Uninitialised on the GPU (poison it in tests), zero on the CPU. */
+  empty(shape: readonly number[], dtype?: DType): RawTensor;
+  zeros(shape: readonly number[], dtype?: DType): RawTensor;
+  fill(shape: readonly number[], value: number, dtype?: DType): RawTensor;
+  upload(data: ArrayLike<number> | TypedArr, shape: readonly number[], dtype?: DType): RawTensor;
+  read(t: RawTensor): Promise<TypedArr>;
+  /** Overwrite a tensor's contents from the host. */
+  write(t: RawTensor, data: TypedArr): void;
+  copy(src: RawTensor, dst: RawTensor): void;
+  release(t: RawTensor): void;
+  /** Submit recorded GPU work (no-op on the CPU). */
+  flush(): void;
+  /** Wait for all submitted work. */
+  sync(): Promise<void>;
+  readonly liveTensors: number;
+}
+
+export type Engine = CpuEngine | GpuEngine;

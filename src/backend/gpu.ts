@@ -1,0 +1,222 @@
+import { acquireDevice, type AcquireOptions, type DeviceInfo } from '../gpu/device';
+import { BufferPool } from '../gpu/buffers';
+import { GpuError } from '../gpu/errors';
+import { KernelCache, type Kernel } from '../gpu/kernel';
+import type { EngineBase } from './engine';
+import { RawTensor, arrayFor, sizeOf, type DType, type TypedArr } from './tensor';
+
+export interface DispatchArgs {
+  /** Uniform struct bytes (see gpu/params.ts), bound at @binding(0); omit for kernels without one. */
+  params?: ArrayBuffer;
+  /**
+   * Storage bindings in order, at @binding(1), (2), ... (or from 0 when there are no params).
+   * A `null` leaves a hole: with layout 'auto' a binding the entry point does not use is stripped
+   * from its layout, and binding it anyway is a validation error.
+   */
+  bindings: (RawTensor | GPUBuffer | null)[];
+  workgroups: [number, number?, number?];
+}
+
+export interface EngineStats {
+  dispatches: number;
+  submits: number;
+  readbacks: number;
+}
+
+/**
+ * The GPU engine: records every op into one command encoder (one compute pass) and submits only
+ * on flush()/read(), so a whole training step is one command buffer with no CPU round trip.
+ */
+export class GpuEngine implements EngineBase {
+  readonly kind = 'gpu' as const;
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly kernels: KernelCache;
+  readonly stats: EngineStats = { dispatches: 0, submits: 0, readbacks: 0 };
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private uniformFree: GPUBuffer[] = [];
+  private uniformInFlight: GPUBuffer[] = [];
+  private lostError: GpuError | null = null;
+  private errors: string[] = [];
+  private lostListeners: ((e: GpuError) => void)[] = [];
+  /**
+   * Tests set this: every tensor from empty() starts as NaN, so an element a kernel forgets to write
+   * shows up as NaN in the comparison with the CPU twin instead of passing by luck.
+   */
+  poisonAllocations = false;
+
+  private constructor(readonly info: DeviceInfo) {
+    this.device = info.device;
+    this.pool = new BufferPool(this.device, info.limits.maxBufferSize);
+    this.kernels = new KernelCache(this.device);
+    this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      this.errors.push(ev.error.message);
+    };
+    info.lost.then((l) => {
+      this.lostError = new GpuError('device-lost', `GPU device lost (${l.reason}): ${l.message || 'no message'}.`);
+      for (const f of this.lostListeners) f(this.lostError);
+    });
+  }
+
+  static async create(opts: AcquireOptions = {}): Promise<GpuEngine> {
+    return new GpuEngine(await acquireDevice(opts));
+  }
+
+  get liveTensors(): number {
+    return this.pool.liveCount;
+  }
+  get isLost(): boolean {
+    return this.lostError !== null;
+  }
+  onLost(f: (e: GpuError) => void): void {
+    this.lostListeners.push(f);
+  }
+  /** Uncaptured WebGPU errors since the last call (tests assert this is empty). */
+  takeErrors(): string[] {
+    const e = this.errors;
+    this.errors = [];
+    return e;
+  }
+
+  private check(): void {
+    if (this.lostError) throw this.lostError;
+  }
+
+  empty(shape: readonly number[], dtype: DType = 'f32'): RawTensor {
+    this.check();
+    const n = sizeOf(shape);
+    const buf = this.pool.acquire(n * 4);
+    if (this.poisonAllocations && n > 0) this.device.queue.writeBuffer(buf, 0, new Uint32Array(n).fill(0x7fc00000));
+    return new RawTensor(this, [...shape], dtype, null, buf);
+  }
+  zeros(shape: readonly number[], dtype: DType = 'f32'): RawTensor {
+    const t = this.empty(shape, dtype);
+    this.endPass();
+    this.enc().clearBuffer(t.buffer, 0, Math.ceil((t.size * 4) / 4) * 4 || 4);
+    return t;
+  }
+  fill(shape: readonly number[], value: number, dtype: DType = 'f32'): RawTensor {
+    const a = arrayFor(dtype, sizeOf(shape));
+    a.fill(value);
+    return this.upload(a, shape, dtype);
+  }
+  upload(data: ArrayLike<number> | TypedArr, shape: readonly number[], dtype: DType = 'f32'): RawTensor {
+    const t = this.empty(shape, dtype);
+    if (data.length !== t.size) throw new Error(`upload: ${data.length} values for shape [${shape.join(', ')}] (${t.size})`);
+    const arr = ArrayBuffer.isView(data) && (data as TypedArr).constructor === arrayFor(dtype, 0).constructor ? (data as TypedArr) : arrayFor(dtype, t.size);
+    if (arr !== data) arr.set(data as ArrayLike<number>);
+    // Safe: the buffer came from the pool only after every earlier use of it was submitted.
+    if (t.size > 0) this.device.queue.writeBuffer(t.buffer, 0, arr.buffer, arr.byteOffset, t.size * 4);
+    return t;
+  }
+  write(t: RawTensor, data: TypedArr): void {
+    if (data.length !== t.size) throw new Error(`write: ${data.length} values for a tensor of ${t.size}`);
+    // writeBuffer runs before any recorded-but-unsubmitted work: submit that work first so it sees the old data.
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, t.size * 4);
+  }
+  copy(src: RawTensor, dst: RawTensor): void {
+    this.endPass();
+    this.enc().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.size * 4);
+  }
+  release(t: RawTensor): void {
+    if (t.gpu) this.pool.release(t.gpu);
+  }
+
+  async read(t: RawTensor): Promise<TypedArr> {
+    this.check();
+    const bytes = Math.max(4, t.size * 4);
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.endPass();
+    this.enc().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+    this.flush();
+    this.stats.readbacks++;
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.check();
+      throw e;
+    }
+    const out = arrayFor(t.dtype, t.size);
+    out.set(new (out.constructor as { new (b: ArrayBuffer): TypedArr })(staging.getMappedRange().slice(0, t.size * 4)));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  private enc(): GPUCommandEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private uniform(data: ArrayBuffer): GPUBuffer {
+    let u = this.uniformFree.find((b) => b.size >= data.byteLength);
+    if (u) this.uniformFree.splice(this.uniformFree.indexOf(u), 1);
+    else u = this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    // Each dispatch gets its own uniform buffer: writes land before the submit, so sharing one
+    // buffer between dispatches of the same command buffer would give all of them the last value.
+    this.device.queue.writeBuffer(u, 0, data);
+    this.uniformInFlight.push(u);
+    return u;
+  }
+
+  /** Record one compute dispatch. */
+  dispatch(kernel: Kernel, args: DispatchArgs): void {
+    this.check();
+    const [x, y = 1, z = 1] = args.workgroups;
+    const maxWg = this.info.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxWg || y > maxWg || z > maxWg) {
+      throw new RangeError(`${kernel.name}: ${x}×${y}×${z} workgroups exceed the device limit of ${maxWg} per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return; // nothing to do (an empty tensor)
+    const pipeline = this.kernels.pipeline(kernel);
+    const entries: GPUBindGroupEntry[] = [];
+    let b = 0;
+    if (args.params) entries.push({ binding: b++, resource: { buffer: this.uniform(args.params) } });
+    for (const t of args.bindings) {
+      if (t === null) {
+        b++;
+        continue;
+      }
+      const buffer = t instanceof RawTensor ? t.buffer : t;
+      if (t instanceof RawTensor && t.isDisposed) throw new Error(`${kernel.name}: binding ${b} uses a disposed tensor`);
+      entries.push({ binding: b++, resource: { buffer } });
+    }
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    if (!this.pass) this.pass = this.enc().beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.stats.dispatches++;
+  }
+
+  flush(): void {
+    this.endPass();
+    if (!this.encoder) return;
+    const cb = this.encoder.finish();
+    this.encoder = null;
+    this.device.queue.submit([cb]);
+    this.stats.submits++;
+    this.pool.afterSubmit();
+    this.uniformFree.push(...this.uniformInFlight);
+    this.uniformInFlight = [];
+  }
+
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.check();
+  }
+
+  destroy(): void {
+    this.pool.trim();
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,18 @@
+// A GpuEngine in Node through the `webgpu` package (Dawn). On machines without a GPU, Dawn finds
+// SwiftShader only when VK_ICD_FILENAMES points at its ICD *before the process starts*; the npm
+// scripts set it (see package.json), and we say so when no adapter appears.
+import { GpuEngine } from '../src/backend/gpu';
+
+export async function nodeGpuEngine(): Promise<GpuEngine> {
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  const gpu = create([]);
+  try {
+    return await GpuEngine.create({ gpu });
+  } catch (e) {
+    throw new Error(
+      `${(e as Error).message}\nIn Node, set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (Debian chromium) ` +
+        'before starting, and install libvulkan1.',
+    );
+  }
+}

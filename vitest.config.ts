@@ -1,0 +1,43 @@
+import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+import { chromiumPath, chromiumArgs } from './tools/chromium.mjs';
+
+// Two projects: `node` runs pure TypeScript (CPU twins, RNG, autograd, parsers);
+// `browser` runs WGSL kernels in Debian's Chromium on whatever WebGPU adapter it finds.
+// REQUIRE_WEBGPU=1 (set by .ci/run) turns a missing adapter into a failure instead of a skip.
+const requireWebGPU = process.env.REQUIRE_WEBGPU === '1';
+
+export default defineConfig({
+  define: { __REQUIRE_WEBGPU__: JSON.stringify(requireWebGPU) },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['tests/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({
+              launchOptions: { executablePath: chromiumPath(), args: chromiumArgs() },
+            }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+    ],
+  },
+});
