@@ -34,8 +34,18 @@ export class RawTensor {
     readonly cpu: TypedArr | null,
     /** Set on the GPU engine (from the pool; its byte size may exceed size*4). */
     readonly gpu: GPUBuffer | null,
+    /** False for a view made by view(): disposing it leaves the storage to its base. */
+    readonly ownsStorage = true,
   ) {
     this.size = sizeOf(shape);
+  }
+  /**
+   * The same storage under another shape of the same size (a reshape). The view must not outlive
+   * its base: dispose the base, not the view.
+   */
+  view(shape: readonly number[]): RawTensor {
+    if (sizeOf(shape) !== this.size) throw new Error(`view: cannot view [${this.shape.join(', ')}] as [${shape.join(', ')}]`);
+    return new RawTensor(this.engine, [...shape], this.dtype, this.cpu, this.gpu, false);
   }
   get isDisposed(): boolean {
     return this.disposed;
@@ -57,7 +67,7 @@ export class RawTensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.engine.release(this);
+    if (this.ownsStorage) this.engine.release(this);
   }
 }
 
