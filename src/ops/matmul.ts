@@ -1,0 +1,148 @@
+// Matmul family: out = op(A) · op(B) (+ bias), batched or with leading dims folded into rows.
+// GPU: shaders/matmul.wgsl; the CPU twin (f64 accumulation) is matmulCpu below.
+import src from '../../shaders/matmul.wgsl?raw';
+import type { Engine } from '../backend/engine';
+import type { GpuEngine } from '../backend/gpu';
+import type { CpuEngine } from '../backend/cpu';
+import type { RawTensor } from '../backend/tensor';
+import type { Kernel } from '../gpu/kernel';
+import { params } from '../gpu/params';
+import { ceilDiv } from './grid';
+
+export interface MatmulOpts {
+  /** a is stored [K,M] (logical A = aᵀ). */
+  transA?: boolean;
+  /** b is stored [N,K] (logical B = bᵀ). */
+  transB?: boolean;
+  /** [N], added to every output row. */
+  bias?: RawTensor;
+}
+
+/**
+ * The resolved problem: for z < batch, out[z] = op(A)[z] · op(B)[z], with op(A) [m,k], op(B) [k,n].
+ * `batchedA/B` say whether the operand has one matrix per z (else one matrix shared by all z).
+ */
+export interface MatmulGeometry {
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  batchedA: boolean;
+  batchedB: boolean;
+  outShape: number[];
+}
+
+const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+const prod = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
+
+/**
+ * Shapes → geometry, with a specific error for every unsupported combination:
+ * - a [M,K] · b [K,N] → [M,N]  (rank 2 both);
+ * - a [...L, T, K] · b [K,N] → [...L, T, N]: leading dims of a fold into M (not with transA);
+ * - a [...L, M, K] · b [...L, K, N] → [...L, M, N]: batched, identical leading dims.
+ */
+export function matmulGeometry(aShape: readonly number[], bShape: readonly number[], opts: MatmulOpts = {}): MatmulGeometry {
+  const { transA = false, transB = false } = opts;
+  const ra = aShape.length, rb = bShape.length;
+  if (ra < 2) throw new Error(`matmul: a must have rank ≥ 2, got shape ${fmt(aShape)}`);
+  if (rb < 2) throw new Error(`matmul: b must have rank ≥ 2, got shape ${fmt(bShape)}`);
+  const [am, ak] = transA ? [aShape[ra - 1], aShape[ra - 2]] : [aShape[ra - 2], aShape[ra - 1]];
+  const [bk, bn] = transB ? [bShape[rb - 1], bShape[rb - 2]] : [bShape[rb - 2], bShape[rb - 1]];
+  const what = `a ${fmt(aShape)}${transA ? 'ᵀ' : ''} · b ${fmt(bShape)}${transB ? 'ᵀ' : ''}`;
+  if (ak !== bk) throw new Error(`matmul: inner dimensions differ (K = ${ak} from a, ${bk} from b) in ${what}`);
+  const lead = aShape.slice(0, ra - 2);
+  let geo: MatmulGeometry;
+  if (rb === 2) {
+    if (ra > 2 && transA) {
+      throw new Error(`matmul: transA needs a rank-2 a or a batched b with the same leading dims, got ${what}`);
+    }
+    // fold: a [...L, T, K] is read as [L·T, K] (row-major contiguous, so no copy)
+    geo = { batch: 1, m: prod(lead) * am, k: ak, n: bn, batchedA: false, batchedB: false, outShape: [...lead, am, bn] };
+  } else {
+    const bl = bShape.slice(0, rb - 2);
+    if (ra !== rb || lead.some((d, i) => d !== bl[i])) {
+      throw new Error(`matmul: batched operands need identical leading dims (b of rank > 2 needs a of the same rank), got ${what}`);
+    }
+    geo = { batch: prod(lead), m: am, k: ak, n: bn, batchedA: true, batchedB: true, outShape: [...lead, am, bn] };
+  }
+  if (opts.bias && (opts.bias.shape.length !== 1 || opts.bias.shape[0] !== geo.n)) {
+    throw new Error(`matmul: bias must have shape [${geo.n}] (N), got ${fmt(opts.bias.shape)}`);
+  }
+  return geo;
+}
+
+/** out = op(a) · op(b) (+ bias); see matmulGeometry for the accepted shapes. */
+export function matmul(e: Engine, a: RawTensor, b: RawTensor, opts: MatmulOpts = {}): RawTensor {
+  return matmulWith(e, a, b, matmulGeometry(a.shape, b.shape, opts), opts);
+}
+
+/**
+ * Both operands read as matrices: every leading dim folds into rows ([...L, C] → [L, C]). Used for
+ * weight gradients, e.g. dW = Xᵀ·G with X [B,T,in] and G [B,T,out] → [in,out] (transA: true).
+ */
+export function matmulFlat(e: Engine, a: RawTensor, b: RawTensor, opts: MatmulOpts = {}): RawTensor {
+  const flat = (s: readonly number[]) => (s.length < 2 ? [...s] : [prod(s.slice(0, -1)), s[s.length - 1]]);
+  return matmulWith(e, a, b, matmulGeometry(flat(a.shape), flat(b.shape), opts), opts);
+}
+
+/** Run an already-resolved geometry (sizes are checked against the operands). */
+export function matmulWith(e: Engine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts = {}): RawTensor {
+  for (const [name, t] of [['a', a], ['b', b], ['bias', opts.bias]] as const) {
+    if (t && t.dtype !== 'f32') throw new Error(`matmul: ${name} must be f32, got ${t.dtype}`);
+  }
+  const wantA = (g.batchedA ? g.batch : 1) * g.m * g.k;
+  const wantB = (g.batchedB ? g.batch : 1) * g.k * g.n;
+  if (a.size !== wantA) throw new Error(`matmul: a has ${a.size} elements, the geometry needs ${wantA}`);
+  if (b.size !== wantB) throw new Error(`matmul: b has ${b.size} elements, the geometry needs ${wantB}`);
+  if (opts.bias && opts.bias.size !== g.n) throw new Error(`matmul: bias has ${opts.bias.size} elements, N = ${g.n}`);
+  return e.kind === 'cpu' ? matmulCpu(e, a, b, g, opts) : matmulGpu(e, a, b, g, opts);
+}
+
+/** The CPU twin: f64 accumulation (i-k-j order over one f64 row), stored in the engine's f32/f64. */
+export function matmulCpu(e: CpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts = {}): RawTensor {
+  const { batch, m, k, n } = g;
+  const { transA = false, transB = false, bias } = opts;
+  const out = e.empty(g.outShape);
+  const A = a.f32, B = b.f32, O = out.f32, bs = bias?.f32;
+  // element strides of the logical [m,k] and [k,n] views
+  const [aRow, aK] = transA ? [1, m] : [k, 1];
+  const [bK, bCol] = transB ? [1, k] : [n, 1];
+  const row = new Float64Array(n);
+  for (let z = 0; z < batch; z++) {
+    const ao = g.batchedA ? z * m * k : 0, bo = g.batchedB ? z * k * n : 0, oo = z * m * n;
+    for (let i = 0; i < m; i++) {
+      if (bs) for (let j = 0; j < n; j++) row[j] = bs[j];
+      else row.fill(0);
+      for (let p = 0; p < k; p++) {
+        const av = A[ao + i * aRow + p * aK];
+        const bp = bo + p * bK;
+        for (let j = 0; j < n; j++) row[j] += av * B[bp + j * bCol];
+      }
+      O.set(row, oo + i * n);
+    }
+  }
+  return out;
+}
+
+const WG_X = 8, WG_Y = 8; // invocations; each owns 4×4 outputs → a 32×32 tile per workgroup
+
+function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts): RawTensor {
+  const out = e.empty(g.outShape);
+  const kernel: Kernel = {
+    name: 'matmul',
+    code: src,
+    entry: 'matmul_4x4',
+    constants: { TRANS_A: +!!opts.transA, TRANS_B: +!!opts.transB, HAS_BIAS: +!!opts.bias, WG_X, WG_Y },
+  };
+  const u = params()
+    .u32(g.m).u32(g.k).u32(g.n).u32(g.batch)
+    .u32(g.batchedA ? g.m * g.k : 0).u32(g.batchedB ? g.k * g.n : 0).u32(0).u32(0)
+    .build();
+  e.dispatch(kernel, {
+    params: u,
+    // the bias slot is always part of the layout (see the WGSL); bind b there when there is no bias
+    bindings: [a, b, opts.bias ?? b, out],
+    workgroups: [ceilDiv(g.n, 4 * WG_X), ceilDiv(g.m, 4 * WG_Y), g.batch],
+  });
+  return out;
+}
