@@ -44,6 +44,10 @@ export class CpuEngine implements EngineBase {
   copy(src: RawTensor, dst: RawTensor): void {
     dst.data.set(src.data);
   }
+  copyRegion(src: RawTensor, srcOffset: number, dst: RawTensor, dstOffset: number, count: number): void {
+    if (srcOffset + count > src.size || dstOffset + count > dst.size) throw new RangeError('copyRegion: out of bounds');
+    dst.data.set(src.data.subarray(srcOffset, srcOffset + count), dstOffset);
+  }
   release(_t: RawTensor): void {
     this.live--;
   }

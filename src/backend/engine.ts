@@ -14,6 +14,8 @@ export interface EngineBase {
   /** Overwrite a tensor's contents from the host. */
   write(t: RawTensor, data: TypedArr): void;
   copy(src: RawTensor, dst: RawTensor): void;
+  /** Copy `count` elements from src[srcOffset…] to dst[dstOffset…] (element offsets). */
+  copyRegion(src: RawTensor, srcOffset: number, dst: RawTensor, dstOffset: number, count: number): void;
   release(t: RawTensor): void;
   /** Submit recorded GPU work (no-op on the CPU). */
   flush(): void;

@@ -120,6 +120,12 @@ export class GpuEngine implements EngineBase {
     this.endPass();
     this.enc().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.size * 4);
   }
+  copyRegion(src: RawTensor, srcOffset: number, dst: RawTensor, dstOffset: number, count: number): void {
+    if (srcOffset + count > src.size || dstOffset + count > dst.size) throw new RangeError('copyRegion: out of bounds');
+    if (count === 0) return;
+    this.endPass();
+    this.enc().copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+  }
   release(t: RawTensor): void {
     if (t.gpu) this.pool.release(t.gpu);
   }
