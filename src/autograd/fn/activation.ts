@@ -1,0 +1,9 @@
+import * as ops from '../../ops/activation';
+import type { Tape } from '../tape';
+import type { Tensor } from '../tensor';
+
+/** GELU, tanh form (GPT-2's "gelu_new"). */
+export function gelu(tape: Tape, x: Tensor): Tensor {
+  const e = tape.engine;
+  return tape.record('gelu', ops.gelu(e, x.raw), [x], (g) => [ops.geluBackward(e, g, x.raw)]);
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { CpuEngine } from '../../src/backend/cpu';
+import { gelu, geluBackward } from '../../src/ops/activation';
+import { expectClose } from '../helpers/close';
+import { getEngine } from '../helpers/gpu';
+import { randn, testSeed } from '../helpers/random';
+
+describe('activation.wgsl (GELU, tanh form) vs CPU twin', async () => {
+  const g = await getEngine();
+  const c = new CpuEngine();
+  const seed = testSeed();
+  const shapes: number[][] = [[1], [67], [3, 131]];
+
+  it.runIf(g)('forward and backward on odd sizes', async () => {
+    for (const shape of shapes) {
+      const n = shape.reduce((a, b) => a * b);
+      const x = randn(n, seed, 3), dy = randn(n, seed + 1);
+      expectClose(await g!.read(gelu(g!, g!.upload(x, shape))), gelu(c, c.upload(x, shape)).f32, 1e-5, `gelu [${shape}] seed=${seed}`);
+      const want = geluBackward(c, c.upload(dy, shape), c.upload(x, shape)).f32;
+      expectClose(await g!.read(geluBackward(g!, g!.upload(dy, shape), g!.upload(x, shape))), want, 1e-5, `gelu' [${shape}] seed=${seed}`);
+    }
+    expect(g!.takeErrors()).toEqual([]);
+  });
+
+  it.runIf(g)('extreme inputs stay finite (tanh overflow trap) and match the twin', async () => {
+    const x = Float32Array.from([-1e30, -1e6, -60, -10, -5, -1e-3, 0, 1e-3, 5, 10, 60, 1e6, 1e30]);
+    const dy = new Float32Array(x.length).fill(1);
+    const want = gelu(c, c.upload(x, [x.length])).f32;
+    const got = await g!.read(gelu(g!, g!.upload(x, [x.length])));
+    expect(Array.from(got).every(Number.isFinite)).toBe(true);
+    expectClose(got, want, 1e-6, 'gelu extremes');
+    const gb = await g!.read(geluBackward(g!, g!.upload(dy, [x.length]), g!.upload(x, [x.length])));
+    expectClose(gb, geluBackward(c, c.upload(dy, [x.length]), c.upload(x, [x.length])).f32, 1e-6, "gelu' extremes");
+    // GPT-2 reference values of gelu_new
+    expect(got[6]).toBe(0);
+    expect(got[8]).toBeCloseTo(4.999999770820381, 5);
+  });
+});
