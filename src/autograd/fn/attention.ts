@@ -1,0 +1,13 @@
+import * as ops from '../../ops/attention';
+import type { Tape } from '../tape';
+import type { Tensor } from '../tensor';
+
+export type { AttentionOpts } from '../../ops/attention';
+
+/** Multi-head self-attention on packed qkv [B, T, 3C] → [B, T, C]; probs are saved on the tape. */
+export function attention(tape: Tape, qkv: Tensor, opts: ops.AttentionOpts): Tensor {
+  const e = tape.engine;
+  const { out, probs } = ops.attention(e, qkv.raw, opts);
+  tape.own(probs);
+  return tape.record('attention', out, [qkv], (g) => [ops.attentionBackward(e, g, qkv.raw, probs, opts)]);
+}

@@ -1,0 +1,129 @@
+// Fused multi-head self-attention on GPT-2's packed qkv. GPU: shaders/attention.wgsl; CPU twin below
+// (f64 accumulation). Layout: qkv [B, T, 3C] with q = cols [0, C), k = [C, 2C), v = [2C, 3C); head h
+// uses cols h·D .. (h+1)·D within each, D = C / heads; scores scaled by 1/√D; causal masks keys j > i.
+import src from '../../shaders/attention.wgsl?raw';
+import type { Engine } from '../backend/engine';
+import { assertShape, type RawTensor } from '../backend/tensor';
+import type { Kernel } from '../gpu/kernel';
+import { params } from '../gpu/params';
+import { grid1d } from './grid';
+
+export interface AttentionOpts {
+  heads: number;
+  causal: boolean;
+}
+
+const k = (entry: string): Kernel => ({ name: 'attention', code: src, entry });
+
+interface Dims {
+  B: number;
+  T: number;
+  C: number;
+  H: number;
+  D: number;
+}
+
+function dims(op: string, qkv: RawTensor, opts: AttentionOpts): Dims {
+  if (qkv.dtype !== 'f32') throw new Error(`${op}: qkv must be f32, got ${qkv.dtype}`);
+  if (qkv.shape.length !== 3) throw new Error(`${op}: qkv must be [B, T, 3C], got [${qkv.shape.join(', ')}]`);
+  const [B, T, C3] = qkv.shape;
+  if (C3 % 3 !== 0 || C3 === 0) throw new Error(`${op}: the last dim of qkv (${C3}) must be 3·C with C ≥ 1`);
+  const C = C3 / 3;
+  const H = opts.heads;
+  if (!Number.isInteger(H) || H < 1 || C % H !== 0) throw new Error(`${op}: heads (${H}) must be a positive integer dividing C = ${C}`);
+  return { B, T, C, H, D: C / H };
+}
+
+function attnParams(d: Dims, causal: boolean): ArrayBuffer {
+  return params().u32(d.B).u32(d.T).u32(d.C).u32(d.H).u32(d.D).u32(causal ? 1 : 0).f32(1 / Math.sqrt(d.D)).u32(0).build();
+}
+
+export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out: RawTensor; probs: RawTensor } {
+  const dm = dims('attention', qkv, opts);
+  const { B, T, C, H, D } = dm;
+  const out = e.empty([B, T, C]);
+  const probs = e.empty([B, H, T, T]);
+  if (e.kind === 'cpu') {
+    const Q = qkv.f32, P = probs.f32, O = out.f32;
+    const C3 = 3 * C, scale = 1 / Math.sqrt(D);
+    const s = new Float64Array(T);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < T; i++) {
+          const nk = opts.causal ? i + 1 : T;
+          const q0 = (b * T + i) * C3 + h * D;
+          let m = -Infinity;
+          for (let j = 0; j < nk; j++) {
+            const k0 = (b * T + j) * C3 + C + h * D;
+            let dot = 0;
+            for (let d = 0; d < D; d++) dot += Q[q0 + d] * Q[k0 + d];
+            s[j] = dot * scale;
+            m = Math.max(m, s[j]);
+          }
+          let sum = 0;
+          for (let j = 0; j < nk; j++) sum += (s[j] = Math.exp(s[j] - m));
+          const prow = ((b * H + h) * T + i) * T;
+          for (let j = 0; j < T; j++) P[prow + j] = j < nk ? s[j] / sum : 0;
+          for (let d = 0; d < D; d++) {
+            let acc = 0;
+            // f64 probabilities (s/sum), not the stored ones, so the f32 engine's twin is f64 throughout
+            for (let j = 0; j < nk; j++) acc += (s[j] / sum) * Q[(b * T + j) * C3 + 2 * C + h * D + d];
+            O[(b * T + i) * C + h * D + d] = acc;
+          }
+        }
+    return { out, probs };
+  }
+  e.dispatch(k('attn_forward'), { params: attnParams(dm, opts.causal), bindings: [qkv, null, probs, out], workgroups: grid1d(B * H * T, 1) });
+  return { out, probs };
+}
+
+export function attentionBackward(e: Engine, dout: RawTensor, qkv: RawTensor, probs: RawTensor, opts: AttentionOpts): RawTensor {
+  const dm = dims('attentionBackward', qkv, opts);
+  const { B, T, C, H, D } = dm;
+  assertShape('attentionBackward dout', dout.shape, [B, T, C]);
+  assertShape('attentionBackward probs', probs.shape, [B, H, T, T]);
+  const dqkv = e.empty(qkv.shape);
+  if (e.kind === 'cpu') {
+    const Q = qkv.f32, P = probs.f32, G = dout.f32, DQ = dqkv.f32;
+    const C3 = 3 * C, scale = 1 / Math.sqrt(D);
+    DQ.fill(0);
+    const dS = new Float64Array(T);
+    const acc = new Float64Array(B * T * C3); // f64 accumulators, rounded to the output once
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < T; i++) {
+          const nk = opts.causal ? i + 1 : T;
+          const prow = ((b * H + h) * T + i) * T;
+          const g0 = (b * T + i) * C + h * D;
+          const q0 = (b * T + i) * C3 + h * D;
+          let dot = 0;
+          for (let j = 0; j < nk; j++) {
+            const v0 = (b * T + j) * C3 + 2 * C + h * D;
+            let dp = 0;
+            for (let d = 0; d < D; d++) dp += G[g0 + d] * Q[v0 + d];
+            dS[j] = dp;
+            dot += P[prow + j] * dp;
+          }
+          for (let j = 0; j < nk; j++) {
+            const pij = P[prow + j];
+            const ds = pij * (dS[j] - dot) * scale;
+            const k0 = (b * T + j) * C3 + C + h * D;
+            for (let d = 0; d < D; d++) {
+              acc[q0 + d] += ds * Q[k0 + d]; // dq_i
+              acc[k0 + d] += ds * Q[q0 + d]; // dk_j
+              acc[k0 + C + d] += pij * G[g0 + d]; // dv_j
+            }
+          }
+        }
+    for (let i = 0; i < acc.length; i++) DQ[i] = acc[i];
+    return dqkv;
+  }
+  const u = attnParams(dm, opts.causal);
+  // Scratch for dS; released right away: the pool hands a buffer out again only after a submit,
+  // and the dispatches recorded here come before that submit.
+  const ds = e.empty([B, H, T, T]);
+  e.dispatch(k('attn_backward_ds'), { params: u, bindings: [qkv, dout, probs, null, ds], workgroups: grid1d(B * H * T, 1) });
+  e.dispatch(k('attn_backward_dqkv'), { params: u, bindings: [qkv, dout, probs, null, ds, dqkv], workgroups: grid1d(B * T * 3 * C) });
+  ds.dispose();
+  return dqkv;
+}
