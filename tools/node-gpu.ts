@@ -3,10 +3,16 @@
 // scripts set it (see package.json), and we say so when no adapter appears.
 import { GpuEngine } from '../src/backend/gpu';
 
+// Trap: the GPU object from create() must stay reachable. If it is garbage-collected, Dawn's
+// instance is destroyed while work is in flight and the next event poll crashes the process
+// (futex errors / SIGSEGV in InstanceBase::ProcessEvents once a dispatch runs long enough for a GC).
+const liveInstances: GPU[] = [];
+
 export async function nodeGpuEngine(): Promise<GpuEngine> {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
   const gpu = create([]);
+  liveInstances.push(gpu);
   try {
     return await GpuEngine.create({ gpu });
   } catch (e) {
