@@ -1,0 +1,140 @@
+// GPT-2 (Radford et al. 2019) on the autograd engine: learned positions, pre-LayerNorm blocks,
+// causal multi-head attention, GELU (tanh) MLP of width 4·d, final LayerNorm, LM head tied to the
+// token embedding. Weight names and layouts are Hugging Face's GPT2LMHeadModel (Conv1D = [in, out]).
+import { attention } from '../autograd/fn/attention';
+import { add } from '../autograd/fn/elementwise';
+import { embedding } from '../autograd/fn/embedding';
+import { gelu } from '../autograd/fn/activation';
+import { linear, matmul } from '../autograd/fn/linear';
+import { layerNorm } from '../autograd/fn/norm';
+import { crossEntropy } from '../autograd/fn/loss';
+import { reshape } from '../autograd/fn/shape';
+import type { Tape } from '../autograd/tape';
+import { Tensor } from '../autograd/tensor';
+import type { Engine } from '../backend/engine';
+import type { GptConfig } from './config';
+import { normalInit, streamOf } from './init';
+import type { ForwardResult, LabModel, LinearProbe, MaskSite, ModelInput } from './model';
+
+export const GPT_PREFIX = 'transformer.';
+
+/** Every GPT-2 parameter name (with the `transformer.` prefix) and its shape. */
+export function gptParameterShapes(c: GptConfig): [string, number[]][] {
+  const C = c.nEmbd;
+  const out: [string, number[]][] = [
+    ['transformer.wte.weight', [c.vocabSize, C]],
+    ['transformer.wpe.weight', [c.nPositions, C]],
+  ];
+  for (let i = 0; i < c.nLayer; i++) {
+    const h = `transformer.h.${i}.`;
+    out.push(
+      [h + 'ln_1.weight', [C]], [h + 'ln_1.bias', [C]],
+      [h + 'attn.c_attn.weight', [C, 3 * C]], [h + 'attn.c_attn.bias', [3 * C]],
+      [h + 'attn.c_proj.weight', [C, C]], [h + 'attn.c_proj.bias', [C]],
+      [h + 'ln_2.weight', [C]], [h + 'ln_2.bias', [C]],
+      [h + 'mlp.c_fc.weight', [C, 4 * C]], [h + 'mlp.c_fc.bias', [4 * C]],
+      [h + 'mlp.c_proj.weight', [4 * C, C]], [h + 'mlp.c_proj.bias', [C]],
+    );
+  }
+  out.push(['transformer.ln_f.weight', [C]], ['transformer.ln_f.bias', [C]]);
+  return out;
+}
+
+export function gptMaskSites(c: GptConfig): MaskSite[] {
+  const C = c.nEmbd;
+  const sites: MaskSite[] = [];
+  for (let i = 0; i < c.nLayer; i++) {
+    const h = `transformer.h.${i}.`;
+    sites.push(
+      { name: h + 'attn.c_attn.weight', shape: [C, 3 * C], layout: 'in_out' },
+      { name: h + 'attn.c_proj.weight', shape: [C, C], layout: 'in_out' },
+      { name: h + 'mlp.c_fc.weight', shape: [C, 4 * C], layout: 'in_out' },
+      { name: h + 'mlp.c_proj.weight', shape: [4 * C, C], layout: 'in_out' },
+    );
+  }
+  return sites;
+}
+
+/** GPT-2's initialisation: N(0, 0.02²), residual projections scaled by 1/√(2·layers), LN = (1, 0). */
+export function gptInitialWeights(c: GptConfig, seed: number): Map<string, Float32Array> {
+  const w = new Map<string, Float32Array>();
+  for (const [name, shape] of gptParameterShapes(c)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (name.endsWith('.bias')) w.set(name, new Float32Array(n));
+    else if (/ln_\w+\.weight$/.test(name)) w.set(name, new Float32Array(n).fill(1));
+    else {
+      const std = name.endsWith('c_proj.weight') ? 0.02 / Math.sqrt(2 * c.nLayer) : 0.02;
+      w.set(name, normalInit(n, std, seed, streamOf(name)));
+    }
+  }
+  return w;
+}
+
+export class Gpt implements LabModel {
+  readonly weights = new Map<string, Tensor>();
+  readonly maskSites: MaskSite[];
+  readonly parameterCount: number;
+
+  constructor(readonly engine: Engine, readonly config: GptConfig, values: Map<string, Float32Array>, trainable = false) {
+    let count = 0;
+    for (const [name, shape] of gptParameterShapes(config)) {
+      const v = values.get(name);
+      if (!v) throw new Error(`GPT-2 weights: missing ${name}`);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (v.length !== n) throw new Error(`GPT-2 weights: ${name} has ${v.length} values, expected [${shape.join(', ')}]`);
+      this.weights.set(name, new Tensor(engine.upload(v, shape), trainable, null, name));
+      count += n;
+    }
+    this.parameterCount = count;
+    this.maskSites = gptMaskSites(config);
+  }
+
+  private w(name: string, override?: Map<string, Tensor>): Tensor {
+    const t = override?.get(name) ?? this.weights.get(name);
+    if (!t) throw new Error(`GPT-2: no weight ${name}`);
+    return t;
+  }
+
+  forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult {
+    if (input.kind !== 'text') throw new Error('GPT-2 takes text input (token ids)');
+    const c = this.config;
+    const { batch: B, context: T } = input;
+    if (T > c.nPositions) throw new Error(`context ${T} exceeds the model's ${c.nPositions} positions`);
+    if (input.inputs.length !== B * T || input.targets.length !== B * T) throw new Error(`GPT-2: expected ${B * T} tokens per batch`);
+    const e = this.engine;
+    const W = (n: string) => this.w(n, override);
+    // a Linear on a masked site: report its input to the probe first
+    const site = (x: Tensor, name: string, bias: string) => {
+      probe?.(name, x);
+      return linear(tape, x, W(name), W(bias), 'in_out');
+    };
+    const tokens = tape.constant(e.upload(input.inputs, [B * T], 'u32'), 'tokens');
+    const positions = tape.constant(e.upload(Uint32Array.from({ length: T }, (_, i) => i), [T], 'u32'), 'positions');
+
+    let x = add(tape, embedding(tape, W('transformer.wte.weight'), tokens), embedding(tape, W('transformer.wpe.weight'), positions));
+    for (let i = 0; i < c.nLayer; i++) {
+      const h = `transformer.h.${i}.`;
+      const a = layerNorm(tape, x, W(h + 'ln_1.weight'), W(h + 'ln_1.bias'), c.layerNormEps);
+      const qkv = site(a, h + 'attn.c_attn.weight', h + 'attn.c_attn.bias');
+      const att = attention(tape, reshape(tape, qkv, [B, T, 3 * c.nEmbd]), { heads: c.nHead, causal: true });
+      const proj = site(reshape(tape, att, [B * T, c.nEmbd]), h + 'attn.c_proj.weight', h + 'attn.c_proj.bias');
+      x = add(tape, x, proj);
+      const m = layerNorm(tape, x, W(h + 'ln_2.weight'), W(h + 'ln_2.bias'), c.layerNormEps);
+      const f = gelu(tape, site(m, h + 'mlp.c_fc.weight', h + 'mlp.c_fc.bias'));
+      x = add(tape, x, site(f, h + 'mlp.c_proj.weight', h + 'mlp.c_proj.bias'));
+    }
+    const xf = layerNorm(tape, x, W('transformer.ln_f.weight'), W('transformer.ln_f.bias'), c.layerNormEps);
+    // tied LM head: logits = x · wteᵀ
+    const logits = matmul(tape, xf, W('transformer.wte.weight'), { transB: true });
+    const targets = tape.constant(e.upload(input.targets, [B * T], 'u32'), 'targets');
+    return { loss: crossEntropy(tape, logits, targets), logits };
+  }
+
+  dispose(): void {
+    for (const t of this.weights.values()) {
+      t.raw.dispose();
+      t.zeroGrad();
+    }
+    this.weights.clear();
+  }
+}

@@ -1,0 +1,65 @@
+// What the lab needs from a model: named frozen weights (Hugging Face names), the Linears that get
+// masks, and a differentiable forward to a loss. GPT and ViT implement it.
+import type { Tape } from '../autograd/tape';
+import type { Tensor } from '../autograd/tensor';
+import type { Engine } from '../backend/engine';
+import type { ModelConfig } from './config';
+
+export type WeightLayout = 'out_in' | 'in_out';
+
+/** A Linear inside a transformer block whose weight MaskLLM learns a mask for. */
+export interface MaskSite {
+  /** Hugging Face name of the weight, e.g. `transformer.h.0.attn.c_attn.weight`. */
+  name: string;
+  shape: number[];
+  /** 'in_out' for GPT-2 Conv1D ([in, out]); 'out_in' for torch Linear ([out, in]). */
+  layout: WeightLayout;
+}
+
+export interface TextInput {
+  kind: 'text';
+  /** token ids [B*T] and next-token targets [B*T] */
+  inputs: Uint32Array;
+  targets: Uint32Array;
+  batch: number;
+  context: number;
+}
+
+export interface ImageInput {
+  kind: 'images';
+  /** normalised pixels [B, channels*H*W] */
+  images: Float32Array;
+  labels: Uint32Array;
+  batch: number;
+}
+
+export type ModelInput = TextInput | ImageInput;
+
+export interface ForwardResult {
+  /** mean cross-entropy [1] */
+  loss: Tensor;
+  /** [B*T, vocab] (GPT) or [B, labels] (ViT) */
+  logits: Tensor;
+}
+
+/**
+ * Called with the input activations [rows, in] of every masked Linear during a forward pass (for
+ * Wanda's column norms and SparseGPT's Hessians). The tensor belongs to the tape: read it before
+ * tape.dispose().
+ */
+export type LinearProbe = (weightName: string, input: Tensor) => void;
+
+export interface LabModel {
+  readonly config: ModelConfig;
+  readonly engine: Engine;
+  /** Every parameter, keyed by its Hugging Face name (canonical prefix). */
+  readonly weights: Map<string, Tensor>;
+  readonly maskSites: MaskSite[];
+  readonly parameterCount: number;
+  /**
+   * Forward to the loss. `override` replaces weights by name (MaskLLM passes W ⊙ m for each site as
+   * a leaf that requires grad, so backward leaves ∂L/∂(W⊙m) in its .grad).
+   */
+  forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult;
+  dispose(): void;
+}

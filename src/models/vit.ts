@@ -1,0 +1,189 @@
+// ViT (Dosovitskiy et al. 2021) on the autograd engine, with Hugging Face ViTForImageClassification
+// names and layouts: patch embedding (a stride-p Conv2d = a Linear on flattened patches), CLS token,
+// learned positions, pre-LayerNorm encoder blocks, classifier on the CLS token. torch Linear
+// weights are [out, in]. The MLP uses GELU in the tanh form ("gelu_new"), as our configs say.
+import { attention } from '../autograd/fn/attention';
+import { add } from '../autograd/fn/elementwise';
+import { concatRows, embedding } from '../autograd/fn/embedding';
+import { gelu } from '../autograd/fn/activation';
+import { linear } from '../autograd/fn/linear';
+import { layerNorm } from '../autograd/fn/norm';
+import { crossEntropy } from '../autograd/fn/loss';
+import { reshape } from '../autograd/fn/shape';
+import type { Tape } from '../autograd/tape';
+import { Tensor } from '../autograd/tensor';
+import type { Engine } from '../backend/engine';
+import type { VitConfig } from './config';
+import { normalInit, streamOf } from './init';
+import type { ForwardResult, LabModel, LinearProbe, MaskSite, ModelInput } from './model';
+
+const L = (i: number) => `vit.encoder.layer.${i}.`;
+
+export function vitPatchCount(c: VitConfig): number {
+  return (c.imageSize / c.patchSize) ** 2;
+}
+
+export function vitParameterShapes(c: VitConfig): [string, number[]][] {
+  const H = c.hiddenSize;
+  const P = vitPatchCount(c);
+  const out: [string, number[]][] = [
+    ['vit.embeddings.cls_token', [1, 1, H]],
+    ['vit.embeddings.position_embeddings', [1, P + 1, H]],
+    ['vit.embeddings.patch_embeddings.projection.weight', [H, c.numChannels, c.patchSize, c.patchSize]],
+    ['vit.embeddings.patch_embeddings.projection.bias', [H]],
+  ];
+  for (let i = 0; i < c.numLayers; i++) {
+    const l = L(i);
+    out.push(
+      [l + 'layernorm_before.weight', [H]], [l + 'layernorm_before.bias', [H]],
+      [l + 'attention.attention.query.weight', [H, H]], [l + 'attention.attention.query.bias', [H]],
+      [l + 'attention.attention.key.weight', [H, H]], [l + 'attention.attention.key.bias', [H]],
+      [l + 'attention.attention.value.weight', [H, H]], [l + 'attention.attention.value.bias', [H]],
+      [l + 'attention.output.dense.weight', [H, H]], [l + 'attention.output.dense.bias', [H]],
+      [l + 'layernorm_after.weight', [H]], [l + 'layernorm_after.bias', [H]],
+      [l + 'intermediate.dense.weight', [c.intermediateSize, H]], [l + 'intermediate.dense.bias', [c.intermediateSize]],
+      [l + 'output.dense.weight', [H, c.intermediateSize]], [l + 'output.dense.bias', [H]],
+    );
+  }
+  out.push(
+    ['vit.layernorm.weight', [H]], ['vit.layernorm.bias', [H]],
+    ['classifier.weight', [c.numLabels, H]], ['classifier.bias', [c.numLabels]],
+  );
+  return out;
+}
+
+export function vitMaskSites(c: VitConfig): MaskSite[] {
+  const H = c.hiddenSize;
+  const sites: MaskSite[] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    const l = L(i);
+    for (const q of ['query', 'key', 'value']) sites.push({ name: `${l}attention.attention.${q}.weight`, shape: [H, H], layout: 'out_in' });
+    sites.push(
+      { name: l + 'attention.output.dense.weight', shape: [H, H], layout: 'out_in' },
+      { name: l + 'intermediate.dense.weight', shape: [c.intermediateSize, H], layout: 'out_in' },
+      { name: l + 'output.dense.weight', shape: [H, c.intermediateSize], layout: 'out_in' },
+    );
+  }
+  return sites;
+}
+
+export function vitInitialWeights(c: VitConfig, seed: number): Map<string, Float32Array> {
+  const w = new Map<string, Float32Array>();
+  for (const [name, shape] of vitParameterShapes(c)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (name.endsWith('.bias')) w.set(name, new Float32Array(n));
+    else if (/layernorm(_before|_after)?\.weight$/.test(name)) w.set(name, new Float32Array(n).fill(1));
+    else w.set(name, normalInit(n, 0.02, seed, streamOf(name)));
+  }
+  return w;
+}
+
+/**
+ * Images [B, C·H·W] (channel-major, as pixel_values) → patches [B·P, C·p·p] in the order of the
+ * Conv2d kernel [hidden, C, p, p]: patch (py, px) is number py·(W/p)+px. Done on the host: images
+ * are inputs, not parameters, so no gradient flows here.
+ */
+export function patchify(images: Float32Array, batch: number, c: VitConfig): Float32Array {
+  const { numChannels: C, imageSize: S, patchSize: p } = c;
+  const g = S / p;
+  const P = g * g;
+  const D = C * p * p;
+  if (images.length !== batch * C * S * S) throw new Error(`patchify: expected ${batch}×${C}×${S}×${S} pixels, got ${images.length}`);
+  const out = new Float32Array(batch * P * D);
+  for (let b = 0; b < batch; b++)
+    for (let py = 0; py < g; py++)
+      for (let px = 0; px < g; px++) {
+        const row = (b * P + py * g + px) * D;
+        for (let ch = 0; ch < C; ch++)
+          for (let ky = 0; ky < p; ky++)
+            for (let kx = 0; kx < p; kx++)
+              out[row + ch * p * p + ky * p + kx] = images[((b * C + ch) * S + py * p + ky) * S + px * p + kx];
+      }
+  return out;
+}
+
+export class Vit implements LabModel {
+  readonly weights = new Map<string, Tensor>();
+  readonly maskSites: MaskSite[];
+  readonly parameterCount: number;
+
+  constructor(readonly engine: Engine, readonly config: VitConfig, values: Map<string, Float32Array>, trainable = false) {
+    if (config.imageSize % config.patchSize !== 0) throw new Error(`image_size ${config.imageSize} is not a multiple of patch_size ${config.patchSize}`);
+    let count = 0;
+    for (const [name, shape] of vitParameterShapes(config)) {
+      const v = values.get(name);
+      if (!v) throw new Error(`ViT weights: missing ${name}`);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (v.length !== n) throw new Error(`ViT weights: ${name} has ${v.length} values, expected [${shape.join(', ')}]`);
+      this.weights.set(name, new Tensor(engine.upload(v, shape), trainable, null, name));
+      count += n;
+    }
+    this.parameterCount = count;
+    this.maskSites = vitMaskSites(config);
+  }
+
+  private w(name: string, override?: Map<string, Tensor>): Tensor {
+    const t = override?.get(name) ?? this.weights.get(name);
+    if (!t) throw new Error(`ViT: no weight ${name}`);
+    return t;
+  }
+
+  forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult {
+    if (input.kind !== 'images') throw new Error('ViT takes image input');
+    const c = this.config;
+    const e = this.engine;
+    const B = input.batch;
+    const H = c.hiddenSize;
+    const P = vitPatchCount(c);
+    const T = P + 1;
+    const D = c.numChannels * c.patchSize * c.patchSize;
+    const W = (n: string) => this.w(n, override);
+
+    const patches = tape.constant(e.upload(patchify(input.images, B, c), [B * P, D]), 'patches');
+    const projW = reshape(tape, W('vit.embeddings.patch_embeddings.projection.weight'), [H, D]);
+    const pe = linear(tape, patches, projW, W('vit.embeddings.patch_embeddings.projection.bias'), 'out_in');
+    // [CLS; patches of image 0; …] then gather rows into [B·T, H] with CLS first in every image
+    const table = concatRows(tape, reshape(tape, W('vit.embeddings.cls_token'), [1, H]), pe);
+    const order = new Uint32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) order[b * T + t] = 1 + b * P + (t - 1);
+    let x = embedding(tape, table, tape.constant(e.upload(order, [B * T], 'u32'), 'cls-order'));
+    x = add(tape, x, reshape(tape, W('vit.embeddings.position_embeddings'), [T, H]));
+
+    for (let i = 0; i < c.numLayers; i++) {
+      const l = L(i);
+      const a = layerNorm(tape, x, W(l + 'layernorm_before.weight'), W(l + 'layernorm_before.bias'), c.layerNormEps);
+      for (const q of ['query', 'key', 'value']) probe?.(`${l}attention.attention.${q}.weight`, a);
+      // q, k, v stacked into one [3H, H] Linear: rows keep their own groups, so masks stay per weight
+      const qk = concatRows(tape, W(l + 'attention.attention.query.weight'), W(l + 'attention.attention.key.weight'));
+      const wqkv = concatRows(tape, qk, W(l + 'attention.attention.value.weight'));
+      const col = (n: string) => reshape(tape, W(n), [H, 1]);
+      const bqk = concatRows(tape, col(l + 'attention.attention.query.bias'), col(l + 'attention.attention.key.bias'));
+      const bqkv = reshape(tape, concatRows(tape, bqk, col(l + 'attention.attention.value.bias')), [3 * H]);
+      const qkv = linear(tape, a, wqkv, bqkv, 'out_in');
+      const att = attention(tape, reshape(tape, qkv, [B, T, 3 * H]), { heads: c.numHeads, causal: false });
+      const attFlat = reshape(tape, att, [B * T, H]);
+      probe?.(l + 'attention.output.dense.weight', attFlat);
+      const o = linear(tape, attFlat, W(l + 'attention.output.dense.weight'), W(l + 'attention.output.dense.bias'), 'out_in');
+      x = add(tape, x, o);
+      const m = layerNorm(tape, x, W(l + 'layernorm_after.weight'), W(l + 'layernorm_after.bias'), c.layerNormEps);
+      probe?.(l + 'intermediate.dense.weight', m);
+      const f = gelu(tape, linear(tape, m, W(l + 'intermediate.dense.weight'), W(l + 'intermediate.dense.bias'), 'out_in'));
+      probe?.(l + 'output.dense.weight', f);
+      x = add(tape, x, linear(tape, f, W(l + 'output.dense.weight'), W(l + 'output.dense.bias'), 'out_in'));
+    }
+    const xf = layerNorm(tape, x, W('vit.layernorm.weight'), W('vit.layernorm.bias'), c.layerNormEps);
+    const clsRows = tape.constant(e.upload(Uint32Array.from({ length: B }, (_, b) => b * T), [B], 'u32'), 'cls-rows');
+    const cls = embedding(tape, xf, clsRows);
+    const logits = linear(tape, cls, W('classifier.weight'), W('classifier.bias'), 'out_in');
+    const labels = tape.constant(e.upload(input.labels, [B], 'u32'), 'labels');
+    return { loss: crossEntropy(tape, logits, labels), logits };
+  }
+
+  dispose(): void {
+    for (const t of this.weights.values()) {
+      t.raw.dispose();
+      t.zeroGrad();
+    }
+    this.weights.clear();
+  }
+}
