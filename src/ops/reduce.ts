@@ -10,7 +10,7 @@ import { params } from '../gpu/params';
 import { grid1d } from './grid';
 
 /** Elements folded by one workgroup per level (WG · PER in reduce.wgsl). */
-export const REDUCE_BLOCK = 1024;
+export const REDUCE_BLOCK = 4096;
 
 type Combine = 'sum' | 'max';
 const kernel = (entry: string, combine: Combine = 'sum', square = false): Kernel => ({
@@ -38,7 +38,7 @@ const levelParams = (n: number, divisor: number, outOffset = 0) => params().u32(
  */
 function foldLevels(e: GpuEngine, parts: RawTensor, combine: Combine, divisor: number): RawTensor {
   let cur = parts;
-  // Each level shrinks the count by REDUCE_BLOCK (≥ 2), so this terminates; 3M elements take 3 levels.
+  // Each level shrinks the count by REDUCE_BLOCK, so this terminates; 3M elements take 2 levels.
   while (cur.size > 1) {
     const groups = Math.ceil(cur.size / REDUCE_BLOCK);
     const next = e.empty([groups]);
