@@ -1,0 +1,88 @@
+// The engine worker: WebGPU is detected and used here (Chromium exposes navigator.gpu in dedicated
+// workers), with the CPU engine as the fallback. The page sees only LabApi (worker-api.ts).
+import * as Comlink from 'comlink';
+import { CpuEngine } from '../backend/cpu';
+import type { Engine } from '../backend/engine';
+import { GpuEngine } from '../backend/gpu';
+import { describeAdapter, navigatorGpu } from '../gpu/device';
+import { GpuError } from '../gpu/errors';
+import { CASES, runSelfTest, SELFTEST_TOL } from './selftest';
+import type { AdapterSummary, EngineProblem, InitResult, LabApi } from './worker-api';
+
+const KEY_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+let engine: Engine | null = null;
+let ready: Promise<InitResult> | null = null;
+const lostListeners: ((p: EngineProblem) => void)[] = [];
+
+function problemOf(e: unknown): EngineProblem {
+  if (e instanceof GpuError) return { kind: e.kind, detail: e.message.replace(e.hint, '').trim(), hint: e.hint };
+  return { kind: 'unknown', detail: e instanceof Error ? e.message : String(e), hint: 'Reload the page; if it persists, report the message.' };
+}
+
+function summarize(g: GpuEngine): AdapterSummary {
+  const limits: Record<string, number> = {};
+  // GPUSupportedLimits cannot be posted to the page: copy the numbers out.
+  for (const k of KEY_LIMITS) limits[k] = (g.info.limits as unknown as Record<string, number>)[k];
+  return { ...g.info.adapterInfo, summary: describeAdapter(g.info), features: { ...g.info.features }, limits };
+}
+
+async function createEngine(): Promise<InitResult> {
+  if (engine?.kind === 'gpu' && !engine.isLost) engine.destroy();
+  engine = null;
+  const workerHasNavigatorGpu = navigatorGpu() !== undefined;
+  const t0 = performance.now();
+  try {
+    const g = await GpuEngine.create();
+    g.onLost((err) => {
+      const p = problemOf(err);
+      for (const f of lostListeners) f(p);
+    });
+    engine = g;
+    return { engine: 'gpu', adapter: summarize(g), gpuProblem: null, workerHasNavigatorGpu, initMs: performance.now() - t0 };
+  } catch (e) {
+    engine = new CpuEngine();
+    return { engine: 'cpu', adapter: null, gpuProblem: problemOf(e), workerHasNavigatorGpu, initMs: performance.now() - t0 };
+  }
+}
+
+async function currentEngine(): Promise<Engine> {
+  if (!ready) ready = createEngine();
+  await ready;
+  if (!engine) throw new Error('The engine is not initialised.');
+  return engine;
+}
+
+const api: LabApi = {
+  init() {
+    ready = createEngine();
+    return ready;
+  },
+  onLost(listener) {
+    lostListeners.push(listener);
+  },
+  listSelfTests() {
+    return CASES.map((c) => ({ name: c.name, family: c.family, shapes: c.shapes, tol: c.tol ?? SELFTEST_TOL }));
+  },
+  async runSelfTest(seed, onResult) {
+    const e = await currentEngine();
+    return runSelfTest(e, { seed, onResult: onResult ? (r, i) => void onResult(r, i) : undefined });
+  },
+  async simulateDeviceLoss() {
+    const e = await currentEngine();
+    if (e.kind !== 'gpu') return false;
+    // destroy() resolves device.lost with reason 'destroyed': the same path as a driver reset.
+    e.device.destroy();
+    return true;
+  },
+};
+
+Comlink.expose(api);

@@ -1,0 +1,148 @@
+// Page state (zustand). The worker connection is module state, not React state: it is not data to
+// render. Live series for charts are RingSeries, also outside the store (see ui/ring.ts).
+import { create } from 'zustand';
+import { RingSeries } from '../ui/ring';
+import {
+  connectWorker,
+  proxy,
+  viaWorker,
+  type EngineProblem,
+  type InitResult,
+  type LabConnection,
+  type SelfTestCaseInfo,
+  type SelfTestResult,
+} from '../lab/worker-api';
+
+export type Phase = 'connecting' | 'ready' | 'failed';
+
+export interface SelfTestState {
+  status: 'idle' | 'running' | 'done' | 'failed';
+  seed: number | null;
+  cases: SelfTestCaseInfo[];
+  /** One slot per case; null until that case has reported in the current run. */
+  rows: (SelfTestResult | null)[];
+  engine: 'gpu' | 'cpu' | null;
+  reference: 'cpu-f32' | 'cpu-f64' | null;
+  totalMs: number | null;
+  /** Completed runs since the page loaded. */
+  runs: number;
+  error: string | null;
+}
+
+export interface LabState {
+  phase: Phase;
+  init: InitResult | null;
+  /** The worker itself failed (the page cannot do anything). */
+  fatal: string | null;
+  /** The GPU device was lost. */
+  lost: EngineProblem | null;
+  /** Uncaught errors on the page, shown so that nothing fails silently. */
+  pageErrors: string[];
+  selfTest: SelfTestState;
+  start(): Promise<void>;
+  runSelfTest(seed?: number): Promise<void>;
+  recreateEngine(): Promise<void>;
+  simulateDeviceLoss(): Promise<void>;
+  reportError(message: string): void;
+  dismissErrors(): void;
+}
+
+/** Total self-test time per run, for the timing chart. */
+export const selfTestTimings = new RingSeries('self-test total (ms)', 500);
+
+let conn: LabConnection | null = null;
+
+function freshSeed(): number {
+  return (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) >>> 0;
+}
+
+/** `?seed=123` in the URL reproduces a self-test run (the seed of each run is shown on the page). */
+function seedFromUrl(): number | null {
+  const s = new URLSearchParams(globalThis.location?.search ?? '').get('seed');
+  if (s === null) return null;
+  const n = Number(s);
+  return Number.isInteger(n) && n >= 0 ? n >>> 0 : null;
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export const useLab = create<LabState>()((set, get) => ({
+  phase: 'connecting',
+  init: null,
+  fatal: null,
+  lost: null,
+  pageErrors: [],
+  selfTest: { status: 'idle', seed: null, cases: [], rows: [], engine: null, reference: null, totalMs: null, runs: 0, error: null },
+
+  async start() {
+    if (conn) return;
+    try {
+      conn = connectWorker();
+      const c = conn;
+      await viaWorker(c, c.api.onLost(proxy((p: EngineProblem) => set({ lost: p }))));
+      const cases = await viaWorker(c, c.api.listSelfTests());
+      set((s) => ({ selfTest: { ...s.selfTest, cases, rows: cases.map(() => null) } }));
+      const init = await viaWorker(c, c.api.init());
+      set({ init, phase: 'ready' });
+    } catch (e) {
+      set({ phase: 'failed', fatal: message(e) });
+      return;
+    }
+    await get().runSelfTest(seedFromUrl() ?? undefined);
+  },
+
+  async runSelfTest(seed) {
+    const c = conn;
+    if (!c || get().phase !== 'ready' || get().selfTest.status === 'running') return;
+    const s0 = seed ?? freshSeed();
+    set((s) => ({ selfTest: { ...s.selfTest, status: 'running', seed: s0, rows: s.selfTest.cases.map(() => null), totalMs: null, error: null } }));
+    const onResult = proxy((r: SelfTestResult, i: number) => {
+      set((s) => {
+        const rows = s.selfTest.rows.slice();
+        rows[i] = r;
+        return { selfTest: { ...s.selfTest, rows } };
+      });
+    });
+    try {
+      const report = await viaWorker(c, c.api.runSelfTest(s0, onResult));
+      const runs = get().selfTest.runs + 1;
+      selfTestTimings.push(runs, report.totalMs);
+      set((s) => ({
+        selfTest: { ...s.selfTest, status: 'done', rows: report.results, engine: report.engine, reference: report.reference, totalMs: report.totalMs, runs },
+      }));
+    } catch (e) {
+      set((s) => ({ selfTest: { ...s.selfTest, status: 'failed', error: message(e) } }));
+    }
+  },
+
+  async recreateEngine() {
+    const c = conn;
+    if (!c || get().selfTest.status === 'running') return;
+    set({ phase: 'connecting' });
+    try {
+      const init = await viaWorker(c, c.api.init());
+      set({ init, lost: null, phase: 'ready' });
+    } catch (e) {
+      set({ phase: 'failed', fatal: message(e) });
+      return;
+    }
+    await get().runSelfTest();
+  },
+
+  async simulateDeviceLoss() {
+    const c = conn;
+    if (!c) return;
+    try {
+      await viaWorker(c, c.api.simulateDeviceLoss());
+    } catch (e) {
+      get().reportError(message(e));
+    }
+  },
+
+  reportError(msg) {
+    set((s) => ({ pageErrors: [...s.pageErrors.slice(-4), msg] }));
+  },
+  dismissErrors() {
+    set({ pageErrors: [] });
+  },
+}));

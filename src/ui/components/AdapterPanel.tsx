@@ -1,0 +1,91 @@
+// What the engine runs on: the WebGPU adapter (from describeAdapter / DeviceInfo) or the CPU engine.
+import { useLab } from '../../state/store';
+
+const LIMIT_LABELS: [key: string, label: string, bytes: boolean][] = [
+  ['maxStorageBufferBindingSize', 'Max storage buffer binding', true],
+  ['maxBufferSize', 'Max buffer size', true],
+  ['maxComputeWorkgroupStorageSize', 'Workgroup storage', true],
+  ['maxComputeInvocationsPerWorkgroup', 'Invocations per workgroup', false],
+  ['maxComputeWorkgroupSizeX', 'Workgroup size X', false],
+  ['maxComputeWorkgroupsPerDimension', 'Workgroups per dimension', false],
+  ['maxStorageBuffersPerShaderStage', 'Storage buffers per stage', false],
+];
+
+export function formatBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(n % 2 ** 30 ? 2 : 0)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(n % 2 ** 20 ? 1 : 0)} MiB`;
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(n % 2 ** 10 ? 1 : 0)} KiB`;
+  return `${n} B`;
+}
+
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+
+export function AdapterPanel() {
+  const phase = useLab((s) => s.phase);
+  const init = useLab((s) => s.init);
+  const lost = useLab((s) => s.lost);
+  const busy = useLab((s) => s.selfTest.status === 'running');
+  const simulateLoss = useLab((s) => s.simulateDeviceLoss);
+  const a = init?.adapter;
+
+  return (
+    <section className="panel" aria-labelledby="adapter-title">
+      <h2 id="adapter-title">Engine</h2>
+      {phase === 'connecting' && !init && <p aria-live="polite">Starting the engine worker and looking for WebGPU…</p>}
+      {init && (
+        <p>
+          Engine: <strong data-testid="engine-kind">{init.engine === 'gpu' ? 'GPU (WebGPU)' : 'CPU (no WebGPU)'}</strong>
+          <span className="small"> ({init.engine === 'gpu' ? 'adapter and device' : 'WebGPU check'} took {init.initMs.toFixed(0)} ms)</span>
+          {lost && <span className="tag tag-fail"> device lost</span>}
+        </p>
+      )}
+      {init && !a && <p>No GPU adapter. Every op runs on the CPU engine (typed arrays, one thread).</p>}
+      {a && (
+        <>
+          <p className="mono adapter-summary" data-testid="adapter-summary">
+            {a.summary}
+          </p>
+          <dl className="kv">
+            <dt>Vendor</dt>
+            <dd data-testid="adapter-vendor">{a.vendor || '—'}</dd>
+            <dt>Architecture</dt>
+            <dd>{a.architecture || '—'}</dd>
+            <dt>Device</dt>
+            <dd>{a.device || '—'}</dd>
+            <dt>Description</dt>
+            <dd>{a.description || '—'}</dd>
+          </dl>
+          <h3>Features</h3>
+          <dl className="kv">
+            <dt>timestamp-query</dt>
+            <dd>{yesNo(a.features.timestampQuery)}</dd>
+            <dt>shader-f16</dt>
+            <dd>{yesNo(a.features.shaderF16)}</dd>
+            <dt>subgroups</dt>
+            <dd>{yesNo(a.features.subgroups)}</dd>
+          </dl>
+          <h3>Key limits</h3>
+          <dl className="kv" data-testid="adapter-limits">
+            {LIMIT_LABELS.map(([key, label, bytes]) => {
+              const v = a.limits[key];
+              return (
+                <div key={key} className="kv-row">
+                  <dt title={key}>{label}</dt>
+                  <dd>{v === undefined ? '—' : bytes ? `${formatBytes(v)} (${v.toLocaleString('en-US')})` : v.toLocaleString('en-US')}</dd>
+                </div>
+              );
+            })}
+          </dl>
+          <p>
+            <button type="button" onClick={() => void simulateLoss()} disabled={busy || !!lost} aria-describedby="simulate-loss-help">
+              Simulate device loss
+            </button>{' '}
+            <span id="simulate-loss-help" className="small">
+              Destroys the GPU device to check that the lab notices and can recreate it.
+            </span>
+          </p>
+        </>
+      )}
+    </section>
+  );
+}

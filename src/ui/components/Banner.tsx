@@ -1,0 +1,87 @@
+// Banners for everything the user must know about the engine: no WebGPU (which of the three
+// cases, and what to try), a lost device, a dead worker, uncaught page errors.
+import type { ReactNode } from 'react';
+import type { EngineProblem } from '../../lab/worker-api';
+import { useLab } from '../../state/store';
+
+const TITLES: Record<EngineProblem['kind'], string> = {
+  'no-navigator-gpu': 'No WebGPU: navigator.gpu is missing in this browser.',
+  'no-adapter': 'No WebGPU adapter: requestAdapter() returned null.',
+  'device-failed': 'WebGPU device creation failed: the adapter refused requestDevice().',
+  'limit-too-low': 'The WebGPU adapter is too small: a limit the lab needs is too low.',
+  'device-lost': 'The GPU device was lost.',
+  'out-of-memory': 'The GPU ran out of memory.',
+  validation: 'A WebGPU validation error occurred.',
+  unknown: 'WebGPU could not be started.',
+};
+
+function Box({ tone, testId, children }: { tone: 'warn' | 'error'; testId: string; children: ReactNode }) {
+  return (
+    <div className={`banner banner-${tone}`} role="alert" data-testid={testId}>
+      {children}
+    </div>
+  );
+}
+
+export function Banners() {
+  const init = useLab((s) => s.init);
+  const lost = useLab((s) => s.lost);
+  const fatal = useLab((s) => s.fatal);
+  const pageErrors = useLab((s) => s.pageErrors);
+  const busy = useLab((s) => s.selfTest.status === 'running' || s.phase === 'connecting');
+  const recreate = useLab((s) => s.recreateEngine);
+  const dismiss = useLab((s) => s.dismissErrors);
+  const p = init?.gpuProblem;
+
+  return (
+    <>
+      {fatal && (
+        <Box tone="error" testId="banner-fatal">
+          <strong>The lab engine could not start.</strong>
+          <p className="mono">{fatal}</p>
+          <button type="button" onClick={() => location.reload()}>
+            Reload the page
+          </button>
+        </Box>
+      )}
+      {p && (
+        <Box tone="warn" testId="banner-no-webgpu">
+          <strong data-kind={p.kind}>{TITLES[p.kind]}</strong>
+          <p className="mono">{p.detail}</p>
+          <p>
+            <em>What to try:</em> {p.hint}
+          </p>
+          <p>
+            Running on the <strong>CPU engine only</strong> (slow, for checking): the self-test below checks it instead of the GPU.
+          </p>
+          <p className="small">
+            Detected in the engine&apos;s Web Worker, where navigator.gpu is {init?.workerHasNavigatorGpu ? 'present' : 'missing'}.
+          </p>
+        </Box>
+      )}
+      {lost && (
+        <Box tone="error" testId="banner-device-lost">
+          <strong>{TITLES['device-lost']}</strong>
+          <p className="mono">{lost.detail}</p>
+          <p>{lost.hint}</p>
+          <button type="button" onClick={() => void recreate()} disabled={busy}>
+            Recreate the GPU device
+          </button>
+        </Box>
+      )}
+      {pageErrors.length > 0 && (
+        <Box tone="error" testId="banner-page-error">
+          <strong>An error occurred on the page.</strong>
+          <ul className="mono">
+            {pageErrors.map((m, i) => (
+              <li key={i}>{m}</li>
+            ))}
+          </ul>
+          <button type="button" onClick={dismiss}>
+            Dismiss
+          </button>
+        </Box>
+      )}
+    </>
+  );
+}
