@@ -158,13 +158,13 @@ export function matchCheckpoint(c: ModelConfig, names: Map<string, { shape: numb
     if (missing.length) parts.push(listing('missing', missing));
     if (unexpected.length) parts.push(listing('unexpected', unexpected));
     if (wrong.length) parts.push(listing('with the wrong shape', wrong));
-    throw new SafetensorsError(`checkpoint does not match the ${describe(c)} config: ${parts.join('; ')}`);
+    throw new SafetensorsError(`checkpoint does not match the ${describe(c)}: ${parts.join('; ')}`);
   }
   return result;
 }
 
 function describe(c: ModelConfig): string {
   return c.kind === 'gpt2'
-    ? `gpt2 (n_layer ${c.nLayer}, n_embd ${c.nEmbd}, vocab ${c.vocabSize}, n_positions ${c.nPositions})`
-    : `vit (layers ${c.numLayers}, hidden ${c.hiddenSize}, image ${c.imageSize}/${c.patchSize}, labels ${c.numLabels})`;
+    ? `gpt2 config (n_layer ${c.nLayer}, n_embd ${c.nEmbd}, vocab ${c.vocabSize}, n_positions ${c.nPositions})`
+    : `vit config (layers ${c.numLayers}, hidden ${c.hiddenSize}, image ${c.imageSize}/${c.patchSize}, labels ${c.numLabels})`;
 }
