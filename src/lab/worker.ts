@@ -73,8 +73,13 @@ const api: LabApi = {
     return CASES.map((c) => ({ name: c.name, family: c.family, shapes: c.shapes, tol: c.tol ?? SELFTEST_TOL }));
   },
   async runSelfTest(seed, onResult) {
-    const e = await currentEngine();
-    return runSelfTest(e, { seed, onResult: onResult ? (r, i) => void onResult(r, i) : undefined });
+    try {
+      const e = await currentEngine();
+      return await runSelfTest(e, { seed, onResult: onResult ? (r, i) => void onResult(r, i) : undefined });
+    } finally {
+      // The callback arrived as a comlink proxy (a MessagePort per run): close it, or every run leaks one.
+      (onResult as unknown as Partial<Comlink.Remote<object>> | undefined)?.[Comlink.releaseProxy]?.();
+    }
   },
   async simulateDeviceLoss() {
     const e = await currentEngine();

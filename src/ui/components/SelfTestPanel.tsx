@@ -13,7 +13,7 @@ function Row({ name, family, shapes, r, pending }: { name: string; family: strin
   return (
     <tr data-testid="selftest-row" data-status={status}>
       <th scope="row">
-        <span className="small">{family}.</span>
+        <span className="small op-family">{family}.</span>
         {name}
       </th>
       <td className="mono small shapes">{shapes}</td>
@@ -66,7 +66,7 @@ export function SelfTestPanel() {
       <p role="status" aria-live="polite" data-testid="selftest-status" data-state={st.status} data-failed={failed}>
         {summary}
       </p>
-      <div className="table-scroll">
+      <div className="table-scroll" tabIndex={0} role="region" aria-label="Self-test results (scrolls sideways on narrow screens)">
         <table>
           <caption className="visually-hidden">Self-test results per op</caption>
           <thead>
