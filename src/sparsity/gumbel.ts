@@ -10,7 +10,7 @@ import { mul } from '../ops/elementwise';
 import { grid1d } from '../ops/grid';
 import { bitsToOpenUnit, rngBitsCpu, RNG_WGSL, type RngPosition } from '../ops/rng';
 import { elementIndex, weightShape, type GroupLayout } from './layout';
-import type { Pattern } from './patterns';
+import { binomial, type Pattern } from './patterns';
 
 export interface SampleArgs {
   kappa: number;
@@ -42,6 +42,8 @@ function check(what: string, logits: RawTensor | null, g: GroupLayout, p: Patter
   const C = p.candidates.length;
   if (p.m !== g.m) throw new Error(`${what}: pattern is ${p.n}:${p.m} but the group layout has m=${g.m}`);
   if (C > MAX_C) throw new Error(`${what}: ${C} candidates exceed the kernel limit of ${MAX_C}`);
+  // The kernels enumerate the candidates themselves (in nmPattern's order), so a hand-made set is refused.
+  if (C !== binomial(p.m, p.n)) throw new Error(`${what}: a ${p.n}:${p.m} pattern must have ${binomial(p.m, p.n)} candidates (use nmPattern), got ${C}`);
   if (logits) {
     assertShape(`${what}: logits`, logits.shape, [g.groups, C]);
     if (logits.dtype !== 'f32') throw new Error(`${what}: logits must be f32, got ${logits.dtype}`);

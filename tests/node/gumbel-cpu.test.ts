@@ -200,6 +200,8 @@ describe('hard mask and applyMask (CPU)', () => {
     expect(() => sampleSoftMask(e, e.zeros([4, 5]), g, p, { kappa: 1, tau: 1, rng: { seed: 0, stream: 0, offset: 0 } })).toThrow(/logits: expected shape \[4, 6\]/);
     expect(() => sampleSoftMask(e, e.zeros([4, 6]), g, p, { kappa: 1, tau: 0, rng: { seed: 0, stream: 0, offset: 0 } })).toThrow(/tau must be a positive/);
     expect(() => hardMask(e, e.zeros([4, 28]), groupLayout([2, 8], 'out_in', 8), p)).toThrow(/pattern is 2:4 but the group layout has m=8/);
+    const handMade = { ...p, candidates: p.candidates.slice(1) };
+    expect(() => hardMask(e, e.zeros([4, 5]), g, handMade)).toThrow(/must have 6 candidates \(use nmPattern\), got 5/);
     const y = e.zeros([4, 6]);
     expect(() => softMaskBackward(e, e.zeros([8, 2]), e.zeros([2, 8]), e.zeros([2, 8]), y, g, p, { kappa: 1, tau: 1, lambda: 0 })).toThrow(/gradW: expected shape \[2, 8\]/);
   });
