@@ -152,3 +152,118 @@ fn attn_backward_dqkv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
   }
   dqkv[idx] = acc;
 }
+
+// ---- One invocation per query row (no workgroup memory, no barriers) ----
+// For short contexts (the lab's T ≤ 512) a serial loop per row beats the workgroup version above on
+// software adapters, where barriers dominate; src/ops/attention.ts picks by shape. Same math: raw
+// scores into probs, max, exp and sum, normalise, then the output row.
+@compute @workgroup_size(64)
+fn attn_forward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.B * p.H * p.T) { return; }
+  let i = row % p.T;
+  let bh = row / p.T;
+  let h = bh % p.H;
+  let b = bh / p.H;
+  let C3 = 3u * p.C;
+  let q0 = (b * p.T + i) * C3 + h * p.D;
+  let k0 = b * p.T * C3 + p.C + h * p.D;
+  let v0 = k0 + p.C;
+  let nk = visible(i);
+  let prow = row * p.T;
+  var m = LOWEST;
+  for (var j = 0u; j < nk; j++) {
+    var s = 0.0;
+    for (var d = 0u; d < p.D; d++) { s += qkv[q0 + d] * qkv[k0 + j * C3 + d]; }
+    s = s * p.scale;
+    probs[prow + j] = s;
+    m = max(m, s);
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < nk; j++) {
+    let ex = exp(probs[prow + j] - m);
+    probs[prow + j] = ex;
+    sum += ex;
+  }
+  let inv = 1.0 / sum;
+  for (var j = 0u; j < p.T; j++) {
+    if (j < nk) { probs[prow + j] = probs[prow + j] * inv; } else { probs[prow + j] = 0.0; }
+  }
+  let o0 = (b * p.T + i) * p.C + h * p.D;
+  for (var d = 0u; d < p.D; d++) {
+    var acc = 0.0;
+    for (var j = 0u; j < nk; j++) { acc += probs[prow + j] * qkv[v0 + j * C3 + d]; }
+    out[o0 + d] = acc;
+  }
+}
+
+@compute @workgroup_size(64)
+fn attn_backward_ds_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.B * p.H * p.T) { return; }
+  let i = row % p.T;
+  let bh = row / p.T;
+  let h = bh % p.H;
+  let b = bh / p.H;
+  let C3 = 3u * p.C;
+  let v0 = b * p.T * C3 + 2u * p.C + h * p.D;
+  let g0 = (b * p.T + i) * p.C + h * p.D;
+  let nk = visible(i);
+  let prow = row * p.T;
+  var dot = 0.0;
+  for (var j = 0u; j < nk; j++) {
+    var dp = 0.0;
+    for (var d = 0u; d < p.D; d++) { dp += dout[g0 + d] * qkv[v0 + j * C3 + d]; }
+    ds[prow + j] = dp;
+    dot += probs[prow + j] * dp;
+  }
+  for (var j = 0u; j < p.T; j++) {
+    if (j < nk) { ds[prow + j] = probs[prow + j] * (ds[prow + j] - dot); } else { ds[prow + j] = 0.0; }
+  }
+}
+
+// One invocation per (b, h, t) computes the whole head slice of dq_t, dk_t and dv_t, keeping D
+// accumulators of each in private memory (so D ≤ MAX_D_ROW; the op falls back above that). Each ds /
+// probs element is read once per output row instead of once per output element.
+const MAX_D_ROW: u32 = 64u;
+@compute @workgroup_size(64)
+fn attn_backward_dqkv_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.B * p.H * p.T || p.D > MAX_D_ROW) { return; }
+  let t = row % p.T;
+  let bh = row / p.T;
+  let h = bh % p.H;
+  let b = bh / p.H;
+  let C3 = 3u * p.C;
+  let pbase = bh * p.T * p.T;
+  let seq = b * p.T * C3 + h * p.D; // q of position j at seq + j·3C, k at + C, v at + 2C
+  var dq: array<f32, 64>;
+  var dk: array<f32, 64>;
+  var dv: array<f32, 64>;
+  for (var d = 0u; d < p.D; d++) { dq[d] = 0.0; dk[d] = 0.0; dv[d] = 0.0; }
+  // dq_t = s Σ_{j visible to t} dS[t, j] k_j
+  let nk = visible(t);
+  for (var j = 0u; j < nk; j++) {
+    let w = p.scale * ds[pbase + t * p.T + j];
+    let kj = seq + j * C3 + p.C;
+    for (var d = 0u; d < p.D; d++) { dq[d] += w * qkv[kj + d]; }
+  }
+  // dk_t = s Σ_{i that see t} dS[i, t] q_i ;  dv_t = Σ_i P[i, t] dout_i
+  let i0 = select(0u, t, p.causal != 0u);
+  for (var i = i0; i < p.T; i++) {
+    let ws = p.scale * ds[pbase + i * p.T + t];
+    let wp = probs[pbase + i * p.T + t];
+    let qi = seq + i * C3;
+    let gi = (b * p.T + i) * p.C + h * p.D;
+    for (var d = 0u; d < p.D; d++) {
+      dk[d] += ws * qkv[qi + d];
+      dv[d] += wp * dout[gi + d];
+    }
+  }
+  let o = (b * p.T + t) * C3 + h * p.D;
+  for (var d = 0u; d < p.D; d++) {
+    dqkv[o + d] = dq[d];
+    dqkv[o + p.C + d] = dk[d];
+    dqkv[o + 2u * p.C + d] = dv[d];
+  }
+}

@@ -106,3 +106,52 @@ fn ln_param_grads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     dbeta[c] = bsum;
   }
 }
+
+// ---- One invocation per row (no workgroup memory, no barriers) ----
+// On software adapters (SwiftShader) barriers dominate: for narrow rows (the lab's models, C ≤ 256)
+// a serial loop per row measured several times faster than the workgroup-tree version above. The
+// op picks by shape (src/ops/norm.ts). Same two-pass math, summed left to right.
+@compute @workgroup_size(64)
+fn ln_forward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * WG;
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  var s = 0.0;
+  for (var c = 0u; c < p.cols; c++) { s += x[base + c]; }
+  let mu = s / f32(p.cols);
+  var v = 0.0;
+  for (var c = 0u; c < p.cols; c++) {
+    let d = x[base + c] - mu;
+    v += d * d;
+  }
+  let rs = inverseSqrt(v / f32(p.cols) + p.eps);
+  for (var c = 0u; c < p.cols; c++) {
+    y[base + c] = (x[base + c] - mu) * rs * gamma[c] + beta[c];
+  }
+  mean[r] = mu;
+  rstd[r] = rs;
+}
+
+@compute @workgroup_size(64)
+fn ln_backward_dx_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * WG;
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  let mu = mean[r];
+  let rs = rstd[r];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var c = 0u; c < p.cols; c++) {
+    let g = dy[base + c] * gamma[c];
+    sg += g;
+    sgx += g * (x[base + c] - mu) * rs;
+  }
+  let n = f32(p.cols);
+  let mg = sg / n;
+  let mgx = sgx / n;
+  for (var c = 0u; c < p.cols; c++) {
+    let g = dy[base + c] * gamma[c];
+    let xh = (x[base + c] - mu) * rs;
+    dx[base + c] = rs * (g - mg - xh * mgx);
+  }
+}

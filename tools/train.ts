@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalTextWindows, imageBatches, sampleImageBatch, sampleTextBatch } from '../src/data/batches';
-import { DenseTrainer, type DenseTrainConfig, type TrainLogEntry } from '../src/lab/dense-train';
+import { DenseTrainer, lrAt, type DenseTrainConfig, type TrainLogEntry } from '../src/lab/dense-train';
 import { evaluateImages, evaluateText, imageInput, textInput } from '../src/lab/evaluate';
 import { buildModel, modelWeights, writeCheckpoint } from '../src/models/checkpoint';
 import { gptInitialWeights } from '../src/models/gpt';
@@ -29,8 +29,8 @@ const SPECS: OptionSpec[] = [
 ];
 
 const DEFAULTS = {
-  'tiny-gpt': { steps: 2000, batch: 16, lr: 3e-3 },
-  'tiny-vit': { steps: 1500, batch: 64, lr: 2e-3 },
+  'tiny-gpt': { steps: 1000, batch: 8, lr: 3e-3 },
+  'tiny-vit': { steps: 600, batch: 64, lr: 2e-3 },
 } as const;
 
 async function magnitudePruned(model: LabModel): Promise<Map<string, import('../src/autograd/tensor').Tensor>> {
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const loss = await trainer.trainStep(input, read);
     if (loss !== null) {
       const seconds = (performance.now() - t0) / 1000;
-      log.push({ step: s, loss, lr: 0, seconds });
+      log.push({ step: s, loss, lr: lrAt(cfg, s), seconds });
       const eta = (seconds / (s + 1)) * (steps - s - 1);
       process.stdout.write(`\rstep ${s + 1}/${steps}  loss ${loss.toFixed(4)}  ${(seconds / (s + 1)).toFixed(2)} s/step  eta ${(eta / 60).toFixed(1)} min   `);
       if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${s}`);

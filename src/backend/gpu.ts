@@ -1,7 +1,8 @@
 import { acquireDevice, type AcquireOptions, type DeviceInfo } from '../gpu/device';
 import { BufferPool } from '../gpu/buffers';
 import { GpuError } from '../gpu/errors';
-import { KernelCache, type Kernel } from '../gpu/kernel';
+import { KernelCache, kernelKey, type Kernel } from '../gpu/kernel';
+import { KernelProfiler } from '../gpu/profiler';
 import type { EngineBase } from './engine';
 import { RawTensor, arrayFor, sizeOf, type DType, type TypedArr } from './tensor';
 
@@ -45,6 +46,8 @@ export class GpuEngine implements EngineBase {
    * shows up as NaN in the comparison with the CPU twin instead of passing by luck.
    */
   poisonAllocations = false;
+  /** Set by startProfiling(): each dispatch then runs in its own timed pass. */
+  private profiler: KernelProfiler | null = null;
 
   private constructor(readonly info: DeviceInfo) {
     this.device = info.device;
@@ -196,16 +199,23 @@ export class GpuEngine implements EngineBase {
       entries.push({ binding: b++, resource: { buffer } });
     }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const timestampWrites = this.profiler?.nextPass(kernelKey(kernel).replace(/:$/, ''));
+    if (timestampWrites) {
+      this.endPass();
+      this.pass = this.enc().beginComputePass({ timestampWrites });
+    }
     if (!this.pass) this.pass = this.enc().beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
+    if (timestampWrites) this.endPass();
     this.stats.dispatches++;
   }
 
   flush(): void {
     this.endPass();
     if (!this.encoder) return;
+    this.profiler?.resolve(this.encoder);
     const cb = this.encoder.finish();
     this.encoder = null;
     this.device.queue.submit([cb]);
@@ -213,6 +223,22 @@ export class GpuEngine implements EngineBase {
     this.pool.afterSubmit();
     this.uniformFree.push(...this.uniformInFlight);
     this.uniformInFlight = [];
+  }
+
+  /** Time every following dispatch with timestamp queries (needs the 'timestamp-query' feature). */
+  startProfiling(): boolean {
+    if (!this.info.features.timestampQuery) return false;
+    this.flush();
+    this.profiler = new KernelProfiler(this.device);
+    return true;
+  }
+  /** Stop profiling and return the time per kernel (pipeline key), largest first. */
+  async stopProfiling(): Promise<import('../gpu/profiler').KernelTime[]> {
+    const p = this.profiler;
+    if (!p) return [];
+    this.flush();
+    this.profiler = null;
+    return p.collect();
   }
 
   async sync(): Promise<void> {

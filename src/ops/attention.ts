@@ -11,6 +11,8 @@ import { grid1d } from './grid';
 export interface AttentionOpts {
   heads: number;
   causal: boolean;
+  /** GPU kernel variant; default by shape (per-row for T ≤ ATTN_ROW_MAX_T). */
+  variant?: 'row' | 'workgroup';
 }
 
 const k = (entry: string): Kernel => ({ name: 'attention', code: src, entry });
@@ -37,6 +39,12 @@ function dims(op: string, qkv: RawTensor, opts: AttentionOpts): Dims {
 function attnParams(d: Dims, causal: boolean): ArrayBuffer {
   return params().u32(d.B).u32(d.T).u32(d.C).u32(d.H).u32(d.D).u32(causal ? 1 : 0).f32(1 / Math.sqrt(d.D)).u32(0).build();
 }
+
+/** Rows of up to this many keys use the one-invocation-per-row kernels (no barriers). */
+export const ATTN_ROW_MAX_T = 512;
+/** The per-row dqkv kernel keeps 3·D accumulators in private memory: D up to 64 (MAX_D_ROW in WGSL). */
+export const ATTN_ROW_MAX_D = 64;
+const rowVariant = (T: number, opts: AttentionOpts) => (opts.variant ?? (T <= ATTN_ROW_MAX_T ? 'row' : 'workgroup')) === 'row';
 
 export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out: RawTensor; probs: RawTensor } {
   const dm = dims('attention', qkv, opts);
@@ -73,7 +81,8 @@ export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out
         }
     return { out, probs };
   }
-  e.dispatch(k('attn_forward'), { params: attnParams(dm, opts.causal), bindings: [qkv, null, probs, out], workgroups: grid1d(B * H * T, 1) });
+  const row = rowVariant(T, opts);
+  e.dispatch(k(row ? 'attn_forward_row' : 'attn_forward'), { params: attnParams(dm, opts.causal), bindings: [qkv, null, probs, out], workgroups: row ? grid1d(B * H * T) : grid1d(B * H * T, 1) });
   return { out, probs };
 }
 
@@ -122,8 +131,13 @@ export function attentionBackward(e: Engine, dout: RawTensor, qkv: RawTensor, pr
   // Scratch for dS; released right away: the pool hands a buffer out again only after a submit,
   // and the dispatches recorded here come before that submit.
   const ds = e.empty([B, H, T, T]);
-  e.dispatch(k('attn_backward_ds'), { params: u, bindings: [qkv, dout, probs, null, ds], workgroups: grid1d(B * H * T, 1) });
-  e.dispatch(k('attn_backward_dqkv'), { params: u, bindings: [qkv, dout, probs, null, ds, dqkv], workgroups: grid1d(B * T * 3 * C) });
+  const row = rowVariant(T, opts);
+  e.dispatch(k(row ? 'attn_backward_ds_row' : 'attn_backward_ds'), { params: u, bindings: [qkv, dout, probs, null, ds], workgroups: row ? grid1d(B * H * T) : grid1d(B * H * T, 1) });
+  if (row && C / opts.heads <= ATTN_ROW_MAX_D) {
+    e.dispatch(k('attn_backward_dqkv_row'), { params: u, bindings: [qkv, dout, probs, null, ds, dqkv], workgroups: grid1d(B * H * T) });
+  } else {
+    e.dispatch(k('attn_backward_dqkv'), { params: u, bindings: [qkv, dout, probs, null, ds, dqkv], workgroups: grid1d(B * T * 3 * C) });
+  }
   ds.dispose();
   return dqkv;
 }

@@ -22,7 +22,13 @@ function lnParams(rows: number, cols: number, eps: number): ArrayBuffer {
   return params().u32(rows).u32(cols).f32(eps).u32(0).build();
 }
 
-export function layerNorm(e: Engine, x: RawTensor, gamma: RawTensor, beta: RawTensor, eps: number): { y: RawTensor; mean: RawTensor; rstd: RawTensor } {
+/** Kernel variant: one invocation per row (narrow rows, no barriers) or one workgroup per row. */
+export type NormVariant = 'row' | 'workgroup';
+/** Rows up to this width use the per-row kernel (measured faster on SwiftShader; see docs/PERFORMANCE.md). */
+export const NORM_ROW_MAX_COLS = 256;
+const pickNorm = (cols: number, v?: NormVariant): NormVariant => v ?? (cols <= NORM_ROW_MAX_COLS ? 'row' : 'workgroup');
+
+export function layerNorm(e: Engine, x: RawTensor, gamma: RawTensor, beta: RawTensor, eps: number, variant?: NormVariant): { y: RawTensor; mean: RawTensor; rstd: RawTensor } {
   const [rows, cols] = rowsCols('layerNorm', x);
   assertShape('layerNorm gamma', gamma.shape, [cols]);
   assertShape('layerNorm beta', beta.shape, [cols]);
@@ -46,7 +52,8 @@ export function layerNorm(e: Engine, x: RawTensor, gamma: RawTensor, beta: RawTe
     }
     return { y, mean, rstd };
   }
-  e.dispatch(k('ln_forward'), { params: lnParams(rows, cols, eps), bindings: [x, gamma, beta, y, mean, rstd], workgroups: grid1d(rows, 1) });
+  const row = pickNorm(cols, variant) === 'row';
+  e.dispatch(k(row ? 'ln_forward_row' : 'ln_forward'), { params: lnParams(rows, cols, eps), bindings: [x, gamma, beta, y, mean, rstd], workgroups: row ? grid1d(rows) : grid1d(rows, 1) });
   return { y, mean, rstd };
 }
 
@@ -58,6 +65,7 @@ export function layerNormBackward(
   mean: RawTensor,
   rstd: RawTensor,
   needParamGrads: boolean,
+  variant?: NormVariant,
 ): { dx: RawTensor; dgamma: RawTensor | null; dbeta: RawTensor | null } {
   const [rows, cols] = rowsCols('layerNormBackward', x);
   assertShape('layerNormBackward dy', dy.shape, x.shape);
@@ -96,7 +104,8 @@ export function layerNormBackward(
     return { dx, dgamma, dbeta };
   }
   const u = lnParams(rows, cols, 0);
-  e.dispatch(k('ln_backward_dx'), { params: u, bindings: [x, gamma, null, null, mean, rstd, dy, dx], workgroups: grid1d(rows, 1) });
+  const row = pickNorm(cols, variant) === 'row';
+  e.dispatch(k(row ? 'ln_backward_dx_row' : 'ln_backward_dx'), { params: u, bindings: [x, gamma, null, null, mean, rstd, dy, dx], workgroups: row ? grid1d(rows) : grid1d(rows, 1) });
   if (dgamma && dbeta) {
     e.dispatch(k('ln_param_grads'), {
       params: u,

@@ -20,16 +20,16 @@ describe('attention.wgsl (fused multi-head attention) vs CPU twin', async () => 
     [1, 257, 6, 3],
   ];
 
-  for (const causal of [false, true]) {
-    it.runIf(g)(`forward and backward, causal=${causal}`, async () => {
+  for (const [causal, variant] of [[false, 'row'], [true, 'row'], [false, 'workgroup'], [true, 'workgroup']] as const) {
+    it.runIf(g)(`forward and backward, causal=${causal}, ${variant} kernels`, async () => {
       for (const [B, T, C, heads] of cases) {
-        const opts: AttentionOpts = { heads, causal };
+        const opts: AttentionOpts = { heads, causal, variant };
         const shape = [B, T, 3 * C];
         const qkv = randn(B * T * 3 * C, seed + T, 1.5), dout = randn(B * T * C, seed + T + 1);
         const fc = attention(c, c.upload(qkv, shape), opts);
         const qg = g!.upload(qkv, shape);
         const fg = attention(g!, qg, opts);
-        const what = `B=${B} T=${T} C=${C} heads=${heads} causal=${causal} seed=${seed}`;
+        const what = `B=${B} T=${T} C=${C} heads=${heads} causal=${causal} ${variant} seed=${seed}`;
         expect(fg.out.shape).toEqual([B, T, C]);
         expect(fg.probs.shape).toEqual([B, heads, T, T]);
         expectClose(await g!.read(fg.out), fc.out.f32, 1e-5, `out ${what}`);
