@@ -1,10 +1,18 @@
-// Matmul family: out[z] = op(A)[z] · op(B)[z] (+ bias), z < batch, op = optional transpose.
+// Matmul family: out[z] = op(A)[z] · op(B ⊙ Mask)[z] (+ bias), z < batch, op = optional transpose.
 // Logical A is [M,K], stored [M,K] (or [K,M] when TRANS_A); logical B is [K,N], stored [K,N]
-// (or [N,K] when TRANS_B); out is [M,N]; bias is [N], added to every row.
+// (or [N,K] when TRANS_B); out is [M,N]; bias is [N], added to every row. With HAS_MASK, B is
+// multiplied elementwise by `bmask` (same storage layout as b) as it is loaded: the fused W ⊙ m.
 //
 // Specialisations are override constants (part of the pipeline cache key); shapes are uniforms, so
-// one pipeline serves every shape. Entry points (a later pass adds matvec / fused masked loads):
-//   matmul_4x4   register-blocked tile: every invocation owns a 4×4 block of outputs.
+// one pipeline serves every shape. Entry points (chosen by shape in src/ops/matmul.ts):
+//   matmul_4x4     register-blocked tile: every invocation owns a 4×4 block of outputs (any shape).
+//   matmul_4x4_v4  the same with vec4 loads of B (needs !TRANS_B, N % 4 == 0).
+//   matmul_8x4_v4  8 rows × 4 columns per invocation, vec4 B loads: tall outputs (M ≫ N).
+//   matvec_v4      one row × 4 columns per invocation, vec4 B loads: M ≤ 3 (a 4-row block wastes ≥ ½).
+//
+// WGSL trap: `b`/`b4` and `bmask`/`bmask4` alias the same bindings with different element types.
+// That is legal only because no entry point statically uses both names of one binding (Tint rejects
+// it even when the second use sits under an `if` on an override constant).
 
 struct Params {
   m: u32,
@@ -21,15 +29,20 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> b4: array<vec4f>;
 // Always bound: 'auto' layout keeps a binding that is referenced only under `if (HAS_BIAS)`, because
 // static use is decided before override constants are applied. Without a bias the op binds `b` here.
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+// Same trap as bias: always bound; without a mask the op binds `b` here (never read).
+@group(0) @binding(5) var<storage, read> bmask: array<f32>;
+@group(0) @binding(5) var<storage, read> bmask4: array<vec4f>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
-// Workgroup shape in invocations; a workgroup covers (4·WG_Y) rows × (4·WG_X) columns.
+override HAS_MASK: bool = false;
+// Workgroup shape in invocations; a matmul_4x4 workgroup covers (4·WG_Y) rows × (4·WG_X) columns.
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
@@ -60,28 +73,131 @@ fn matmul_4x4(@builtin(global_invocation_id) gid: vec3u) {
   var acc3 = vec4f(0.0);
   for (var kk = 0u; kk < p.k; kk++) {
     let ao = kk * a_step;
-    let bo = kk * b_step;
+    let bi = b_base + vec4u(kk * b_step);
     let av = vec4f(a[a_base.x + ao], a[a_base.y + ao], a[a_base.z + ao], a[a_base.w + ao]);
-    let bv = vec4f(b[b_base.x + bo], b[b_base.y + bo], b[b_base.z + bo], b[b_base.w + bo]);
+    var bv = vec4f(b[bi.x], b[bi.y], b[bi.z], b[bi.w]);
+    if (HAS_MASK) { bv *= vec4f(bmask[bi.x], bmask[bi.y], bmask[bi.z], bmask[bi.w]); }
     acc0 += av.x * bv;
     acc1 += av.y * bv;
     acc2 += av.z * bv;
     acc3 += av.w * bv;
   }
 
-  if (HAS_BIAS) {
-    let bb = vec4f(bias[cols.x], bias[cols.y], bias[cols.z], bias[cols.w]);
-    acc0 += bb;
-    acc1 += bb;
-    acc2 += bb;
-    acc3 += bb;
-  }
-
+  let bb = bias_at(cols);
   let o = z * p.m * p.n;
-  store_row(o, row0, col0, acc0);
-  store_row(o, row0 + 1u, col0, acc1);
-  store_row(o, row0 + 2u, col0, acc2);
-  store_row(o, row0 + 3u, col0, acc3);
+  store_row(o, row0, col0, acc0 + bb);
+  store_row(o, row0 + 1u, col0, acc1 + bb);
+  store_row(o, row0 + 2u, col0, acc2 + bb);
+  store_row(o, row0 + 3u, col0, acc3 + bb);
+}
+
+// B[k, col0..col0+3] as one vec4 load (row-major B, N % 4 == 0, so col0 is 4-aligned).
+fn load_b4(z: u32, kk: u32, col0: u32) -> vec4f {
+  let i = (z * p.stride_b + kk * p.n + col0) / 4u;
+  var v = b4[i];
+  if (HAS_MASK) { v *= bmask4[i]; }
+  return v;
+}
+
+// A[rows, kk] for four (clamped) rows: scalar loads, so any M and either layout of A works.
+fn load_a_col(z: u32, kk: u32, rows: vec4u) -> vec4f {
+  let base = vec4u(z * p.stride_a) + rows * select(p.k, 1u, TRANS_A);
+  let ao = kk * select(1u, p.m, TRANS_A);
+  return vec4f(a[base.x + ao], a[base.y + ao], a[base.z + ao], a[base.w + ao]);
+}
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn matmul_4x4_v4(@builtin(global_invocation_id) gid: vec3u) {
+  let row0 = gid.y * 4u;
+  let col0 = gid.x * 4u;
+  let z = gid.z;
+  if (row0 >= p.m || col0 >= p.n || z >= p.batch) { return; }
+  let rows = min(vec4u(row0) + vec4u(0u, 1u, 2u, 3u), vec4u(p.m - 1u));
+
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  for (var kk = 0u; kk < p.k; kk++) {
+    let av = load_a_col(z, kk, rows);
+    let bv = load_b4(z, kk, col0);
+    acc0 += av.x * bv;
+    acc1 += av.y * bv;
+    acc2 += av.z * bv;
+    acc3 += av.w * bv;
+  }
+  let bb = bias_at(vec4u(col0) + vec4u(0u, 1u, 2u, 3u));
+  let o = z * p.m * p.n;
+  store_row(o, row0, col0, acc0 + bb);
+  store_row(o, row0 + 1u, col0, acc1 + bb);
+  store_row(o, row0 + 2u, col0, acc2 + bb);
+  store_row(o, row0 + 3u, col0, acc3 + bb);
+}
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn matmul_8x4_v4(@builtin(global_invocation_id) gid: vec3u) {
+  let row0 = gid.y * 8u;
+  let col0 = gid.x * 4u;
+  let z = gid.z;
+  if (row0 >= p.m || col0 >= p.n || z >= p.batch) { return; }
+  let lane = vec4u(0u, 1u, 2u, 3u);
+  let rows_lo = min(vec4u(row0) + lane, vec4u(p.m - 1u));
+  let rows_hi = min(vec4u(row0 + 4u) + lane, vec4u(p.m - 1u));
+
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  var acc4 = vec4f(0.0);
+  var acc5 = vec4f(0.0);
+  var acc6 = vec4f(0.0);
+  var acc7 = vec4f(0.0);
+  for (var kk = 0u; kk < p.k; kk++) {
+    let bv = load_b4(z, kk, col0);
+    let lo = load_a_col(z, kk, rows_lo);
+    let hi = load_a_col(z, kk, rows_hi);
+    acc0 += lo.x * bv;
+    acc1 += lo.y * bv;
+    acc2 += lo.z * bv;
+    acc3 += lo.w * bv;
+    acc4 += hi.x * bv;
+    acc5 += hi.y * bv;
+    acc6 += hi.z * bv;
+    acc7 += hi.w * bv;
+  }
+  let bb = bias_at(vec4u(col0) + lane);
+  let o = z * p.m * p.n;
+  store_row(o, row0, col0, acc0 + bb);
+  store_row(o, row0 + 1u, col0, acc1 + bb);
+  store_row(o, row0 + 2u, col0, acc2 + bb);
+  store_row(o, row0 + 3u, col0, acc3 + bb);
+  store_row(o, row0 + 4u, col0, acc4 + bb);
+  store_row(o, row0 + 5u, col0, acc5 + bb);
+  store_row(o, row0 + 6u, col0, acc6 + bb);
+  store_row(o, row0 + 7u, col0, acc7 + bb);
+}
+
+// One output row per gid.y, 4 columns per invocation; the x dimension spans N/4 (WG_X·WG_Y wide).
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn matvec_v4(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3u) {
+  let col0 = (wid.x * WG_X * WG_Y + li) * 4u;
+  let row = wid.y;
+  let z = wid.z;
+  if (row >= p.m || col0 >= p.n || z >= p.batch) { return; }
+  let a_base = z * p.stride_a + row * select(p.k, 1u, TRANS_A);
+  let a_step = select(1u, p.m, TRANS_A);
+  var acc = vec4f(0.0);
+  for (var kk = 0u; kk < p.k; kk++) {
+    acc += a[a_base + kk * a_step] * load_b4(z, kk, col0);
+  }
+  store_row(z * p.m * p.n, row, col0, acc + bias_at(vec4u(col0) + vec4u(0u, 1u, 2u, 3u)));
+}
+
+// bias[cols] (columns already clamped or < N), or 0 without a bias.
+fn bias_at(cols: vec4u) -> vec4f {
+  if (!HAS_BIAS) { return vec4f(0.0); }
+  let c = min(cols, vec4u(p.n - 1u));
+  return vec4f(bias[c.x], bias[c.y], bias[c.z], bias[c.w]);
 }
 
 // Write the valid part of one 4-wide row segment (guards both the row and each column).

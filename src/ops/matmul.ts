@@ -16,7 +16,18 @@ export interface MatmulOpts {
   transB?: boolean;
   /** [N], added to every output row. */
   bias?: RawTensor;
+  /**
+   * Soft mask with b's shape (and storage layout): the product uses b ⊙ bMask, multiplied as b is
+   * loaded (the fused masked-weight load; no W ⊙ m tensor is materialised).
+   */
+  bMask?: RawTensor;
+  /** Force a kernel (tests, benchmarks); throws when the shape does not allow it. Default: by shape. */
+  variant?: MatmulVariant;
 }
+
+/** The WGSL entry points (see shaders/matmul.wgsl). */
+export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_8x4_v4' | 'matvec_v4';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['matmul_4x4', 'matmul_4x4_v4', 'matmul_8x4_v4', 'matvec_v4'];
 
 /**
  * The resolved problem: for z < batch, out[z] = op(A)[z] · op(B)[z], with op(A) [m,k], op(B) [k,n].
@@ -68,6 +79,9 @@ export function matmulGeometry(aShape: readonly number[], bShape: readonly numbe
   if (opts.bias && (opts.bias.shape.length !== 1 || opts.bias.shape[0] !== geo.n)) {
     throw new Error(`matmul: bias must have shape [${geo.n}] (N), got ${fmt(opts.bias.shape)}`);
   }
+  if (opts.bMask && fmt(opts.bMask.shape) !== fmt(bShape)) {
+    throw new Error(`matmul: bMask must have b's shape ${fmt(bShape)}, got ${fmt(opts.bMask.shape)}`);
+  }
   return geo;
 }
 
@@ -87,7 +101,7 @@ export function matmulFlat(e: Engine, a: RawTensor, b: RawTensor, opts: MatmulOp
 
 /** Run an already-resolved geometry (sizes are checked against the operands). */
 export function matmulWith(e: Engine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts = {}): RawTensor {
-  for (const [name, t] of [['a', a], ['b', b], ['bias', opts.bias]] as const) {
+  for (const [name, t] of [['a', a], ['b', b], ['bias', opts.bias], ['bMask', opts.bMask]] as const) {
     if (t && t.dtype !== 'f32') throw new Error(`matmul: ${name} must be f32, got ${t.dtype}`);
   }
   const wantA = (g.batchedA ? g.batch : 1) * g.m * g.k;
@@ -95,15 +109,18 @@ export function matmulWith(e: Engine, a: RawTensor, b: RawTensor, g: MatmulGeome
   if (a.size !== wantA) throw new Error(`matmul: a has ${a.size} elements, the geometry needs ${wantA}`);
   if (b.size !== wantB) throw new Error(`matmul: b has ${b.size} elements, the geometry needs ${wantB}`);
   if (opts.bias && opts.bias.size !== g.n) throw new Error(`matmul: bias has ${opts.bias.size} elements, N = ${g.n}`);
+  if (opts.bMask && opts.bMask.size !== b.size) throw new Error(`matmul: bMask has ${opts.bMask.size} elements, b has ${b.size}`);
   return e.kind === 'cpu' ? matmulCpu(e, a, b, g, opts) : matmulGpu(e, a, b, g, opts);
 }
 
 /** The CPU twin: f64 accumulation (i-k-j order over one f64 row), stored in the engine's f32/f64. */
 export function matmulCpu(e: CpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts = {}): RawTensor {
   const { batch, m, k, n } = g;
-  const { transA = false, transB = false, bias } = opts;
+  const { transA = false, transB = false, bias, bMask } = opts;
   const out = e.empty(g.outShape);
-  const A = a.f32, B = b.f32, O = out.f32, bs = bias?.f32;
+  const A = a.f32, O = out.f32, bs = bias?.f32;
+  // the masked weight in the engine's precision (f64 on an f64 engine), as the fused GPU load computes it
+  const B = bMask ? b.f32.map((v, i) => v * bMask.f32[i]) : b.f32;
   // element strides of the logical [m,k] and [k,n] views
   const [aRow, aK] = transA ? [1, m] : [k, 1];
   const [bK, bCol] = transB ? [1, k] : [n, 1];
@@ -124,15 +141,50 @@ export function matmulCpu(e: CpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeo
   return out;
 }
 
-const WG_X = 8, WG_Y = 8; // invocations; each owns 4×4 outputs → a 32×32 tile per workgroup
+/**
+ * Which kernel the engine runs for a geometry (measured on SwiftShader, see docs/PERFORMANCE.md):
+ * - M ≤ 3 with row-major B and N % 4 == 0: matvec_v4 (a 4-row block would waste ≥ half its FMAs);
+ * - row-major B with N % 4 == 0: vec4 loads of B in 8×4 blocks (32 accumulators: 1.2-2.3× the
+ *   scalar 4×4 kernel on the lab's shapes), 4×4 blocks when M < 8;
+ * - otherwise (transposed B or N % 4 ≠ 0) the scalar 4×4 kernel.
+ */
+export function chooseMatmulVariant(g: MatmulGeometry, opts: Pick<MatmulOpts, 'transB'> = {}): MatmulVariant {
+  if (!variantFits('matmul_4x4_v4', g, opts)) return 'matmul_4x4';
+  if (g.m <= 3) return 'matvec_v4';
+  if (g.m < 8) return 'matmul_4x4_v4';
+  return 'matmul_8x4_v4';
+}
+
+/** Whether a forced variant can run this geometry (the vec4 kernels need 4-aligned rows of B). */
+export function variantFits(v: MatmulVariant, g: MatmulGeometry, opts: Pick<MatmulOpts, 'transB'> = {}): boolean {
+  return v === 'matmul_4x4' || (!opts.transB && g.n % 4 === 0);
+}
+
+/** Workgroup shape and grid of a variant for a geometry. */
+function launch(v: MatmulVariant, g: MatmulGeometry): { wg: [number, number]; grid: [number, number, number] } {
+  if (v === 'matvec_v4') return { wg: [64, 1], grid: [ceilDiv(g.n, 4 * 64), g.m, g.batch] };
+  const rows = v === 'matmul_8x4_v4' ? 8 : 4;
+  return { wg: [8, 8], grid: [ceilDiv(g.n, 4 * 8), ceilDiv(g.m, rows * 8), g.batch] };
+}
 
 function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts): RawTensor {
+  const v = opts.variant ?? chooseMatmulVariant(g, opts);
+  if (!MATMUL_VARIANTS.includes(v)) throw new Error(`matmul: unknown variant '${v}'`);
+  if (!variantFits(v, g, opts)) {
+    throw new Error(`matmul: variant ${v} needs a row-major b (no transB) with N % 4 == 0, got N = ${g.n}, transB = ${!!opts.transB}`);
+  }
   const out = e.empty(g.outShape);
+  if (g.m * g.n * g.batch === 0) return out;
+  const { wg, grid } = launch(v, g);
+  if (grid[1] > 65535 || grid[2] > 65535) throw new Error(`matmul: grid ${grid.join('×')} exceeds 65,535 workgroups per dimension`);
   const kernel: Kernel = {
     name: 'matmul',
     code: src,
-    entry: 'matmul_4x4',
-    constants: { TRANS_A: +!!opts.transA, TRANS_B: +!!opts.transB, HAS_BIAS: +!!opts.bias, WG_X, WG_Y },
+    entry: v,
+    constants: {
+      TRANS_A: +!!opts.transA, TRANS_B: +!!opts.transB, HAS_BIAS: +!!opts.bias, HAS_MASK: +!!opts.bMask,
+      WG_X: wg[0], WG_Y: wg[1],
+    },
   };
   const u = params()
     .u32(g.m).u32(g.k).u32(g.n).u32(g.batch)
@@ -140,9 +192,9 @@ function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, 
     .build();
   e.dispatch(kernel, {
     params: u,
-    // the bias slot is always part of the layout (see the WGSL); bind b there when there is no bias
-    bindings: [a, b, opts.bias ?? b, out],
-    workgroups: [ceilDiv(g.n, 4 * WG_X), ceilDiv(g.m, 4 * WG_Y), g.batch],
+    // the bias and mask slots are always part of the layout (see the WGSL); bind b when absent
+    bindings: [a, b, opts.bias ?? b, out, opts.bMask ?? b],
+    workgroups: grid,
   });
   return out;
 }
