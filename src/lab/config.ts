@@ -1,0 +1,196 @@
+// The whole experiment as one flat, serialisable object: what the page's controls edit, what the URL
+// carries, what the CLI parses and what a run directory records. Every field has a default, bounds
+// and a one-line explanation (shown next to its control).
+import { PRESETS, type MaskLLMHyper } from '../sparsity/schedule';
+
+export const CONFIG_VERSION = 1;
+
+export type Method = 'maskllm' | 'magnitude' | 'wanda' | 'sparsegpt';
+export type PriorKind = 'none' | 'magnitude' | 'wanda' | 'sparsegpt' | 'file';
+export type PresetName = 'tunedSmall' | 'paperLLM' | 'paperViT';
+export type TextDomain = 'mixed' | 'en' | 'code';
+
+export interface ExperimentConfig {
+  model: string;
+  method: Method;
+  prior: PriorKind;
+  n: number;
+  m: number;
+  preset: PresetName;
+  kappaStart: number;
+  kappaEnd: number;
+  tauStart: number;
+  tauEnd: number;
+  sigma0: number;
+  priorStrength: number;
+  lambda: number;
+  lambdaDecay: boolean;
+  lr: number;
+  lrMin: number;
+  weightDecay: number;
+  clip: number;
+  samplesPerStep: number;
+  batch: number;
+  steps: number;
+  seed: number;
+  evalEvery: number;
+  /** calibration batches for Wanda / SparseGPT (and their priors) */
+  calibBatches: number;
+  /** SparseGPT as a baseline: with the OBS weight update */
+  sparsegptUpdate: boolean;
+  /** GPT: which text the masks learn from */
+  trainDomain: TextDomain;
+  /** GPT: validation windows per domain in each evaluation (0 = the whole split) */
+  evalWindows: number;
+}
+
+type NumKey = { [K in keyof ExperimentConfig]: ExperimentConfig[K] extends number ? K : never }[keyof ExperimentConfig];
+
+export interface FieldSpec {
+  key: keyof ExperimentConfig;
+  label: string;
+  help: string;
+  kind: 'int' | 'number' | 'bool' | 'choice' | 'string';
+  min?: number;
+  max?: number;
+  choices?: readonly string[];
+}
+
+export const FIELDS: FieldSpec[] = [
+  { key: 'model', label: 'Model', help: 'The frozen model whose masks are learned: a bundled checkpoint or one opened from disk.', kind: 'string' },
+  { key: 'method', label: 'Method', help: 'MaskLLM learns masks end to end; magnitude, Wanda and SparseGPT are one-shot baselines.', kind: 'choice', choices: ['maskllm', 'magnitude', 'wanda', 'sparsegpt'] },
+  { key: 'prior', label: 'Prior', help: 'One-shot mask whose candidate gets a head start in the logits (MaskLLM only).', kind: 'choice', choices: ['none', 'magnitude', 'wanda', 'sparsegpt', 'file'] },
+  { key: 'n', label: 'N (kept)', help: 'Weights kept in every group of M.', kind: 'int', min: 1, max: 7 },
+  { key: 'm', label: 'M (group)', help: 'Group length along the input dimension (M ≤ 8).', kind: 'int', min: 2, max: 8 },
+  { key: 'preset', label: 'Preset', help: 'Starting values for the hyper-parameters below.', kind: 'choice', choices: ['tunedSmall', 'paperLLM', 'paperViT'] },
+  { key: 'kappaStart', label: 'κ start', help: 'Logit scale at step 0: small κ keeps masks random.', kind: 'number', min: 1e-3, max: 1e6 },
+  { key: 'kappaEnd', label: 'κ end', help: 'Logit scale at the last step: large κ freezes masks.', kind: 'number', min: 1e-3, max: 1e6 },
+  { key: 'tauStart', label: 'τ start', help: 'Gumbel-softmax temperature at step 0 (soft, exploring).', kind: 'number', min: 1e-4, max: 100 },
+  { key: 'tauEnd', label: 'τ end', help: 'Temperature at the last step (nearly one-hot).', kind: 'number', min: 1e-4, max: 100 },
+  { key: 'sigma0', label: 'σ0', help: 'Std of the initial logits; only κ·σ0 matters.', kind: 'number', min: 0, max: 10 },
+  { key: 'priorStrength', label: 'Prior strength α', help: 'How many logit stds the prior candidate is lifted by.', kind: 'number', min: 0, max: 100 },
+  { key: 'lambda', label: 'λ (regulariser)', help: 'Reward for keeping large weights: −λ Σ (W⊙m)².', kind: 'number', min: 0, max: 1 },
+  { key: 'lambdaDecay', label: 'Decay λ', help: 'λ falls linearly to 0 over the run (the LLM recipe).', kind: 'bool' },
+  { key: 'lr', label: 'Learning rate', help: 'AdamW learning rate of the logits at step 0 (cosine schedule).', kind: 'number', min: 0, max: 10 },
+  { key: 'lrMin', label: 'Final learning rate', help: 'Learning rate at the last step.', kind: 'number', min: 0, max: 10 },
+  { key: 'weightDecay', label: 'Weight decay', help: 'AdamW decoupled weight decay on the logits.', kind: 'number', min: 0, max: 10 },
+  { key: 'clip', label: 'Grad-norm clip', help: 'Global gradient-norm clipping of the logits.', kind: 'number', min: 1e-6, max: 1e6 },
+  { key: 'samplesPerStep', label: 'Samples per step', help: 'Mask samples (each on its own batch) averaged per optimizer step.', kind: 'int', min: 1, max: 64 },
+  { key: 'batch', label: 'Batch', help: 'Sequences (GPT) or images (ViT) per sample.', kind: 'int', min: 1, max: 1024 },
+  { key: 'steps', label: 'Steps', help: 'Optimizer steps; the κ, τ, λ and lr schedules span them.', kind: 'int', min: 1, max: 100000 },
+  { key: 'seed', label: 'Seed', help: 'Seeds logits, Gumbel noise and batches: same seed, same run.', kind: 'int', min: 0, max: 2 ** 32 - 1 },
+  { key: 'evalEvery', label: 'Evaluate every', help: 'Steps between hard-mask validation evaluations.', kind: 'int', min: 1, max: 100000 },
+  { key: 'calibBatches', label: 'Calibration batches', help: 'Batches of calibration data for Wanda and SparseGPT.', kind: 'int', min: 1, max: 256 },
+  { key: 'sparsegptUpdate', label: 'SparseGPT weight update', help: 'SparseGPT baseline with its OBS weight update (priors never update).', kind: 'bool' },
+  { key: 'trainDomain', label: 'Training text', help: 'GPT: text the masks learn from (mixed = English + code).', kind: 'choice', choices: ['mixed', 'en', 'code'] },
+  { key: 'evalWindows', label: 'Eval windows', help: 'GPT: validation windows per domain per evaluation (0 = all).', kind: 'int', min: 0, max: 100000 },
+];
+
+export function presetFields(name: PresetName): Pick<ExperimentConfig, 'kappaStart' | 'kappaEnd' | 'tauStart' | 'tauEnd' | 'sigma0' | 'priorStrength' | 'lambda' | 'lambdaDecay' | 'lr' | 'lrMin' | 'weightDecay' | 'clip' | 'samplesPerStep' | 'steps'> {
+  const h = PRESETS[name];
+  return {
+    kappaStart: h.kappa[0], kappaEnd: h.kappa[1], tauStart: h.tau[0], tauEnd: h.tau[1], sigma0: h.sigma0,
+    priorStrength: h.priorStrength, lambda: h.lambda, lambdaDecay: h.lambdaDecay, lr: h.lr, lrMin: h.lrMin,
+    weightDecay: h.weightDecay, clip: h.clip, samplesPerStep: h.samplesPerStep, steps: h.steps,
+  };
+}
+
+export const DEFAULT_CONFIG: ExperimentConfig = {
+  model: 'tiny-gpt',
+  method: 'maskllm',
+  prior: 'sparsegpt',
+  n: 2,
+  m: 4,
+  preset: 'tunedSmall',
+  ...presetFields('tunedSmall'),
+  steps: 300,
+  batch: 8,
+  seed: 1,
+  evalEvery: 50,
+  calibBatches: 8,
+  sparsegptUpdate: true,
+  trainDomain: 'mixed',
+  evalWindows: 64,
+};
+
+export function toHyper(c: ExperimentConfig): MaskLLMHyper {
+  return {
+    kappa: [c.kappaStart, c.kappaEnd], tau: [c.tauStart, c.tauEnd], sigma0: c.sigma0, priorStrength: c.priorStrength,
+    lambda: c.lambda, lambdaDecay: c.lambdaDecay, lr: c.lr, lrMin: c.lrMin, betas: PRESETS[c.preset].betas,
+    weightDecay: c.weightDecay, clip: c.clip, samplesPerStep: c.samplesPerStep, steps: c.steps,
+  };
+}
+
+export class ConfigValueError extends Error {}
+
+/**
+ * Check one field's value; returns the value or throws a ConfigValueError that names the field,
+ * the value and what is allowed.
+ */
+export function checkField(spec: FieldSpec, v: unknown): ExperimentConfig[keyof ExperimentConfig] {
+  const name = spec.key;
+  switch (spec.kind) {
+    case 'int':
+    case 'number': {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigValueError(`${name} must be a finite number (got ${JSON.stringify(v)})`);
+      if (spec.kind === 'int' && !Number.isInteger(v)) throw new ConfigValueError(`${name} must be an integer (got ${v})`);
+      if (spec.min !== undefined && v < spec.min) throw new ConfigValueError(`${name} must be ≥ ${spec.min} (got ${v})`);
+      if (spec.max !== undefined && v > spec.max) throw new ConfigValueError(`${name} must be ≤ ${spec.max} (got ${v})`);
+      return v;
+    }
+    case 'bool':
+      if (typeof v !== 'boolean') throw new ConfigValueError(`${name} must be true or false (got ${JSON.stringify(v)})`);
+      return v;
+    case 'choice':
+      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw new ConfigValueError(`${name} must be one of ${spec.choices!.join(', ')} (got ${JSON.stringify(v)})`);
+      return v as ExperimentConfig[keyof ExperimentConfig];
+    case 'string':
+      if (typeof v !== 'string' || v.length === 0 || v.length > 200) throw new ConfigValueError(`${name} must be a non-empty string of at most 200 characters`);
+      return v;
+  }
+}
+
+/** Cross-field rules, each with a specific message. */
+export function crossCheck(c: ExperimentConfig): string[] {
+  const problems: string[] = [];
+  if (c.n >= c.m) problems.push(`N (${c.n}) must be smaller than M (${c.m})`);
+  if (c.lrMin > c.lr) problems.push(`the final learning rate (${c.lrMin}) exceeds the initial one (${c.lr})`);
+  if (c.method !== 'maskllm' && c.prior === 'file') problems.push('a prior file only applies to MaskLLM');
+  return problems;
+}
+
+/**
+ * Build a config from a partial object of unknown provenance (URL, postMessage, CLI): valid fields
+ * are taken, invalid or unknown ones are reported as warnings and fall back to defaults.
+ */
+export function sanitizeConfig(input: unknown, base: ExperimentConfig = DEFAULT_CONFIG): { config: ExperimentConfig; warnings: string[] } {
+  const warnings: string[] = [];
+  const config: ExperimentConfig = { ...base };
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { config, warnings: ['the configuration must be an object of field: value pairs'] };
+  }
+  const known = new Map(FIELDS.map((f) => [f.key as string, f]));
+  for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+    const spec = known.get(k);
+    if (!spec) {
+      warnings.push(`unknown setting "${k}" ignored`);
+      continue;
+    }
+    try {
+      (config as unknown as Record<string, unknown>)[k] = checkField(spec, v);
+    } catch (e) {
+      warnings.push(`${(e as Error).message}; using the default ${JSON.stringify(base[spec.key])}`);
+    }
+  }
+  for (const p of crossCheck(config)) {
+    warnings.push(`${p}; using the default N:M and learning rates`);
+    config.n = base.n;
+    config.m = base.m;
+    config.lr = base.lr;
+    config.lrMin = base.lrMin;
+    if (config.method !== 'maskllm' && config.prior === 'file') config.prior = base.prior;
+  }
+  return { config, warnings };
+}
+
+export const numericKeys = FIELDS.filter((f) => f.kind === 'int' || f.kind === 'number').map((f) => f.key as NumKey);

@@ -1,0 +1,439 @@
+// A lab session: one model, one experiment configuration, and the run loop that the page (inside a
+// Web Worker), the headless CLI and the tests all drive. It never touches the DOM; it reports
+// through `emit` with plain, structured-clone-able events.
+//
+// States: idle → loading → ready ⇄ running ⇄ paused → done; any → error. One-shot methods finish
+// right after `ready` (nothing to learn).
+import type { Tensor } from '../autograd/tensor';
+import type { Engine } from '../backend/engine';
+import { evalTextWindows, imageBatches, sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
+import { parseShard, type ImageShard } from '../data/shards';
+import { readCheckpoint, buildModel } from '../models/checkpoint';
+import type { ModelConfig } from '../models/config';
+import type { LabModel, ModelInput } from '../models/model';
+import { MaskLearner, type StepMetrics } from '../sparsity/learner';
+import { encodeState, exportMaskPacked, exportMaskSafetensors, importMaskPacked, importMaskSafetensors, type MaskEntry } from '../sparsity/maskfile';
+import { disposeOverride, oneShot, prunedOverride, type OneShotMethod, type OneShotResult } from '../sparsity/oneshot';
+import { bitsPerWeight, nmPattern } from '../sparsity/patterns';
+import type { AssetLoader } from './assets';
+import { toHyper, type ExperimentConfig } from './config';
+import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
+
+export type SessionState = 'idle' | 'loading' | 'ready' | 'running' | 'paused' | 'done' | 'error';
+
+export interface EvalMetrics {
+  /** GPT: validation per domain */
+  en?: TextEval;
+  code?: TextEval;
+  /** ViT: validation (during learning) and test (final table) accuracy */
+  val?: ImageEval;
+  test?: ImageEval;
+}
+
+export interface ResultRow {
+  key: string;
+  label: string;
+  metrics: EvalMetrics;
+  /** bits per weight to store the mask (null for dense) */
+  bitsPerWeight: number | null;
+}
+
+export interface ModelSummary {
+  name: string;
+  kind: 'gpt2' | 'vit';
+  parameters: number;
+  layers: number;
+  maskedWeights: number;
+  sites: { name: string; shape: number[]; layout: string }[];
+  /** bytes of learning state: logits, their gradient and two Adam moments, all f32 */
+  learningStateBytes: number;
+}
+
+export interface EvaluationEvent {
+  step: number;
+  metrics: EvalMetrics;
+  flips: number | null;
+}
+
+export type SessionEvent =
+  | { type: 'state'; state: SessionState; message?: string }
+  | { type: 'progress'; phase: 'loading' | 'baselines' | 'learning' | 'evaluating'; done: number; total: number; detail?: string; stepsPerSecond?: number }
+  | { type: 'model'; summary: ModelSummary }
+  | { type: 'metrics'; rows: StepMetrics[] }
+  | { type: 'evaluation'; evaluation: EvaluationEvent }
+  | { type: 'table'; rows: ResultRow[] }
+  | { type: 'done'; rows: ResultRow[] }
+  | { type: 'error'; message: string; step?: number; site?: string };
+
+export class SessionError extends Error {}
+
+interface Data {
+  train: Uint8Array | ImageShard;
+  val: Map<string, TextBatch[] | ImageBatch[]>;
+  test: ImageBatch[] | null;
+}
+
+const sleep0 = () => new Promise((r) => setTimeout(r, 0));
+
+export class LabSession {
+  state: SessionState = 'idle';
+  config: ExperimentConfig | null = null;
+  model: LabModel | null = null;
+  summary: ModelSummary | null = null;
+  learner: MaskLearner | null = null;
+  oneShotResults = new Map<string, OneShotResult>();
+  table: ResultRow[] = [];
+  metrics: StepMetrics[] = [];
+  evaluations: EvaluationEvent[] = [];
+  private data: Data | null = null;
+  private modelName = '';
+  private stopRequested = false;
+  private priorFile: Uint8Array | null = null;
+  private runPromise: Promise<void> | null = null;
+
+  constructor(readonly engine: Engine, readonly assets: AssetLoader, private readonly emit: (e: SessionEvent) => void) {}
+
+  private setState(state: SessionState, message?: string): void {
+    this.state = state;
+    this.emit({ type: 'state', state, message });
+  }
+
+  get step(): number {
+    return this.learner?.step ?? 0;
+  }
+
+  /** A mask file learned earlier (safetensors or packed) to use as the prior ('file'). */
+  setPriorFile(bytes: Uint8Array): void {
+    this.priorFile = bytes;
+  }
+
+  /** Load a model (bundled name, or files opened by the user) and its data; then compute baselines. */
+  async load(config: ExperimentConfig, custom?: { safetensors: Uint8Array; config: unknown }): Promise<void> {
+    this.dispose();
+    this.config = config;
+    this.setState('loading');
+    try {
+      let modelConfig: ModelConfig;
+      let weights: Map<string, Float32Array>;
+      if (custom) {
+        ({ config: modelConfig, weights } = readCheckpoint(custom));
+      } else {
+        const dir = `checkpoints/${config.model}/`;
+        const st = await this.assets.load(dir + 'model.safetensors', (d, t) => this.emit({ type: 'progress', phase: 'loading', done: d, total: t, detail: 'model.safetensors' }));
+        const cfgBytes = await this.assets.load(dir + 'config.json');
+        let cfgJson: unknown;
+        try {
+          cfgJson = JSON.parse(new TextDecoder().decode(cfgBytes));
+        } catch (e) {
+          throw new SessionError(`${dir}config.json is not valid JSON: ${(e as Error).message}`);
+        }
+        ({ config: modelConfig, weights } = readCheckpoint({ safetensors: st, config: cfgJson }));
+      }
+      this.modelName = config.model;
+      this.model = buildModel(this.engine, modelConfig, weights);
+      this.summary = this.summarize(config);
+      this.emit({ type: 'model', summary: this.summary });
+      this.data = await this.loadData(modelConfig, config);
+      await this.prepare();
+    } catch (e) {
+      this.fail(e);
+      throw e;
+    }
+  }
+
+  private summarize(config: ExperimentConfig): ModelSummary {
+    const m = this.model!;
+    const p = nmPattern(config.n, config.m);
+    const C = p.candidates.length;
+    let masked = 0;
+    let groups = 0;
+    for (const s of m.maskSites) {
+      const n = s.shape[0] * s.shape[1];
+      masked += n;
+      groups += n / config.m;
+    }
+    const c = m.config;
+    return {
+      name: config.model,
+      kind: c.kind,
+      parameters: m.parameterCount,
+      layers: c.kind === 'gpt2' ? c.nLayer : c.numLayers,
+      maskedWeights: masked,
+      sites: m.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout })),
+      learningStateBytes: groups * C * 4 * 4,
+    };
+  }
+
+  private async loadData(mc: ModelConfig, config: ExperimentConfig): Promise<Data> {
+    const shard = async (name: string) => parseShard(await this.assets.load(`data/${name}.bin`));
+    if (mc.kind === 'gpt2') {
+      if (mc.vocabSize !== 256) throw new SessionError(`this GPT has a ${mc.vocabSize}-token vocabulary; the lab's text data is byte-level (256). Use a byte-level model.`);
+      const text = async (name: string) => {
+        const s = await shard(name);
+        if (s.kind !== 'text') throw new SessionError(`data/${name}.bin is not a text shard`);
+        return s.bytes;
+      };
+      const en = await text('en.train');
+      const code = await text('code.train');
+      const train = config.trainDomain === 'en' ? en : config.trainDomain === 'code' ? code : concat(en, code);
+      const ctx = mc.nPositions;
+      const max = config.evalWindows || undefined;
+      const val = new Map<string, TextBatch[]>([
+        ['en', evalTextWindows(await text('en.val'), ctx, max)],
+        ['code', evalTextWindows(await text('code.val'), ctx, max)],
+      ]);
+      return { train, val, test: null };
+    }
+    const img = async (name: string) => {
+      const s = await shard(name);
+      if (s.kind !== 'images') throw new SessionError(`data/${name}.bin is not an image shard`);
+      if (s.height !== mc.imageSize || s.width !== mc.imageSize || mc.numChannels !== 1) {
+        throw new SessionError(`the ViT expects ${mc.numChannels}×${mc.imageSize}×${mc.imageSize} images, the data has 1×${s.height}×${s.width}`);
+      }
+      return s;
+    };
+    const train = await img('fmnist.train');
+    const val = new Map<string, ImageBatch[]>([['val', imageBatches(await img('fmnist.val'), 250)]]);
+    return { train, val, test: imageBatches(await img('fmnist.test'), 250) };
+  }
+
+  /** The k-th training batch of the run (deterministic in seed and k). */
+  private trainInput(k: number, seed: number): ModelInput {
+    const c = this.config!;
+    const d = this.data!;
+    const mc = this.model!.config;
+    if (mc.kind === 'gpt2') return textInput(sampleTextBatch(d.train as Uint8Array, c.batch, mc.nPositions, seed, k));
+    return imageInput(sampleImageBatch(d.train as ImageShard, c.batch, seed, k));
+  }
+
+  private async evaluate(override?: Map<string, Tensor>, final = false): Promise<EvalMetrics> {
+    const m = this.model!;
+    const d = this.data!;
+    const out: EvalMetrics = {};
+    if (m.config.kind === 'gpt2') {
+      out.en = await evaluateText(m, d.val.get('en') as TextBatch[], override);
+      out.code = await evaluateText(m, d.val.get('code') as TextBatch[], override);
+    } else {
+      out.val = await evaluateImages(m, d.val.get('val') as ImageBatch[], override);
+      if (final && d.test) out.test = await evaluateImages(m, d.test, override);
+    }
+    return out;
+  }
+
+  private calibration(): ModelInput[] {
+    const c = this.config!;
+    // calibration batches come from the training data with a seed of their own
+    return Array.from({ length: c.calibBatches }, (_, k) => this.trainInput(k, (c.seed ^ 0x5eed) >>> 0));
+  }
+
+  private async runOneShot(method: OneShotMethod, update: boolean): Promise<OneShotResult> {
+    const key = `${method}${update ? '+update' : ''}`;
+    const have = this.oneShotResults.get(key);
+    if (have) return have;
+    const c = this.config!;
+    const r = await oneShot(this.model!, method, {
+      n: c.n, m: c.m, update, calibration: method === 'magnitude' ? [] : this.calibration(),
+      onProgress: (done, total) => this.emit({ type: 'progress', phase: 'baselines', done, total, detail: key }),
+    });
+    this.oneShotResults.set(key, r);
+    return r;
+  }
+
+  private async prepare(): Promise<void> {
+    const c = this.config!;
+    const bpw = bitsPerWeight(nmPattern(c.n, c.m));
+    this.table = [{ key: 'dense', label: 'Dense', metrics: await this.evaluate(undefined, true), bitsPerWeight: null }];
+    this.emit({ type: 'table', rows: this.table });
+    const wanted: [OneShotMethod, boolean, string][] = [
+      ['magnitude', false, 'Magnitude'],
+      ['wanda', false, 'Wanda'],
+      ['sparsegpt', false, 'SparseGPT (mask only)'],
+      ['sparsegpt', true, 'SparseGPT (+ weight update)'],
+    ];
+    for (const [method, update, label] of wanted) {
+      const r = await this.runOneShot(method, update);
+      const o = prunedOverride(this.model!, r.masks, r.weights);
+      this.table.push({ key: `${method}${update ? '+update' : ''}`, label, metrics: await this.evaluate(o, true), bitsPerWeight: bpw });
+      disposeOverride(o);
+      this.emit({ type: 'table', rows: this.table });
+    }
+    if (c.method === 'maskllm') {
+      let prior: Map<string, Uint8Array> | undefined;
+      if (c.prior === 'file') {
+        if (!this.priorFile) throw new SessionError('prior is "file" but no mask file was given');
+        prior = new Map(this.readMaskFile(this.priorFile).map((e) => [e.name, e.mask]));
+      } else if (c.prior !== 'none') {
+        prior = (await this.runOneShot(c.prior, false)).masks;
+      }
+      this.learner = new MaskLearner(this.model!, { n: c.n, m: c.m, hyper: toHyper(c), seed: c.seed, prior }, Math.min(10, c.evalEvery));
+      this.setState('ready');
+    } else {
+      this.setState('done');
+      this.emit({ type: 'done', rows: this.table });
+    }
+  }
+
+  /** Parse a mask file (safetensors or packed) for this model and pattern. */
+  readMaskFile(bytes: Uint8Array): MaskEntry[] {
+    const c = this.config!;
+    const expect = { n: c.n, m: c.m, weights: this.model!.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout })) };
+    const isSafetensors = bytes.length >= 9 && bytes[8] === 0x7b; // '{' after the 8-byte header length
+    return isSafetensors ? importMaskSafetensors(bytes, expect) : importMaskPacked(bytes, expect);
+  }
+
+  /** Learn until the last step or pause(). Resolves when the loop stops. */
+  run(): Promise<void> {
+    if (this.state !== 'ready' && this.state !== 'paused') throw new SessionError(`cannot run from state ${this.state}`);
+    this.stopRequested = false;
+    this.setState('running');
+    this.runPromise = this.loop();
+    return this.runPromise;
+  }
+
+  pause(): void {
+    if (this.state === 'running') this.stopRequested = true;
+  }
+
+  /** Exactly one optimizer step (from ready or paused). */
+  async stepOnce(): Promise<void> {
+    if (this.state !== 'ready' && this.state !== 'paused') throw new SessionError(`cannot step from state ${this.state}`);
+    await this.oneStep(true);
+    const now = this.state as SessionState; // oneStep may have moved it
+    if (this.learner!.step >= this.config!.steps) await this.finish();
+    else if (now !== 'error') this.setState('paused');
+  }
+
+  private async loop(): Promise<void> {
+    const c = this.config!;
+    const t0 = performance.now();
+    const s0 = this.step;
+    try {
+      while (this.step < c.steps && !this.stopRequested) {
+        await this.oneStep(false, s0, t0);
+        if (this.state === 'error' || this.state === 'done') return;
+        await sleep0(); // let pause / getState messages in
+      }
+      if (this.step >= c.steps) await this.finish();
+      else this.setState('paused');
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private async oneStep(flushMetrics: boolean, s0 = this.step, t0 = performance.now()): Promise<void> {
+    const c = this.config!;
+    const L = this.learner!;
+    const inputs = Array.from({ length: c.samplesPerStep }, (_, k) => this.trainInput(L.step * c.samplesPerStep + k, c.seed));
+    let rows = await L.learnStep(inputs);
+    const last = L.step >= c.steps;
+    const evalNow = L.step % c.evalEvery === 0 || last;
+    if (!rows && (flushMetrics || evalNow)) rows = await L.readMetrics();
+    if (rows && rows.length) {
+      this.metrics.push(...rows);
+      this.emit({ type: 'metrics', rows });
+      const bad = rows.find((r) => !Number.isFinite(r.loss) || r.sites.some((s) => !Number.isFinite(s.logitMean) || !Number.isFinite(s.logitStd)));
+      if (bad) {
+        const si = bad.sites.findIndex((s) => !Number.isFinite(s.logitMean) || !Number.isFinite(s.logitStd));
+        const site = si >= 0 ? this.model!.maskSites[si].name : undefined;
+        this.stopRequested = true;
+        this.setState('paused', `NaN/Inf at step ${bad.step}${site ? ` in the logits of ${site}` : ' in the loss'}`);
+        this.emit({ type: 'error', message: `The run paused: a NaN or Inf appeared at step ${bad.step} ${site ? `in the logits of ${site}` : 'in the loss'}. Lower the learning rate or κ and reset.`, step: bad.step, site });
+        return;
+      }
+    }
+    const secs = (performance.now() - t0) / 1000;
+    this.emit({ type: 'progress', phase: 'learning', done: L.step, total: c.steps, stepsPerSecond: secs > 0 ? (L.step - s0) / secs : undefined });
+    if (evalNow) {
+      const { override, flips } = await L.hardOverride();
+      const metrics = await this.evaluate(override, false);
+      disposeOverride(override);
+      const ev = { step: L.step, metrics, flips };
+      this.evaluations.push(ev);
+      this.emit({ type: 'evaluation', evaluation: ev });
+    }
+  }
+
+  private async finish(): Promise<void> {
+    const c = this.config!;
+    const { override } = await this.learner!.hardOverride();
+    this.emit({ type: 'progress', phase: 'evaluating', done: 0, total: 1 });
+    const metrics = await this.evaluate(override, true);
+    disposeOverride(override);
+    this.table = this.table.filter((r) => r.key !== 'maskllm');
+    this.table.push({ key: 'maskllm', label: `MaskLLM (${c.prior} prior, ${c.steps} steps)`, metrics, bitsPerWeight: bitsPerWeight(nmPattern(c.n, c.m)) });
+    this.setState('done');
+    this.emit({ type: 'table', rows: this.table });
+    this.emit({ type: 'done', rows: this.table });
+  }
+
+  /** Back to step 0 with the same model, data and baselines (fresh logits). */
+  async reset(): Promise<void> {
+    if (this.state === 'running') {
+      this.pause();
+      await this.runPromise;
+    }
+    this.learner?.dispose();
+    this.learner = null;
+    this.metrics = [];
+    this.evaluations = [];
+    if (!this.model || !this.config) return;
+    this.table = this.table.filter((r) => r.key !== 'maskllm');
+    await this.prepare();
+  }
+
+  /** Hard masks of the current method as mask entries (MaskLLM: argmax of the logits). */
+  async masks(): Promise<MaskEntry[]> {
+    const c = this.config!;
+    let masks: Map<string, Uint8Array>;
+    if (this.learner) masks = await this.learner.hardMasks();
+    else {
+      const r = this.oneShotResults.get(c.method === 'sparsegpt' && c.sparsegptUpdate ? 'sparsegpt+update' : c.method);
+      if (!r) throw new SessionError('no mask yet');
+      masks = r.masks;
+    }
+    return this.model!.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout, mask: masks.get(s.name)! }));
+  }
+
+  async exportMask(format: 'safetensors' | 'packed' | 'state'): Promise<Uint8Array> {
+    const c = this.config!;
+    if (format === 'state') {
+      if (!this.learner) throw new SessionError('only a MaskLLM run has a resumable state');
+      const sites = await this.learner.state();
+      return encodeState({
+        version: 1, config: c, step: this.learner.step,
+        rng: { seed: c.seed, stream: 0, offset: this.learner.step * c.samplesPerStep },
+        sites: sites.map((s) => ({ name: s.name, logits: s.logits, m: s.m, v: s.v })),
+        metrics: { rows: this.metrics.length },
+      });
+    }
+    const entries = await this.masks();
+    const meta = { n: c.n, m: c.m, model: this.modelName };
+    return format === 'safetensors' ? exportMaskSafetensors(entries, meta) : exportMaskPacked(entries, meta);
+  }
+
+  private fail(e: unknown): void {
+    const message = e instanceof Error ? e.message : String(e);
+    this.state = 'error';
+    this.emit({ type: 'state', state: 'error', message });
+    this.emit({ type: 'error', message });
+  }
+
+  dispose(): void {
+    this.learner?.dispose();
+    this.learner = null;
+    this.model?.dispose();
+    this.model = null;
+    this.oneShotResults.clear();
+    this.table = [];
+    this.metrics = [];
+    this.evaluations = [];
+    this.state = 'idle';
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
