@@ -19,7 +19,7 @@ for (const [m, k, n, tA, tB] of shapes) {
   const b = e.upload(rand(k * n), tB ? [n, k] : [k, n]);
   const g = matmulGeometry(a.shape, b.shape, { transA: tA, transB: tB });
   const line: string[] = [`${m}×${k}×${n}${tA ? ' tA' : ''}${tB ? ' tB' : ''}`.padEnd(20)];
-  let ref: Float32Array | null = null;
+  let ref: ArrayLike<number> | null = null;
   for (const v of MATMUL_VARIANTS) {
     if (!variantFits(v, g, { transB: tB })) continue;
     const once = async () => {
