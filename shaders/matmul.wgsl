@@ -8,9 +8,11 @@
 //   matmul_4x4     register-blocked tile: every invocation owns a 4×4 block of outputs (any shape).
 //   matmul_4x4_v4  the same with vec4 loads of B (needs !TRANS_B, N % 4 == 0).
 //   matmul_8x4_v4  8 rows × 4 columns per invocation, vec4 B loads: tall outputs (M ≫ N).
+//   matmul_4x4_dot A row-major and B stored [N,K] (TRANS_B, no TRANS_A), K % 4 == 0: both read as
+//                  vec4 along K, 16 dot products per step (the x·Wᵀ of nn.Linear and of dX = G·Wᵀ).
 //   matvec_v4      one row × 4 columns per invocation, vec4 B loads: M ≤ 3 (a 4-row block wastes ≥ ½).
 //
-// WGSL trap: `b`/`b4` and `bmask`/`bmask4` alias the same bindings with different element types.
+// WGSL trap: `a`/`a4`, `b`/`b4` and `bmask`/`bmask4` alias the same bindings with different element types.
 // That is legal only because no entry point statically uses both names of one binding (Tint rejects
 // it even when the second use sits under an `if` on an override constant).
 
@@ -28,6 +30,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> a4: array<vec4f>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4f>;
 // Always bound: 'auto' layout keeps a binding that is referenced only under `if (HAS_BIAS)`, because
@@ -175,6 +178,50 @@ fn matmul_8x4_v4(@builtin(global_invocation_id) gid: vec3u) {
   store_row(o, row0 + 5u, col0, acc5 + bb);
   store_row(o, row0 + 6u, col0, acc6 + bb);
   store_row(o, row0 + 7u, col0, acc7 + bb);
+}
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn matmul_4x4_dot(@builtin(global_invocation_id) gid: vec3u) {
+  let row0 = gid.y * 4u;
+  let col0 = gid.x * 4u;
+  let z = gid.z;
+  if (row0 >= p.m || col0 >= p.n || z >= p.batch) { return; }
+  let lane = vec4u(0u, 1u, 2u, 3u);
+  let k4 = p.k / 4u;
+  // vec4 row starts (in vec4 units) of the 4 clamped rows of A and 4 clamped rows of Bᵀ
+  let ra = (vec4u(z * p.stride_a) + min(vec4u(row0) + lane, vec4u(p.m - 1u)) * p.k) / 4u;
+  let rb = (vec4u(z * p.stride_b) + min(vec4u(col0) + lane, vec4u(p.n - 1u)) * p.k) / 4u;
+
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  for (var q = 0u; q < k4; q++) {
+    var b0 = b4[rb.x + q];
+    var b1 = b4[rb.y + q];
+    var b2 = b4[rb.z + q];
+    var b3 = b4[rb.w + q];
+    if (HAS_MASK) {
+      b0 *= bmask4[rb.x + q];
+      b1 *= bmask4[rb.y + q];
+      b2 *= bmask4[rb.z + q];
+      b3 *= bmask4[rb.w + q];
+    }
+    let a0 = a4[ra.x + q];
+    let a1 = a4[ra.y + q];
+    let a2 = a4[ra.z + q];
+    let a3 = a4[ra.w + q];
+    acc0 += vec4f(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
+    acc1 += vec4f(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
+    acc2 += vec4f(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
+    acc3 += vec4f(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
+  }
+  let bb = bias_at(vec4u(col0) + lane);
+  let o = z * p.m * p.n;
+  store_row(o, row0, col0, acc0 + bb);
+  store_row(o, row0 + 1u, col0, acc1 + bb);
+  store_row(o, row0 + 2u, col0, acc2 + bb);
+  store_row(o, row0 + 3u, col0, acc3 + bb);
 }
 
 // One output row per gid.y, 4 columns per invocation; the x dimension spans N/4 (WG_X·WG_Y wide).

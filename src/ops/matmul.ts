@@ -26,8 +26,8 @@ export interface MatmulOpts {
 }
 
 /** The WGSL entry points (see shaders/matmul.wgsl). */
-export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_8x4_v4' | 'matvec_v4';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['matmul_4x4', 'matmul_4x4_v4', 'matmul_8x4_v4', 'matvec_v4'];
+export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_8x4_v4' | 'matmul_4x4_dot' | 'matvec_v4';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['matmul_4x4', 'matmul_4x4_v4', 'matmul_8x4_v4', 'matmul_4x4_dot', 'matvec_v4'];
 
 /**
  * The resolved problem: for z < batch, out[z] = op(A)[z] · op(B)[z], with op(A) [m,k], op(B) [k,n].
@@ -146,18 +146,27 @@ export function matmulCpu(e: CpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeo
  * - M ≤ 3 with row-major B and N % 4 == 0: matvec_v4 (a 4-row block would waste ≥ half its FMAs);
  * - row-major B with N % 4 == 0: vec4 loads of B in 8×4 blocks (32 accumulators: 1.2-2.3× the
  *   scalar 4×4 kernel on the lab's shapes), 4×4 blocks when M < 8;
- * - otherwise (transposed B or N % 4 ≠ 0) the scalar 4×4 kernel.
+ * - B stored [N,K] (transB), A row-major, K % 4 == 0: matmul_4x4_dot (vec4 loads of both along K);
+ * - otherwise the scalar 4×4 kernel.
  */
-export function chooseMatmulVariant(g: MatmulGeometry, opts: Pick<MatmulOpts, 'transB'> = {}): MatmulVariant {
+export function chooseMatmulVariant(g: MatmulGeometry, opts: Pick<MatmulOpts, 'transA' | 'transB'> = {}): MatmulVariant {
+  if (variantFits('matmul_4x4_dot', g, opts)) return 'matmul_4x4_dot';
   if (!variantFits('matmul_4x4_v4', g, opts)) return 'matmul_4x4';
   if (g.m <= 3) return 'matvec_v4';
   if (g.m < 8) return 'matmul_4x4_v4';
   return 'matmul_8x4_v4';
 }
 
-/** Whether a forced variant can run this geometry (the vec4 kernels need 4-aligned rows of B). */
-export function variantFits(v: MatmulVariant, g: MatmulGeometry, opts: Pick<MatmulOpts, 'transB'> = {}): boolean {
-  return v === 'matmul_4x4' || (!opts.transB && g.n % 4 === 0);
+/** Whether a forced variant can run this geometry (vec4 loads need 4-aligned rows). */
+export function variantFits(v: MatmulVariant, g: MatmulGeometry, opts: Pick<MatmulOpts, 'transA' | 'transB'> = {}): boolean {
+  if (v === 'matmul_4x4') return true;
+  if (v === 'matmul_4x4_dot') return !opts.transA && !!opts.transB && g.k % 4 === 0 && g.k > 0;
+  return !opts.transB && g.n % 4 === 0;
+}
+
+/** Why a variant does not fit (for the error message). */
+function needs(v: MatmulVariant): string {
+  return v === 'matmul_4x4_dot' ? 'a row-major a, a transposed b (transB) and K % 4 == 0 (K > 0)' : 'a row-major b (no transB) with N % 4 == 0';
 }
 
 /** Workgroup shape and grid of a variant for a geometry. */
@@ -171,7 +180,7 @@ function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, 
   const v = opts.variant ?? chooseMatmulVariant(g, opts);
   if (!MATMUL_VARIANTS.includes(v)) throw new Error(`matmul: unknown variant '${v}'`);
   if (!variantFits(v, g, opts)) {
-    throw new Error(`matmul: variant ${v} needs a row-major b (no transB) with N % 4 == 0, got N = ${g.n}, transB = ${!!opts.transB}`);
+    throw new Error(`matmul: variant ${v} needs ${needs(v)}, got M×K×N = ${g.m}×${g.k}×${g.n}, transA = ${!!opts.transA}, transB = ${!!opts.transB}`);
   }
   const out = e.empty(g.outShape);
   if (g.m * g.n * g.batch === 0) return out;

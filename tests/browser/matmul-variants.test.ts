@@ -34,7 +34,7 @@ describe('matmul variants vs CPU twin', async () => {
 
   // (M, K, N) with N % 4 == 0 (the vec4 variants need it) but M, K odd; size-1 rows and K
   const shapes: [number, number, number][] = [[1, 37, 4], [3, 1, 8], [9, 13, 36], [67, 33, 44], [130, 5, 260]];
-  for (const variant of MATMUL_VARIANTS) {
+  for (const variant of MATMUL_VARIANTS.filter((v) => v !== 'matmul_4x4_dot')) {
     it.runIf(g)(`${variant}: 2-D shapes × transA × bias × mask`, async () => {
       for (const [m, k, n] of shapes) {
         for (const transA of [false, true]) for (const bias of [false, true]) for (const mask of [false, true]) {
@@ -47,6 +47,18 @@ describe('matmul variants vs CPU twin', async () => {
     });
   }
 
+  it.runIf(g)('matmul_4x4_dot: transposed b, K % 4 == 0, M and N odd × bias × mask', async () => {
+    const variant = 'matmul_4x4_dot';
+    for (const [m, k, n] of [[1, 4, 1], [5, 8, 3], [67, 36, 45], [33, 4, 66], [9, 128, 130]]) {
+      for (const bias of [false, true]) for (const mask of [false, true]) {
+        await check([m, k], [n, k], { transB: true, bias, mask, variant }, `${m}×${k}×${n}`);
+      }
+    }
+    await check([3, 17, 12], [3, 13, 12], { transB: true, mask: true, variant }, 'batched');
+    await check([2, 6, 8], [5, 8], { transB: true, bias: true, variant }, 'folded rows');
+    expect(g!.takeErrors()).toEqual([]);
+  });
+
   it.runIf(g)('scalar 4×4 with a transposed, masked b and N % 4 ≠ 0', async () => {
     await check([67, 33], [45, 33], { transB: true, mask: true, bias: true, variant: 'matmul_4x4' }, 'transB');
     await check([3, 17, 9], [3, 13, 9], { transB: true, mask: true, variant: 'matmul_4x4' }, 'batched transB');
@@ -56,20 +68,23 @@ describe('matmul variants vs CPU twin', async () => {
   it.runIf(g)('vec4 variants refuse a transposed b or N % 4 ≠ 0 with a specific error', () => {
     const e = g!;
     const a = e.zeros([4, 6]);
-    expect(() => matmul(e, a, e.zeros([6, 5]), { variant: 'matmul_8x4_v4' })).toThrow(/N % 4 == 0, got N = 5/);
+    expect(() => matmul(e, a, e.zeros([6, 5]), { variant: 'matmul_8x4_v4' })).toThrow(/N % 4 == 0, got M×K×N = 4×6×5/);
     expect(() => matmul(e, a, e.zeros([8, 6]), { transB: true, variant: 'matvec_v4' })).toThrow(/transB = true/);
+    expect(() => matmul(e, e.zeros([4, 5]), e.zeros([8, 5]), { transB: true, variant: 'matmul_4x4_dot' })).toThrow(/K % 4 == 0.*4×5×8/);
     expect(() => matmul(e, a, e.zeros([6, 8]), { bMask: e.zeros([8, 6]) })).toThrow(/bMask must have b's shape \[6, 8\]/);
   });
 });
 
 describe('matmul shape-based choice', () => {
-  const pick = (m: number, k: number, n: number, transB = false) =>
-    chooseMatmulVariant(matmulGeometry([m, k], transB ? [n, k] : [k, n], { transB }), { transB });
-  it('matvec for M ≤ 3, 8×4 for tall, 4×4 vec4 for short, scalar when B is transposed or N odd', () => {
+  const pick = (m: number, k: number, n: number, transB = false, transA = false) =>
+    chooseMatmulVariant(matmulGeometry(transA ? [k, m] : [m, k], transB ? [n, k] : [k, n], { transA, transB }), { transA, transB });
+  it('matvec for M ≤ 3, 8×4 for tall, 4×4 vec4 for short, dot for transB with K % 4 == 0, else scalar', () => {
     expect(pick(1, 768, 3072)).toBe('matvec_v4');
     expect(pick(1024, 64, 192)).toBe('matmul_8x4_v4');
     expect(pick(5, 64, 192)).toBe('matmul_4x4_v4');
-    expect(pick(1024, 192, 64, true)).toBe('matmul_4x4');
+    expect(pick(1024, 192, 64, true)).toBe('matmul_4x4_dot');
+    expect(pick(1024, 49, 64, true)).toBe('matmul_4x4');
+    expect(pick(64, 49, 64, true, true)).toBe('matmul_4x4');
     expect(pick(1024, 64, 257)).toBe('matmul_4x4');
   });
 });

@@ -21,7 +21,7 @@ for (const [m, k, n, tA, tB] of shapes) {
   const line: string[] = [`${m}×${k}×${n}${tA ? ' tA' : ''}${tB ? ' tB' : ''}`.padEnd(20)];
   let ref: ArrayLike<number> | null = null;
   for (const v of MATMUL_VARIANTS) {
-    if (!variantFits(v, g, { transB: tB })) continue;
+    if (!variantFits(v, g, { transA: tA, transB: tB })) continue;
     const once = async () => {
       const t0 = performance.now();
       const out = matmul(e, a, b, { transA: tA, transB: tB, variant: v });
@@ -39,7 +39,7 @@ for (const [m, k, n, tA, tB] of shapes) {
     t.sort((x, y) => x - y);
     line.push(`${v}=${((2 * m * k * n) / (t[t.length >> 1] * 1e6)).toFixed(2)}`);
   }
-  line.push(`pick=${chooseMatmulVariant(g, { transB: tB })}`);
+  line.push(`pick=${chooseMatmulVariant(g, { transA: tA, transB: tB })}`);
   console.log(line.join('  '));
 }
 console.log(e.takeErrors());
