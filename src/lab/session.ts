@@ -15,6 +15,7 @@ import { MaskLearner, type StepMetrics } from '../sparsity/learner';
 import { encodeState, exportMaskPacked, exportMaskSafetensors, importMaskPacked, importMaskSafetensors, type MaskEntry } from '../sparsity/maskfile';
 import { disposeOverride, oneShot, prunedOverride, type OneShotMethod, type OneShotResult } from '../sparsity/oneshot';
 import { bitsPerWeight, nmPattern } from '../sparsity/patterns';
+import { scheduleAt } from '../sparsity/schedule';
 import type { AssetLoader } from './assets';
 import { toHyper, type ExperimentConfig } from './config';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
@@ -379,6 +380,13 @@ export class LabSession {
     if (!this.model || !this.config) return;
     this.table = this.table.filter((r) => r.key !== 'maskllm');
     await this.prepare();
+  }
+
+  /** Per-group choice, confidence at the current κ and flips since the last evaluation, for one site. */
+  async maskView(site: number) {
+    if (!this.learner || !this.config) throw new SessionError('the mask view needs a MaskLLM run');
+    const kappa = scheduleAt(toHyper(this.config), this.learner.step).kappa;
+    return { ...(await this.learner.maskView(site, kappa)), site: this.model!.maskSites[site].name, layout: this.model!.maskSites[site].layout };
   }
 
   /** Hard masks of the current method as mask entries (MaskLLM: argmax of the logits). */

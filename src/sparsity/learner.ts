@@ -236,6 +236,33 @@ export class MaskLearner {
     return { override, flips: flipTensors.length ? flipsPerSite.reduce((a, b) => a + b, 0) : null, flipsPerSite };
   }
 
+  /**
+   * For the mask view of one site: the chosen candidate per group (argmax π), its noise-free
+   * probability softmax(κπ) at `kappa`, and whether the choice differs from the last evaluation's.
+   */
+  async maskView(site: number, kappa: number): Promise<{ choice: Uint8Array; confidence: Float32Array; flipped: Uint8Array; groups: number; rows: number; cols: number }> {
+    const st = this.sites[site];
+    if (!st) throw new Error(`maskView: no site ${site}`);
+    const e = this.engine;
+    const logits = (await e.read(st.logits)) as Float32Array;
+    const last = st.lastChoice ? await e.read(st.lastChoice) : null;
+    const C = this.pattern.candidates.length;
+    const G = st.g.groups;
+    const choice = new Uint8Array(G);
+    const confidence = new Float32Array(G);
+    const flipped = new Uint8Array(G);
+    for (let g = 0; g < G; g++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (logits[g * C + c] > logits[g * C + best]) best = c;
+      let z = 0;
+      for (let c = 0; c < C; c++) z += Math.exp(kappa * (logits[g * C + c] - logits[g * C + best]));
+      choice[g] = best;
+      confidence[g] = 1 / z;
+      flipped[g] = last && last[g] !== best ? 1 : 0;
+    }
+    return { choice, confidence, flipped, groups: G, rows: st.g.rows, cols: st.g.cols };
+  }
+
   /** Hard masks as 0/1 arrays in each weight's layout (for export). */
   async hardMasks(): Promise<Map<string, Uint8Array>> {
     const e = this.engine;
