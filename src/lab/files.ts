@@ -1,0 +1,61 @@
+// Size checks on files the user opens, made from File.size *before* file.arrayBuffer() reads them
+// into memory: a 40 GB file picked by mistake must be refused, not crash the tab.
+//
+// The parsers check the contents afterwards; this only bounds what we are willing to read.
+
+export type UserFileKind = 'safetensors' | 'config' | 'mask' | 'state';
+
+export class FileSizeError extends Error {
+  override name = 'FileSizeError';
+  constructor(message: string, readonly file: string, readonly size: number, readonly limit: number) {
+    super(message);
+  }
+}
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+/**
+ * Largest accepted size per kind. safetensors: 2 GiB (a typed array over one ArrayBuffer, and far
+ * beyond what a browser GPU holds for this lab); config.json: 1 MiB (real ones are ~1 KiB, ViT
+ * id2label with 1000 classes ~30 KiB); mask files: 64 MiB (a U8 mask of 64 M weights); learning state:
+ * 1 GiB (three f32 arrays per candidate logit: ~18 bytes per masked weight at 2:4).
+ */
+export const USER_FILE_LIMITS: Record<UserFileKind, number> = {
+  safetensors: 2 * GiB,
+  config: 1 * MiB,
+  mask: 64 * MiB,
+  state: 1 * GiB,
+};
+
+const WHAT: Record<UserFileKind, string> = {
+  safetensors: 'model weights (.safetensors)',
+  config: 'model config (config.json)',
+  mask: 'mask file',
+  state: 'saved learning state',
+};
+
+function human(bytes: number): string {
+  if (bytes >= GiB) return `${(bytes / GiB).toFixed(2)} GiB`;
+  if (bytes >= MiB) return `${(bytes / MiB).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** Throws a FileSizeError naming the file, its size and the limit when it must not be read. */
+export function checkUserFile(file: { name: string; size: number }, kind: UserFileKind): void {
+  const limit = USER_FILE_LIMITS[kind];
+  if (limit === undefined) throw new TypeError(`checkUserFile: unknown file kind ${JSON.stringify(kind)} (safetensors, config, mask or state)`);
+  const name = typeof file?.name === 'string' && file.name ? file.name : '(unnamed file)';
+  const size = file?.size;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) {
+    throw new FileSizeError(`"${name}": the file size ${String(size)} is not a byte count; cannot open it as the ${WHAT[kind]}.`, name, Number.NaN, limit);
+  }
+  if (size === 0) throw new FileSizeError(`"${name}" is empty (0 bytes); it cannot be the ${WHAT[kind]}.`, name, 0, limit);
+  if (size > limit) {
+    throw new FileSizeError(
+      `"${name}" is ${human(size)} (${size} bytes); the ${WHAT[kind]} may be at most ${human(limit)} (${limit} bytes). Is this the right file?`,
+      name, size, limit,
+    );
+  }
+}

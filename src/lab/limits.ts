@@ -1,0 +1,151 @@
+// Before a model is built on a GPU: does every buffer the lab will allocate for it fit the device's
+// limits? A buffer over maxBufferSize makes createBuffer fail, and one over
+// maxStorageBufferBindingSize fails at bind time, deep inside a training step; both are easier to
+// act on up front, with the tensor named and a smaller batch or context suggested.
+//
+// Trap: the engine binds whole pool buffers, and the pool rounds every request up to a bucket
+// (src/gpu/buffers.ts bucketSize, up to +25%), so the size checked is the bucketed one: a tensor of
+// 0.9 × the limit can still be refused.
+import { bucketSize } from '../gpu/buffers';
+import { EVAL_BATCH } from '../data/batches';
+import type { ModelConfig } from '../models/config';
+import { parameterShapes } from '../models/checkpoint';
+import { nmPattern } from '../sparsity/patterns';
+import { gptMaskSites } from '../models/gpt';
+import { vitMaskSites } from '../models/vit';
+
+export class LimitError extends Error {
+  override name = 'LimitError';
+  constructor(
+    message: string,
+    readonly tensor: string,
+    readonly bytes: number,
+    readonly limit: number,
+    readonly limitName: 'maxBufferSize' | 'maxStorageBufferBindingSize',
+  ) {
+    super(message);
+  }
+}
+
+export interface DeviceLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+/** Image batches the session evaluates with (src/lab/session.ts, imageBatches(…, 250)). */
+export const IMAGE_EVAL_BATCH = 250;
+
+export interface PlannedBuffer {
+  /** what the tensor is, with its shape, e.g. "logits [B·T = 64, vocab = 50257]" */
+  name: string;
+  /** bytes requested (f32/u32 elements × 4) */
+  bytes: number;
+  /** whether shrinking the batch or the context makes it smaller */
+  scales: 'batch' | 'batch+context' | 'fixed';
+  /** the batch this buffer was sized for (max of the training batch and the evaluation batch) */
+  batch?: number;
+}
+
+export interface FitOptions {
+  /** the N:M pattern of the mask logits (default 2:4) */
+  n?: number;
+  m?: number;
+}
+
+const f32 = (...dims: number[]) => dims.reduce((a, b) => a * b, 4);
+
+/**
+ * The largest buffers the lab allocates for this model: weights, mask-learning state, and per-step
+ * activations for `batch` (training) and the evaluation batch, whichever is larger.
+ */
+export function plannedBuffers(model: ModelConfig, batch: number, context?: number, opts: FitOptions = {}): PlannedBuffer[] {
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`checkModelFits: batch must be a positive integer, got ${batch}`);
+  const out: PlannedBuffer[] = [];
+  const shapes = parameterShapes(model);
+  let biggest: [string, number[]] = shapes[0];
+  for (const s of shapes) if (f32(...s[1]) > f32(...biggest[1])) biggest = s;
+  out.push({ name: `weight ${biggest[0]} [${biggest[1].join(', ')}]`, bytes: f32(...biggest[1]), scales: 'fixed' });
+
+  // Mask learning: logits, gradient and two Adam moments of [groups, candidates] per site; the
+  // largest site is the widest 2-D weight.
+  const p = nmPattern(opts.n ?? 2, opts.m ?? 4);
+  const sites = model.kind === 'gpt2' ? gptMaskSites(model) : vitMaskSites(model);
+  if (sites.length) {
+    let site = sites[0];
+    for (const s of sites) if (f32(...s.shape) > f32(...site.shape)) site = s;
+    const groups = Math.ceil((site.shape[0] * site.shape[1]) / p.m);
+    out.push({ name: `mask logits of ${site.name} [groups = ${groups}, candidates = ${p.candidates.length}]`, bytes: f32(groups, p.candidates.length), scales: 'fixed' });
+  }
+
+  if (model.kind === 'gpt2') {
+    const T = context ?? model.nPositions;
+    if (!Number.isInteger(T) || T < 1 || T > model.nPositions) throw new RangeError(`checkModelFits: context must be an integer in 1..${model.nPositions} (n_positions), got ${context}`);
+    const B = Math.max(batch, EVAL_BATCH);
+    const C = model.nEmbd;
+    out.push(
+      { name: `logits [B·T = ${B}·${T}, vocab = ${model.vocabSize}]`, bytes: f32(B * T, model.vocabSize), scales: 'batch+context', batch: B },
+      { name: `attention probabilities [B = ${B}, heads = ${model.nHead}, T = ${T}, T = ${T}]`, bytes: f32(B, model.nHead, T, T), scales: 'batch+context', batch: B },
+      { name: `MLP activations [B·T = ${B}·${T}, 4C = ${4 * C}]`, bytes: f32(B * T, 4 * C), scales: 'batch+context', batch: B },
+      { name: `qkv [B·T = ${B}·${T}, 3C = ${3 * C}]`, bytes: f32(B * T, 3 * C), scales: 'batch+context', batch: B },
+    );
+  } else {
+    const P = (model.imageSize / model.patchSize) ** 2;
+    const T = P + 1;
+    const B = Math.max(batch, IMAGE_EVAL_BATCH);
+    const H = model.hiddenSize;
+    out.push(
+      { name: `images [B = ${B}, ${model.numChannels}, ${model.imageSize}, ${model.imageSize}]`, bytes: f32(B, model.numChannels, model.imageSize, model.imageSize), scales: 'batch', batch: B },
+      { name: `patches [B·P = ${B}·${P}, ${model.numChannels}·${model.patchSize}² = ${model.numChannels * model.patchSize ** 2}]`, bytes: f32(B * P, model.numChannels * model.patchSize ** 2), scales: 'batch', batch: B },
+      { name: `attention probabilities [B = ${B}, heads = ${model.numHeads}, T = ${T}, T = ${T}]`, bytes: f32(B, model.numHeads, T, T), scales: 'batch', batch: B },
+      { name: `MLP activations [B·T = ${B}·${T}, intermediate = ${model.intermediateSize}]`, bytes: f32(B * T, model.intermediateSize), scales: 'batch', batch: B },
+      { name: `logits [B = ${B}, labels = ${model.numLabels}]`, bytes: f32(B, model.numLabels), scales: 'batch', batch: B },
+    );
+  }
+  return out;
+}
+
+const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * Throws a LimitError naming the first planned buffer that does not fit (its bytes, the limit and a
+ * suggestion). Call it before building the model on a GPU engine.
+ */
+export function checkModelFits(limits: DeviceLimits, model: ModelConfig, batch: number, context?: number, opts: FitOptions = {}): void {
+  for (const key of ['maxBufferSize', 'maxStorageBufferBindingSize'] as const) {
+    const v = limits[key];
+    if (typeof v !== 'number' || !(v > 0)) throw new RangeError(`checkModelFits: limits.${key} must be a positive number, got ${String(v)}`);
+  }
+  const bad = firstMisfit(limits, plannedBuffers(model, batch, context, opts));
+  if (!bad) return;
+  const { buffer: b, size, limit, limitName } = bad;
+  const B = b.batch ?? batch;
+  let hint: string;
+  if (b.scales === 'fixed') hint = 'this does not depend on the batch: the model is too large for this GPU; use a smaller model';
+  else if (B > batch) hint = `the evaluation batch of ${B} already exceeds it, so a smaller training batch does not help: use a smaller model${b.scales === 'batch+context' ? ' or a shorter context' : ''}`;
+  else {
+    // The largest batch for which *every* buffer fits (not just this one), found by bisection.
+    const fits = (x: number) => !firstMisfit(limits, plannedBuffers(model, x, context, opts));
+    let lo = 0;
+    let hi = batch;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (fits(mid)) lo = mid;
+      else hi = mid;
+    }
+    hint = lo >= 1 ? `use a batch of at most ${lo}${b.scales === 'batch+context' ? ' at this context, or a shorter context' : ''}` : 'use a smaller model';
+  }
+  throw new LimitError(
+    `The ${b.name} needs ${size} bytes (${MiB(size)}) but this GPU's ${limitName} is ${limit} bytes (${MiB(limit)}): ${hint}.`,
+    b.name, size, limit, limitName,
+  );
+}
+
+function firstMisfit(limits: DeviceLimits, buffers: PlannedBuffer[]) {
+  for (const buffer of buffers) {
+    const size = bucketSize(buffer.bytes);
+    for (const limitName of ['maxBufferSize', 'maxStorageBufferBindingSize'] as const) {
+      if (size > limits[limitName]) return { buffer, size, limit: limits[limitName], limitName };
+    }
+  }
+  return null;
+}
