@@ -1,0 +1,111 @@
+// The bench page (served by Vite, driven by tools/bench/run.ts in headless Chromium): every section
+// runs in this one page on one adapter and returns plain JSON (see BenchResults in ./results.ts).
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { GpuEngine } from '../../src/backend/gpu';
+import type { RawTensor } from '../../src/backend/tensor';
+import { chooseMatmulVariant, matmul, matmulGeometry, MATMUL_VARIANTS, variantFits, type MatmulVariant } from '../../src/ops/matmul';
+import { labShapes, shapeName } from './shapes';
+import { median, timeRuns } from './timing';
+import type { BenchOptions, BenchResults, MatmulRow } from './results';
+import { benchStep } from './step';
+import { benchFusion, benchSparse24 } from './kernels';
+
+const log = (s: string) => {
+  console.log(`[bench] ${s}`);
+  document.getElementById('log')!.textContent += `\n${s}`;
+};
+
+const rand = (n: number, seed: number) => {
+  // xorshift: cheap deterministic inputs (values in [-1, 1))
+  const out = new Float32Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    out[i] = (x >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+};
+
+async function tfMatmulTimes(backend: string, s: ReturnType<typeof labShapes>[number], reps: number): Promise<number[]> {
+  await tf.setBackend(backend);
+  await tf.ready();
+  const a = tf.tensor2d(rand(s.m * s.k, 1), s.transA ? [s.k, s.m] : [s.m, s.k]);
+  const b = tf.tensor2d(rand(s.k * s.n, 2), s.transB ? [s.n, s.k] : [s.k, s.n]);
+  // same synchronisation as ours: the op, then a full readback of the product
+  const t = await timeRuns(async () => {
+    const c = tf.matMul(a, b, s.transA, s.transB);
+    await c.data();
+    c.dispose();
+  }, reps);
+  a.dispose();
+  b.dispose();
+  return t;
+}
+
+async function ourMatmulTimes(e: GpuEngine, s: ReturnType<typeof labShapes>[number], reps: number, variant?: MatmulVariant): Promise<number[]> {
+  const a = e.upload(rand(s.m * s.k, 1), s.transA ? [s.k, s.m] : [s.m, s.k]);
+  const b = e.upload(rand(s.k * s.n, 2), s.transB ? [s.n, s.k] : [s.k, s.n]);
+  const t = await timeRuns(async () => {
+    const c: RawTensor = matmul(e, a, b, { transA: s.transA, transB: s.transB, variant });
+    await e.read(c);
+    c.dispose();
+  }, reps);
+  a.dispose();
+  b.dispose();
+  return t;
+}
+
+async function runBench(opts: BenchOptions): Promise<BenchResults> {
+  const t0 = performance.now();
+  setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
+  const e = await GpuEngine.create();
+  const info = e.info.adapterInfo;
+  log(`adapter: ${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+  const reps = opts.reps;
+  const shapes = labShapes().filter((_, i) => !opts.maxShapes || i < opts.maxShapes);
+  const rows: MatmulRow[] = [];
+  for (const s of shapes) {
+    const flops = 2 * s.m * s.k * s.n;
+    const gf = (ms: number[]) => flops / (median(ms) * 1e6);
+    const g = matmulGeometry(s.transA ? [s.k, s.m] : [s.m, s.k], s.transB ? [s.n, s.k] : [s.k, s.n], s);
+    const chosen = chooseMatmulVariant(g, s);
+    const variants: Record<string, number> = {};
+    for (const v of MATMUL_VARIANTS) {
+      if (!variantFits(v, g, s) || (!opts.allVariants && v !== chosen && v !== 'matmul_4x4')) continue;
+      variants[v] = gf(await ourMatmulTimes(e, s, reps, v));
+    }
+    const webgpu = opts.tfjs ? gf(await tfMatmulTimes('webgpu', s, reps)) : null;
+    const wasm = opts.tfjs ? gf(await tfMatmulTimes('wasm', s, reps)) : null;
+    const row: MatmulRow = { ...s, shape: shapeName(s), chosen, ours: variants[chosen], variants, tfjsWebgpu: webgpu, tfjsWasm: wasm };
+    rows.push(row);
+    log(`${row.shape.padEnd(22)} ours(${chosen})=${row.ours.toFixed(2)} tfjs-webgpu=${webgpu?.toFixed(3)} tfjs-wasm=${wasm?.toFixed(2)} GFLOP/s`);
+  }
+  if (opts.tfjs) await tf.setBackend('webgpu'); // leave tfjs idle on its own device
+  const fusion = opts.fusion ? await benchFusion(e, reps, log) : [];
+  const sparse24 = opts.sparse24 ? await benchSparse24(e, reps, log) : [];
+  const steps = [];
+  for (const which of opts.steps) steps.push(await benchStep(e, which, opts.stepReps, log));
+  const errors = e.takeErrors();
+  return {
+    env: {
+      userAgent: navigator.userAgent,
+      adapter: info,
+      timestampQuery: e.info.features.timestampQuery,
+      tfjs: tf.version.tfjs,
+      tfjsWasmThreads: opts.tfjs ? String(tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi-thread capable' : '1 thread') : 'not run',
+      crossOriginIsolated: globalThis.crossOriginIsolated ?? false,
+      hardwareConcurrency: navigator.hardwareConcurrency,
+    },
+    options: opts,
+    matmul: rows,
+    fusion,
+    sparse24,
+    steps,
+    errors,
+    pageSeconds: (performance.now() - t0) / 1000,
+  };
+}
+
+(window as unknown as { runBench: typeof runBench }).runBench = runBench;

@@ -1,0 +1,102 @@
+// The bench's JSON (bench/results.json) — written by tools/bench/run.ts, rendered by ./report.ts.
+
+export interface BenchOptions {
+  /** timed runs per measurement (after one warm-up); ≥ 5 for reported numbers */
+  reps: number;
+  /** mask-learning steps timed per model (after one warm-up step) */
+  stepReps: number;
+  /** measure every fitting variant (else only the chosen one and the scalar 4×4) */
+  allVariants: boolean;
+  tfjs: boolean;
+  fusion: boolean;
+  sparse24: boolean;
+  steps: ('tiny-gpt' | 'tiny-vit')[];
+  /** only the first N shapes (quick runs) */
+  maxShapes?: number;
+}
+
+export interface MatmulRow {
+  label: string;
+  shape: string;
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+  transB: boolean;
+  chosen: string;
+  /** GFLOP/s of the engine's choice */
+  ours: number;
+  variants: Record<string, number>;
+  tfjsWebgpu: number | null;
+  tfjsWasm: number | null;
+}
+
+export interface FusionRow {
+  shape: string;
+  /** applyMask pass + matmul, ms (median) */
+  separateMs: number;
+  /** matmul with bMask (W ⊙ m in the load), ms */
+  fusedMs: number;
+  maxRelDiff: number;
+}
+
+export interface Sparse24Row {
+  shape: string;
+  denseMs: number;
+  compressedMs: number;
+  denseWeightBytes: number;
+  compressedWeightBytes: number;
+  /** max |compressed − dense masked (f16 weights)| / max |dense| */
+  maxRelErr: number;
+}
+
+export interface KernelRow {
+  kernel: string;
+  ms: number;
+  calls: number;
+}
+
+export interface StepResult {
+  model: string;
+  batch: string;
+  /** tokens (GPT) or images (ViT) per optimizer step */
+  items: number;
+  itemName: string;
+  stepMs: number[];
+  itemsPerSecond: number;
+  perStep: { dispatches: number; submits: number; readbacks: number };
+  pipelinesCompiledDuringTimedSteps: number;
+  /** from timestamp queries of one profiled step (null without timestamp-query) */
+  kernelMs: number | null;
+  profiledWallMs: number | null;
+  kernels: KernelRow[];
+  maskedWeights: number;
+}
+
+export interface TorchResult {
+  available: boolean;
+  reason?: string;
+  version?: string;
+  threads?: number;
+  blas?: string;
+  steps?: { model: string; items: number; itemName: string; stepMs: number[]; itemsPerSecond: number }[];
+}
+
+export interface BenchResults {
+  env: {
+    userAgent: string;
+    adapter: { vendor: string; architecture: string; device: string; description: string };
+    timestampQuery: boolean;
+    tfjs: string;
+    tfjsWasmThreads: string;
+    crossOriginIsolated: boolean;
+    hardwareConcurrency: number;
+  };
+  options: BenchOptions;
+  matmul: MatmulRow[];
+  fusion: FusionRow[];
+  sparse24: Sparse24Row[];
+  steps: StepResult[];
+  errors: string[];
+  pageSeconds: number;
+}
