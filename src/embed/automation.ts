@@ -1,0 +1,163 @@
+// In-page automation hooks: `window.lab`, the LabControl API in a form that Playwright's
+// `page.evaluate` (and the headless CLI / regression runs built on it) can drive without callbacks.
+//
+//   await page.evaluate(() => window.lab.setConfig({ method: 'wanda', steps: 20 }))
+//   await page.evaluate(() => window.lab.run())
+//   let i = 0;                                        // poll instead of subscribing:
+//   const { events, next } = await page.evaluate((i) => window.lab.events(i), i); i = next;
+//   await page.evaluate(() => window.lab.waitFor({ state: 'done', timeoutMs: 600_000 }))
+//   const b64 = await page.evaluate(() => window.lab.exportMask('safetensors'))
+//
+// Differences from LabControl, all because only JSON-like values cross `page.evaluate`:
+// - exportMask returns base64 (a Uint8Array would arrive as an object of indices);
+// - subscribe is replaced by events(sinceIndex), a buffer of every SessionEvent since install
+//   (the oldest are dropped beyond MAX_EVENTS; indices stay absolute so a poller never re-reads);
+// - waitFor({ state?, step?, timeoutMs }) resolves with the state snapshot once the session is in
+//   `state` and/or at step ≥ `step`, and rejects with a specific message on an error, on a run that
+//   paused itself (NaN) while something else was awaited, or on the timeout.
+// The page (src/main.tsx, over the worker) and the headless entry (src/headless/main.ts, over a
+// LabSession) both call installAutomation; the headless entry adds extras (charts, custom models).
+import type { SessionEvent, SessionState } from '../lab/session';
+import type { LabControl, LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from './types';
+
+export const AUTOMATION_VERSION = 1;
+/** Events kept for events(); a 300-step run emits about 4 per step. */
+export const MAX_EVENTS = 20_000;
+
+export interface WaitForOptions {
+  state?: SessionState;
+  step?: number;
+  timeoutMs: number;
+}
+
+export interface LabAutomation {
+  version: number;
+  setConfig(partial: Record<string, unknown>): ReturnType<LabControl['setConfig']>;
+  run(): Promise<void>;
+  pause(): Promise<void>;
+  step(): Promise<void>;
+  reset(): Promise<void>;
+  getState(): Promise<LabStateSnapshot>;
+  getMetrics(): Promise<LabMetricsSnapshot>;
+  /** The mask file as base64 (decode with Buffer.from(s, 'base64') in Node). */
+  exportMask(format: MaskFormat): Promise<string>;
+  waitFor(opts: WaitForOptions): Promise<LabStateSnapshot>;
+  /** Events with absolute index ≥ since; `next` is the index to pass next time. */
+  events(since?: number): { events: SessionEvent[]; next: number; dropped: number };
+}
+
+declare global {
+  interface Window {
+    lab?: LabAutomation & Record<string, unknown>;
+  }
+}
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  // String.fromCharCode(...big array) overflows the call stack: go in chunks.
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export function base64ToBytes(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** Builds the automation object (exported separately so it can be tested without a window). */
+export function createAutomation(control: LabControl): LabAutomation {
+  const buffer: SessionEvent[] = [];
+  let dropped = 0; // absolute index of buffer[0]
+  const waiters = new Set<(e: SessionEvent) => void>();
+  control.subscribe((e) => {
+    buffer.push(e);
+    if (buffer.length > MAX_EVENTS) {
+      const cut = buffer.length - MAX_EVENTS;
+      buffer.splice(0, cut);
+      dropped += cut;
+    }
+    for (const w of [...waiters]) w(e);
+  });
+
+  const reached = (s: LabStateSnapshot, o: WaitForOptions) =>
+    (o.state === undefined || s.state === o.state) && (o.step === undefined || s.step >= o.step);
+
+  const waitFor = async (o: WaitForOptions): Promise<LabStateSnapshot> => {
+    if (o.state === undefined && o.step === undefined) throw new Error('waitFor needs a state or a step to wait for');
+    if (!(typeof o.timeoutMs === 'number' && o.timeoutMs > 0)) throw new Error(`waitFor needs a positive timeoutMs (got ${String(o.timeoutMs)})`);
+    const now = await control.getState();
+    if (reached(now, o)) return now;
+    return new Promise<LabStateSnapshot>((resolve, reject) => {
+      let busy = false;
+      let again = false;
+      const finish = (f: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(onEvent);
+        f();
+      };
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`waitFor timed out after ${o.timeoutMs} ms waiting for ${describe(o)}`))),
+        o.timeoutMs,
+      );
+      const check = async () => {
+        if (busy) {
+          again = true;
+          return;
+        }
+        busy = true;
+        try {
+          do {
+            again = false;
+            const s = await control.getState();
+            if (reached(s, o)) return finish(() => resolve(s));
+            if (s.state === 'error' && o.state !== 'error') return finish(() => reject(new Error(`the lab failed while waiting for ${describe(o)}: ${s.message ?? 'no message'}`)));
+            // The session pauses itself on NaN/Inf (with a message): nothing more will come.
+            if (s.state === 'paused' && s.message && o.state !== 'paused') return finish(() => reject(new Error(`the run paused while waiting for ${describe(o)}: ${s.message}`)));
+            if (s.state === 'done' && o.state !== 'done') return finish(() => reject(new Error(`the run finished at step ${s.step} before ${describe(o)}`)));
+          } while (again);
+        } catch (e) {
+          finish(() => reject(e));
+        } finally {
+          busy = false;
+        }
+      };
+      const onEvent = (e: SessionEvent) => {
+        if (e.type === 'state' || e.type === 'progress' || e.type === 'error' || e.type === 'done') void check();
+      };
+      waiters.add(onEvent);
+      void check();
+    });
+  };
+
+  return {
+    version: AUTOMATION_VERSION,
+    setConfig: (partial) => control.setConfig(partial),
+    run: () => control.run(),
+    pause: () => control.pause(),
+    step: () => control.step(),
+    reset: () => control.reset(),
+    getState: () => control.getState(),
+    getMetrics: () => control.getMetrics(),
+    exportMask: async (format) => bytesToBase64(await control.exportMask(format)),
+    waitFor,
+    events(since = 0) {
+      const from = Math.max(0, Math.floor(since) - dropped);
+      return { events: buffer.slice(from), next: dropped + buffer.length, dropped };
+    },
+  };
+}
+
+function describe(o: WaitForOptions): string {
+  return [o.state !== undefined ? `state "${o.state}"` : '', o.step !== undefined ? `step ≥ ${o.step}` : ''].filter(Boolean).join(' and ');
+}
+
+/**
+ * Sets `window.lab` (see the comment at the top). `extras` adds entry-specific hooks, e.g. the
+ * headless entry's chartsPng() and loadModelFiles().
+ */
+export function installAutomation(control: LabControl, extras: Record<string, unknown> = {}): void {
+  const lab = Object.assign(createAutomation(control), extras);
+  (window as Window).lab = lab;
+}
