@@ -12,7 +12,8 @@ import { readCheckpoint, buildModel } from '../models/checkpoint';
 import type { ModelConfig } from '../models/config';
 import type { LabModel, ModelInput } from '../models/model';
 import { MaskLearner, type StepMetrics } from '../sparsity/learner';
-import { encodeState, exportMaskPacked, exportMaskSafetensors, importMaskPacked, importMaskSafetensors, type MaskEntry } from '../sparsity/maskfile';
+import { decodeState, encodeState, exportMaskPacked, exportMaskSafetensors, importMaskPacked, importMaskSafetensors, type MaskEntry } from '../sparsity/maskfile';
+import { nextSamplePosition } from '../sparsity/gumbel';
 import { disposeOverride, oneShot, prunedOverride, type OneShotMethod, type OneShotResult } from '../sparsity/oneshot';
 import { bitsPerWeight, nmPattern } from '../sparsity/patterns';
 import { scheduleAt } from '../sparsity/schedule';
@@ -380,6 +381,36 @@ export class LabSession {
     if (!this.model || !this.config) return;
     this.table = this.table.filter((r) => r.key !== 'maskllm');
     await this.prepare();
+  }
+
+  /**
+   * Continue a saved run (bytes from exportMask('state')) after load() with the same configuration:
+   * logits, Adam moments and the step come from the file. The state file stores no per-site RNG
+   * position, but every site's Gumbel stream advances by a fixed amount per sample, so it is
+   * recomputed from the step: the resumed run draws exactly the noise an uninterrupted run would.
+   */
+  restore(stateBytes: Uint8Array): void {
+    const L = this.learner;
+    const c = this.config;
+    if (!L || !c) throw new SessionError('restore needs a loaded MaskLLM run: load the same configuration first');
+    if (this.state !== 'ready' && this.state !== 'paused') throw new SessionError(`cannot restore in state ${this.state}`);
+    if (L.step !== 0) throw new SessionError(`restore needs a fresh run (this one is at step ${L.step}): reset first`);
+    const s = decodeState(stateBytes);
+    const saved = (s.config ?? {}) as Partial<ExperimentConfig>;
+    for (const k of ['model', 'n', 'm', 'seed', 'samplesPerStep', 'steps', 'batch'] as const) {
+      if (saved[k] !== c[k]) throw new SessionError(`the saved state was learned with ${k} = ${JSON.stringify(saved[k])}, this run has ${JSON.stringify(c[k])}`);
+    }
+    if (s.step > c.steps) throw new SessionError(`the saved state is at step ${s.step}, past the run's ${c.steps} steps`);
+    const draws = s.step * c.samplesPerStep;
+    const sites = s.sites.map((x) => {
+      const st = L.sites.find((y) => y.site.name === x.name);
+      if (!st) throw new SessionError(`the saved state has logits for ${x.name}, which this model does not mask`);
+      let rng = st.rng;
+      for (let k = 0; k < draws; k++) rng = nextSamplePosition(rng, st.g, L.pattern);
+      return { ...x, rng };
+    });
+    L.restore(s.step, sites);
+    this.setState('paused');
   }
 
   /** Per-group choice, confidence at the current κ and flips since the last evaluation, for one site. */

@@ -4,7 +4,10 @@
 // (a platform object that postMessage refuses), only plain data.
 import * as Comlink from 'comlink';
 import type { GpuErrorKind } from '../gpu/errors';
+import type { LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from '../embed/types';
+import type { ExperimentConfig } from './config';
 import type { SelfTestReport, SelfTestResult } from './selftest';
+import type { SessionEvent } from './session';
 
 export type { SelfTestReport, SelfTestResult } from './selftest';
 
@@ -47,6 +50,45 @@ export interface SelfTestCaseInfo {
   tol: number;
 }
 
+/** Session events plus the worker's own persistence notices. */
+export type WorkerEvent =
+  | SessionEvent
+  | { type: 'saved'; step: number; bytes: number }
+  | { type: 'persist-error'; message: string };
+
+/** A Hugging Face checkpoint opened from disk. */
+export interface CustomModel {
+  name: string;
+  safetensors: Uint8Array;
+  config: unknown;
+}
+
+/** One site of the mask view (see LabSession.maskView). */
+export interface MaskViewData {
+  site: string;
+  layout: string;
+  /** chosen candidate per group (argmax of the logits) */
+  choice: Uint8Array;
+  /** its noise-free probability softmax(κπ) at the current κ */
+  confidence: Float32Array;
+  /** 1 where the choice differs from the last evaluation's */
+  flipped: Uint8Array;
+  groups: number;
+  rows: number;
+  cols: number;
+  step: number;
+}
+
+export interface SavedRunInfo {
+  model: string;
+  step: number;
+  totalSteps: number;
+  savedAt: number;
+  metricsRows: number;
+}
+
+export type SavedLookup = { saved: SavedRunInfo } | { corrupt: string } | { none: true; unavailable?: string };
+
 export interface LabApi {
   /** Creates the engine: the GpuEngine, or the CpuEngine when WebGPU is unavailable. Safe to call again (recreates a lost device). */
   init(): Promise<InitResult>;
@@ -57,6 +99,28 @@ export interface LabApi {
   runSelfTest(seed: number, onResult?: (r: SelfTestResult, index: number) => void): Promise<SelfTestReport>;
   /** Destroys the GPU device to exercise the device-lost path; false on the CPU engine. */
   simulateDeviceLoss(): Promise<boolean>;
+
+  // ---- the mask-learning session (one at a time) ----
+  /** `listener` must be wrapped with Comlink.proxy(); it receives every session event. */
+  setListener(listener: (e: WorkerEvent) => void): void;
+  /** Load a model (bundled, fetched under assetBase, or `custom`), its data and baselines. */
+  load(config: ExperimentConfig, assetBase: string, custom?: CustomModel): Promise<void>;
+  /** Start or resume learning; resolves once the loop started. */
+  run(): Promise<void>;
+  /** Resolves once the loop stopped (after the current step). */
+  pause(): Promise<void>;
+  step(): Promise<void>;
+  reset(): Promise<void>;
+  exportMask(format: MaskFormat): Promise<Uint8Array>;
+  maskView(site: number): Promise<MaskViewData>;
+  setPriorFile(bytes: Uint8Array): void;
+  snapshot(): LabStateSnapshot;
+  metrics(): LabMetricsSnapshot;
+  /** What IndexedDB holds (a corrupt entry is reported once and deleted). */
+  savedRun(): Promise<SavedLookup>;
+  /** Load the saved run's model and configuration and restore its state, metrics and step. */
+  resumeSaved(assetBase: string): Promise<void>;
+  discardSaved(): Promise<void>;
 }
 
 export interface LabConnection {
