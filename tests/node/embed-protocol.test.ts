@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/lab/config';
+import type { EvaluationEvent, ResultRow } from '../../src/lab/session';
 import {
   checkSize,
   COMMANDS,
@@ -26,8 +27,9 @@ const stepRow = {
   sites: [{ maskL1: 0.1, maxProb: 0.4, maxProbClean: 0.3, logitMean: 0, logitStd: 0.01 }],
   meanMaskL1: 0.1, meanMaxProb: 0.4, meanMaxProbClean: 0.3,
 };
-const resultRow = { key: 'maskllm', label: 'MaskLLM 2:4', metrics: { en: { loss: 3, ppl: 20 } }, bitsPerWeight: 0.667 };
-const evaluation = { step: 50, metrics: { en: { loss: 3 } }, flips: null };
+const en = { loss: 3, ppl: 20.1, bitsPerToken: 4.3, tokens: 4096 };
+const resultRow: ResultRow = { key: 'maskllm', label: 'MaskLLM 2:4', metrics: { en }, bitsPerWeight: 0.667 };
+const evaluation: EvaluationEvent = { step: 50, metrics: { en }, flips: null };
 
 const validBodies: CommandBody[] = [
   { command: 'setConfig', config: { seed: 3, lr: 1e-3, lambdaDecay: true, model: 'tiny-gpt', anything: 'unknown keys reach sanitizeConfig' } },
