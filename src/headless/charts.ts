@@ -34,8 +34,9 @@ export function chartFigures(m: LabMetricsSnapshot, model: ModelSummary | null):
   out['mask-l1'] = {
     title: 'Mask L1 distance between consecutive sampled masks', xTitle: 'step', yTitle: 'L1 distance', refs: [],
     traces: [
-      { name: 'mean over layers', x: steps, y: rows.map((r) => r.meanMaskL1), line: { width: 3 } },
       ...siteNames.map((name, i) => ({ name, x: steps, y: rows.map((r) => r.sites[i]?.maskL1 ?? NaN), line: { width: 1 } })),
+      // last, so the mean is drawn on top of the per-layer lines
+      { name: 'mean over layers', x: steps, y: rows.map((r) => r.meanMaskL1), line: { width: 4 } },
     ],
   };
   out['max-prob'] = {

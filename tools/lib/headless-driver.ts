@@ -72,7 +72,7 @@ type LabHooks = NonNullable<Window['lab']>;
 type EvalFn<A, R> = (page: Page, arg: A) => Promise<R>;
 const call = <A, R>(f: (lab: LabHooks, arg: A) => R | Promise<R>): EvalFn<A, R> =>
   // the function body is serialised into the page: only `lab` and `arg` are in scope there
-  (page, arg) => page.evaluate(new Function('arg', `return (${f.toString()})(window.lab, arg);`) as (a: A) => Promise<R>, arg);
+  (page, arg) => (page.evaluate as (fn: unknown, a: A) => Promise<R>)(new Function('arg', `return (${f.toString()})(window.lab, arg);`), arg);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,0 +1,277 @@
+// npm run learn -- --model tiny-gpt --method maskllm --prior sparsegpt --steps 300 --out DIR
+// One lab run in headless Chromium (the same engine and session as the page), with progress on the
+// terminal. Writes into --out: config.json, metrics.jsonl, evaluations.jsonl, summary.json,
+// mask.safetensors + mask.packed (every method), state.bin (MaskLLM) and the PNG charts (MaskLLM).
+// Every ExperimentConfig field is an option (kebab-case of its name); --help lists them.
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { MaskFormat } from '../src/embed/types';
+import { checkField, crossCheck, DEFAULT_CONFIG, FIELDS, presetFields, type ExperimentConfig, type FieldSpec, type PresetName } from '../src/lab/config';
+import type { EvalMetrics, SessionEvent } from '../src/lab/session';
+import type { StepMetrics } from '../src/sparsity/learner';
+import { parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
+import { HeadlessDriver, pngBytes, REPO_ROOT, type RunResult } from './lib/headless-driver';
+
+export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** One option per config field, then the tool's own. */
+export const FIELD_OPTIONS: (OptionSpec & { field: FieldSpec })[] = FIELDS.map((f) => ({
+  name: kebab(f.key),
+  type: f.kind === 'bool' ? 'flag' : f.kind === 'int' ? 'int' : f.kind === 'number' ? 'number' : 'string',
+  choices: f.kind === 'choice' ? [...f.choices!] : undefined,
+  help: f.key === 'model' ? 'The frozen model: a bundled name (tiny-gpt, tiny-vit) or a directory holding model.safetensors + config.json.' : f.help,
+  field: f,
+}));
+
+const TOOL_OPTIONS: OptionSpec[] = [
+  { name: 'out', type: 'string', help: 'Output directory (created if missing). Required.' },
+  { name: 'prior-file', type: 'string', help: 'Mask file (mask.safetensors or mask.packed) of an earlier run, used as the prior (transfer); implies --prior file.' },
+  { name: 'public-dir', type: 'string', help: 'Folder served as the asset root (checkpoints/, data/).', default: 'public' },
+  { name: 'engine', type: 'string', choices: ['gpu', 'cpu'], help: 'WebGPU engine, or the (slow) CPU engine.', default: 'gpu' },
+  { name: 'no-charts', type: 'flag', help: 'Skip the PNG charts.' },
+  { name: 'timeout-min', type: 'number', help: 'Give up after this many minutes.', default: 600 },
+  { name: 'help', type: 'flag', help: 'Show this help.' },
+];
+
+const USAGE = 'usage: npm run learn -- --model <name|dir> --method <maskllm|magnitude|wanda|sparsegpt> [options] --out DIR';
+
+function help(): string {
+  const lines = [USAGE, '', 'Experiment options (defaults from the lab; --preset changes the hyper-parameter defaults):'];
+  const row = (name: string, val: string, text: string) => {
+    const head = `  --${name}${val}`;
+    lines.push(head.length < 36 ? head.padEnd(36) + text : `${head}\n${' '.repeat(36)}${text}`);
+  };
+  for (const o of FIELD_OPTIONS) {
+    const d = DEFAULT_CONFIG[o.field.key];
+    const val = o.type === 'flag' ? '[=false]' : o.choices ? ` <${o.choices.join('|')}>` : ` <${o.type}>`;
+    const range = o.field.min !== undefined ? ` [${o.field.min}..${o.field.max}]` : '';
+    row(o.name, val, `${o.help}${range} (default ${d})`);
+  }
+  lines.push('', 'Run options:');
+  for (const o of TOOL_OPTIONS) row(o.name, o.type === 'flag' ? '' : o.choices ? ` <${o.choices.join('|')}>` : ` <${o.type}>`, o.help + (o.default !== undefined ? ` (default ${o.default})` : ''));
+  return lines.join('\n');
+}
+
+export interface LearnPlan {
+  config: ExperimentConfig;
+  out: string;
+  publicDir: string;
+  engine: 'gpu' | 'cpu';
+  charts: boolean;
+  timeoutMs: number;
+  custom: { dir: string; safetensors: Uint8Array; config: unknown } | null;
+  priorFile: { path: string; bytes: Uint8Array } | null;
+}
+
+/** Parses and checks everything before a browser starts; every problem is a one-line UsageError. */
+export function planFromArgs(argv: string[]): LearnPlan | 'help' {
+  const { opts, positional } = parseArgs(argv, [...FIELD_OPTIONS, ...TOOL_OPTIONS]);
+  if (opts.help) return 'help';
+  if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}" (options start with --; see --help)`);
+  const explicit: Record<string, unknown> = {};
+  for (const o of FIELD_OPTIONS) if (opts[o.name] !== undefined) explicit[o.field.key] = opts[o.name];
+  const config: ExperimentConfig = { ...DEFAULT_CONFIG };
+  if (explicit.preset !== undefined) Object.assign(config, presetFields(explicit.preset as PresetName));
+  Object.assign(config, explicit);
+
+  const priorPath = opts['prior-file'] as string | undefined;
+  if (priorPath !== undefined) {
+    if (explicit.prior !== undefined && explicit.prior !== 'file') throw new UsageError(`--prior-file needs --prior file (got --prior ${String(explicit.prior)})`);
+    config.prior = 'file';
+  } else if (config.prior === 'file') throw new UsageError('--prior file needs --prior-file FILE');
+
+  for (const o of FIELD_OPTIONS) {
+    try {
+      checkField(o.field, config[o.field.key]);
+    } catch (e) {
+      throw new UsageError(`--${o.name}: ${(e as Error).message}`);
+    }
+  }
+  const cross = crossCheck(config);
+  if (cross.length) throw new UsageError(cross.join('; '));
+
+  const outOpt = opts.out as string | undefined;
+  if (!outOpt) throw new UsageError('--out DIR is required (where the run writes its files)');
+  const publicDir = resolve(opts['public-dir'] as string);
+  if (!existsSync(publicDir) || !statSync(publicDir).isDirectory()) throw new UsageError(`--public-dir ${publicDir} is not a directory`);
+
+  let custom: LearnPlan['custom'] = null;
+  const model = config.model;
+  const asDir = resolve(model);
+  if (existsSync(asDir) && statSync(asDir).isDirectory()) {
+    const st = join(asDir, 'model.safetensors');
+    const cj = join(asDir, 'config.json');
+    if (!existsSync(st) || !existsSync(cj)) throw new UsageError(`--model ${model}: the directory needs model.safetensors and config.json`);
+    let cfg: unknown;
+    try {
+      cfg = JSON.parse(readFileSync(cj, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--model ${model}: config.json is not valid JSON (${(e as Error).message})`);
+    }
+    custom = { dir: asDir, safetensors: new Uint8Array(readFileSync(st)), config: cfg };
+    config.model = basename(asDir).slice(0, 200) || 'custom';
+  } else if (!/^[a-z0-9][a-z0-9._-]*$/i.test(model)) {
+    throw new UsageError(`--model ${model}: no such directory, and not a bundled model name`);
+  } else if (!existsSync(join(publicDir, 'checkpoints', model, 'model.safetensors'))) {
+    const bundled = model === 'tiny-gpt' || model === 'tiny-vit';
+    throw new UsageError(bundled
+      ? `--model ${model}: ${join(publicDir, 'checkpoints', model, 'model.safetensors')} is missing (train it first: npm run train -- ${model})`
+      : `--model ${model}: not a bundled model (tiny-gpt, tiny-vit) in ${publicDir}/checkpoints and not a directory`);
+  }
+
+  let priorFile: LearnPlan['priorFile'] = null;
+  if (priorPath !== undefined) {
+    const p = resolve(priorPath);
+    if (!existsSync(p) || !statSync(p).isFile()) throw new UsageError(`--prior-file ${priorPath}: no such file`);
+    priorFile = { path: p, bytes: new Uint8Array(readFileSync(p)) };
+  }
+  const timeoutMin = opts['timeout-min'] as number;
+  if (!(timeoutMin > 0)) throw new UsageError(`--timeout-min must be positive (got ${timeoutMin})`);
+  return {
+    config, out: resolve(outOpt), publicDir, engine: opts.engine as 'gpu' | 'cpu', charts: !opts['no-charts'],
+    timeoutMs: timeoutMin * 60_000, custom, priorFile,
+  };
+}
+
+export function exportsFor(c: ExperimentConfig): MaskFormat[] {
+  return c.method === 'maskllm' ? ['safetensors', 'packed', 'state'] : ['safetensors', 'packed'];
+}
+
+export const FILE_NAMES: Record<MaskFormat, string> = { safetensors: 'mask.safetensors', packed: 'mask.packed', state: 'state.bin' };
+
+const fmt = (x: number | undefined, d = 4) => (x === undefined || !Number.isFinite(x) ? '–' : Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(d));
+
+export function describeMetrics(m: EvalMetrics): string {
+  const parts: string[] = [];
+  if (m.en) parts.push(`ppl en ${fmt(m.en.ppl)}`);
+  if (m.code) parts.push(`ppl code ${fmt(m.code.ppl)}`);
+  if (m.val) parts.push(`val acc ${(100 * m.val.accuracy).toFixed(2)}%`);
+  if (m.test) parts.push(`test acc ${(100 * m.test.accuracy).toFixed(2)}%`);
+  return parts.join(', ');
+}
+
+function duration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+}
+
+/** Terminal progress: one updating line on a TTY, plain lines otherwise; evaluations on their own lines. */
+export function progressPrinter(out: NodeJS.WriteStream = process.stdout): (e: SessionEvent) => void {
+  const tty = out.isTTY === true;
+  let last: StepMetrics | null = null;
+  let open = false;
+  let lastPhase = '';
+  const line = (s: string, final = false) => {
+    if (tty) {
+      out.write(`\r\x1b[2K${s}${final ? '\n' : ''}`);
+      open = !final;
+    } else out.write(`${s}\n`);
+  };
+  const newline = () => {
+    if (tty && open) out.write('\n');
+    open = false;
+  };
+  return (e) => {
+    switch (e.type) {
+      case 'metrics':
+        last = e.rows[e.rows.length - 1];
+        break;
+      case 'progress':
+        if (e.phase === 'learning') {
+          if (!tty && !last) break;
+          const sps = e.stepsPerSecond;
+          const eta = sps && sps > 0 ? (e.total - e.done) / sps : NaN;
+          const s = `step ${e.done}/${e.total}  loss ${fmt(last?.loss)}  mask L1 ${fmt(last?.meanMaskL1, 3)}  max p ${fmt(last?.meanMaxProb, 3)}  ${sps ? sps.toFixed(2) : '?'} steps/s  ETA ${duration(eta)}`;
+          // without a TTY, print only when new metrics arrived (every ≤ 10 steps)
+          if (tty || (last && last.step + 1 === e.done)) line(s);
+        } else {
+          const key = `${e.phase} ${e.detail ?? ''}`;
+          if (tty) line(`${e.phase}${e.detail ? ` ${e.detail}` : ''} ${e.done}/${e.total}`);
+          else if (key !== lastPhase) line(`${e.phase}${e.detail ? ` ${e.detail}` : ''}…`);
+          lastPhase = key;
+        }
+        break;
+      case 'evaluation':
+        newline();
+        out.write(`eval @ step ${e.evaluation.step}: ${describeMetrics(e.evaluation.metrics)}${e.evaluation.flips !== null ? `, ${e.evaluation.flips} groups flipped` : ''}\n`);
+        break;
+      case 'model':
+        newline();
+        out.write(`model ${e.summary.name}: ${e.summary.parameters.toLocaleString('en')} parameters, ${e.summary.maskedWeights.toLocaleString('en')} masked weights in ${e.summary.sites.length} layers\n`);
+        break;
+      case 'error':
+        newline();
+        out.write(`error: ${e.message}\n`);
+        break;
+      case 'done':
+        newline();
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+/** Writes a finished run into `out` (the files listed at the top). */
+export function writeRun(out: string, r: RunResult, extra: { versions: object; source: object; wallSeconds: number }): string[] {
+  mkdirSync(out, { recursive: true });
+  const written: string[] = [];
+  const put = (name: string, data: string | Uint8Array) => {
+    writeFileSync(join(out, name), data);
+    written.push(name);
+  };
+  const c = r.config;
+  put('config.json', JSON.stringify({ config: c, seed: c.seed, adapter: r.adapter, engine: r.state.engine, versions: extra.versions, ...extra.source }, null, 2) + '\n');
+  put('metrics.jsonl', r.metrics.rows.map((x) => JSON.stringify(x)).join('\n') + (r.metrics.rows.length ? '\n' : ''));
+  put('evaluations.jsonl', r.metrics.evaluations.map((x) => JSON.stringify(x)).join('\n') + (r.metrics.evaluations.length ? '\n' : ''));
+  const model = r.state.model ? { ...r.state.model, sites: r.state.model.sites.length } : null;
+  put('summary.json', JSON.stringify({
+    model, method: c.method, pattern: `${c.n}:${c.m}`, prior: c.method === 'maskllm' ? c.prior : null, steps: c.method === 'maskllm' ? c.steps : 0,
+    table: r.metrics.table, wallSeconds: extra.wallSeconds, adapter: r.adapter,
+  }, null, 2) + '\n');
+  for (const [f, bytes] of Object.entries(r.files) as [MaskFormat, Uint8Array][]) put(FILE_NAMES[f], bytes);
+  for (const [k, url] of Object.entries(r.charts)) put(`${k}.png`, pngBytes(url));
+  return written;
+}
+
+async function main(): Promise<void> {
+  const plan = planFromArgs(process.argv.slice(2));
+  if (plan === 'help') {
+    console.log(help());
+    return;
+  }
+  mkdirSync(plan.out, { recursive: true });
+  const c = plan.config;
+  console.log(`${c.method} on ${c.model}, ${c.n}:${c.m}${c.method === 'maskllm' ? `, prior ${c.prior}, ${c.steps} steps` : ''}, seed ${c.seed} → ${plan.out}`);
+  const t0 = performance.now();
+  const driver = await HeadlessDriver.start({ publicDir: plan.publicDir, engine: plan.engine });
+  try {
+    const r = await driver.run({
+      config: { ...c },
+      customModel: plan.custom ? { safetensors: plan.custom.safetensors, config: plan.custom.config } : undefined,
+      priorFile: plan.priorFile?.bytes,
+      exports: exportsFor(c),
+      charts: plan.charts && c.method === 'maskllm',
+      timeoutMs: plan.timeoutMs,
+      onEvent: progressPrinter(),
+    });
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const files = writeRun(plan.out, r, {
+      versions: driver.versions,
+      wallSeconds,
+      source: {
+        model: plan.custom ? { source: 'directory', path: plan.custom.dir } : { source: 'bundled', name: c.model, publicDir: plan.publicDir === resolve(REPO_ROOT, 'public') ? 'public' : plan.publicDir },
+        priorFile: plan.priorFile?.path ?? null,
+      },
+    });
+    console.log('');
+    for (const row of r.metrics.table) console.log(`  ${row.label.padEnd(40)} ${describeMetrics(row.metrics)}`);
+    console.log(`\ndone in ${duration(wallSeconds)} on ${r.adapter}; wrote ${files.join(', ')}`);
+  } finally {
+    await driver.close();
+  }
+}
+
+// Run only as a script (the tests import planFromArgs).
+if (process.argv[1] && resolve(process.argv[1]) === resolve(REPO_ROOT, 'tools/learn.ts')) runMain(main);
