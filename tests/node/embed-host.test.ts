@@ -314,3 +314,74 @@ describe('embed host: events to the parent', () => {
     expect(win.listeners.size).toBe(0);
   });
 });
+
+describe('client ↔ host over simulated windows', () => {
+  /**
+   * A host page on HOST with an iframe whose document is the lab on LAB: postMessage between them
+   * structured-clones (with transfer) and is dropped when targetOrigin does not match, as browsers do.
+   */
+  function twoWindows(labSearch: string) {
+    const page = new FakeWindow(HOST);
+    const lab = new FakeWindow(LAB, labSearch);
+    const labProxy = {
+      postMessage(m: unknown, targetOrigin: string, transfer: Transferable[] = []) {
+        if (targetOrigin === LAB) lab.deliver(structuredClone(m, { transfer }), HOST, pageProxy as unknown as FakeTarget);
+      },
+    };
+    const pageProxy = {
+      postMessage(m: unknown, targetOrigin: string, transfer: Transferable[] = []) {
+        if (targetOrigin === HOST) page.deliver(structuredClone(m, { transfer }), LAB, labProxy as unknown as FakeTarget);
+      },
+    };
+    lab.parent = pageProxy as unknown as FakeTarget;
+    lab.document.referrer = HOST + '/lesson.html';
+    const iframe = { contentWindow: labProxy } as unknown as HTMLIFrameElement;
+    return { page, lab, iframe };
+  }
+
+  it('attach waits for ready; commands resolve with validated results; events reach listeners', async () => {
+    const { LabClient } = await import('../../src/embed/client');
+    const { page, lab, iframe } = twoWindows('?origins=' + encodeURIComponent(HOST));
+    const attached = LabClient.attach(iframe, LAB + '/', { window: page as unknown as Window, pingIntervalMs: 5 });
+    const control = new FakeControl();
+    const host = installEmbedHost(control, { window: lab as unknown as Window });
+    const client = await attached;
+    expect(client.labOrigin).toBe(LAB);
+    const progress: number[] = [];
+    const off = client.on('progress', (p) => progress.push(p.done));
+    const r = await client.setConfig({ kappaStart: 1, kappaEnd: 1, seed: 'x' as never });
+    expect(r.config).toMatchObject({ kappaStart: 1, kappaEnd: 1, seed: DEFAULT_CONFIG.seed });
+    expect(r.warnings).toEqual([expect.stringContaining('seed must be a finite number')]);
+    expect(await client.step()).toBe(null);
+    expect((await client.getState()).totalSteps).toBe(300);
+    expect(await client.exportMask('packed')).toEqual(new Uint8Array([7, 8, 9, 10]));
+    control.emit({ type: 'progress', phase: 'learning', done: 1, total: 3 });
+    off();
+    control.emit({ type: 'progress', phase: 'learning', done: 2, total: 3 });
+    expect(progress).toEqual([1]);
+    control.failWith = 'no model loaded';
+    await expect(client.run()).rejects.toMatchObject({ name: 'LabClientError', code: 'lab-error', message: 'no model loaded', command: 'run' });
+    // A message pretending to be the lab from another frame of the page is not heard.
+    page.deliver({ protocol: 'maskllm-lab', version: 1, type: 'event', event: 'progress', data: { phase: 'learning', done: 9, total: 9 } }, LAB, new FakeTarget());
+    client.on('progress', (p) => progress.push(p.done));
+    page.deliver({ protocol: 'maskllm-lab', version: 1, type: 'event', event: 'progress', data: { phase: 'learning', done: 9, total: 9 } }, HOST, iframe.contentWindow as unknown as FakeTarget);
+    expect(progress).toEqual([1]);
+    client.close();
+    await expect(client.getState()).rejects.toMatchObject({ code: 'closed' });
+    host.dispose();
+  });
+
+  it('attach times out with a hint when the lab does not allow the page origin; commands time out', async () => {
+    const { LabClient } = await import('../../src/embed/client');
+    const { page, lab, iframe } = twoWindows(''); // no origins=: the page's commands are ignored
+    const host = installEmbedHost(new FakeControl(), { window: lab as unknown as Window });
+    await expect(LabClient.attach(iframe, LAB, { window: page as unknown as Window, pingIntervalMs: 5, readyTimeoutMs: 60 })).rejects.toMatchObject({
+      code: 'timeout',
+      message: expect.stringContaining(`origins=${HOST}`),
+    });
+    expect(host.stats().ignored).toBeGreaterThan(0);
+    expect(host.stats().accepted).toBe(0);
+    await expect(LabClient.attach(iframe, 'lab.example', { window: page as unknown as Window })).rejects.toMatchObject({ code: 'bad-argument' });
+    host.dispose();
+  });
+});
