@@ -4,13 +4,17 @@
 // mask.safetensors + mask.packed (every method), state.bin (MaskLLM) and the PNG charts (MaskLLM).
 // Every ExperimentConfig field is an option (kebab-case of its name); --help lists them.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { MaskFormat } from '../src/embed/types';
 import { checkField, crossCheck, DEFAULT_CONFIG, FIELDS, presetFields, type ExperimentConfig, type FieldSpec, type PresetName } from '../src/lab/config';
 import type { EvalMetrics, SessionEvent } from '../src/lab/session';
 import type { StepMetrics } from '../src/sparsity/learner';
 import { parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
-import { HeadlessDriver, pngBytes, REPO_ROOT, type RunResult } from './lib/headless-driver';
+// The driver (vite, playwright-core) is imported lazily in main(): --help and option errors stay fast.
+import type { RunResult } from './lib/headless-driver';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -231,7 +235,11 @@ export function writeRun(out: string, r: RunResult, extra: { versions: object; s
     table: r.metrics.table, wallSeconds: extra.wallSeconds, adapter: r.adapter,
   }, null, 2) + '\n');
   for (const [f, bytes] of Object.entries(r.files) as [MaskFormat, Uint8Array][]) put(FILE_NAMES[f], bytes);
-  for (const [k, url] of Object.entries(r.charts)) put(`${k}.png`, pngBytes(url));
+  for (const [k, url] of Object.entries(r.charts)) {
+    const m = /^data:image\/png;base64,(.*)$/s.exec(url);
+    if (!m) throw new Error(`chart ${k} is not a PNG data URL`);
+    put(`${k}.png`, new Uint8Array(Buffer.from(m[1], 'base64')));
+  }
   return written;
 }
 
@@ -245,6 +253,7 @@ async function main(): Promise<void> {
   const c = plan.config;
   console.log(`${c.method} on ${c.model}, ${c.n}:${c.m}${c.method === 'maskllm' ? `, prior ${c.prior}, ${c.steps} steps` : ''}, seed ${c.seed} → ${plan.out}`);
   const t0 = performance.now();
+  const { HeadlessDriver } = await import('./lib/headless-driver');
   const driver = await HeadlessDriver.start({ publicDir: plan.publicDir, engine: plan.engine });
   try {
     const r = await driver.run({

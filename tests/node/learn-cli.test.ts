@@ -1,0 +1,142 @@
+// The learn CLI end to end: options, one-line errors, and tiny headless runs on micro assets (a
+// temporary public/ folder served by the driver's Vite server) that write every promised file.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIELDS } from '../../src/lab/config';
+import { importMaskPacked, importMaskSafetensors, decodeState } from '../../src/sparsity/maskfile';
+import { microAssets } from '../helpers/micro-assets';
+
+const ROOT = join(__dirname, '../..');
+const MICRO_FILES = [
+  'checkpoints/micro-gpt/model.safetensors', 'checkpoints/micro-gpt/config.json',
+  'checkpoints/micro-vit/model.safetensors', 'checkpoints/micro-vit/config.json',
+  ...['en', 'code'].flatMap((d) => ['train', 'val', 'test'].map((s) => `data/${d}.${s}.bin`)),
+  ...['train', 'val', 'test'].map((s) => `data/fmnist.${s}.bin`),
+];
+
+async function writeMicroPublic(dir: string): Promise<void> {
+  const a = microAssets();
+  for (const p of MICRO_FILES) {
+    mkdirSync(dirname(join(dir, p)), { recursive: true });
+    writeFileSync(join(dir, p), await a.load(p));
+  }
+}
+
+function learn(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', 'tools/learn.ts', ...args], {
+    cwd: ROOT, encoding: 'utf8', timeout: 240_000,
+    env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json', DEBUG: '' },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const TINY = ['--batch', '2', '--steps', '3', '--eval-every', '3', '--calib-batches', '2', '--eval-windows', '4'];
+
+let tmp = '';
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'learn-cli-'));
+  await writeMicroPublic(join(tmp, 'public'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('npm run learn', () => {
+  it('--help lists every experiment field with its help text and default', () => {
+    const r = learn(['--help']);
+    expect(r.code).toBe(0);
+    for (const f of FIELDS) {
+      expect(r.out).toContain(`--${kebab(f.key)}`);
+      if (f.key !== 'model') expect(r.out).toContain(f.help);
+    }
+    expect(r.out).toMatch(/--kappa-start <number>\s+.*\(default 100\)/);
+    expect(r.out).toContain('--prior-file');
+  });
+
+  it.each([
+    [['--bogus', '1'], /^error: unknown option --bogus \(see --help\)$/],
+    [['--steps', 'x', '--out', 'o'], /^error: --steps must be an integer \(got "x"\)$/],
+    [['--method', 'nope', '--out', 'o'], /^error: --method must be one of maskllm, magnitude, wanda, sparsegpt \(got "nope"\)$/],
+    [['--n', '4', '--m', '4', '--out', 'o'], /^error: N \(4\) must be smaller than M \(4\)$/],
+    [['--kappa-start', '0', '--out', 'o'], /^error: --kappa-start: kappaStart must be ≥ 0\.001 \(got 0\)$/],
+    [['--model', 'micro-gpt'], /^error: --out DIR is required/],
+    [['--model', 'no-such-model', '--out', 'o'], /^error: --model no-such-model: not a bundled model/],
+    [['--model', '/tmp', '--out', 'o'], /^error: --model \/tmp: the directory needs model\.safetensors and config\.json$/],
+    [['--prior-file', '/no/such/file', '--out', 'o', '--public-dir', 'PUB', '--model', 'micro-gpt'], /^error: --prior-file \/no\/such\/file: no such file$/],
+    [['--prior', 'file', '--out', 'o'], /^error: --prior file needs --prior-file FILE$/],
+  ])('bad input %j exits non-zero with one line', (args, msg) => {
+    const r = learn(args.map((a) => (a === 'PUB' ? join(tmp, 'public') : a)));
+    expect(r.code).not.toBe(0);
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(msg);
+  });
+
+  it('a tiny MaskLLM run writes every file, and its mask transfers as a prior to a custom-model run', { timeout: 300_000 }, () => {
+    const out = join(tmp, 'run');
+    const r = learn(['--model', 'micro-gpt', '--public-dir', join(tmp, 'public'), ...TINY, '--out', out]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/eval @ step 3: ppl en [\d.]+, ppl code [\d.]+/);
+    const names = ['config.json', 'metrics.jsonl', 'evaluations.jsonl', 'summary.json', 'mask.safetensors', 'mask.packed', 'state.bin',
+      'mask-l1.png', 'max-prob.png', 'loss.png', 'kappa-tau.png', 'validation-ppl-en.png', 'validation-ppl-code.png'];
+    for (const n of names) expect(existsSync(join(out, n)), n).toBe(true);
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(cfg.config).toMatchObject({ model: 'micro-gpt', method: 'maskllm', steps: 3, batch: 2 });
+    expect(cfg.seed).toBe(1);
+    expect(cfg.adapter).toMatch(/\S/);
+    expect(cfg.versions.chromium).toMatch(/^\d+\./);
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((x) => x.step)).toEqual([0, 1, 2]);
+    expect(rows[0].sites).toHaveLength(8);
+    const evals = readFileSync(join(out, 'evaluations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(evals.map((x) => x.step)).toEqual([3]);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.table.map((x: { key: string }) => x.key)).toEqual(['dense', 'magnitude', 'wanda', 'sparsegpt', 'sparsegpt+update', 'maskllm']);
+    expect(summary.wallSeconds).toBeGreaterThan(0);
+    expect(summary.adapter).toBe(cfg.adapter);
+    const png = readFileSync(join(out, 'mask-l1.png'));
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(png.length).toBeGreaterThan(5000);
+    // the mask files are valid for this model (names and shapes from the micro GPT)
+    const sites = summary.model.sites as number;
+    const st = readFileSync(join(out, 'mask.safetensors'));
+    const header = JSON.parse(st.subarray(8, 8 + Number(st.readBigUInt64LE(0))).toString('utf8'));
+    // GPT-2 Linear weights are Conv1D, stored [in, out]
+    const weights = Object.entries(header).filter(([k]) => k !== '__metadata__').map(([name, v]) => ({ name, shape: (v as { shape: number[] }).shape, layout: 'in_out' as const }));
+    expect(weights).toHaveLength(sites);
+    const fromSt = importMaskSafetensors(new Uint8Array(st), { n: 2, m: 4, weights });
+    const fromPacked = importMaskPacked(new Uint8Array(readFileSync(join(out, 'mask.packed'))), { n: 2, m: 4, weights });
+    expect(fromPacked.map((x) => Array.from(x.mask))).toEqual(fromSt.map((x) => Array.from(x.mask)));
+    expect(decodeState(new Uint8Array(readFileSync(join(out, 'state.bin')))).step).toBe(3);
+
+    // transfer: a model given as a directory, prior from the first run's mask file
+    const modelDir = join(tmp, 'my-model');
+    mkdirSync(modelDir, { recursive: true });
+    for (const f of ['model.safetensors', 'config.json']) writeFileSync(join(modelDir, f), readFileSync(join(tmp, 'public/checkpoints/micro-gpt', f)));
+    const out2 = join(tmp, 'run2');
+    const r2 = learn(['--model', modelDir, '--public-dir', join(tmp, 'public'), ...TINY, '--steps', '1', '--eval-every', '1', '--prior-file', join(out, 'mask.safetensors'), '--no-charts', '--out', out2]);
+    expect(r2.err).toBe('');
+    expect(r2.code).toBe(0);
+    const cfg2 = JSON.parse(readFileSync(join(out2, 'config.json'), 'utf8'));
+    expect(cfg2.config).toMatchObject({ model: 'my-model', prior: 'file', steps: 1 });
+    expect(cfg2.model).toEqual({ source: 'directory', path: modelDir });
+    expect(cfg2.priorFile).toBe(join(out, 'mask.safetensors'));
+    expect(existsSync(join(out2, 'mask-l1.png'))).toBe(false);
+    const s2 = JSON.parse(readFileSync(join(out2, 'summary.json'), 'utf8'));
+    expect(s2.table.at(-1).label).toMatch(/file prior, 1 steps/);
+  });
+
+  it('a one-shot method writes the masks and summary but no learning state', { timeout: 300_000 }, () => {
+    const out = join(tmp, 'wanda');
+    const r = learn(['--model', 'micro-vit', '--method', 'wanda', '--public-dir', join(tmp, 'public'), ...TINY, '--out', out]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    for (const n of ['config.json', 'summary.json', 'mask.safetensors', 'mask.packed']) expect(existsSync(join(out, n)), n).toBe(true);
+    expect(existsSync(join(out, 'state.bin'))).toBe(false);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(s.table.find((x: { key: string }) => x.key === 'wanda').metrics.test.images).toBe(30);
+  });
+});
