@@ -31,7 +31,7 @@ function rejects(f: () => unknown, pattern: RegExp): void {
   expect((r as Error).message).toMatch(pattern);
 }
 
-const NM = [[2, 4], [1, 4], [2, 8], [4, 8], [1, 2]] as const;
+const NM: [number, number][] = [[2, 4], [1, 4], [2, 8], [4, 8], [1, 2]];
 
 interface Case {
   n: number;
