@@ -100,20 +100,36 @@ export class HeadlessDriver {
   static async start(opts: DriverOptions = {}): Promise<HeadlessDriver> {
     if (!chromiumExists()) throw new DriverError(`Chromium not found at ${chromiumPath()} (install Debian's chromium or set CHROMIUM_PATH)`);
     const cacheDir = mkdtempSync(join(tmpdir(), 'maskllm-vite-'));
-    const port = await freePort();
-    const server = await createServer({
-      configFile: join(REPO_ROOT, 'vite.config.ts'),
-      root: REPO_ROOT,
-      publicDir: opts.publicDir ? resolve(opts.publicDir) : join(REPO_ROOT, 'public'),
-      cacheDir,
-      logLevel: 'error',
-      clearScreen: false,
-      server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
-      optimizeDeps: { entries: ['headless.html'], include: ['plotly.js-dist-min'] },
-    });
+    // The free port is found by binding port 0 and closing it; another process may take it before
+    // Vite binds (strictPort makes that an error): try a few ports.
+    let server: ViteDevServer | null = null;
+    let port = 0;
+    for (let attempt = 0; ; attempt++) {
+      port = await freePort();
+      const s = await createServer({
+        configFile: join(REPO_ROOT, 'vite.config.ts'),
+        root: REPO_ROOT,
+        publicDir: opts.publicDir ? resolve(opts.publicDir) : join(REPO_ROOT, 'public'),
+        cacheDir,
+        logLevel: 'error',
+        clearScreen: false,
+        server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
+        optimizeDeps: { entries: ['headless.html'], include: ['plotly.js-dist-min'] },
+      });
+      try {
+        await s.listen();
+        server = s;
+        break;
+      } catch (e) {
+        await s.close().catch(() => {});
+        if (attempt >= 2) {
+          rmSync(cacheDir, { recursive: true, force: true });
+          throw new DriverError(`the Vite server could not start: ${(e as Error).message}`);
+        }
+      }
+    }
     let browser: Browser | null = null;
     try {
-      await server.listen();
       browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs({ webgpu: opts.engine !== 'cpu' }), headless: true });
       const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
       let git: string | null = null;
