@@ -1,5 +1,9 @@
 // Launch helpers and page fixtures for the e2e tests. Browsers are Debian's Chromium (never a
 // downloaded one): tools/chromium.mjs gives its path and the flags that turn WebGPU on or off.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { test as base, expect, type Page } from '@playwright/test';
 import { chromiumArgs, chromiumPath } from '../tools/chromium.mjs';
 
@@ -13,6 +17,75 @@ export function chromiumLaunch({ webgpu }: { webgpu: boolean }) {
 
 /** The SwiftShader self-test includes compiling every pipeline: give it room on a busy machine. */
 export const SELFTEST_TIMEOUT_MS = 90_000;
+
+// Until the bundled checkpoint exists in public/checkpoints/tiny-gpt/ (it is trained separately),
+// the tests serve a randomly initialised model of the same architecture (TINY_GPT) in its place, so
+// the page's flow is exercised exactly as with the real one.
+const GEN_SCRIPT = `
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeCheckpoint } from './src/models/checkpoint.ts';
+import { gptInitialWeights } from './src/models/gpt.ts';
+import { TINY_GPT } from './src/models/presets.ts';
+const out = process.argv[1];
+mkdirSync(out, { recursive: true });
+const ck = writeCheckpoint(TINY_GPT, gptInitialWeights(TINY_GPT, 7));
+writeFileSync(out + '/model.safetensors', ck.safetensors);
+writeFileSync(out + '/config.json', ck.configJson);
+`;
+
+/** True when public/ has the bundled tiny-gpt (then nothing is substituted). */
+export const HAVE_TINY_GPT = existsSync('public/checkpoints/tiny-gpt/model.safetensors') && existsSync('public/checkpoints/tiny-gpt/config.json');
+
+export async function serveTinyGpt(page: Page): Promise<void> {
+  if (HAVE_TINY_GPT) return;
+  const dir = join(tmpdir(), 'maskllm-e2e-assets', 'tiny-gpt');
+  if (!existsSync(join(dir, 'config.json'))) {
+    execFileSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', '--input-type=module', '-e', GEN_SCRIPT, dir], { stdio: 'inherit' });
+  }
+  await page.route('**/checkpoints/tiny-gpt/*', (route) => route.fulfill({ path: join(dir, basename(new URL(route.request().url()).pathname)) }));
+}
+
+// Exported files are checked with the lab's own parsers in a Node child process (they import WGSL
+// through `?raw`, which Playwright's loader cannot): masks parse, every group keeps exactly N of M,
+// the packed file decodes to the same masks, and the state decodes.
+const CHECK_SCRIPT = `
+import { readFileSync } from 'node:fs';
+import { decodeState, importMaskPacked, importMaskSafetensors } from './src/sparsity/maskfile.ts';
+import { elementIndex, groupLayout } from './src/sparsity/layout.ts';
+const a = JSON.parse(process.argv[1]);
+const expect = { n: a.n, m: a.m, weights: a.sites };
+const st = importMaskSafetensors(new Uint8Array(readFileSync(a.safetensors)), expect);
+const pk = importMaskPacked(new Uint8Array(readFileSync(a.packed)), expect);
+let groups = 0, bad = 0, differ = 0;
+st.forEach((e, i) => {
+  const g = groupLayout(e.shape, e.layout, a.m);
+  for (let k = 0; k < g.groups; k++) {
+    let kept = 0;
+    for (let j = 0; j < a.m; j++) kept += e.mask[elementIndex(g, k, j)];
+    groups++;
+    if (kept !== a.n) bad++;
+  }
+  for (let j = 0; j < e.mask.length; j++) if (e.mask[j] !== pk[i].mask[j]) differ++;
+});
+const state = a.state ? decodeState(new Uint8Array(readFileSync(a.state))) : null;
+console.log(JSON.stringify({ sites: st.length, groups, bad, differ, stateStep: state ? state.step : null, stateSites: state ? state.sites.length : null }));
+`;
+
+export interface MaskCheck {
+  sites: number;
+  groups: number;
+  /** groups that do not keep exactly N of M */
+  bad: number;
+  /** elements where the packed file's mask differs from the safetensors one */
+  differ: number;
+  stateStep: number | null;
+  stateSites: number | null;
+}
+
+export function checkMaskFiles(args: { n: number; m: number; sites: { name: string; shape: number[]; layout: string }[]; safetensors: string; packed: string; state?: string }): MaskCheck {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', '--input-type=module', '-e', CHECK_SCRIPT, JSON.stringify(args)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as MaskCheck;
+}
 
 export class LabPage {
   /** Uncaught exceptions on the page; a test fails if any appear. */
@@ -50,6 +123,34 @@ export class LabPage {
     expect(bad, 'failing self-test rows').toEqual([]);
     await expect(this.status()).toHaveAttribute('data-failed', '0');
     return n;
+  }
+
+  runStatus() {
+    return this.page.getByTestId('run-status');
+  }
+
+  /** Sets experiment fields through their labelled inputs (text inputs and selects). */
+  async setFields(fields: Record<string, string | number>): Promise<void> {
+    for (const [k, v] of Object.entries(fields)) {
+      const el = this.page.getByTestId(`field-${k}`);
+      if ((await el.evaluate((e) => e.tagName)) === 'SELECT') await el.selectOption(String(v));
+      else await el.fill(String(v));
+    }
+  }
+
+  async step(): Promise<number> {
+    return Number(await this.runStatus().getAttribute('data-step'));
+  }
+
+  /** Points drawn in a chart (the longest trace), from the data-points attribute Chart sets. */
+  async chartPoints(testId: string): Promise<number> {
+    return Number((await this.page.getByTestId(testId).getAttribute('data-points')) ?? 0);
+  }
+
+  async screenshot(testInfo: import('@playwright/test').TestInfo, name: string): Promise<void> {
+    const path = testInfo.outputPath(`${name}.png`);
+    await this.page.screenshot({ path, fullPage: true });
+    await testInfo.attach(name, { path, contentType: 'image/png' });
   }
 
   /** No horizontal scrolling at the current viewport width. */

@@ -3,7 +3,7 @@ import { expect, test } from './fixtures';
 // Debian Chromium 156 without --enable-unsafe-webgpu (checked): navigator.gpu exists in the page and
 // in dedicated workers, but requestAdapter() resolves to null. So the banner must name that case.
 test('without WebGPU the banner names the case and the CPU self-test passes', async ({ lab, page }, testInfo) => {
-  await lab.open();
+  await lab.open('?selftest');
   const banner = page.getByTestId('banner-no-webgpu');
   await expect(banner).toBeVisible({ timeout: 60_000 });
   await expect(banner).toContainText('No WebGPU adapter: requestAdapter() returned null.');

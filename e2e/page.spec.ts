@@ -2,7 +2,7 @@ import { expect, test } from './fixtures';
 
 test.describe('lab page with WebGPU', () => {
   test('shows the adapter, and every self-test row passes on the GPU', async ({ lab, page }, testInfo) => {
-    await lab.open();
+    await lab.open('?selftest');
     await expect(page.getByTestId('engine-kind')).toHaveText('GPU (WebGPU)', { timeout: 60_000 });
     const summary = (await page.getByTestId('adapter-summary').innerText()).trim();
     const vendor = (await page.getByTestId('adapter-vendor').innerText()).trim();

@@ -11,7 +11,10 @@ import {
   type LabConnection,
   type SelfTestCaseInfo,
   type SelfTestResult,
+  type WorkerEvent,
 } from '../lab/worker-api';
+import { setConnection } from './connection';
+import { type SessionSlice, sessionSlice } from './session-slice';
 
 export type Phase = 'connecting' | 'ready' | 'failed';
 
@@ -29,7 +32,7 @@ export interface SelfTestState {
   error: string | null;
 }
 
-export interface LabState {
+export interface LabState extends SessionSlice {
   phase: Phase;
   init: InitResult | null;
   /** The worker itself failed (the page cannot do anything). */
@@ -66,7 +69,8 @@ function seedFromUrl(): number | null {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-export const useLab = create<LabState>()((set, get) => ({
+export const useLab = create<LabState>()((set, get, store) => ({
+  ...sessionSlice(set, get, store),
   phase: 'connecting',
   init: null,
   fatal: null,
@@ -78,8 +82,10 @@ export const useLab = create<LabState>()((set, get) => ({
     if (conn) return;
     try {
       conn = connectWorker();
+      setConnection(conn);
       const c = conn;
       await viaWorker(c, c.api.onLost(proxy((p: EngineProblem) => set({ lost: p }))));
+      await viaWorker(c, c.api.setListener(proxy((e: WorkerEvent) => get().onWorkerEvent(e))));
       const cases = await viaWorker(c, c.api.listSelfTests());
       set((s) => ({ selfTest: { ...s.selfTest, cases, rows: cases.map(() => null) } }));
       const init = await viaWorker(c, c.api.init());
@@ -88,12 +94,19 @@ export const useLab = create<LabState>()((set, get) => ({
       set({ phase: 'failed', fatal: message(e) });
       return;
     }
-    await get().runSelfTest(seedFromUrl() ?? undefined);
+    await get().checkSaved();
+    // The self-test (about a minute on a software GPU) runs on request, or at start with ?seed=N or ?selftest.
+    const q = new URLSearchParams(globalThis.location?.search ?? '');
+    if (q.has('seed') || q.has('selftest')) await get().runSelfTest(seedFromUrl() ?? undefined);
   },
 
   async runSelfTest(seed) {
     const c = conn;
     if (!c || get().phase !== 'ready' || get().selfTest.status === 'running') return;
+    if (get().run.busy || get().run.state === 'running') {
+      get().reportError('Pause the mask-learning run before the self-test: both use the same engine.');
+      return;
+    }
     const s0 = seed ?? freshSeed();
     set((s) => ({ selfTest: { ...s.selfTest, status: 'running', seed: s0, rows: s.selfTest.cases.map(() => null), totalMs: null, error: null } }));
     const onResult = proxy((r: SelfTestResult, i: number) => {

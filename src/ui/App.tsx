@@ -1,11 +1,17 @@
-// The lab page: header, banners, panels. The mask-learning session plugs in as another panel
-// (its live curves through <Chart> and RingSeries) once it exists.
+// The lab page: header, banners, the saved-run offer, then the panels: model, run, experiment,
+// live charts, mask view, results/exports, and the engine and self-test panels.
 import { useEffect } from 'react';
 import { selfTestTimings, useLab } from '../state/store';
 import { AdapterPanel } from './components/AdapterPanel';
 import { Banners } from './components/Banner';
 import { Chart } from './components/Chart';
+import { ChartsPanel } from './components/ChartsPanel';
+import { ConfigPanel } from './components/ConfigPanel';
 import { ErrorBoundary } from './components/ErrorBoundary';
+import { MaskView } from './components/MaskView';
+import { ModelPanel } from './components/ModelPanel';
+import { ResultsPanel } from './components/ResultsPanel';
+import { ResumeOffer, RunPanel } from './components/RunPanel';
 import { SelfTestPanel } from './components/SelfTestPanel';
 
 const TIMING_SERIES = [selfTestTimings];
@@ -22,14 +28,34 @@ export function App() {
         <h1>MaskLLM WebGPU lab</h1>
         <p>
           MaskLLM learns which 2 of every 4 weights to keep: the weights stay frozen and a mask for each group of four is sampled
-          from learnable logits (Gumbel-softmax) and trained end to end — here with hand-written WGSL on your GPU.
+          from learnable logits (Gumbel-softmax) and trained end to end — here with hand-written WGSL on your GPU. Pick a model, press
+          Run, and watch the masks settle; compare with the one-shot baselines and download the mask.
         </p>
       </header>
       <main>
         <ErrorBoundary what="the banners">
           <Banners />
+          <ResumeOffer />
         </ErrorBoundary>
         <div className="panels">
+          <ErrorBoundary what="the model panel">
+            <ModelPanel />
+          </ErrorBoundary>
+          <ErrorBoundary what="the run panel">
+            <RunPanel />
+          </ErrorBoundary>
+          <ErrorBoundary what="the charts">
+            <ChartsPanel />
+          </ErrorBoundary>
+          <ErrorBoundary what="the results">
+            <ResultsPanel />
+          </ErrorBoundary>
+          <ErrorBoundary what="the experiment settings">
+            <ConfigPanel />
+          </ErrorBoundary>
+          <ErrorBoundary what="the mask view">
+            <MaskView />
+          </ErrorBoundary>
           <ErrorBoundary what="the engine panel">
             <AdapterPanel />
           </ErrorBoundary>
@@ -49,10 +75,6 @@ export function App() {
               />
             </section>
           </ErrorBoundary>
-          <section className="panel" aria-labelledby="session-title">
-            <h2 id="session-title">Mask learning</h2>
-            <p>Not available yet: the model, data and mask-learning session are still being built. This panel will show the loss and how the 2:4 masks change.</p>
-          </section>
         </div>
       </main>
     </>

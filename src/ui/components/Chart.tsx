@@ -2,6 +2,7 @@
 // only bumps the series' version, and a timer redraws at most REDRAW_HZ times per second when a
 // version changed. Plotly (≈4.8 MB) is loaded lazily so the page shows before it arrives.
 import { useEffect, useRef, useState } from 'react';
+import { chartElements } from '../../state/live';
 import type { RingSeries } from '../ring';
 
 const REDRAW_HZ = 10;
@@ -17,10 +18,23 @@ export interface ChartProps {
   height?: number;
   /** x values are counts (steps, runs): ticks only at integers. */
   integerX?: boolean;
+  /** Horizontal reference lines (dense, baselines), drawn dashed across the data's x range. */
+  refs?: { name: string; y: number }[];
+  /** y axis on a log scale (perplexity) */
+  logY?: boolean;
+  /** For tests and the PNG export (registered in chartElements under this id). */
+  testId?: string;
 }
 
-export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, integerX = false }: ChartProps) {
+export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, integerX = false, refs, logY = false, testId }: ChartProps) {
   const div = useRef<HTMLDivElement>(null);
+  // reference lines change rarely: read through a ref so a new table does not restart the chart
+  const refsRef = useRef(refs);
+  const refsVersion = useRef(0);
+  if (refsRef.current !== refs) {
+    refsRef.current = refs;
+    refsVersion.current++;
+  }
   const [empty, setEmpty] = useState(() => series.every((s) => s.length === 0));
   const [loadError, setLoadError] = useState<string | null>(null);
 
@@ -29,26 +43,38 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
     if (!el) return;
     let cancelled = false;
     let drawn: number[] = series.map(() => -1);
+    let drawnRefs = -1;
+    if (testId) chartElements.set(testId, el);
     let timer: ReturnType<typeof setInterval> | undefined;
     let plotly: typeof import('plotly.js-dist-min').default | null = null;
 
     const draw = () => {
       const versions = series.map((s) => s.version);
-      if (versions.every((v, i) => v === drawn[i])) return;
+      if (versions.every((v, i) => v === drawn[i]) && drawnRefs === refsVersion.current) return;
       drawn = versions;
+      drawnRefs = refsVersion.current;
       const isEmpty = series.every((s) => s.length === 0);
       setEmpty(isEmpty);
       if (!plotly || isEmpty) return;
       const data = series.map((s) => ({ type: 'scatter' as const, mode: 'lines+markers' as const, name: s.name, ...s.toArrays() }));
+      el.dataset.points = String(Math.max(...data.map((d) => d.x.length)));
       const span = Math.max(1, ...data.map((d) => (d.x.length ? d.x[d.x.length - 1] - d.x[0] : 0)));
+      const xs = data.flatMap((d) => (d.x.length ? [d.x[0], d.x[d.x.length - 1]] : []));
+      const x0 = Math.min(...xs);
+      const x1 = Math.max(...xs);
+      const lines = (refsRef.current ?? []).filter((r) => Number.isFinite(r.y)).map((r) => ({
+        type: 'scatter' as const, mode: 'lines' as const, name: r.name, x: [x0, x1], y: [r.y, r.y], line: { dash: 'dash' as const, width: 1.5 }, hoverinfo: 'name+y' as const,
+      }));
       // About ten integer ticks; Plotly's automatic ticks would put some at 0.5, 1.5, … for a few points.
       const xTicks = integerX ? { tickformat: 'd', dtick: Math.max(1, Math.ceil(span / 10)) } : {};
-      void plotly.react(el, data, {
-        height,
-        margin: { l: 56, r: 16, t: 8, b: 44 },
+      const legend = series.length + lines.length > 1;
+      void plotly.react(el, [...data, ...lines], {
+        height: legend ? height + 60 : height,
+        margin: { l: 56, r: 16, t: 8, b: legend ? 104 : 44 },
         xaxis: { title: { text: xTitle }, ...xTicks },
-        yaxis: { title: { text: yTitle }, rangemode: 'tozero' },
-        showlegend: series.length > 1,
+        yaxis: logY ? { title: { text: yTitle }, type: 'log' } : { title: { text: yTitle }, rangemode: 'tozero' },
+        showlegend: legend,
+        legend: { orientation: 'h', x: 0, y: -0.3, yanchor: 'top' },
         paper_bgcolor: 'rgba(0,0,0,0)',
         plot_bgcolor: 'rgba(0,0,0,0)',
       }, { displaylogo: false, responsive: true });
@@ -68,15 +94,16 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
       cancelled = true;
       if (timer !== undefined) clearInterval(timer);
       if (plotly) plotly.purge(el);
+      if (testId && chartElements.get(testId) === el) chartElements.delete(testId);
     };
-  }, [series, xTitle, yTitle, height, integerX]);
+  }, [series, xTitle, yTitle, height, integerX, logY, testId]);
 
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
       {loadError && <p className="chart-note error-text">{loadError}</p>}
       {empty && !loadError && <p className="chart-note">{emptyText}</p>}
-      <div ref={div} role="img" aria-label={title} hidden={empty} style={{ minHeight: empty ? 0 : height }} />
+      <div ref={div} role="img" aria-label={title} hidden={empty} data-testid={testId} style={{ minHeight: empty ? 0 : height }} />
     </figure>
   );
 }

@@ -40,6 +40,7 @@ export function SelfTestPanel() {
   const where = engineKind === 'gpu' ? 'the GPU' : engineKind === 'cpu' ? 'the CPU engine only' : 'the engine';
 
   let summary = 'Waiting for the engine…';
+  if (st.status === 'idle' && phase === 'ready') summary = `Not run yet: it checks every kernel on ${where} (about a minute on a software GPU).`;
   if (running) summary = `Running on ${where}: ${done.length} of ${st.cases.length} done…`;
   else if (st.status === 'done')
     summary = failed === 0 ? `All ${done.length} passed on ${where} in ${st.totalMs?.toFixed(0)} ms.` : `${failed} of ${done.length} failed on ${where}.`;
@@ -50,7 +51,7 @@ export function SelfTestPanel() {
       <div className="panel-head">
         <h2 id="selftest-title">Self-test</h2>
         <button type="button" onClick={() => void run()} disabled={running || phase !== 'ready'}>
-          Run again
+          {st.runs === 0 && st.status === 'idle' ? 'Run self-test' : 'Run again'}
         </button>
       </div>
       <p className="small">

@@ -1,0 +1,174 @@
+// The mask-learning flow on the page with WebGPU (SwiftShader here): tiny-gpt, 20 steps with pause,
+// step and resume, live charts, the results table, exports that parse and are valid 2:4, the
+// long-task budget of the main thread, and resuming after a reload.
+import { readFileSync } from 'node:fs';
+import type { Page } from '@playwright/test';
+import { checkMaskFiles, expect, serveTinyGpt, test, type LabPage } from './fixtures';
+
+/** Small shapes so the suite fits in a few minutes on SwiftShader (batch 2, 4 validation windows). */
+const E2E_FIELDS = { batch: 2, evalWindows: 4, steps: 20, evalEvery: 10, samplesPerStep: 1, calibBatches: 2 };
+const LOAD_TIMEOUT = 240_000;
+
+declare global {
+  interface Window {
+    __longtasks?: { start: number; duration: number }[];
+  }
+}
+
+async function setUp(lab: LabPage, page: Page): Promise<void> {
+  await serveTinyGpt(page);
+  await lab.open();
+  await page.getByRole('radio', { name: /tiny-gpt/ }).check();
+  await lab.setFields(E2E_FIELDS);
+}
+
+async function downloadBytes(page: Page, button: string): Promise<string> {
+  const dl = page.waitForEvent('download');
+  await page.getByTestId(button).click();
+  const d = await dl;
+  const path = await d.path();
+  expect(path, `download of ${button}`).toBeTruthy();
+  return path;
+}
+
+test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; no main-thread task over 50 ms', async ({ lab, page }, testInfo) => {
+  test.setTimeout(420_000);
+  await page.addInitScript(() => {
+    window.__longtasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longtasks!.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  await setUp(lab, page);
+  await lab.screenshot(testInfo, 'lab-1-configured');
+
+  const status = lab.runStatus();
+  await page.getByTestId('btn-run').click();
+  await expect(status).toHaveAttribute('data-state', 'loading');
+  await lab.screenshot(testInfo, 'lab-2-loading');
+  await expect(status).toHaveAttribute('data-state', 'running', { timeout: LOAD_TIMEOUT });
+  await expect(page.getByTestId('model-summary')).toContainText('Masked weights');
+  const t0 = await page.evaluate(() => performance.now());
+
+  await expect.poll(() => lab.step(), { timeout: 120_000 }).toBeGreaterThanOrEqual(3);
+  await lab.screenshot(testInfo, 'lab-3-running');
+  await page.getByTestId('btn-pause').click();
+  await expect(status).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
+  const k = await lab.step();
+  expect(k).toBeGreaterThanOrEqual(3);
+  expect(k).toBeLessThan(20);
+  await page.getByTestId('btn-step').click();
+  await expect(status).toHaveAttribute('data-step', String(k + 1), { timeout: 60_000 });
+  await expect(status).toHaveAttribute('data-state', 'paused');
+  await expect.poll(() => lab.chartPoints('chart-loss')).toBe(k + 1);
+  await lab.screenshot(testInfo, 'lab-4-paused');
+
+  // resume from the keyboard
+  await page.getByTestId('btn-run').focus();
+  await page.keyboard.press('Enter');
+  await expect(status).toHaveAttribute('data-state', 'running');
+  await expect(status).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
+  const t1 = await page.evaluate(() => performance.now());
+  await expect(status).toHaveAttribute('data-step', '20');
+
+  // every step is one point; evaluations at steps 10 and 20
+  for (const id of ['chart-loss', 'chart-maskl1', 'chart-maxprob', 'chart-schedule']) await expect.poll(() => lab.chartPoints(id), { message: id }).toBe(20);
+  await expect.poll(() => lab.chartPoints('chart-eval')).toBe(2);
+  await page.getByLabel('Curves').selectOption('layers');
+  await expect.poll(() => lab.chartPoints('chart-maskl1')).toBe(20);
+  const keys = await page.getByTestId('results-table').locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+  expect(keys).toEqual(['dense', 'magnitude', 'wanda', 'sparsegpt', 'sparsegpt+update', 'maskllm']);
+  await expect(page.getByTestId('memory-forms')).toContainText('0.646 index bits per weight');
+  await expect(page.getByTestId('mask-view-summary')).toContainText('groups flipped');
+  await lab.screenshot(testInfo, 'lab-5-done');
+
+  // the main thread stayed responsive while learning
+  const long = (await page.evaluate(() => window.__longtasks ?? [])).filter((t) => t.start >= t0 && t.start <= t1);
+  testInfo.annotations.push({ type: 'longtasks', description: JSON.stringify(long.map((t) => Math.round(t.duration))) });
+  expect(long.filter((t) => t.duration > 50), 'main-thread tasks over 50 ms during learning').toEqual([]);
+
+  // exports
+  const snap = await page.evaluate(() => (window as unknown as { lab: { getState(): Promise<{ model: { sites: { name: string; shape: number[]; layout: string }[] } }> } }).lab.getState());
+  const files = {
+    safetensors: await downloadBytes(page, 'export-safetensors'),
+    packed: await downloadBytes(page, 'export-packed'),
+    state: await downloadBytes(page, 'export-state'),
+  };
+  const check = checkMaskFiles({ n: 2, m: 4, sites: snap.model.sites, ...files });
+  expect(check.sites).toBe(snap.model.sites.length);
+  expect(check.groups).toBeGreaterThan(0);
+  expect(check.bad, 'groups not 2:4').toBe(0);
+  expect(check.differ, 'packed vs safetensors').toBe(0);
+  expect(check.stateStep).toBe(20);
+  expect(check.stateSites).toBe(snap.model.sites.length);
+  const csv = readFileSync(await downloadBytes(page, 'export-csv'), 'utf8').trim().split('\n');
+  expect(csv).toHaveLength(21);
+  expect(csv[0]).toMatch(/^step,loss,kappa,tau/);
+  const json = JSON.parse(readFileSync(await downloadBytes(page, 'export-json'), 'utf8')) as { rows: { step: number }[]; table: unknown[] };
+  expect(json.rows.map((r) => r.step)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  expect(json.table).toHaveLength(6);
+  const png = readFileSync(await downloadBytes(page, 'export-png'));
+  expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
+
+  await lab.expectNoHorizontalOverflow();
+  await page.setViewportSize({ width: 480, height: 900 });
+  await lab.expectNoHorizontalOverflow();
+  await lab.screenshot(testInfo, 'lab-6-done-480');
+});
+
+test('a reload mid-run offers to resume and continues with every step kept', async ({ lab, page }, testInfo) => {
+  test.setTimeout(420_000);
+  await setUp(lab, page);
+  const status = lab.runStatus();
+  await page.getByTestId('btn-run').click();
+  await expect(status).toHaveAttribute('data-state', 'running', { timeout: LOAD_TIMEOUT });
+  await expect(status).toHaveAttribute('data-saved-step', /^(5|10|15)$/, { timeout: 120_000 });
+  await page.reload();
+
+  const offer = page.getByTestId('resume-offer');
+  await expect(offer).toBeVisible({ timeout: 60_000 });
+  const saved = Number(/saved at step (\d+) of 20/.exec(await offer.innerText())?.[1]);
+  expect(saved).toBeGreaterThanOrEqual(5);
+  await lab.screenshot(testInfo, 'lab-7-resume-offer');
+  await offer.getByRole('button', { name: 'Resume the saved run' }).click();
+  await expect(status).toHaveAttribute('data-state', 'paused', { timeout: LOAD_TIMEOUT });
+  await expect(status).toHaveAttribute('data-step', String(saved));
+  await expect.poll(() => lab.chartPoints('chart-loss')).toBe(saved);
+  await lab.screenshot(testInfo, 'lab-8-resumed');
+
+  await page.getByTestId('btn-run').click();
+  await expect(status).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
+  const m = await page.evaluate(() => (window as unknown as { lab: { getMetrics(): Promise<{ rows: { step: number }[] }> } }).lab.getMetrics());
+  expect(m.rows.map((r) => r.step), 'one metrics row per step, none lost or repeated').toEqual(Array.from({ length: 20 }, (_, i) => i));
+  await expect.poll(() => lab.chartPoints('chart-loss')).toBe(20);
+});
+
+test('a corrupted saved run is reported once and discarded', async ({ lab, page }, testInfo) => {
+  await lab.open();
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open('maskllm-lab', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('runs');
+        req.onsuccess = () => {
+          const tx = req.result.transaction('runs', 'readwrite');
+          tx.objectStore('runs').put({ bytes: new Uint8Array(10), length: 4096, crc: 0 }, 'current');
+          tx.oncomplete = () => {
+            req.result.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+        req.onerror = () => reject(req.error);
+      }),
+  );
+  await page.reload();
+  const banner = page.getByTestId('resume-corrupt');
+  await expect(banner).toContainText('the saved run is partial: 10 bytes of 4096', { timeout: 60_000 });
+  await lab.screenshot(testInfo, 'lab-9-corrupt-saved-run');
+  await page.reload();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-resume-checked', 'true', { timeout: 60_000 });
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-state', 'idle');
+  await expect(page.getByTestId('resume-corrupt')).toHaveCount(0);
+  await expect(page.getByTestId('resume-offer')).toHaveCount(0);
+});

@@ -1,0 +1,307 @@
+// The mask-learning part of the page store: the configuration being edited, the loaded model, run
+// progress, the results table and the saved-run offer. Live series are not here (see live.ts).
+import type { StateCreator } from 'zustand';
+import { DEFAULT_CONFIG, presetFields, sanitizeConfig, type ExperimentConfig, type PresetName } from '../lab/config';
+import type { ModelSummary, ResultRow, SessionState } from '../lab/session';
+import { viaWorker, type CustomModel, type SavedLookup, type SavedRunInfo, type WorkerEvent } from '../lab/worker-api';
+import type { MaskFormat } from '../embed/types';
+import { live, publishEvent } from './live';
+import { connection } from './connection';
+import type { LabState } from './store';
+
+/** Files above this size are refused before reading (a browser tab cannot hold much more). */
+export const MAX_FILE_BYTES = 2 * 1024 ** 3;
+const MAX_CONFIG_BYTES = 10 * 1024 ** 2;
+
+export interface LoadingInfo {
+  phase: 'loading' | 'baselines' | 'learning' | 'evaluating';
+  done: number;
+  total: number;
+  detail?: string;
+}
+
+export interface RunInfo {
+  state: SessionState;
+  step: number;
+  total: number;
+  stepsPerSecond: number | null;
+  etaSeconds: number | null;
+  loading: LoadingInfo | null;
+  /** Why the run paused or failed (NaN, errors). */
+  message: string | null;
+  /** The command in flight, if any ('Loading', 'Resetting', …); controls are disabled meanwhile. */
+  busy: string | null;
+  savedStep: number | null;
+  persistNote: string | null;
+  evaluations: number;
+}
+
+export type ResumeOffer = { info: SavedRunInfo } | { corrupt: string } | null;
+
+export interface SessionSlice {
+  draft: ExperimentConfig;
+  loaded: ExperimentConfig | null;
+  warnings: string[];
+  model: ModelSummary | null;
+  /** A checkpoint opened from disk (name and sizes); its bytes stay in module state. */
+  custom: { name: string; bytes: number } | null;
+  table: ResultRow[];
+  run: RunInfo;
+  resume: ResumeOffer;
+  /** IndexedDB was checked for a saved run (after start-up). */
+  resumeChecked: boolean;
+  sessionError: string | null;
+  setField<K extends keyof ExperimentConfig>(key: K, value: ExperimentConfig[K]): void;
+  applyPreset(name: PresetName): void;
+  /** Validate and merge a partial config into the draft (invalid fields fall back with warnings). */
+  mergeDraft(partial: Record<string, unknown>): { config: ExperimentConfig; warnings: string[] };
+  loadModel(): Promise<void>;
+  openFiles(files: File[]): Promise<void>;
+  useBundled(name: string): void;
+  startRun(): Promise<void>;
+  pauseRun(): Promise<void>;
+  stepRun(): Promise<void>;
+  resetRun(): Promise<void>;
+  exportMask(format: MaskFormat): Promise<Uint8Array>;
+  checkSaved(): Promise<void>;
+  resumeSaved(): Promise<void>;
+  discardSaved(): Promise<void>;
+  dismissSessionError(): void;
+  /** Every event from the worker goes through here. */
+  onWorkerEvent(e: WorkerEvent): void;
+}
+
+let customModel: CustomModel | null = null;
+
+export function assetBase(): string {
+  return new URL(import.meta.env.BASE_URL, globalThis.location.href).href;
+}
+
+function api() {
+  const c = connection();
+  if (!c) throw new Error('The engine worker is not connected yet.');
+  return { c, a: c.api };
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+const INITIAL_RUN: RunInfo = {
+  state: 'idle', step: 0, total: 0, stepsPerSecond: null, etaSeconds: null, loading: null, message: null, busy: null,
+  savedStep: null, persistNote: null, evaluations: 0,
+};
+
+/** Fields whose change needs the model reloaded (or the learner rebuilt) to take effect. */
+export function needsLoad(a: ExperimentConfig | null, b: ExperimentConfig): boolean {
+  if (!a) return true;
+  return (Object.keys(b) as (keyof ExperimentConfig)[]).some((k) => a[k] !== b[k]);
+}
+
+export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, get) => {
+  /** Runs a worker command with `busy` set; errors land in sessionError, never unhandled. */
+  async function command(label: string, f: () => Promise<void>): Promise<void> {
+    if (get().run.busy) throw new Error(`Wait: ${get().run.busy} is in progress.`);
+    set((s) => ({ run: { ...s.run, busy: label }, sessionError: null }));
+    try {
+      await f();
+    } catch (e) {
+      set({ sessionError: message(e) });
+      throw e;
+    } finally {
+      set((s) => ({ run: { ...s.run, busy: null } }));
+    }
+  }
+
+  return {
+    draft: { ...DEFAULT_CONFIG },
+    loaded: null,
+    warnings: [],
+    model: null,
+    custom: null,
+    table: [],
+    run: INITIAL_RUN,
+    resume: null,
+    resumeChecked: false,
+    sessionError: null,
+
+    setField(key, value) {
+      const next = { ...get().draft, [key]: value };
+      if (key === 'preset') Object.assign(next, presetFields(value as PresetName));
+      set({ draft: next });
+    },
+    applyPreset(name) {
+      set((s) => ({ draft: { ...s.draft, preset: name, ...presetFields(name) } }));
+    },
+    mergeDraft(partial) {
+      const p = { ...partial };
+      // a preset given with explicit values: the preset first, then the explicit fields on top
+      let base = get().draft;
+      if (typeof p.preset === 'string' && ['tunedSmall', 'paperLLM', 'paperViT'].includes(p.preset)) base = { ...base, preset: p.preset as PresetName, ...presetFields(p.preset as PresetName) };
+      const r = sanitizeConfig(p, base);
+      set({ draft: r.config, warnings: r.warnings });
+      return r;
+    },
+
+    useBundled(name) {
+      customModel = null;
+      set((s) => ({ custom: null, draft: { ...s.draft, model: name } }));
+    },
+
+    async openFiles(files) {
+      const st = files.find((f) => f.name.endsWith('.safetensors'));
+      const cfg = files.find((f) => f.name.endsWith('.json'));
+      const problem = (m: string) => {
+        set({ sessionError: m });
+        throw new Error(m);
+      };
+      if (!st || !cfg) problem(`Open two files: a .safetensors checkpoint and its config.json (got ${files.map((f) => f.name).join(', ') || 'nothing'}).`);
+      // check sizes before reading anything: reading a huge file would exhaust the tab's memory
+      if (st!.size > MAX_FILE_BYTES) problem(`${st!.name} is ${(st!.size / 1024 ** 3).toFixed(2)} GiB: the lab refuses checkpoints over 2 GiB (a browser tab cannot hold the weights and the learning state).`);
+      if (st!.size === 0) problem(`${st!.name} is empty.`);
+      if (cfg!.size > MAX_CONFIG_BYTES) problem(`${cfg!.name} is ${(cfg!.size / 1024 ** 2).toFixed(1)} MiB: that is not a model config.json.`);
+      let config: unknown;
+      try {
+        config = JSON.parse(await cfg!.text());
+      } catch (e) {
+        problem(`${cfg!.name} is not valid JSON: ${message(e)}`);
+      }
+      const safetensors = new Uint8Array(await st!.arrayBuffer());
+      const name = st!.name.replace(/\.safetensors$/, '') + ' (from disk)';
+      customModel = { name, safetensors, config };
+      set((s) => ({ custom: { name, bytes: st!.size }, draft: { ...s.draft, model: name.slice(0, 200) }, sessionError: null }));
+    },
+
+    async loadModel() {
+      const { c, a } = api();
+      const config = get().draft;
+      await command('Loading', async () => {
+        set((s) => ({ loaded: null, model: null, table: [], run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading', total: config.steps } }));
+        live.reset(null);
+        await viaWorker(c, a.load(config, assetBase(), customModel ?? undefined));
+        set({ loaded: config });
+      });
+    },
+
+    async startRun() {
+      const s = get();
+      // a changed configuration before the first step: reload so the run uses what is on screen
+      if (s.run.state === 'idle' || s.run.state === 'error' || (s.run.step === 0 && needsLoad(s.loaded, s.draft))) await get().loadModel();
+      if (get().run.state === 'done') throw new Error('The run is finished: press Reset to learn again.');
+      const { c, a } = api();
+      await command('Starting', () => viaWorker(c, a.run()));
+    },
+    async pauseRun() {
+      const { c, a } = api();
+      await viaWorker(c, a.pause());
+    },
+    async stepRun() {
+      if (get().run.state === 'idle') await get().loadModel();
+      const { c, a } = api();
+      await command('Stepping', () => viaWorker(c, a.step()));
+    },
+    async resetRun() {
+      const { c, a } = api();
+      await command('Resetting', async () => {
+        await viaWorker(c, a.pause());
+        const m = get().model;
+        live.reset(m);
+        set((s) => ({ run: { ...s.run, step: 0, savedStep: null, stepsPerSecond: null, etaSeconds: null, evaluations: 0 } }));
+        await viaWorker(c, a.reset());
+      });
+    },
+    async exportMask(format) {
+      const { c, a } = api();
+      return viaWorker(c, a.exportMask(format));
+    },
+
+    async checkSaved() {
+      const { c, a } = api();
+      const r: SavedLookup = await viaWorker(c, a.savedRun() as Promise<SavedLookup>);
+      if ('saved' in r) set({ resume: { info: r.saved } });
+      else if ('corrupt' in r) set({ resume: { corrupt: r.corrupt } });
+      else {
+        set({ resume: null });
+        if (r.unavailable) set((s) => ({ run: { ...s.run, persistNote: r.unavailable ?? null } }));
+      }
+      set({ resumeChecked: true });
+    },
+    async resumeSaved() {
+      const { c, a } = api();
+      const offer = get().resume;
+      await command('Resuming', async () => {
+        set((s) => ({ loaded: null, model: null, table: [], resume: null, run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading' } }));
+        customModel = null;
+        live.reset(null);
+        await viaWorker(c, a.resumeSaved(assetBase()));
+        const snap = await viaWorker(c, a.snapshot());
+        set((s) => ({ loaded: snap.config, draft: snap.config, custom: null, run: { ...s.run, step: snap.step, total: snap.totalSteps, savedStep: offer && 'info' in offer ? offer.info.step : null } }));
+      });
+    },
+    async discardSaved() {
+      const { c, a } = api();
+      set({ resume: null });
+      await viaWorker(c, a.discardSaved());
+    },
+    dismissSessionError() {
+      set({ sessionError: null });
+    },
+    onWorkerEvent(e) {
+      handleWorkerEvent(e, set);
+    },
+  };
+};
+
+// ---------------------------------------------------------------- events from the worker
+/** Recent (time, step) pairs for steps/s over the last few seconds. */
+let rateWindow: { t: number; step: number }[] = [];
+
+type SetState = Parameters<StateCreator<LabState, [], [], SessionSlice>>[0];
+
+function handleWorkerEvent(e: WorkerEvent, set: SetState): void {
+  switch (e.type) {
+    case 'state':
+      if (e.state === 'running') rateWindow = [];
+      set((s) => ({ run: { ...s.run, state: e.state, message: e.message ?? null, loading: e.state === 'running' ? null : s.run.loading } }));
+      if (e.state === 'error' && e.message) set({ sessionError: e.message });
+      break;
+    case 'progress':
+      if (e.phase === 'learning') {
+        const now = performance.now();
+        rateWindow.push({ t: now, step: e.done });
+        while (rateWindow.length > 2 && now - rateWindow[0].t > 15_000) rateWindow.shift();
+        const first = rateWindow[0];
+        const dt = (now - first.t) / 1000;
+        const rate = rateWindow.length > 1 && dt > 0 ? (e.done - first.step) / dt : (e.stepsPerSecond ?? null);
+        const eta = rate && rate > 0 ? (e.total - e.done) / rate : null;
+        set((s) => ({ run: { ...s.run, step: e.done, total: e.total, stepsPerSecond: rate, etaSeconds: eta, loading: null } }));
+      } else {
+        set((s) => ({ run: { ...s.run, loading: { phase: e.phase, done: e.done, total: e.total, detail: e.detail } } }));
+      }
+      break;
+    case 'model':
+      live.reset(e.summary);
+      set({ model: e.summary });
+      break;
+    case 'metrics':
+      live.pushRows(e.rows);
+      break;
+    case 'evaluation':
+      live.pushEvaluation(e.evaluation);
+      set((s) => ({ run: { ...s.run, evaluations: s.run.evaluations + 1 } }));
+      break;
+    case 'table':
+    case 'done':
+      set({ table: e.rows });
+      if (e.type === 'done') set((s) => ({ run: { ...s.run, loading: null } }));
+      break;
+    case 'error':
+      set({ sessionError: e.message });
+      break;
+    case 'saved':
+      set((s) => ({ run: { ...s.run, savedStep: e.step, persistNote: null } }));
+      break;
+    case 'persist-error':
+      set((s) => ({ run: { ...s.run, persistNote: `The run could not be saved for a reload: ${e.message}` } }));
+      break;
+  }
+  if (e.type !== 'saved' && e.type !== 'persist-error') publishEvent(e);
+}

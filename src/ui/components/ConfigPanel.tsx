@@ -1,0 +1,153 @@
+// Every experiment control from FIELDS, each labelled and with its one-line help; presets; the
+// prior mask file. Values are checked with checkField as they are typed; an invalid value shows its
+// message and is not applied.
+import { useEffect, useState } from 'react';
+import { checkField, crossCheck, FIELDS, type ExperimentConfig, type FieldSpec, type PresetName } from '../../lab/config';
+import { viaWorker } from '../../lab/worker-api';
+import { connection } from '../../state/connection';
+import { needsLoad } from '../../state/session-slice';
+import { useLab } from '../../state/store';
+
+const PRESET_LABELS: Record<PresetName, string> = {
+  tunedSmall: 'Tuned for small models',
+  paperLLM: 'Paper LLM recipe',
+  paperViT: 'Paper ViT recipe',
+};
+
+const GROUPS: { title: string; keys: (keyof ExperimentConfig)[] }[] = [
+  { title: 'Method', keys: ['method', 'prior', 'n', 'm', 'sparsegptUpdate', 'calibBatches'] },
+  { title: 'Schedules', keys: ['kappaStart', 'kappaEnd', 'tauStart', 'tauEnd', 'sigma0', 'priorStrength', 'lambda', 'lambdaDecay'] },
+  { title: 'Optimizer', keys: ['lr', 'lrMin', 'weightDecay', 'clip'] },
+  { title: 'Run', keys: ['steps', 'batch', 'samplesPerStep', 'seed', 'evalEvery', 'evalWindows', 'trainDomain'] },
+];
+
+function FieldControl({ spec, value, disabled }: { spec: FieldSpec; value: ExperimentConfig[keyof ExperimentConfig]; disabled: boolean }) {
+  const setField = useLab((s) => s.setField);
+  const [text, setText] = useState(String(value));
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    setText(String(value));
+    setError(null);
+  }, [value]);
+  const id = `field-${spec.key}`;
+  const help = `${id}-help`;
+  const commit = (raw: unknown) => {
+    try {
+      setField(spec.key, checkField(spec, raw) as never);
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  let input;
+  if (spec.kind === 'bool') {
+    input = <input id={id} data-testid={id} type="checkbox" checked={value as boolean} disabled={disabled} aria-describedby={help} onChange={(e) => commit(e.target.checked)} />;
+  } else if (spec.kind === 'choice') {
+    input = (
+      <select id={id} data-testid={id} value={value as string} disabled={disabled} aria-describedby={help} onChange={(e) => commit(e.target.value)}>
+        {spec.choices!.map((c) => (
+          <option key={c} value={c}>
+            {spec.key === 'preset' ? PRESET_LABELS[c as PresetName] : c}
+          </option>
+        ))}
+      </select>
+    );
+  } else {
+    input = (
+      <input
+        id={id}
+        data-testid={id}
+        type="text"
+        inputMode={spec.kind === 'int' ? 'numeric' : 'decimal'}
+        value={text}
+        disabled={disabled}
+        aria-describedby={help}
+        aria-invalid={error !== null}
+        onChange={(e) => {
+          setText(e.target.value);
+          commit(e.target.value.trim() === '' ? Number.NaN : Number(e.target.value));
+        }}
+      />
+    );
+  }
+  return (
+    <div className={`field field-${spec.kind}`}>
+      <label htmlFor={id}>{spec.label}</label>
+      {input}
+      <p id={help} className="small help">
+        {spec.help}
+      </p>
+      {error && (
+        <p className="error-text small" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function ConfigPanel() {
+  const draft = useLab((s) => s.draft);
+  const loaded = useLab((s) => s.loaded);
+  const warnings = useLab((s) => s.warnings);
+  const state = useLab((s) => s.run.state);
+  const busy = useLab((s) => s.run.busy);
+  const applyPreset = useLab((s) => s.applyPreset);
+  const [priorNote, setPriorNote] = useState<string | null>(null);
+  const disabled = !!busy || state === 'running';
+  const byKey = new Map(FIELDS.map((f) => [f.key, f]));
+  const problems = crossCheck(draft);
+  const dirty = loaded !== null && needsLoad(loaded, draft);
+
+  const onPrior = async (files: FileList | null) => {
+    const f = files?.[0];
+    const c = connection();
+    if (!f || !c) return;
+    if (f.size > 512 * 1024 ** 2) return setPriorNote(`${f.name} is too large for a mask file.`);
+    await viaWorker(c, c.api.setPriorFile(new Uint8Array(await f.arrayBuffer())));
+    setPriorNote(`Prior mask: ${f.name} (checked against the model when it loads).`);
+  };
+
+  return (
+    <section className="panel" aria-labelledby="config-title" data-testid="config-panel">
+      <h2 id="config-title">Experiment</h2>
+      <div className="presets" role="group" aria-label="Presets">
+        {(Object.keys(PRESET_LABELS) as PresetName[]).map((p) => (
+          <button key={p} type="button" className={draft.preset === p ? 'secondary active' : 'secondary'} aria-pressed={draft.preset === p} disabled={disabled} onClick={() => applyPreset(p)}>
+            {PRESET_LABELS[p]}
+          </button>
+        ))}
+      </div>
+      {problems.length > 0 && (
+        <ul className="error-text small" role="alert">
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      )}
+      {warnings.length > 0 && (
+        <ul className="small" aria-label="Configuration warnings">
+          {warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      )}
+      {dirty && <p className="note small" data-testid="config-dirty">Changed since the model was loaded: the run uses the new values after Load (or Run before the first step).</p>}
+      {GROUPS.map((g) => (
+        <fieldset key={g.title} className="field-group" disabled={disabled}>
+          <legend>{g.title}</legend>
+          {g.keys.map((k) => (
+            <FieldControl key={k} spec={byKey.get(k)!} value={draft[k]} disabled={disabled} />
+          ))}
+          {g.title === 'Method' && draft.prior === 'file' && (
+            <div className="field">
+              <label htmlFor="prior-file">Prior mask file (.safetensors or packed)</label>
+              <input id="prior-file" type="file" onChange={(e) => void onPrior(e.target.files)} />
+              {priorNote && <p className="small">{priorNote}</p>}
+            </div>
+          )}
+        </fieldset>
+      ))}
+    </section>
+  );
+}

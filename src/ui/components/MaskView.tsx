@@ -1,0 +1,149 @@
+// The mask view of one masked Linear: one pixel per group (output rows down, groups along the input
+// across), coloured by the chosen candidate, and a second map of its confidence; groups whose
+// choice flipped since the last evaluation are drawn in red on the confidence map. Zoom scales
+// the pixels (nearest neighbour) inside a scrolling box.
+import { useEffect, useRef, useState } from 'react';
+import { nmPattern } from '../../sparsity/patterns';
+import { viaWorker, type MaskViewData } from '../../lab/worker-api';
+import { connection } from '../../state/connection';
+import { useLab } from '../../state/store';
+
+// Colour-blind-safe categorical palette (Okabe–Ito) for up to 8 candidates, then repeats.
+const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
+
+function hex(c: string): [number, number, number] {
+  return [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)];
+}
+
+function paint(canvas: HTMLCanvasElement | null, v: MaskViewData, what: 'choice' | 'confidence', C: number): void {
+  if (!canvas) return;
+  const perRow = v.groups / v.rows;
+  canvas.width = perRow;
+  canvas.height = v.rows;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const img = ctx.createImageData(perRow, v.rows);
+  const cols = PALETTE.map(hex);
+  for (let g = 0; g < v.groups; g++) {
+    let r: number, gr: number, b: number;
+    if (what === 'choice') [r, gr, b] = cols[v.choice[g] % cols.length];
+    else if (v.flipped[g]) [r, gr, b] = [220, 0, 0];
+    else {
+      // confidence 1/C (uniform) → white, 1 → dark blue
+      const t = Math.max(0, Math.min(1, (v.confidence[g] - 1 / C) / (1 - 1 / C)));
+      [r, gr, b] = [255 - 230 * t, 255 - 200 * t, 255 - 100 * t];
+    }
+    img.data.set([r, gr, b, 255], g * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+export function MaskView() {
+  const model = useLab((s) => s.model);
+  const loaded = useLab((s) => s.loaded);
+  const evaluations = useLab((s) => s.run.evaluations);
+  const step = useLab((s) => s.run.step);
+  const state = useLab((s) => s.run.state);
+  const [site, setSite] = useState(0);
+  const [zoom, setZoom] = useState(4);
+  const [data, setData] = useState<MaskViewData | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const choiceRef = useRef<HTMLCanvasElement>(null);
+  const confRef = useRef<HTMLCanvasElement>(null);
+  const C = loaded ? nmPattern(loaded.n, loaded.m).candidates.length : 6;
+  const available = !!model && loaded?.method === 'maskllm' && state !== 'loading' && state !== 'idle';
+
+  const refresh = async () => {
+    const c = connection();
+    if (!c || !available) return;
+    try {
+      setData(await viaWorker(c, c.api.maskView(site)));
+      setError(null);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  // refresh on a new evaluation (flips are counted against it), a new site, and when a run pauses
+  useEffect(() => {
+    void refresh();
+  }, [site, evaluations, available, state === 'paused' ? step : -1]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  useEffect(() => {
+    if (!data) return;
+    paint(choiceRef.current, data, 'choice', C);
+    paint(confRef.current, data, 'confidence', C);
+  }, [data, C]);
+
+  const flips = data ? data.flipped.reduce((a, b) => a + b, 0) : 0;
+  const meanConf = data ? data.confidence.reduce((a, b) => a + b, 0) / Math.max(1, data.groups) : 0;
+  const perRow = data ? data.groups / data.rows : 0;
+  const style = data ? { width: perRow * zoom, height: data.rows * zoom } : undefined;
+
+  return (
+    <section className="panel panel-wide" aria-labelledby="maskview-title" data-testid="mask-view">
+      <div className="panel-head">
+        <h2 id="maskview-title">Mask view</h2>
+        <div className="inline-controls">
+          <label htmlFor="mask-site">Layer</label>
+          <select id="mask-site" value={site} onChange={(e) => setSite(Number(e.target.value))} disabled={!model}>
+            {(model?.sites ?? []).map((s, i) => (
+              <option key={s.name} value={i}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+          <label htmlFor="mask-zoom">Zoom</label>
+          <select id="mask-zoom" value={zoom} onChange={(e) => setZoom(Number(e.target.value))}>
+            {[1, 2, 4, 8, 16].map((z) => (
+              <option key={z} value={z}>
+                {z}×
+              </option>
+            ))}
+          </select>
+          <button type="button" className="secondary" onClick={() => void refresh()} disabled={!available}>
+            Refresh
+          </button>
+        </div>
+      </div>
+      {!available && <p className="chart-note">The mask view shows a MaskLLM run once its model is loaded.</p>}
+      {error && <p className="error-text small">{error}</p>}
+      {data && available && (
+        <>
+          <p className="small" data-testid="mask-view-summary">
+            {data.site} at step {data.step}: {data.rows} output rows × {perRow} groups of {loaded?.m} inputs; mean confidence {meanConf.toFixed(3)};{' '}
+            <span className="flip-text">{flips} groups flipped</span> since the last evaluation.
+          </p>
+          <div className="maps">
+            <figure>
+              <figcaption>Chosen candidate per group</figcaption>
+              <div className="map-scroll">
+                <canvas ref={choiceRef} style={style} role="img" aria-label={`Chosen candidate per group of ${data.site}`} />
+              </div>
+              <ul className="legend" aria-label="Candidates">
+                {nmPattern(loaded!.n, loaded!.m).candidates.slice(0, PALETTE.length).map((c, i) => (
+                  <li key={i}>
+                    <span className="swatch" style={{ background: PALETTE[i] }} />
+                    <span className="mono">{candidateText(c)}</span>
+                  </li>
+                ))}
+                {C > PALETTE.length && <li className="small">(colours repeat after {PALETTE.length} of {C} candidates)</li>}
+              </ul>
+            </figure>
+            <figure>
+              <figcaption>Confidence softmax(κπ) of the choice (white = uniform, blue = certain; red = flipped)</figcaption>
+              <div className="map-scroll">
+                <canvas ref={confRef} style={style} role="img" aria-label={`Confidence per group of ${data.site}, flipped groups in red`} />
+              </div>
+            </figure>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** A candidate as kept (■) and pruned (□) positions. */
+function candidateText(c: Uint8Array): string {
+  return Array.from(c, (v) => (v ? '■' : '□')).join('');
+}

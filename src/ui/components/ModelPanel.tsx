@@ -1,0 +1,87 @@
+// Model choice: a bundled checkpoint, or a Hugging Face GPT-2 / ViT safetensors + config.json opened
+// from disk (file picker or drag-and-drop; sizes are checked before anything is read), and the
+// summary of what is loaded.
+import { useState, type DragEvent } from 'react';
+import { BUNDLED_MODELS } from '../../lab/assets';
+import { useLab } from '../../state/store';
+import { formatBytes } from '../format';
+
+export function ModelPanel() {
+  const draft = useLab((s) => s.draft);
+  const custom = useLab((s) => s.custom);
+  const model = useLab((s) => s.model);
+  const busy = useLab((s) => s.run.busy);
+  const running = useLab((s) => s.run.state === 'running');
+  const useBundled = useLab((s) => s.useBundled);
+  const openFiles = useLab((s) => s.openFiles);
+  const loadModel = useLab((s) => s.loadModel);
+  const [over, setOver] = useState(false);
+  const disabled = !!busy || running;
+
+  const onFiles = (files: FileList | null) => {
+    if (files && files.length) void openFiles([...files]).catch(() => {});
+  };
+  const onDrop = (ev: DragEvent) => {
+    ev.preventDefault();
+    setOver(false);
+    if (!disabled) onFiles(ev.dataTransfer.files);
+  };
+
+  return (
+    <section className="panel" aria-labelledby="model-title" data-testid="model-panel">
+      <h2 id="model-title">Model</h2>
+      <fieldset className="choices" disabled={disabled}>
+        <legend className="visually-hidden">Bundled model</legend>
+        {BUNDLED_MODELS.map((name) => (
+          <label key={name} className="choice">
+            <input type="radio" name="model" value={name} checked={!custom && draft.model === name} onChange={() => useBundled(name)} />
+            {name} <span className="small">{name === 'tiny-gpt' ? '(byte-level GPT-2, English + code)' : '(ViT, Fashion-MNIST)'}</span>
+          </label>
+        ))}
+        <label className="choice">
+          <input type="radio" name="model" value="custom" checked={!!custom} readOnly disabled={!custom} />
+          From disk{custom ? `: ${custom.name} (${formatBytes(custom.bytes)})` : ' (open the files below)'}
+        </label>
+      </fieldset>
+      <div
+        className={`dropzone${over ? ' dropzone-over' : ''}`}
+        onDragOver={(ev) => {
+          ev.preventDefault();
+          setOver(true);
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={onDrop}
+        data-testid="dropzone"
+      >
+        <label htmlFor="model-files">Hugging Face GPT-2 or ViT: a .safetensors file and its config.json</label>
+        <input id="model-files" type="file" multiple accept=".safetensors,.json,application/json" disabled={disabled} onChange={(ev) => onFiles(ev.target.files)} />
+        <p className="small">…or drop both files here. Files over 2 GiB are refused. GPT-2 models must be byte-level (256 tokens) to use the lab&apos;s text.</p>
+      </div>
+      <button type="button" onClick={() => void loadModel().catch(() => {})} disabled={disabled} data-testid="load-model">
+        Load {custom ? custom.name : draft.model}
+      </button>
+      {model && (
+        <dl className="kv" data-testid="model-summary">
+          <div className="kv-row"><dt>Model</dt><dd>{model.name} ({model.kind === 'gpt2' ? 'GPT-2' : 'ViT'})</dd></div>
+          <div className="kv-row"><dt>Parameters</dt><dd>{model.parameters.toLocaleString('en')}</dd></div>
+          <div className="kv-row"><dt>Layers</dt><dd>{model.layers}</dd></div>
+          <div className="kv-row"><dt>Masked weights</dt><dd>{model.maskedWeights.toLocaleString('en')} in {model.sites.length} Linears</dd></div>
+          <div className="kv-row"><dt>Learning state</dt><dd>{formatBytes(model.learningStateBytes)} (logits, gradient, Adam moments)</dd></div>
+          <div className="kv-row">
+            <dt>Masked Linears</dt>
+            <dd>
+              <details>
+                <summary>{model.sites.length} weights</summary>
+                <ul className="mono sites">
+                  {model.sites.map((s) => (
+                    <li key={s.name}>{s.name} [{s.shape.join('×')}] {s.layout}</li>
+                  ))}
+                </ul>
+              </details>
+            </dd>
+          </div>
+        </dl>
+      )}
+    </section>
+  );
+}
