@@ -1,0 +1,121 @@
+// Soak: many mask-learning steps headless on the Node GPU engine, sampling process memory and the
+// engine's live buffers every 50 steps; writes docs/soak.json and prints a table. "No growth" is
+// claimed only when the last quarter's mean is within tolerance of the second quarter's (the first
+// quarter holds warm-up: pipelines, pooled buffers, JIT).
+//
+//   npm run soak -- [--steps 2000] [--model tiny-gpt] [--batch 4] [--every 50] [--micro] [--out docs/soak.json]
+//
+// --micro uses the in-memory micro GPT of the tests (for a quick run before the bundled checkpoints exist).
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULT_CONFIG, type ExperimentConfig } from '../src/lab/config';
+import type { AssetLoader } from '../src/lab/assets';
+import { LabSession } from '../src/lab/session';
+import { nodeGpuEngine } from './node-gpu';
+import { nodeAssets } from './lib/node-assets';
+
+const TOLERANCE = { rssRel: 0.05, rssAbs: 16 * 2 ** 20, heapRel: 0.1, heapAbs: 4 * 2 ** 20 } as const;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+function intArg(name: string, fallback: number): number {
+  const v = Number(arg(name, String(fallback)));
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${arg(name, '')}`);
+  return v;
+}
+
+interface Sample {
+  step: number;
+  seconds: number;
+  rss: number;
+  heapUsed: number;
+  liveBuffers: number;
+  liveBytes: number;
+  pooledBytes: number;
+}
+
+async function main(): Promise<void> {
+  const steps = intArg('steps', 2000);
+  const every = intArg('every', 50);
+  const batch = intArg('batch', 4);
+  const micro = process.argv.includes('--micro');
+  const model = micro ? 'micro-gpt' : arg('model', 'tiny-gpt');
+  const out = resolve(arg('out', 'docs/soak.json'));
+  let assets: AssetLoader;
+  if (micro) assets = (await import('../tests/helpers/micro-assets')).microAssets();
+  else assets = nodeAssets();
+
+  const engine = await nodeGpuEngine();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) console.warn('no gc(): run with node --expose-gc (npm run soak does) for stable heap figures');
+  const config: ExperimentConfig = {
+    ...DEFAULT_CONFIG, model, steps, batch, evalEvery: Math.max(every, Math.floor(steps / 8)), evalWindows: 4, calibBatches: 2, samplesPerStep: 1, prior: 'magnitude',
+  };
+  const samples: Sample[] = [];
+  const t0 = performance.now();
+  const sample = (step: number) => {
+    gc?.();
+    const m = process.memoryUsage();
+    samples.push({ step, seconds: (performance.now() - t0) / 1000, rss: m.rss, heapUsed: m.heapUsed, liveBuffers: engine.liveTensors, liveBytes: engine.pool.liveByteCount, pooledBytes: engine.pool.pooledByteCount });
+  };
+  let failure = '';
+  const session = new LabSession(engine, assets, (ev) => {
+    if (ev.type === 'progress' && ev.phase === 'learning' && ev.done % every === 0) sample(ev.done);
+    if (ev.type === 'error') failure = ev.message;
+  });
+  console.log(`soak: ${steps} steps of ${model} (batch ${batch}) on the Node GPU engine; sampling every ${every}`);
+  await session.load(config);
+  sample(0);
+  await session.run();
+  if (session.state !== 'done') throw new Error(`the run stopped in state ${session.state}: ${failure}`);
+  const errors = engine.takeErrors();
+
+  const body = samples.filter((s) => s.step > 0);
+  const q = (k: 1 | 3) => body.slice(Math.floor((k * body.length) / 4), Math.floor(((k + 1) * body.length) / 4));
+  const mean = (xs: Sample[], f: (s: Sample) => number) => xs.reduce((a, s) => a + f(s), 0) / Math.max(1, xs.length);
+  const q2 = q(1);
+  const q4 = q(3);
+  const verdict = (f: (s: Sample) => number, rel: number, abs: number) => {
+    const a = mean(q2, f);
+    const b = mean(q4, f);
+    return { secondQuarterMean: Math.round(a), lastQuarterMean: Math.round(b), growth: Math.round(b - a), tolerance: Math.round(Math.max(abs, rel * a)), ok: b - a <= Math.max(abs, rel * a) };
+  };
+  const result = {
+    rss: verdict((s) => s.rss, TOLERANCE.rssRel, TOLERANCE.rssAbs),
+    heapUsed: verdict((s) => s.heapUsed, TOLERANCE.heapRel, TOLERANCE.heapAbs),
+    liveBuffers: verdict((s) => s.liveBuffers, 0, 0),
+    liveBytes: verdict((s) => s.liveBytes, 0, 0),
+  };
+  const noGrowth = q2.length > 0 && q4.length > 0 && Object.values(result).every((r) => r.ok);
+  const report = {
+    command: `npm run soak -- ${process.argv.slice(2).join(' ')}`.trim(),
+    date: new Date().toISOString(),
+    model, steps, batch, every,
+    gcExposed: Boolean(gc),
+    seconds: Math.round((performance.now() - t0) / 1000),
+    stepsPerSecond: Number((steps / ((performance.now() - t0) / 1000)).toFixed(2)),
+    tolerance: 'last-quarter mean ≤ second-quarter mean + max(5% or 16 MiB) for rss, + max(10% or 4 MiB) for heapUsed, + 0 for live GPU buffers and bytes',
+    verdict: noGrowth ? 'no growth' : 'GROWTH (see the quarters)',
+    quarters: result,
+    webgpuErrors: errors,
+    samples,
+  };
+  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  const MB = (b: number) => (b / 2 ** 20).toFixed(1);
+  console.log('\n  step    time s   rss MiB  heap MiB  live bufs  live MiB  pooled MiB');
+  for (const s of samples) {
+    console.log(`${String(s.step).padStart(6)}  ${s.seconds.toFixed(0).padStart(8)}  ${MB(s.rss).padStart(8)}  ${MB(s.heapUsed).padStart(8)}  ${String(s.liveBuffers).padStart(9)}  ${MB(s.liveBytes).padStart(8)}  ${MB(s.pooledBytes).padStart(10)}`);
+  }
+  for (const [k, r] of Object.entries(result)) console.log(`${k}: second quarter ${r.secondQuarterMean}, last quarter ${r.lastQuarterMean}, growth ${r.growth} (tolerance ${r.tolerance}) ${r.ok ? 'ok' : 'GROWTH'}`);
+  console.log(`\n${report.verdict} over ${steps} steps (${report.seconds} s); wrote ${out}`);
+  session.dispose();
+  engine.destroy();
+  if (!noGrowth) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
