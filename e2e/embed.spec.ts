@@ -1,12 +1,13 @@
 // Embedding end to end: a host page on a SECOND origin (a tiny static server on another port) embeds
 // the lab (Vite dev server) in an iframe and scripts it through the client helper, loaded as a module
 // from the lab's dev server. Needs the page to call installEmbedHost() and show URL warnings.
-import { chromiumLaunch, E2E_PORT, expect, test } from './fixtures';
+import { chromiumLaunch, E2E_PORT, expect, serveTinyGpt, test } from './fixtures';
 import { startStaticServer, type StaticServer } from './static-server';
 
 const LAB = `http://127.0.0.1:${E2E_PORT}`;
 // Short and small: every step runs WGSL on SwiftShader.
-const SMALL = 'steps=4&evalEvery=2&batch=1&samplesPerStep=1&calibBatches=1&evalWindows=1&prior=none';
+const SMALL_FIELDS = { steps: 4, evalEvery: 2, batch: 1, samplesPerStep: 1, calibBatches: 1, evalWindows: 1, prior: 'none' };
+const SMALL = new URLSearchParams(Object.entries(SMALL_FIELDS).map(([k, v]) => [k, String(v)])).toString();
 
 /** The host page's script: loads the client from the lab and exposes a harness to the test. */
 const HOST_JS = `
@@ -61,6 +62,9 @@ test.beforeAll(async () => {
 test.afterAll(async () => server?.close());
 
 async function openHost(page: import('@playwright/test').Page, hostOrigin: string) {
+  // The bundled checkpoint may not be built in this tree: the fixture serves a generated one to
+  // every frame (and worker) of the page.
+  await serveTinyGpt(page);
   await page.goto(`${hostOrigin}/host.html`);
   await expect(page.locator('body')).toHaveAttribute('data-harness', 'ready', { timeout: 60_000 });
 }
@@ -83,10 +87,13 @@ test('a host page on another origin drives the lab through the client helper', a
   const attached = await page.evaluate(([q]) => window.harness.attach(q, 150_000), [`embed=1&origins=${encodeURIComponent(server.origin)}&${SMALL}`]);
   expect(attached.error, 'attach').toBeUndefined();
 
-  const set = await page.evaluate(() => window.harness.call('setConfig', { seed: 5 }));
+  // Also sent by setConfig, so that this test does not depend on the page applying its URL.
+  const set = await page.evaluate(([f]) => window.harness.call('setConfig', { ...f, seed: 5 }), [SMALL_FIELDS]);
+  expect(set.error, 'setConfig error').toBeUndefined();
   expect(set, 'setConfig').toMatchObject({ ok: true, result: { warnings: [], config: { seed: 5, steps: 4, evalEvery: 2 } } });
 
   const state = await page.evaluate(() => window.harness.call('getState'));
+  expect(state.error, 'getState error').toBeUndefined();
   expect(state, 'getState').toMatchObject({ ok: true, result: { totalSteps: 4, config: { seed: 5 } } });
   expect(['ready', 'paused']).toContain((state.result as { state: string }).state);
 
