@@ -72,7 +72,12 @@ async function connect(LabClient, section) {
   const state = await lab.getState();
   total = state.totalSteps;
   show();
-  return { lab, reset: () => rows.splice(0, rows.length) && show() };
+  const clear = () => {
+    rows.length = 0;
+    lastEval = '';
+    show();
+  };
+  return { lab, reset: clear };
 }
 
 async function main() {
