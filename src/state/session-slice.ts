@@ -260,7 +260,8 @@ function handleWorkerEvent(e: WorkerEvent, set: SetState): void {
   switch (e.type) {
     case 'state':
       if (e.state === 'running') rateWindow = [];
-      set((s) => ({ run: { ...s.run, state: e.state, message: e.message ?? null, loading: e.state === 'running' ? null : s.run.loading } }));
+      // a finished run is not kept for a reload (the worker clears it)
+      set((s) => ({ run: { ...s.run, state: e.state, message: e.message ?? null, loading: e.state === 'running' ? null : s.run.loading, savedStep: e.state === 'done' ? null : s.run.savedStep } }));
       if (e.state === 'error' && e.message) set({ sessionError: e.message });
       break;
     case 'progress':

@@ -7,6 +7,48 @@ import type { RingSeries } from '../ring';
 
 const REDRAW_HZ = 10;
 
+// One scheduler for all charts: each tick redraws at most ONE chart (the one waiting longest), and
+// only charts on screen. A Plotly redraw is tens of ms of main-thread work on a slow machine; with
+// five charts updating every step, drawing them all at once would make one long task.
+interface Drawable {
+  dirty(): boolean;
+  /** Cheap bookkeeping every tick (point count, empty state), drawn or not. */
+  annotate(): void;
+  visible: boolean;
+  draw(): void;
+  /** when it was last drawn: the least recently drawn dirty chart goes first */
+  waitingSince: number;
+}
+const drawables = new Set<Drawable>();
+let schedulerTimer: ReturnType<typeof setInterval> | undefined;
+
+function tick(): void {
+  let pick: Drawable | null = null;
+  for (const d of drawables) {
+    d.annotate();
+    if (!d.visible || !d.dirty()) continue;
+    if (!pick || d.waitingSince < pick.waitingSince) pick = d;
+  }
+  if (pick) pick.draw();
+}
+
+function register(d: Drawable): () => void {
+  drawables.add(d);
+  schedulerTimer ??= setInterval(tick, 1000 / REDRAW_HZ);
+  return () => {
+    drawables.delete(d);
+    if (drawables.size === 0 && schedulerTimer !== undefined) {
+      clearInterval(schedulerTimer);
+      schedulerTimer = undefined;
+    }
+  };
+}
+
+/** Draw every chart now, on screen or not (before exporting images). */
+export function flushAllCharts(): void {
+  for (const d of drawables) if (d.dirty()) d.draw();
+}
+
 export interface ChartProps {
   /** Accessible name of the chart (also its visible title). */
   title: string;
@@ -45,18 +87,28 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
     let drawn: number[] = series.map(() => -1);
     let drawnRefs = -1;
     if (testId) chartElements.set(testId, el);
-    let timer: ReturnType<typeof setInterval> | undefined;
+    let unregister: (() => void) | undefined;
+    let observer: IntersectionObserver | undefined;
     let plotly: typeof import('plotly.js-dist-min').default | null = null;
 
+    const dirty = () => series.some((s, i) => s.version !== drawn[i]) || drawnRefs !== refsVersion.current;
+    const annotate = () => {
+      const n = Math.max(0, ...series.map((s) => s.length));
+      if (el.dataset.points !== String(n)) el.dataset.points = String(n);
+      setEmpty(n === 0);
+    };
+    const me: Drawable = { dirty, annotate, visible: true, waitingSince: 0, draw: () => draw() };
     const draw = () => {
       const versions = series.map((s) => s.version);
-      if (versions.every((v, i) => v === drawn[i]) && drawnRefs === refsVersion.current) return;
+      if (!dirty()) return;
+      me.waitingSince = performance.now();
       drawn = versions;
       drawnRefs = refsVersion.current;
       const isEmpty = series.every((s) => s.length === 0);
       setEmpty(isEmpty);
       if (!plotly || isEmpty) return;
-      const data = series.map((s) => ({ type: 'scatter' as const, mode: 'lines+markers' as const, name: s.name, ...s.toArrays() }));
+      // markers only while there are few points: hundreds of SVG markers make every redraw slower
+      const data = series.map((s) => ({ type: 'scatter' as const, mode: s.length > 60 ? ('lines' as const) : ('lines+markers' as const), name: s.name, ...s.toArrays() }));
       el.dataset.points = String(Math.max(...data.map((d) => d.x.length)));
       const span = Math.max(1, ...data.map((d) => (d.x.length ? d.x[d.x.length - 1] - d.x[0] : 0)));
       const xs = data.flatMap((d) => (d.x.length ? [d.x[0], d.x[d.x.length - 1]] : []));
@@ -86,13 +138,19 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
         plotly = m.default;
         drawn = series.map(() => -1);
         draw();
-        timer = setInterval(draw, 1000 / REDRAW_HZ);
+        unregister = register(me);
+        const box = el.parentElement ?? el;
+        observer = new IntersectionObserver((entries) => {
+          for (const e of entries) me.visible = e.isIntersecting;
+        });
+        observer.observe(box);
       })
       .catch((e: unknown) => setLoadError(`The chart library failed to load: ${e instanceof Error ? e.message : String(e)}`));
 
     return () => {
       cancelled = true;
-      if (timer !== undefined) clearInterval(timer);
+      unregister?.();
+      observer?.disconnect();
       if (plotly) plotly.purge(el);
       if (testId && chartElements.get(testId) === el) chartElements.delete(testId);
     };

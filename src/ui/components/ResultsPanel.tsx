@@ -7,6 +7,7 @@ import { binomial } from '../../sparsity/patterns';
 import { chartElements, live, metricsCsv } from '../../state/live';
 import { useLab } from '../../state/store';
 import { download, formatBytes } from '../format';
+import { flushAllCharts } from './Chart';
 
 /** Bytes of the masked weights in each form: f32, f16, and N:M compressed (f16 kept values + candidate index bits). */
 export function memoryForms(weights: number, n: number, m: number) {
@@ -119,6 +120,7 @@ function Exports() {
   };
   const pngs = async () => {
     const Plotly = (await import('plotly.js-dist-min')).default;
+    flushAllCharts(); // charts off screen are not redrawn while learning
     let n = 0;
     for (const [id, el] of chartElements) {
       if (el.hidden || !el.querySelector('.main-svg')) continue;

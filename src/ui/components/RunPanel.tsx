@@ -101,7 +101,7 @@ export function RunPanel() {
         <div className="kv-row">
           <dt>Saved</dt>
           <dd data-testid="saved-note">
-            {custom ? 'not saved (a model from disk cannot be reloaded automatically)' : run.savedStep !== null ? `at step ${run.savedStep} (survives a reload)` : 'every 5 steps and on pause'}
+            {custom ? 'not saved (a model from disk cannot be reloaded automatically)' : run.savedStep !== null ? `at step ${run.savedStep} (survives a reload)` : run.state === 'done' ? 'finished runs are not kept: export what you need' : 'every 5 steps and on pause'}
           </dd>
         </div>
       </dl>
