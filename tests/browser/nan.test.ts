@@ -28,7 +28,8 @@ function pauseMessage(events: SessionEvent[]): string {
 }
 
 describe('NaN/Inf on the GPU', () => {
-  // every token embedding row is used by the micro text (a 16-symbol alphabet: rows 0..15)
+  // rows 0..15 are the micro text's alphabet; the embedding is tied to the output layer, so a NaN in any
+  // row reaches every logit row through the softmax even when its token is not in the batch
   const seed = testSeed();
   const cases: [string, string, number, number][] = [
     ['input embedding (wte row of a token in the batch)', 'transformer.wte.weight', (seed % 16) * 16 + 3, Number.NaN],
