@@ -41,3 +41,36 @@ fn gelu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   if (abs(u) < 10.0) { d += 0.5 * v * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * A * v * v); }
   out[i] = dy[i] * d;
 }
+
+// ---- Exact GELU (erf form, HF "gelu"): 0.5·x·(1 + erf(x/√2)) ----
+// WGSL has no erf. Abramowitz & Stegun 7.1.26 gives |error| ≤ 1.5e-7 on all of ℝ, below f32
+// resolution of GELU's output scale; the CPU twin uses an f64 erf accurate to ~1e-14.
+fn erf_as(v: f32) -> f32 {
+  let z = abs(v);
+  let t = 1.0 / (1.0 + 0.3275911 * z);
+  let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+  // exp(−z²) underflows to 0 past z ≈ 9.4: then erf = ±1, which is right
+  return sign(v) * (1.0 - poly * exp(-z * z));
+}
+
+const INV_SQRT_2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+
+@compute @workgroup_size(64)
+fn gelu_erf(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.n) { return; }
+  let v = x[i];
+  out[i] = 0.5 * v * (1.0 + erf_as(v * INV_SQRT_2));
+}
+
+// d/dx = Φ(x) + x·φ(x),  Φ(x) = 0.5(1 + erf(x/√2)),  φ(x) = e^{−x²/2}/√(2π) (0 for large |x|, no NaN)
+@compute @workgroup_size(64)
+fn gelu_erf_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.n) { return; }
+  let v = x[i];
+  let cdf = 0.5 * (1.0 + erf_as(v * INV_SQRT_2));
+  let pdf = INV_SQRT_2PI * exp(-0.5 * min(v * v, 200.0));
+  out[i] = dy[i] * (cdf + v * pdf);
+}

@@ -3,9 +3,9 @@
 // ConfigError naming the key and the value, and options that would change the network in ways our
 // models do not implement (cross-attention, n_inner ≠ 4·n_embd, other activations) are refused.
 //
-// Note: ViT checkpoints from Google say hidden_act "gelu" (the exact erf form) while our ViT uses the
-// tanh form ("gelu_new"); both are accepted here and the difference (< 1e-3 per activation) is not
-// recorded in VitConfig. configToJson writes "gelu_new", which is what our models compute.
+// Note: ViT checkpoints from Google say hidden_act "gelu" (the exact erf form; also HF's default when
+// the key is absent) while the lab's own ViTs use the tanh form ("gelu_new"); VitConfig.hiddenAct
+// records which, and the model computes that one.
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -35,6 +35,8 @@ export interface VitConfig {
   layerNormEps: number;
   qkvBias: boolean;
   labels: string[];
+  /** MLP activation: 'gelu' = exact erf form (HF's default, Google's checkpoints), 'gelu_new' = tanh form (ours). Absent = 'gelu_new'. */
+  hiddenAct?: 'gelu' | 'gelu_new';
 }
 
 export type ModelConfig = GptConfig | VitConfig;
@@ -181,6 +183,7 @@ function parseVit(o: Json): VitConfig {
     layerNormEps: eps(o, 'layer_norm_eps', 1e-12),
     qkvBias: bool(o, 'qkv_bias', true),
     labels,
+    hiddenAct: o.hidden_act === 'gelu_new' ? 'gelu_new' : 'gelu',
   };
 }
 
@@ -230,7 +233,7 @@ export function configToJson(c: ModelConfig): Record<string, unknown> {
     num_hidden_layers: c.numLayers,
     num_attention_heads: c.numHeads,
     intermediate_size: c.intermediateSize,
-    hidden_act: 'gelu_new',
+    hidden_act: c.hiddenAct ?? 'gelu_new',
     image_size: c.imageSize,
     patch_size: c.patchSize,
     num_channels: c.numChannels,

@@ -1,7 +1,8 @@
 // ViT (Dosovitskiy et al. 2021) on the autograd engine, with Hugging Face ViTForImageClassification
 // names and layouts: patch embedding (a stride-p Conv2d = a Linear on flattened patches), CLS token,
 // learned positions, pre-LayerNorm encoder blocks, classifier on the CLS token. torch Linear
-// weights are [out, in]. The MLP uses GELU in the tanh form ("gelu_new"), as our configs say.
+// weights are [out, in]. The MLP's GELU is the one config.hidden_act names: tanh form ("gelu_new",
+// the lab's own checkpoints) or the exact erf form ("gelu", Google's checkpoints).
 import { attention } from '../autograd/fn/attention';
 import { add } from '../autograd/fn/elementwise';
 import { concatRows, embedding } from '../autograd/fn/embedding';
@@ -167,7 +168,7 @@ export class Vit implements LabModel {
       x = add(tape, x, o);
       const m = layerNorm(tape, x, W(l + 'layernorm_after.weight'), W(l + 'layernorm_after.bias'), c.layerNormEps);
       probe?.(l + 'intermediate.dense.weight', m);
-      const f = gelu(tape, linear(tape, m, W(l + 'intermediate.dense.weight'), W(l + 'intermediate.dense.bias'), 'out_in'));
+      const f = gelu(tape, linear(tape, m, W(l + 'intermediate.dense.weight'), W(l + 'intermediate.dense.bias'), 'out_in'), c.hiddenAct === 'gelu');
       probe?.(l + 'output.dense.weight', f);
       x = add(tape, x, linear(tape, f, W(l + 'output.dense.weight'), W(l + 'output.dense.bias'), 'out_in'));
     }

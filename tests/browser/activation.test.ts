@@ -36,3 +36,24 @@ describe('activation.wgsl (GELU, tanh form) vs CPU twin', async () => {
     expect(got[8]).toBeCloseTo(4.999999770820381, 5);
   });
 });
+
+describe('activation.wgsl exact GELU (gelu_erf) vs CPU twin', async () => {
+  const { getEngine } = await import('../helpers/gpu');
+  const { CpuEngine } = await import('../../src/backend/cpu');
+  const ops = await import('../../src/ops/activation');
+  const { randn, testSeed } = await import('../helpers/random');
+  const { expectClose } = await import('../helpers/close');
+  const g = await getEngine();
+  const c = new CpuEngine();
+  it.runIf(g)('forward and backward, odd sizes, large inputs', async () => {
+    const seed = testSeed();
+    for (const n of [1, 67, 1000]) {
+      const x = randn(n, seed, 3);
+      x[0] = n > 1 ? 40 : x[0];
+      const dy = randn(n, seed + 1);
+      expectClose(await g!.read(ops.gelu(g!, g!.upload(x, [n]), true)), ops.gelu(c, c.upload(x, [n]), true).f32, 1e-5, `gelu_erf n=${n} seed=${seed}`);
+      expectClose(await g!.read(ops.geluBackward(g!, g!.upload(dy, [n]), g!.upload(x, [n]), true)), ops.geluBackward(c, c.upload(dy, [n]), c.upload(x, [n]), true).f32, 1e-5, `gelu_erf_backward n=${n}`);
+    }
+    expect(g!.takeErrors()).toEqual([]);
+  });
+});

@@ -95,6 +95,7 @@ describe('parseConfig: real configs', () => {
       layerNormEps: 1e-12,
       qkvBias: true,
       labels: undefined,
+      hiddenAct: 'gelu', // Google's checkpoints use the exact erf GELU
     });
     expect(c.labels).toEqual(imagenetLabels);
   });
@@ -187,7 +188,7 @@ describe('configToJson', () => {
         numChannels: fc.integer({ min: 1, max: 4 }), layerNormEps: eps, qkvBias: fc.boolean(),
         labels: fc.array(fc.string({ maxLength: 5 }), { minLength: 1, maxLength: 20 }),
       })
-      .map(({ headDim, patches, ...r }) => ({ kind: 'vit' as const, ...r, hiddenSize: r.numHeads * headDim, imageSize: r.patchSize * patches, numLabels: r.labels.length }));
+      .map(({ headDim, patches, ...r }) => ({ kind: 'vit' as const, ...r, hiddenSize: r.numHeads * headDim, imageSize: r.patchSize * patches, numLabels: r.labels.length, hiddenAct: 'gelu_new' as const }));
     fc.assert(
       fc.property(fc.oneof(gptArb, vitArb), (c) => {
         expect(parseConfig(JSON.parse(JSON.stringify(configToJson(c))))).toEqual(c);
