@@ -36,12 +36,19 @@ writeFileSync(out + '/config.json', ck.configJson);
 /** True when public/ has the bundled tiny-gpt (then nothing is substituted). */
 export const HAVE_TINY_GPT = existsSync('public/checkpoints/tiny-gpt/model.safetensors') && existsSync('public/checkpoints/tiny-gpt/config.json');
 
-export async function serveTinyGpt(page: Page): Promise<void> {
-  if (HAVE_TINY_GPT) return;
+/** A folder with tiny-gpt's model.safetensors and config.json (the bundled one, or generated). */
+export async function tinyGptDir(): Promise<string> {
+  if (HAVE_TINY_GPT) return 'public/checkpoints/tiny-gpt';
   const dir = join(tmpdir(), 'maskllm-e2e-assets', 'tiny-gpt');
   if (!existsSync(join(dir, 'config.json'))) {
     execFileSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', '--input-type=module', '-e', GEN_SCRIPT, dir], { stdio: 'inherit' });
   }
+  return dir;
+}
+
+export async function serveTinyGpt(page: Page): Promise<void> {
+  if (HAVE_TINY_GPT) return;
+  const dir = await tinyGptDir();
   await page.route('**/checkpoints/tiny-gpt/*', (route) => route.fulfill({ path: join(dir, basename(new URL(route.request().url()).pathname)) }));
 }
 
@@ -148,6 +155,12 @@ export class LabPage {
   }
 
   async screenshot(testInfo: import('@playwright/test').TestInfo, name: string): Promise<void> {
+    // charts are redrawn only while on screen: bring them into view so the picture shows them
+    const charts = this.page.getByTestId('charts-panel');
+    if (await charts.count()) {
+      await charts.scrollIntoViewIfNeeded();
+      await this.page.waitForTimeout(800);
+    }
     const path = testInfo.outputPath(`${name}.png`);
     await this.page.screenshot({ path, fullPage: true });
     await testInfo.attach(name, { path, contentType: 'image/png' });

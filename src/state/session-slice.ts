@@ -96,6 +96,20 @@ export function needsLoad(a: ExperimentConfig | null, b: ExperimentConfig): bool
   return (Object.keys(b) as (keyof ExperimentConfig)[]).some((k) => a[k] !== b[k]);
 }
 
+/**
+ * Checks the files a user opened (names and sizes only, before reading a byte): one .safetensors
+ * checkpoint and one config.json, neither too large. Returns the problem, or null.
+ */
+export function checkModelFiles(files: { name: string; size: number }[]): string | null {
+  const st = files.find((f) => f.name.endsWith('.safetensors'));
+  const cfg = files.find((f) => f.name.endsWith('.json'));
+  if (!st || !cfg) return `Open two files: a .safetensors checkpoint and its config.json (got ${files.map((f) => f.name).join(', ') || 'nothing'}).`;
+  if (st.size > MAX_FILE_BYTES) return `${st.name} is ${(st.size / 1024 ** 3).toFixed(2)} GiB: the lab refuses checkpoints over 2 GiB (a browser tab cannot hold the weights and the learning state).`;
+  if (st.size === 0) return `${st.name} is empty.`;
+  if (cfg.size > MAX_CONFIG_BYTES) return `${cfg.name} is ${(cfg.size / 1024 ** 2).toFixed(1)} MiB: that is not a model config.json.`;
+  return null;
+}
+
 export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, get) => {
   /** Runs a worker command with `busy` set; errors land in sessionError, never unhandled. */
   async function command(label: string, f: () => Promise<void>): Promise<void> {
@@ -147,17 +161,14 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
     },
 
     async openFiles(files) {
-      const st = files.find((f) => f.name.endsWith('.safetensors'));
-      const cfg = files.find((f) => f.name.endsWith('.json'));
       const problem = (m: string) => {
         set({ sessionError: m });
         throw new Error(m);
       };
-      if (!st || !cfg) problem(`Open two files: a .safetensors checkpoint and its config.json (got ${files.map((f) => f.name).join(', ') || 'nothing'}).`);
-      // check sizes before reading anything: reading a huge file would exhaust the tab's memory
-      if (st!.size > MAX_FILE_BYTES) problem(`${st!.name} is ${(st!.size / 1024 ** 3).toFixed(2)} GiB: the lab refuses checkpoints over 2 GiB (a browser tab cannot hold the weights and the learning state).`);
-      if (st!.size === 0) problem(`${st!.name} is empty.`);
-      if (cfg!.size > MAX_CONFIG_BYTES) problem(`${cfg!.name} is ${(cfg!.size / 1024 ** 2).toFixed(1)} MiB: that is not a model config.json.`);
+      const bad = checkModelFiles(files);
+      if (bad) problem(bad);
+      const st = files.find((f) => f.name.endsWith('.safetensors'));
+      const cfg = files.find((f) => f.name.endsWith('.json'));
       let config: unknown;
       try {
         config = JSON.parse(await cfg!.text());
@@ -174,7 +185,8 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
       const { c, a } = api();
       const config = get().draft;
       await command('Loading', async () => {
-        set((s) => ({ loaded: null, model: null, table: [], run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading', total: config.steps } }));
+        // a new run replaces the saved one at its first save: the offer no longer applies
+        set((s) => ({ loaded: null, model: null, table: [], resume: null, run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading', total: config.steps } }));
         live.reset(null);
         await viaWorker(c, a.load(config, assetBase(), customModel ?? undefined));
         set({ loaded: config });

@@ -66,15 +66,22 @@ export interface ChartProps {
   logY?: boolean;
   /** For tests and the PNG export (registered in chartElements under this id). */
   testId?: string;
+  /**
+   * A static plot (no hover, zoom or mode bar): much cheaper to redraw. Used while learning, so a
+   * redraw stays a short main-thread task; interactive again when the run pauses or ends.
+   */
+  still?: boolean;
 }
 
-export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, integerX = false, refs, logY = false, testId }: ChartProps) {
+export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, integerX = false, refs, logY = false, testId, still = false }: ChartProps) {
   const div = useRef<HTMLDivElement>(null);
   // reference lines change rarely: read through a ref so a new table does not restart the chart
   const refsRef = useRef(refs);
   const refsVersion = useRef(0);
-  if (refsRef.current !== refs) {
+  const stillRef = useRef(still);
+  if (refsRef.current !== refs || stillRef.current !== still) {
     refsRef.current = refs;
+    stillRef.current = still;
     refsVersion.current++;
   }
   const [empty, setEmpty] = useState(() => series.every((s) => s.length === 0));
@@ -129,7 +136,7 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
         legend: { orientation: 'h', x: 0, y: -0.3, yanchor: 'top' },
         paper_bgcolor: 'rgba(0,0,0,0)',
         plot_bgcolor: 'rgba(0,0,0,0)',
-      }, { displaylogo: false, responsive: true });
+      }, stillRef.current ? { staticPlot: true, responsive: true } : { displaylogo: false, responsive: true });
     };
 
     import('plotly.js-dist-min')

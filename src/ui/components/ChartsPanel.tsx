@@ -19,6 +19,7 @@ function refLines(table: ResultRow[], key: 'en' | 'code' | 'val'): { name: strin
 export function ChartsPanel() {
   const model = useLab((s) => s.model);
   const table = useLab((s) => s.table);
+  const still = useLab((s) => s.run.state === 'running');
   const [view, setView] = useState<'mean' | 'layers'>('mean');
   const [domain, setDomain] = useState<'en' | 'code'>('en');
   const layout = live.layout;
@@ -61,9 +62,9 @@ export function ChartsPanel() {
         mean over groups of the largest candidate weight in the sampled soft mask (→ 1 as the samples become one-hot).
       </p>
       <div className="charts">
-        <Chart testId="chart-maskl1" title="Mask L1 distance between consecutive steps" series={l1} xTitle="step" yTitle="L1 per weight" emptyText="No steps yet." integerX />
-        <Chart testId="chart-maxprob" title="Max candidate probability" series={maxProb} xTitle="step" yTitle="probability" emptyText="No steps yet." integerX />
-        <Chart testId="chart-loss" title="Training loss (soft masks)" series={loss} xTitle="step" yTitle="loss" emptyText="No steps yet." integerX />
+        <Chart testId="chart-maskl1" title="Mask L1 distance between consecutive steps" series={l1} xTitle="step" yTitle="L1 per weight" emptyText="No steps yet." integerX still={still} />
+        <Chart testId="chart-maxprob" title="Max candidate probability" series={maxProb} xTitle="step" yTitle="probability" emptyText="No steps yet." integerX still={still} />
+        <Chart testId="chart-loss" title="Training loss (soft masks)" series={loss} xTitle="step" yTitle="loss" emptyText="No steps yet." integerX still={still} />
         <Chart
           testId="chart-eval"
           title={isVit ? 'Validation accuracy with the hard mask (%)' : `Validation perplexity with the hard mask (${domain === 'en' ? 'English' : 'code'})`}
@@ -73,8 +74,9 @@ export function ChartsPanel() {
           yTitle={isVit ? 'accuracy %' : 'perplexity'}
           emptyText="No evaluation yet (every “Evaluate every” steps)."
           integerX
+          still={still}
         />
-        <Chart testId="chart-schedule" title="Schedules: logit scale κ and temperature τ" series={sched} xTitle="step" yTitle="value (log)" emptyText="No steps yet." integerX logY />
+        <Chart testId="chart-schedule" title="Schedules: logit scale κ and temperature τ" series={sched} xTitle="step" yTitle="value (log)" emptyText="No steps yet." integerX logY still={still} />
       </div>
     </section>
   );

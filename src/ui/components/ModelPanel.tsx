@@ -1,7 +1,7 @@
 // Model choice: a bundled checkpoint, or a Hugging Face GPT-2 / ViT safetensors + config.json opened
 // from disk (file picker or drag-and-drop; sizes are checked before anything is read), and the
 // summary of what is loaded.
-import { useState, type DragEvent } from 'react';
+import { useEffect, useState, type DragEvent } from 'react';
 import { BUNDLED_MODELS } from '../../lab/assets';
 import { useLab } from '../../state/store';
 import { formatBytes } from '../format';
@@ -16,6 +16,16 @@ export function ModelPanel() {
   const openFiles = useLab((s) => s.openFiles);
   const loadModel = useLab((s) => s.loadModel);
   const [over, setOver] = useState(false);
+  // a file dropped next to the drop zone would make the browser navigate away from the lab
+  useEffect(() => {
+    const stop = (e: Event) => e.preventDefault();
+    window.addEventListener('dragover', stop);
+    window.addEventListener('drop', stop);
+    return () => {
+      window.removeEventListener('dragover', stop);
+      window.removeEventListener('drop', stop);
+    };
+  }, []);
   const disabled = !!busy || running;
 
   const onFiles = (files: FileList | null) => {
