@@ -175,6 +175,9 @@ export class LabPage {
 
 export const test = base.extend<{ lab: LabPage }>({
   lab: async ({ page }, use) => {
+    // The dev server serves a tree others edit while the tests run: Vite's HMR client would reload
+    // the page mid-run on any change. A mocked socket (open, silent) keeps the page as loaded.
+    await page.routeWebSocket(/.*/, () => {});
     const lab = new LabPage(page);
     await use(lab);
     expect(lab.pageErrors, 'uncaught page errors').toEqual([]);

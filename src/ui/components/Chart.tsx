@@ -127,6 +127,7 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
       // About ten integer ticks; Plotly's automatic ticks would put some at 0.5, 1.5, … for a few points.
       const xTicks = integerX ? { tickformat: 'd', dtick: Math.max(1, Math.ceil(span / 10)) } : {};
       const legend = series.length + lines.length > 1;
+      const t0 = performance.now();
       void plotly.react(el, [...data, ...lines], {
         height: legend ? height + 60 : height,
         margin: { l: 56, r: 16, t: 8, b: legend ? 104 : 44 },
@@ -137,6 +138,8 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
         paper_bgcolor: 'rgba(0,0,0,0)',
         plot_bgcolor: 'rgba(0,0,0,0)',
       }, stillRef.current ? { staticPlot: true, responsive: true } : { displaylogo: false, responsive: true });
+      // User Timing entry (DevTools' performance panel; the e2e test reads them): the synchronous part of a redraw
+      performance.measure('chart:draw', { start: t0, detail: testId ?? title });
     };
 
     import('plotly.js-dist-min')
