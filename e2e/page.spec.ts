@@ -14,8 +14,9 @@ test.describe('lab page with WebGPU', () => {
     await lab.waitForSelfTest();
     await lab.expectAllPass();
     await expect(lab.status()).toContainText('on the GPU');
-    // The timing chart drew the completed run (Plotly loads lazily).
-    await expect(page.locator('.chart .main-svg').first()).toBeVisible({ timeout: 30_000 });
+    // The timing chart drew the completed run (Plotly loads lazily; charts draw only while on screen).
+    await page.getByRole('heading', { name: 'Self-test timing' }).scrollIntoViewIfNeeded();
+    await expect(page.getByRole('img', { name: 'Total self-test time per run' }).locator('.main-svg').first()).toBeVisible({ timeout: 30_000 });
     await lab.expectNoHorizontalOverflow();
     const shot = testInfo.outputPath('lab-1280x720.png');
     await page.screenshot({ path: shot, fullPage: true });
