@@ -144,6 +144,9 @@ export class GpuEngine implements EngineBase {
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
+      // After device.destroy() the map can fail before device.lost resolves: give the loss a moment
+      // so the caller sees 'device-lost' rather than an unmapped-buffer error.
+      await Promise.race([this.info.lost, new Promise((r) => setTimeout(r, 250))]);
       this.check();
       throw e;
     }

@@ -20,6 +20,8 @@ import { scheduleAt } from '../sparsity/schedule';
 import type { AssetLoader } from './assets';
 import { toHyper, type ExperimentConfig } from './config';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
+import { checkModelFits } from './limits';
+import { explainFailure, findNonFiniteWeights } from './recovery';
 
 export type SessionState = 'idle' | 'loading' | 'ready' | 'running' | 'paused' | 'done' | 'error';
 
@@ -132,6 +134,8 @@ export class LabSession {
         ({ config: modelConfig, weights } = readCheckpoint({ safetensors: st, config: cfgJson }));
       }
       this.modelName = config.model;
+      // refuse a model too big for this device before allocating anything, naming what does not fit
+      if (this.engine.kind === 'gpu') checkModelFits(this.engine.info.limits, modelConfig, config.batch, undefined, { n: config.n, m: config.m });
       this.model = buildModel(this.engine, modelConfig, weights);
       this.summary = this.summarize(config);
       this.emit({ type: 'model', summary: this.summary });
@@ -318,7 +322,8 @@ export class LabSession {
       if (this.step >= c.steps) await this.finish();
       else this.setState('paused');
     } catch (e) {
-      this.fail(e);
+      // a device loss can surface first as a failed mapAsync: report the loss itself
+      this.fail(await explainFailure(this.engine, e));
     }
   }
 
@@ -337,9 +342,19 @@ export class LabSession {
       if (bad) {
         const si = bad.sites.findIndex((s) => !Number.isFinite(s.logitMean) || !Number.isFinite(s.logitStd));
         const site = si >= 0 ? this.model!.maskSites[si].name : undefined;
+        let where = site ? `in the logits of ${site}` : 'in the loss';
+        let advice = 'Lower the learning rate or κ and reset.';
+        if (!site) {
+          // finite logits but a non-finite loss: look for the frozen weight that holds it
+          const w = await findNonFiniteWeights(this.model!);
+          if (w.length) {
+            where = `in the loss, from the model weight ${w[0].name} (element ${w[0].index} is ${w[0].value})`;
+            advice = 'The checkpoint itself holds a NaN/Inf: load a clean model.';
+          }
+        }
         this.stopRequested = true;
-        this.setState('paused', `NaN/Inf at step ${bad.step}${site ? ` in the logits of ${site}` : ' in the loss'}`);
-        this.emit({ type: 'error', message: `The run paused: a NaN or Inf appeared at step ${bad.step} ${site ? `in the logits of ${site}` : 'in the loss'}. Lower the learning rate or κ and reset.`, step: bad.step, site });
+        this.setState('paused', `NaN/Inf at step ${bad.step} ${where}`);
+        this.emit({ type: 'error', message: `The run paused: a NaN or Inf appeared at step ${bad.step} ${where}. ${advice}`, step: bad.step, site });
         return;
       }
     }

@@ -46,7 +46,9 @@ describe('NaN/Inf on the GPU', () => {
       expect(s.state).toBe('paused');
       const msg = pauseMessage(events);
       // the first metrics row (step 0) already carries the non-finite loss or logits
-      expect(msg).toMatch(/^The run paused: a NaN or Inf appeared at step 0 in the loss\./);
+      // …and names the frozen weight that holds it
+      expect(msg).toMatch(/^The run paused: a NaN or Inf appeared at step 0 in the loss, from the model weight /);
+      expect(msg).toContain(`${name} (element ${index} is ${value})`);
       const stateEvent = events.find((x) => x.type === 'state' && x.state === 'paused');
       expect(stateEvent && stateEvent.type === 'state' && stateEvent.message).toMatch(/^NaN\/Inf at step 0/);
       expect(s.step).toBeLessThanOrEqual(base.evalEvery); // it stopped at the first metrics read, not at the end
