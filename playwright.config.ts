@@ -25,7 +25,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   projects: [
-    { name: 'webgpu', testMatch: ['page.spec.ts', 'lab.spec.ts'], use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) } },
+    { name: 'webgpu', testMatch: ['page.spec.ts', 'lab.spec.ts', 'embed.spec.ts', 'csp.spec.ts'], use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) } },
     { name: 'no-webgpu', testMatch: 'no-webgpu.spec.ts', use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: false }) } },
   ],
   webServer: {

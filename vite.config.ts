@@ -1,12 +1,33 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // WGSL files are imported as text with `?raw`. Pages: the lab (index.html) and the headless entry
 // used by the CLI and regression runs (headless.html). The embed client helper is built as its own
 // entry so host pages can load it (dist/embed/client.js).
+
+/**
+ * Content-Security-Policy of the built lab: no inline or eval'd script. It goes into the built
+ * pages as a <meta> (dev mode is left alone: Vite's React refresh injects an inline script), and
+ * into `vite preview` as a header together with frame-ancestors, which a <meta> cannot carry;
+ * set CSP_FRAME_ANCESTORS (e.g. "'self' https://lessons.example") to let other sites embed the lab.
+ * 'unsafe-inline' styles stay allowed for inline style attributes and Plotly's injected styles.
+ */
+export const CSP =
+  "default-src 'self'; script-src 'self'; worker-src 'self' blob:; connect-src 'self'; img-src 'self' data: blob:; " +
+  "style-src 'self' 'unsafe-inline'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'";
+const frameAncestors = process.env.CSP_FRAME_ANCESTORS;
+
+const cspMeta = (): Plugin => ({
+  name: 'csp-meta',
+  apply: 'build',
+  transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP }, injectTo: 'head-prepend' }],
+});
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), cspMeta()],
   worker: { format: 'es' },
+  server: frameAncestors ? { headers: { 'Content-Security-Policy': `frame-ancestors ${frameAncestors}` } } : {},
+  preview: { headers: { 'Content-Security-Policy': `${CSP}; frame-ancestors ${frameAncestors ?? "'self'"}` } },
   build: {
     target: 'es2022',
     sourcemap: true,
