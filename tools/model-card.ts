@@ -4,6 +4,7 @@
 // Never edit the card by hand: rerun this.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { sampleImageBatch, sampleTextBatch } from '../src/data/batches';
 import { imageInput, textInput } from '../src/lab/evaluate';
 import { loadModel } from '../src/models/checkpoint';
@@ -39,6 +40,7 @@ async function main() {
   }
   times.sort((a, b) => a - b);
   const stepSeconds = times[2];
+  const load = loadavg()[0];
   const adapter = engine.info.adapterInfo;
   const m = log.metrics as Record<string, { ppl?: number; bitsPerToken?: number; loss: number; accuracy?: number; tokens?: number; images?: number }>;
   const c = model.config;
@@ -89,7 +91,7 @@ async function main() {
   lines.push(
     '',
     '## Mask-learning speed',
-    `One MaskLLM step (2:4, one mask sample, batch ${batch}${c.kind === 'gpt2' ? ' × 128 bytes' : ' images'}: sampling, forward, backward, AdamW on the logits) takes **${stepSeconds.toFixed(2)} s** (median of 5, measured by this command on ${adapter.description || adapter.vendor}).`,
+    `One MaskLLM step (2:4, one mask sample, batch ${batch}${c.kind === 'gpt2' ? ' × 128 bytes' : ' images'}: sampling, forward, backward, AdamW on the logits) takes **${stepSeconds.toFixed(2)} s** (median of 5, measured by this command on ${adapter.description || adapter.vendor}; 1-minute load average ${load.toFixed(1)} on ${cpus().length} cores during the measurement${load > 1.5 ? ' — the machine was busy, so this overstates the time on a quiet one' : ''}).`,
     '',
   );
   writeFileSync(join(dir, 'MODEL_CARD.md'), lines.join('\n'));
