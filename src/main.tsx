@@ -2,10 +2,12 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { installAutomation } from './embed/automation';
 import { installEmbedHost } from './embed/host';
+import { decodeConfigFromSearch } from './lab/url-config';
 import { pageControl } from './state/control';
 import { useLab } from './state/store';
 import { App } from './ui/App';
 import { ErrorBoundary } from './ui/components/ErrorBoundary';
+import { UrlNotice } from './ui/components/UrlNotice';
 import './ui/styles.css';
 
 // Errors outside React rendering (event handlers, promises) go to a banner instead of the console only.
@@ -20,11 +22,26 @@ window.addEventListener('unhandledrejection', (ev) => {
 installAutomation(pageControl);
 installEmbedHost(pageControl);
 
+// The experiment lives in the URL (docs/EMBED.md): valid values become the draft configuration,
+// invalid or unknown ones are shown and fall back to defaults; embed=1 compacts the layout,
+// hide= names panels to hide, autorun=1 starts learning once the model is loaded.
+const fromUrl = decodeConfigFromSearch(location.search);
+useLab.getState().mergeDraft(fromUrl.config as unknown as Record<string, unknown>);
+if (fromUrl.embed) document.body.classList.add('embed');
+for (const name of fromUrl.hide) document.body.classList.add(`hide-${name}`);
+if (fromUrl.autorun) {
+  void pageControl
+    .setConfig(fromUrl.config as unknown as Record<string, unknown>)
+    .then(() => pageControl.run())
+    .catch((e: Error) => useLab.getState().reportError(`autorun: ${e.message}`));
+}
+
 const rootEl = document.getElementById('root');
 if (!rootEl) throw new Error('index.html has no #root element');
 createRoot(rootEl).render(
   <StrictMode>
     <ErrorBoundary what="the lab page">
+      <UrlNotice warnings={fromUrl.warnings} />
       <App />
     </ErrorBoundary>
   </StrictMode>,
