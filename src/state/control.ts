@@ -62,7 +62,10 @@ export const pageControl: LabControl = {
   },
   async getState() {
     const c = await worker();
-    return viaWorker(c, c.api.snapshot());
+    const snap = await viaWorker(c, c.api.snapshot());
+    // Before a model is loaded the session has no configuration of its own: report the one the next
+    // run will use (the draft, e.g. from the URL).
+    return snap.state === 'idle' ? { ...snap, config: useLab.getState().draft } : snap;
   },
   async getMetrics() {
     const c = await worker();
