@@ -22,6 +22,8 @@ const SPECS: OptionSpec[] = [
   { name: 'out', type: 'string', help: 'where RESULTS.md goes', default: 'docs/RESULTS.md' },
   { name: 'runs', type: 'string', help: 'run directories root', default: 'results' },
   { name: 'models', type: 'string', help: 'comma-separated models', default: 'tiny-gpt,tiny-vit' },
+  { name: 'report-models', type: 'string', help: 'models whose run directories go into RESULTS.md (default: tiny-gpt,tiny-vit)', default: 'tiny-gpt,tiny-vit' },
+  { name: 'report-only', type: 'flag', help: 'do not run; rebuild RESULTS.md from the run directories' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
   const records: RunRecord[] = [];
   const adapter = engine.info.adapterInfo.description || engine.info.adapterInfo.vendor;
 
-  for (const model of models) {
+  for (const model of opts['report-only'] ? [] : models) {
     for (const seed of seeds) {
       const isVit = model === 'tiny-vit';
       const steps = (opts.steps as number) ?? (quick ? 3 : 300);
@@ -112,6 +114,21 @@ async function main(): Promise<void> {
     }
   }
 
+  // The report covers every requested model and seed that has a run directory (this invocation's or
+  // an earlier one's), so models can be run separately.
+  records.length = 0;
+  for (const model of String(opts['report-models']).split(',')) {
+    for (const seed of seeds) {
+      const dir = join(String(opts.runs), `main/${model}-seed${seed}`);
+      try {
+        const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+        const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+        records.push({ name: `main/${model}-seed${seed}`, dir, config, rows: summary.rows, seconds: summary.seconds });
+      } catch {
+        // not run (yet)
+      }
+    }
+  }
   const lines: string[] = [
     '# Results',
     '',
@@ -122,7 +139,7 @@ async function main(): Promise<void> {
     `MaskLLM: SparseGPT (mask-only) prior, tuned small-model preset (logits lr 2e-3 → 2e-4 cosine, κ 100 → 500, τ 4 → 0.05, λ 1e-5 decaying), one mask sample per step; ${records[0]?.config.steps ?? '?'} steps of batch ${records.find((r) => r.config.model === 'tiny-gpt')?.config.batch ?? '?'} × 128 bytes (tiny-gpt) / ${records.find((r) => r.config.model === 'tiny-vit')?.config.batch ?? '?'} images (tiny-vit). Baselines are one-shot on the same frozen weights, calibrated on ${records[0]?.config.calibBatches ?? '?'} training batches. Each cell: mean over seeds ${seeds.join(', ')} (min–max).`,
     '',
   ];
-  for (const model of models) {
+  for (const model of String(opts['report-models']).split(',')) {
     const recs = records.filter((r) => r.config.model === model);
     if (!recs.length) continue;
     const keys = recs[0].rows.map((r) => r.key);
