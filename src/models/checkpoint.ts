@@ -49,9 +49,7 @@ export function canonicalWeights(config: ModelConfig, tensors: Map<string, StTen
     if (used.has(name)) continue;
     if (config.kind === 'gpt2' && IGNORED_GPT.test(name)) continue;
     if (config.kind === 'gpt2' && name === 'lm_head.weight') {
-      const wte = out.get('transformer.wte.weight')!;
       if (t.shape[0] !== config.vocabSize || t.shape[1] !== config.nEmbd) throw new SafetensorsError(`lm_head.weight has shape [${t.shape.join(', ')}], expected tied [${config.vocabSize}, ${config.nEmbd}]`);
-      void wte;
       continue;
     }
     extra.push(name);
