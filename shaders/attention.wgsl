@@ -20,34 +20,7 @@ struct Params { B: u32, T: u32, C: u32, H: u32, D: u32, causal: u32, scale: f32,
 @group(0) @binding(5) var<storage, read_write> ds: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dqkv: array<f32>;
 
-const WG: u32 = 64u;
-var<workgroup> red: array<f32, 64>;
 const LOWEST: f32 = -3.4e38; // finite stand-in for −inf (max identity)
-
-// Barriers inside: call from uniform control flow with every invocation of the workgroup.
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn reduce_max(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 // Number of keys query i sees: i + 1 when causal, else T (always ≥ 1).
 fn visible(i: u32) -> u32 { return select(p.T, i + 1u, p.causal != 0u); }

@@ -14,34 +14,7 @@ struct Params { N: u32, V: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(6) var<storage, read> dloss: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dlogits: array<f32>;
 
-const WG: u32 = 64u;
-var<workgroup> red: array<f32, 64>;
 const LOWEST: f32 = -3.4e38; // finite stand-in for −inf (max identity)
-
-// Barriers inside: call from uniform control flow with every invocation of the workgroup.
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn reduce_max(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 fn target_of(r: u32) -> u32 { return min(targets[r], p.V - 1u); }
 

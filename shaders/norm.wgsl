@@ -19,23 +19,6 @@ struct Params { rows: u32, cols: u32, eps: f32, pad: u32 }
 @group(0) @binding(9) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dbeta: array<f32>;
 
-const WG: u32 = 64u;
-var<workgroup> red: array<f32, 64>;
-
-// Sum of one value per invocation, in a fixed tree order. Barriers: every invocation of the
-// workgroup must call this from uniform control flow.
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  // Everyone must have read red[0] before a following reduction overwrites it.
-  workgroupBarrier();
-  return r;
-}
 
 fn group_index(wid: vec3u, nwg: vec3u) -> u32 { return wid.x + wid.y * nwg.x; }
 

@@ -1,6 +1,7 @@
 // Fused multi-head self-attention on GPT-2's packed qkv. GPU: shaders/attention.wgsl; CPU twin below
 // (f64 accumulation). Layout: qkv [B, T, 3C] with q = cols [0, C), k = [C, 2C), v = [2C, 3C); head h
 // uses cols h·D .. (h+1)·D within each, D = C / heads; scores scaled by 1/√D; causal masks keys j > i.
+import reduceLib from '../../shaders/workgroup_reduce.wgsl?raw';
 import src from '../../shaders/attention.wgsl?raw';
 import type { Engine } from '../backend/engine';
 import { assertShape, type RawTensor } from '../backend/tensor';
@@ -15,7 +16,7 @@ export interface AttentionOpts {
   variant?: 'row' | 'workgroup';
 }
 
-const k = (entry: string): Kernel => ({ name: 'attention', code: src, entry });
+const k = (entry: string): Kernel => ({ name: 'attention', code: reduceLib + src, entry });
 
 interface Dims {
   B: number;

@@ -2,6 +2,7 @@
 // logits [N, V] (leading dims fold into N), targets u32 with N elements.
 // Out-of-range targets: the CPU twin throws; the GPU cannot raise, so it clamps a target ≥ V to V − 1
 // (never reading out of bounds) and the loss is silently wrong: validate targets on the host.
+import reduceLib from '../../shaders/workgroup_reduce.wgsl?raw';
 import src from '../../shaders/loss.wgsl?raw';
 import type { Engine } from '../backend/engine';
 import type { RawTensor } from '../backend/tensor';
@@ -9,7 +10,7 @@ import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { grid1d } from './grid';
 
-const k = (entry: string): Kernel => ({ name: 'loss', code: src, entry });
+const k = (entry: string): Kernel => ({ name: 'loss', code: reduceLib + src, entry });
 
 function dims(op: string, logits: RawTensor, targets: RawTensor): [number, number] {
   if (logits.dtype !== 'f32') throw new Error(`${op}: logits must be f32, got ${logits.dtype}`);

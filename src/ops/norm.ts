@@ -1,5 +1,6 @@
 // LayerNorm over the last dim (leading dims fold into rows). GPU: shaders/norm.wgsl; CPU twins below
 // accumulate in f64. The forward saves mean and rstd per row for the backward.
+import reduceLib from '../../shaders/workgroup_reduce.wgsl?raw';
 import src from '../../shaders/norm.wgsl?raw';
 import type { Engine } from '../backend/engine';
 import { assertShape, type RawTensor } from '../backend/tensor';
@@ -7,7 +8,7 @@ import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { grid1d } from './grid';
 
-const k = (entry: string): Kernel => ({ name: 'norm', code: src, entry });
+const k = (entry: string): Kernel => ({ name: 'norm', code: reduceLib + src, entry });
 
 /** [rows, cols] of a tensor normalised over its last dim. */
 function rowsCols(op: string, x: RawTensor): [number, number] {

@@ -1,5 +1,6 @@
 // Softmax over the last dim (leading dims fold into rows). GPU: shaders/softmax.wgsl; CPU twin below
 // with f64 accumulation. Stable: the row max is subtracted before exp.
+import reduceLib from '../../shaders/workgroup_reduce.wgsl?raw';
 import src from '../../shaders/softmax.wgsl?raw';
 import type { Engine } from '../backend/engine';
 import { assertShape, type RawTensor } from '../backend/tensor';
@@ -7,7 +8,7 @@ import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { grid1d } from './grid';
 
-const k = (entry: string): Kernel => ({ name: 'softmax', code: src, entry });
+const k = (entry: string): Kernel => ({ name: 'softmax', code: reduceLib + src, entry });
 
 function rowsCols(op: string, what: string, x: RawTensor): [number, number] {
   if (x.dtype !== 'f32') throw new Error(`${op}: ${what} must be f32, got ${x.dtype}`);
