@@ -14,57 +14,67 @@ function checkF32(op: string, what: string, t: RawTensor): void {
   if (t.dtype !== 'f32') throw new Error(`${op}: ${what} must be f32, got ${t.dtype}`);
 }
 
-/** 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) */
+/** 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³), evaluated as x·σ(2u) like the kernel (same value, no cancellation). */
 export function geluScalar(x: number): number {
-  return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + A * x * x * x)));
+  const u = SQRT_2_OVER_PI * (x + A * x * x * x);
+  return x / (1 + Math.exp(-2 * u));
 }
 
 /**
- * d gelu / dx. As in the kernel, the second term is dropped where |u| ≥ 10: its magnitude is below 1e-7
- * there, and at large |x| it would be 0 · ∞ = NaN.
+ * d gelu / dx = σ + x·σ·(1 − σ)·2u'. As in the kernel, the second term is dropped where |u| ≥ 40: its
+ * magnitude is below 1e-33 there, and at large |x| it would be 0 · ∞ = NaN.
  */
 export function geluGradScalar(x: number): number {
   const u = SQRT_2_OVER_PI * (x + A * x * x * x);
-  const t = Math.tanh(u);
-  const second = Math.abs(u) < 10 ? 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * A * x * x) : 0;
-  return 0.5 * (1 + t) + second;
+  const e = Math.exp(-2 * u);
+  const s = 1 / (1 + e);
+  const second = Math.abs(u) < 40 ? x * s * (e / (1 + e)) * 2 * SQRT_2_OVER_PI * (1 + 3 * A * x * x) : 0;
+  return s + second;
 }
 
-/** erf in f64, accurate to ~1e-14: Taylor series for |x| < 4, asymptotic erfc beyond. */
+/** erfc(z) for z ≥ 2 in f64 by its continued fraction (evaluated bottom-up; 80 levels give ~1e-15 relative at z = 2). */
+function erfcContinuedFraction(z: number): number {
+  // erfc(z) = e^{−z²}/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + 2/(z + …)))))
+  let f = z;
+  for (let k = 80; k >= 1; k--) f = z + k / 2 / f;
+  return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
+}
+
+/** erf(z) for |z| < 2 by its Taylor series (terms stay below ~25, so f64 keeps ~1e-15 absolute). */
+function erfTaylor(z: number): number {
+  let term = z;
+  let sum = z;
+  const z2 = z * z;
+  for (let n = 1; n < 200; n++) {
+    term *= -z2 / n;
+    const add = term / (2 * n + 1);
+    sum += add;
+    if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+/** erfc in f64, accurate to ~1e-14 relative even where it is tiny (no 1 − erf cancellation for z ≥ 2). */
+export function erfc64(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x < 2) return 1 - (x > -2 ? erfTaylor(x) : -(1 - erfcContinuedFraction(-x)));
+  return erfcContinuedFraction(x);
+}
+
+/** erf in f64, accurate to ~1e-15 absolute. */
 export function erf64(x: number): number {
   const z = Math.abs(x);
-  if (z < 4) {
-    let term = z;
-    let sum = z;
-    const z2 = z * z;
-    for (let n = 1; n < 200; n++) {
-      term *= -z2 / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc(z) ≈ e^{−z²}/(z√π) · Σ (−1)^n (2n−1)!! / (2z²)^n, truncated while terms shrink
-  let term = 1;
-  let sum = 1;
-  for (let n = 1; n < 40; n++) {
-    const next = (term * -(2 * n - 1)) / (2 * z * z);
-    if (Math.abs(next) >= Math.abs(term)) break;
-    term = next;
-    sum += term;
-  }
-  const erfc = (Math.exp(-z * z) / (z * Math.sqrt(Math.PI))) * sum;
-  return Math.sign(x) * (1 - erfc);
+  if (z < 2) return erfTaylor(x);
+  return Math.sign(x) * (1 - erfcContinuedFraction(z));
 }
 
-/** Exact GELU: 0.5·x·(1 + erf(x/√2)) (HF "gelu"). */
+/** Exact GELU: 0.5·x·(1 + erf(x/√2)) = 0.5·x·erfc(−x/√2) (HF "gelu"); erfc keeps negative x accurate. */
 export function geluErfScalar(x: number): number {
-  return 0.5 * x * (1 + erf64(x / Math.SQRT2));
+  return 0.5 * x * erfc64(-x / Math.SQRT2);
 }
 
 export function geluErfGradScalar(x: number): number {
-  return 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+  return 0.5 * erfc64(-x / Math.SQRT2) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
 }
 
 /** GELU: the tanh form by default, the exact erf form with exact = true. */
