@@ -145,3 +145,81 @@ test('a URL with bad values shows a visible warning in the lab and still works',
   expect(state).toMatchObject({ ok: true, result: { config: { lr: expect.any(Number), steps: 4 } } });
   expect(await page.evaluate(() => window.harness.call('step'))).toEqual({ ok: true, result: null });
 });
+
+declare global {
+  interface Window {
+    __lessonEvents?: { frame: number; event: string }[];
+  }
+}
+
+// public/lesson.html on the lab's own (dev) server: two labs side by side driven by public/lesson.js
+// through the client helper. Settings in the lesson's URL reach both labs, which keeps the run short.
+test('the lesson page: both labs load and say ready, and "Run both" runs each with its own κ, progress and evaluation shown on the lesson', async ({ lab, page }) => {
+  test.setTimeout(600_000);
+  await serveTinyGpt(page);
+  // The protocol events the lesson page receives (in the top window only: init scripts run in every frame).
+  await page.addInitScript(() => {
+    if (window.top !== window) return;
+    window.__lessonEvents = [];
+    window.addEventListener('message', (ev) => {
+      const d = ev.data as { protocol?: string; type?: string; event?: string } | null;
+      if (!d || d.protocol !== 'maskllm-lab' || d.type !== 'event') return;
+      const frame = [...document.querySelectorAll('iframe')].findIndex((f) => f.contentWindow === ev.source);
+      window.__lessonEvents!.push({ frame, event: String(d.event) });
+    });
+  });
+  const lessonErrors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.location().url.startsWith(`${LAB}/lesson`)) lessonErrors.push(m.text());
+  });
+
+  await page.goto(`${LAB}/lesson.html?${SMALL}`);
+  const global = page.locator('#global-status');
+  await expect(global).toHaveText('Both labs are ready.', { timeout: 240_000 });
+  const sections = { small: page.locator('section[data-lab="small"]'), tuned: page.locator('section[data-lab="tuned"]') };
+
+  // Both iframes hold the lab, configured by the lesson (its own settings, then each lab's).
+  for (const [name, section] of Object.entries(sections)) {
+    const src = new URL((await section.locator('iframe').getAttribute('src'))!, LAB);
+    expect(src.origin, name).toBe(LAB);
+    expect(src.searchParams.get('steps'), name).toBe('4');
+    expect(src.searchParams.get('kappaStart'), name).toBe(name === 'small' ? '1' : null);
+    const frame = section.frameLocator('iframe');
+    await expect(frame.getByRole('heading', { level: 1 })).toHaveText('MaskLLM WebGPU lab');
+    // the lesson hides the self-test and engine panels (hide=selftest,adapter)
+    await expect(frame.getByTestId('run-panel')).toBeVisible();
+    await expect(frame.getByTestId('selftest-panel')).toHaveCount(0);
+    await expect(frame.getByTestId('adapter-panel')).toHaveCount(0);
+    await expect(section).toHaveAttribute('data-state', 'ready');
+    await expect(section.locator('.status')).toContainText('(4 steps)');
+  }
+  const events = await page.evaluate(() => window.__lessonEvents ?? []);
+  expect(events.filter((e) => e.event === 'ready').map((e) => e.frame).sort(), 'ready from each lab').toEqual([0, 1]);
+
+  await page.getByRole('button', { name: 'Run both' }).click();
+  for (const [name, section] of Object.entries(sections)) {
+    await expect(section, `${name} finished`).toHaveAttribute('data-state', 'done', { timeout: 480_000 });
+    const status = section.locator('.status');
+    await expect(status).toContainText('step 4/4');
+    await expect(status).toContainText(/hard-mask validation loss \d+\.\d{3} at step [24]/);
+    await expect(status).toContainText('done');
+    expect(Number(await section.getAttribute('data-evaluations')), `${name} evaluations`).toBeGreaterThanOrEqual(1);
+    // both curves drawn under the lab, one point per step
+    const lines = section.locator('svg.curves polyline');
+    await expect(lines).toHaveCount(2);
+    expect((await lines.first().getAttribute('points'))!.trim().split(/\s+/)).toHaveLength(4);
+    const frame = section.frameLocator('iframe');
+    for (const id of ['banner-page-error', 'banner-fatal', 'session-error']) await expect(frame.getByTestId(id), `${name}: ${id}`).toHaveCount(0);
+  }
+  // Each lab ran its own schedule: κ = 1 throughout on the left, the tuned (growing) κ on the right.
+  await expect(sections.small.locator('.status')).toContainText('κ=1.000');
+  await expect(sections.tuned.locator('.status')).not.toContainText('κ=1.000');
+  const after = await page.evaluate(() => window.__lessonEvents ?? []);
+  for (const frame of [0, 1]) {
+    const kinds = new Set(after.filter((e) => e.frame === frame).map((e) => e.event));
+    for (const k of ['progress', 'metrics', 'evaluation', 'done']) expect(kinds.has(k), `lab ${frame} sent ${k}`).toBe(true);
+  }
+  await expect(global).not.toHaveClass(/error/);
+  expect(lessonErrors, 'console errors from the lesson page').toEqual([]);
+  expect(lab.pageErrors, 'uncaught errors').toEqual([]);
+});

@@ -24,10 +24,13 @@ installEmbedHost(pageControl);
 
 // The experiment lives in the URL (docs/EMBED.md): valid values become the draft configuration,
 // invalid or unknown ones are shown and fall back to defaults; embed=1 compacts the layout,
-// hide= names panels to hide, autorun=1 starts learning once the model is loaded.
+// hide= names panels and controls not to render, autorun=1 starts learning once the model is loaded.
 const fromUrl = decodeConfigFromSearch(location.search);
 useLab.getState().mergeDraft(fromUrl.config as unknown as Record<string, unknown>);
 if (fromUrl.embed) document.body.classList.add('embed');
+// Hidden panels and controls are not rendered (the components read `hidden` from the store); the
+// body classes stay as a styling hook for embedding pages.
+useLab.setState({ hidden: fromUrl.hide });
 for (const name of fromUrl.hide) document.body.classList.add(`hide-${name}`);
 if (fromUrl.autorun) {
   void pageControl

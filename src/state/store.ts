@@ -42,6 +42,11 @@ export interface LabState extends SessionSlice {
   /** Uncaught errors on the page, shown so that nothing fails silently. */
   pageErrors: string[];
   selfTest: SelfTestState;
+  /**
+   * Panels and controls named by the URL's hide= (src/ui/visibility.ts says what each covers): they
+   * are not rendered. Set once at start-up; hidden fields keep their values and setConfig still sets them.
+   */
+  hidden: readonly string[];
   start(): Promise<void>;
   runSelfTest(seed?: number): Promise<void>;
   recreateEngine(): Promise<void>;
@@ -77,6 +82,7 @@ export const useLab = create<LabState>()((set, get, store) => ({
   lost: null,
   pageErrors: [],
   selfTest: { status: 'idle', seed: null, cases: [], rows: [], engine: null, reference: null, totalMs: null, runs: 0, error: null },
+  hidden: [],
 
   async start() {
     if (conn) return;

@@ -1,5 +1,6 @@
 // The lab page: header, banners, the saved-run offer, then the panels: model, run, experiment,
-// live charts, mask view, results/exports, and the engine and self-test panels.
+// live charts, mask view, results/exports, sharing, and the engine and self-test panels. Panels
+// named in the URL's hide= are not rendered (see visibility.ts).
 import { useEffect } from 'react';
 import { selfTestTimings, useLab } from '../state/store';
 import { AdapterPanel } from './components/AdapterPanel';
@@ -13,11 +14,14 @@ import { ModelPanel } from './components/ModelPanel';
 import { ResultsPanel } from './components/ResultsPanel';
 import { ResumeOffer, RunPanel } from './components/RunPanel';
 import { SelfTestPanel } from './components/SelfTestPanel';
+import { SharePanel } from './components/SharePanel';
+import { useShown } from './use-shown';
 
 const TIMING_SERIES = [selfTestTimings];
 
 export function App() {
   const start = useLab((s) => s.start);
+  const shown = useShown();
   useEffect(() => {
     void start();
   }, [start]);
@@ -44,37 +48,56 @@ export function App() {
           <ErrorBoundary what="the run panel">
             <RunPanel />
           </ErrorBoundary>
-          <ErrorBoundary what="the charts">
-            <ChartsPanel />
-          </ErrorBoundary>
-          <ErrorBoundary what="the results">
-            <ResultsPanel />
-          </ErrorBoundary>
-          <ErrorBoundary what="the experiment settings">
-            <ConfigPanel />
-          </ErrorBoundary>
-          <ErrorBoundary what="the mask view">
-            <MaskView />
-          </ErrorBoundary>
-          <ErrorBoundary what="the engine panel">
-            <AdapterPanel />
-          </ErrorBoundary>
-          <ErrorBoundary what="the self-test panel">
-            <SelfTestPanel />
-          </ErrorBoundary>
-          <ErrorBoundary what="the timing chart">
-            <section className="panel" aria-labelledby="timing-title">
-              <h2 id="timing-title">Self-test timing</h2>
-              <Chart
-                title="Total self-test time per run"
-                series={TIMING_SERIES}
-                xTitle="run"
-                yTitle="ms"
-                emptyText="No completed run yet."
-                integerX
-              />
-            </section>
-          </ErrorBoundary>
+          {shown.panel('charts') && (
+            <ErrorBoundary what="the charts">
+              <ChartsPanel />
+            </ErrorBoundary>
+          )}
+          {shown.resultsPanel() && (
+            <ErrorBoundary what="the results">
+              <ResultsPanel />
+            </ErrorBoundary>
+          )}
+          {shown.configPanel() && (
+            <ErrorBoundary what="the experiment settings">
+              <ConfigPanel />
+            </ErrorBoundary>
+          )}
+          {shown.panel('mask') && (
+            <ErrorBoundary what="the mask view">
+              <MaskView />
+            </ErrorBoundary>
+          )}
+          {shown.panel('share') && (
+            <ErrorBoundary what="the share panel">
+              <SharePanel />
+            </ErrorBoundary>
+          )}
+          {shown.panel('adapter') && (
+            <ErrorBoundary what="the engine panel">
+              <AdapterPanel />
+            </ErrorBoundary>
+          )}
+          {shown.panel('selftest') && (
+            <>
+              <ErrorBoundary what="the self-test panel">
+                <SelfTestPanel />
+              </ErrorBoundary>
+              <ErrorBoundary what="the timing chart">
+                <section className="panel" aria-labelledby="timing-title" data-testid="selftest-timing">
+                  <h2 id="timing-title">Self-test timing</h2>
+                  <Chart
+                    title="Total self-test time per run"
+                    series={TIMING_SERIES}
+                    xTitle="run"
+                    yTitle="ms"
+                    emptyText="No completed run yet."
+                    integerX
+                  />
+                </section>
+              </ErrorBoundary>
+            </>
+          )}
         </div>
       </main>
     </>

@@ -29,7 +29,7 @@ export function AdapterPanel() {
   const a = init?.adapter;
 
   return (
-    <section className="panel" aria-labelledby="adapter-title">
+    <section className="panel" aria-labelledby="adapter-title" data-testid="adapter-panel">
       <h2 id="adapter-title">Engine</h2>
       {phase === 'connecting' && !init && <p aria-live="polite">Starting the engine worker and looking for WebGPU…</p>}
       {init && (

@@ -1,10 +1,12 @@
 // Live convergence charts: mask L1 distance and max probability (per layer or the mean), loss,
 // hard-mask validation (GPT perplexity per domain, ViT accuracy) with dense and one-shot baseline
-// reference lines from the results table, and the κ / τ schedules.
+// reference lines from the results table, and the κ / τ schedules. hide=evaluation removes the
+// hard-mask validation chart and its text selector.
 import { useMemo, useState } from 'react';
 import type { ResultRow } from '../../lab/session';
 import { live } from '../../state/live';
 import { useLab } from '../../state/store';
+import { useShown } from '../use-shown';
 import { Chart } from './Chart';
 
 function refLines(table: ResultRow[], key: 'en' | 'code' | 'val'): { name: string; y: number }[] {
@@ -22,6 +24,7 @@ export function ChartsPanel() {
   const still = useLab((s) => s.run.state === 'running');
   const [view, setView] = useState<'mean' | 'layers'>('mean');
   const [domain, setDomain] = useState<'en' | 'code'>('en');
+  const showEval = useShown().panel('evaluation');
   const layout = live.layout;
   const isVit = model?.kind === 'vit';
   const evalKey = isVit ? 'val' : domain;
@@ -46,7 +49,7 @@ export function ChartsPanel() {
             <option value="mean">mean over layers</option>
             <option value="layers">per layer</option>
           </select>
-          {!isVit && (
+          {!isVit && showEval && (
             <>
               <label htmlFor="chart-domain">Validation text</label>
               <select id="chart-domain" value={domain} onChange={(e) => setDomain(e.target.value as 'en' | 'code')}>
@@ -65,17 +68,19 @@ export function ChartsPanel() {
         <Chart testId="chart-maskl1" title="Mask L1 distance between consecutive steps" series={l1} xTitle="step" yTitle="L1 per weight" emptyText="No steps yet." integerX still={still} />
         <Chart testId="chart-maxprob" title="Max candidate probability" series={maxProb} xTitle="step" yTitle="probability" emptyText="No steps yet." integerX still={still} />
         <Chart testId="chart-loss" title="Training loss (soft masks)" series={loss} xTitle="step" yTitle="loss" emptyText="No steps yet." integerX still={still} />
-        <Chart
-          testId="chart-eval"
-          title={isVit ? 'Validation accuracy with the hard mask (%)' : `Validation perplexity with the hard mask (${domain === 'en' ? 'English' : 'code'})`}
-          series={evalSeries}
-          refs={refs}
-          xTitle="step"
-          yTitle={isVit ? 'accuracy %' : 'perplexity'}
-          emptyText="No evaluation yet (every “Evaluate every” steps)."
-          integerX
-          still={still}
-        />
+        {showEval && (
+          <Chart
+            testId="chart-eval"
+            title={isVit ? 'Validation accuracy with the hard mask (%)' : `Validation perplexity with the hard mask (${domain === 'en' ? 'English' : 'code'})`}
+            series={evalSeries}
+            refs={refs}
+            xTitle="step"
+            yTitle={isVit ? 'accuracy %' : 'perplexity'}
+            emptyText="No evaluation yet (every “Evaluate every” steps)."
+            integerX
+            still={still}
+          />
+        )}
         <Chart testId="chart-schedule" title="Schedules: logit scale κ and temperature τ" series={sched} xTitle="step" yTitle="value (log)" emptyText="No steps yet." integerX logY still={still} />
       </div>
     </section>

@@ -1,25 +1,20 @@
 // Every experiment control from FIELDS, each labelled and with its one-line help; presets; the
 // prior mask file. Values are checked with checkField as they are typed; an invalid value shows its
-// message and is not applied.
+// message and is not applied. Controls named in hide= are not rendered (their values stay; see
+// ../visibility.ts); App leaves the panel out when nothing in it is shown.
 import { useEffect, useState } from 'react';
 import { checkField, crossCheck, FIELDS, type ExperimentConfig, type FieldSpec, type PresetName } from '../../lab/config';
 import { viaWorker } from '../../lab/worker-api';
 import { connection } from '../../state/connection';
 import { needsLoad } from '../../state/session-slice';
 import { useLab } from '../../state/store';
+import { useShown } from '../use-shown';
 
 const PRESET_LABELS: Record<PresetName, string> = {
   tunedSmall: 'Tuned for small models',
   paperLLM: 'Paper LLM recipe',
   paperViT: 'Paper ViT recipe',
 };
-
-const GROUPS: { title: string; keys: (keyof ExperimentConfig)[] }[] = [
-  { title: 'Method', keys: ['method', 'prior', 'n', 'm', 'sparsegptUpdate', 'calibBatches'] },
-  { title: 'Schedules', keys: ['kappaStart', 'kappaEnd', 'tauStart', 'tauEnd', 'sigma0', 'priorStrength', 'lambda', 'lambdaDecay'] },
-  { title: 'Optimizer', keys: ['lr', 'lrMin', 'weightDecay', 'clip'] },
-  { title: 'Run', keys: ['steps', 'batch', 'samplesPerStep', 'seed', 'evalEvery', 'evalWindows', 'trainDomain'] },
-];
 
 function FieldControl({ spec, value, disabled }: { spec: FieldSpec; value: ExperimentConfig[keyof ExperimentConfig]; disabled: boolean }) {
   const setField = useLab((s) => s.setField);
@@ -93,6 +88,7 @@ export function ConfigPanel() {
   const state = useLab((s) => s.run.state);
   const busy = useLab((s) => s.run.busy);
   const applyPreset = useLab((s) => s.applyPreset);
+  const shown = useShown();
   const [priorNote, setPriorNote] = useState<string | null>(null);
   const disabled = !!busy || state === 'running';
   const byKey = new Map(FIELDS.map((f) => [f.key, f]));
@@ -108,16 +104,29 @@ export function ConfigPanel() {
     setPriorNote(`Prior mask: ${f.name} (checked against the model when it loads).`);
   };
 
+  const groups = shown.groups();
+  // The file picker stays even when hide= names prior (or the whole Method group): prior=file from
+  // the URL cannot run without a file, and only the user can pick one.
+  const priorFile = draft.prior === 'file' && (
+    <div className="field">
+      <label htmlFor="prior-file">Prior mask file (.safetensors or packed)</label>
+      <input id="prior-file" type="file" onChange={(e) => void onPrior(e.target.files)} />
+      {priorNote && <p className="small">{priorNote}</p>}
+    </div>
+  );
+
   return (
     <section className="panel" aria-labelledby="config-title" data-testid="config-panel">
       <h2 id="config-title">Experiment</h2>
-      <div className="presets" role="group" aria-label="Presets">
-        {(Object.keys(PRESET_LABELS) as PresetName[]).map((p) => (
-          <button key={p} type="button" className={draft.preset === p ? 'secondary active' : 'secondary'} aria-pressed={draft.preset === p} disabled={disabled} onClick={() => applyPreset(p)}>
-            {PRESET_LABELS[p]}
-          </button>
-        ))}
-      </div>
+      {shown.field('preset') && (
+        <div className="presets" role="group" aria-label="Presets" data-testid="presets">
+          {(Object.keys(PRESET_LABELS) as PresetName[]).map((p) => (
+            <button key={p} type="button" className={draft.preset === p ? 'secondary active' : 'secondary'} aria-pressed={draft.preset === p} disabled={disabled} onClick={() => applyPreset(p)}>
+              {PRESET_LABELS[p]}
+            </button>
+          ))}
+        </div>
+      )}
       {problems.length > 0 && (
         <ul className="error-text small" role="alert">
           {problems.map((p) => (
@@ -133,21 +142,21 @@ export function ConfigPanel() {
         </ul>
       )}
       {dirty && <p className="note small" data-testid="config-dirty">Changed since the model was loaded: the run uses the new values after Load (or Run before the first step).</p>}
-      {GROUPS.map((g) => (
+      {groups.map((g) => (
         <fieldset key={g.title} className="field-group" disabled={disabled}>
           <legend>{g.title}</legend>
           {g.keys.map((k) => (
             <FieldControl key={k} spec={byKey.get(k)!} value={draft[k]} disabled={disabled} />
           ))}
-          {g.title === 'Method' && draft.prior === 'file' && (
-            <div className="field">
-              <label htmlFor="prior-file">Prior mask file (.safetensors or packed)</label>
-              <input id="prior-file" type="file" onChange={(e) => void onPrior(e.target.files)} />
-              {priorNote && <p className="small">{priorNote}</p>}
-            </div>
-          )}
+          {g.title === 'Method' && priorFile}
         </fieldset>
       ))}
+      {!groups.some((g) => g.title === 'Method') && priorFile && (
+        <fieldset className="field-group" disabled={disabled}>
+          <legend>Prior</legend>
+          {priorFile}
+        </fieldset>
+      )}
     </section>
   );
 }

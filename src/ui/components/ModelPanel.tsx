@@ -1,10 +1,11 @@
 // Model choice: a bundled checkpoint, or a Hugging Face GPT-2 / ViT safetensors + config.json opened
 // from disk (file picker or drag-and-drop; sizes are checked before anything is read), and the
-// summary of what is loaded.
+// summary of what is loaded. hide=model removes the choice (radios and files); Load and the summary stay.
 import { useEffect, useState, type DragEvent } from 'react';
 import { BUNDLED_MODELS } from '../../lab/assets';
 import { useLab } from '../../state/store';
 import { formatBytes } from '../format';
+import { useShown } from '../use-shown';
 
 export function ModelPanel() {
   const draft = useLab((s) => s.draft);
@@ -16,6 +17,7 @@ export function ModelPanel() {
   const openFiles = useLab((s) => s.openFiles);
   const loadModel = useLab((s) => s.loadModel);
   const [over, setOver] = useState(false);
+  const choose = useShown().field('model');
   // a file dropped next to the drop zone would make the browser navigate away from the lab
   useEffect(() => {
     const stop = (e: Event) => e.preventDefault();
@@ -40,33 +42,37 @@ export function ModelPanel() {
   return (
     <section className="panel" aria-labelledby="model-title" data-testid="model-panel">
       <h2 id="model-title">Model</h2>
-      <fieldset className="choices" disabled={disabled}>
-        <legend className="visually-hidden">Bundled model</legend>
-        {BUNDLED_MODELS.map((name) => (
-          <label key={name} className="choice">
-            <input type="radio" name="model" value={name} checked={!custom && draft.model === name} onChange={() => useBundled(name)} />
-            {name} <span className="small">{name === 'tiny-gpt' ? '(byte-level GPT-2, English + code)' : '(ViT, Fashion-MNIST)'}</span>
-          </label>
-        ))}
-        <label className="choice">
-          <input type="radio" name="model" value="custom" checked={!!custom} readOnly disabled={!custom} />
-          From disk{custom ? `: ${custom.name} (${formatBytes(custom.bytes)})` : ' (open the files below)'}
-        </label>
-      </fieldset>
-      <div
-        className={`dropzone${over ? ' dropzone-over' : ''}`}
-        onDragOver={(ev) => {
-          ev.preventDefault();
-          setOver(true);
-        }}
-        onDragLeave={() => setOver(false)}
-        onDrop={onDrop}
-        data-testid="dropzone"
-      >
-        <label htmlFor="model-files">Hugging Face GPT-2 or ViT: a .safetensors file and its config.json</label>
-        <input id="model-files" type="file" multiple accept=".safetensors,.json,application/json" disabled={disabled} onChange={(ev) => onFiles(ev.target.files)} />
-        <p className="small">…or drop both files here. Files over 2 GiB are refused. GPT-2 models must be byte-level (256 tokens) to use the lab&apos;s text.</p>
-      </div>
+      {choose && (
+        <>
+          <fieldset className="choices" disabled={disabled}>
+            <legend className="visually-hidden">Bundled model</legend>
+            {BUNDLED_MODELS.map((name) => (
+              <label key={name} className="choice">
+                <input type="radio" name="model" value={name} checked={!custom && draft.model === name} onChange={() => useBundled(name)} />
+                {name} <span className="small">{name === 'tiny-gpt' ? '(byte-level GPT-2, English + code)' : '(ViT, Fashion-MNIST)'}</span>
+              </label>
+            ))}
+            <label className="choice">
+              <input type="radio" name="model" value="custom" checked={!!custom} readOnly disabled={!custom} />
+              From disk{custom ? `: ${custom.name} (${formatBytes(custom.bytes)})` : ' (open the files below)'}
+            </label>
+          </fieldset>
+          <div
+            className={`dropzone${over ? ' dropzone-over' : ''}`}
+            onDragOver={(ev) => {
+              ev.preventDefault();
+              setOver(true);
+            }}
+            onDragLeave={() => setOver(false)}
+            onDrop={onDrop}
+            data-testid="dropzone"
+          >
+            <label htmlFor="model-files">Hugging Face GPT-2 or ViT: a .safetensors file and its config.json</label>
+            <input id="model-files" type="file" multiple accept=".safetensors,.json,application/json" disabled={disabled} onChange={(ev) => onFiles(ev.target.files)} />
+            <p className="small">…or drop both files here. Files over 2 GiB are refused. GPT-2 models must be byte-level (256 tokens) to use the lab&apos;s text.</p>
+          </div>
+        </>
+      )}
       <button type="button" onClick={() => void loadModel().catch(() => {})} disabled={disabled} data-testid="load-model">
         Load {custom ? custom.name : draft.model}
       </button>

@@ -1,5 +1,6 @@
 // The evaluation table (dense, one-shot baselines, MaskLLM) with the storage of each form, and the
-// exports (mask files, resumable state, metrics, chart images) as downloads.
+// exports (mask files, resumable state, metrics, chart images) as downloads. hide=table removes the
+// table and the storage forms, hide=export the downloads (App drops the panel when both are hidden).
 import { useState } from 'react';
 import type { MaskFormat } from '../../embed/types';
 import type { ResultRow } from '../../lab/session';
@@ -7,6 +8,7 @@ import { binomial } from '../../sparsity/patterns';
 import { chartElements, live, metricsCsv } from '../../state/live';
 import { useLab } from '../../state/store';
 import { download, formatBytes } from '../format';
+import { useShown } from '../use-shown';
 import { flushAllCharts } from './Chart';
 
 /** Bytes of the masked weights in each form: f32, f16, and N:M compressed (f16 kept values + candidate index bits). */
@@ -30,11 +32,17 @@ export function ResultsPanel() {
   const table = useLab((s) => s.table);
   const model = useLab((s) => s.model);
   const loaded = useLab((s) => s.loaded);
+  const shown = useShown();
+  const showTable = shown.panel('table');
   if (!model || !loaded) {
     return (
       <section className="panel" aria-labelledby="results-title" data-testid="results-panel">
         <h2 id="results-title">Results</h2>
-        <p className="chart-note">The table fills in once a model is loaded: dense, the one-shot baselines, then MaskLLM when the run finishes.</p>
+        <p className="chart-note">
+          {showTable
+            ? 'The table fills in once a model is loaded: dense, the one-shot baselines, then MaskLLM when the run finishes.'
+            : 'The downloads appear once a model is loaded.'}
+        </p>
       </section>
     );
   }
@@ -44,47 +52,51 @@ export function ResultsPanel() {
   return (
     <section className="panel" aria-labelledby="results-title" data-testid="results-panel">
       <h2 id="results-title">Results</h2>
-      <div className="table-scroll">
-        <table data-testid="results-table">
-          <caption className="small">
-            {vit ? 'Accuracy (higher is better)' : 'Validation perplexity (lower is better)'} with each {loaded.n}:{loaded.m} mask applied to the frozen weights.
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Method</th>
-              {heads.map((h) => (
-                <th scope="col" key={h} className="num">{h}</th>
-              ))}
-              <th scope="col" className="num">Mask bits / weight</th>
-              <th scope="col" className="num">Masked weights, stored</th>
-            </tr>
-          </thead>
-          <tbody>
-            {table.map((r) => (
-              <tr key={r.key} data-key={r.key}>
-                <th scope="row">{r.label}</th>
-                {metricCells(r, vit).map((c, i) => (
-                  <td key={i} className="num">{c}</td>
+      {showTable && (
+        <>
+          <div className="table-scroll">
+            <table data-testid="results-table">
+              <caption className="small">
+                {vit ? 'Accuracy (higher is better)' : 'Validation perplexity (lower is better)'} with each {loaded.n}:{loaded.m} mask applied to the frozen weights.
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Method</th>
+                  {heads.map((h) => (
+                    <th scope="col" key={h} className="num">{h}</th>
+                  ))}
+                  <th scope="col" className="num">Mask bits / weight</th>
+                  <th scope="col" className="num">Masked weights, stored</th>
+                </tr>
+              </thead>
+              <tbody>
+                {table.map((r) => (
+                  <tr key={r.key} data-key={r.key}>
+                    <th scope="row">{r.label}</th>
+                    {metricCells(r, vit).map((c, i) => (
+                      <td key={i} className="num">{c}</td>
+                    ))}
+                    <td className="num">{r.bitsPerWeight === null ? '—' : r.bitsPerWeight.toFixed(3)}</td>
+                    <td className="num">{r.bitsPerWeight === null ? `${formatBytes(mem.f16)} (f16)` : `${formatBytes(mem.compressed)} (${loaded.n}:${loaded.m})`}</td>
+                  </tr>
                 ))}
-                <td className="num">{r.bitsPerWeight === null ? '—' : r.bitsPerWeight.toFixed(3)}</td>
-                <td className="num">{r.bitsPerWeight === null ? `${formatBytes(mem.f16)} (f16)` : `${formatBytes(mem.compressed)} (${loaded.n}:${loaded.m})`}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <dl className="kv" data-testid="memory-forms">
-        <div className="kv-row"><dt>Dense f32</dt><dd>{formatBytes(mem.f32)} (32 bits per weight)</dd></div>
-        <div className="kv-row"><dt>Dense f16</dt><dd>{formatBytes(mem.f16)} (16 bits per weight)</dd></div>
-        <div className="kv-row">
-          <dt>{loaded.n}:{loaded.m} compressed</dt>
-          <dd>
-            {formatBytes(mem.compressed)}: {loaded.n} of {loaded.m} values in f16 + log2(C({loaded.m},{loaded.n}))/{loaded.m} = {mem.indexBitsPerWeight.toFixed(3)} index bits per weight
-            ({((16 * loaded.n) / loaded.m + mem.indexBitsPerWeight).toFixed(2)} bits per weight)
-          </dd>
-        </div>
-      </dl>
-      <Exports />
+              </tbody>
+            </table>
+          </div>
+          <dl className="kv" data-testid="memory-forms">
+            <div className="kv-row"><dt>Dense f32</dt><dd>{formatBytes(mem.f32)} (32 bits per weight)</dd></div>
+            <div className="kv-row"><dt>Dense f16</dt><dd>{formatBytes(mem.f16)} (16 bits per weight)</dd></div>
+            <div className="kv-row">
+              <dt>{loaded.n}:{loaded.m} compressed</dt>
+              <dd>
+                {formatBytes(mem.compressed)}: {loaded.n} of {loaded.m} values in f16 + log2(C({loaded.m},{loaded.n}))/{loaded.m} = {mem.indexBitsPerWeight.toFixed(3)} index bits per weight
+                ({((16 * loaded.n) / loaded.m + mem.indexBitsPerWeight).toFixed(2)} bits per weight)
+              </dd>
+            </div>
+          </dl>
+        </>
+      )}
+      {shown.panel('export') && <Exports />}
     </section>
   );
 }

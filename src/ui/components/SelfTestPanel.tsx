@@ -47,7 +47,7 @@ export function SelfTestPanel() {
   else if (st.status === 'failed') summary = `The self-test could not run: ${st.error}`;
 
   return (
-    <section className="panel panel-wide" aria-labelledby="selftest-title">
+    <section className="panel panel-wide" aria-labelledby="selftest-title" data-testid="selftest-panel">
       <div className="panel-head">
         <h2 id="selftest-title">Self-test</h2>
         <button type="button" onClick={() => void run()} disabled={running || phase !== 'ready'}>
