@@ -1,6 +1,6 @@
 // The mask-learning flow on the page with WebGPU (SwiftShader here): tiny-gpt, 20 steps with pause,
-// step and resume, live charts, the results table, exports that parse and are valid 2:4, the
-// long-task budget of the main thread, and resuming after a reload.
+// step and resume, live charts (canvas while learning, Plotly otherwise), the results table, exports
+// that parse and are valid 2:4, the long-task budget of the main thread, and resuming after a reload.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
@@ -13,6 +13,8 @@ const LOAD_TIMEOUT = 240_000;
 declare global {
   interface Window {
     __longtasks?: { start: number; duration: number }[];
+    /** run-status' data-state as it changed, on the page's clock */
+    __runStates?: { t: number; state: string }[];
   }
 }
 
@@ -32,32 +34,54 @@ async function downloadBytes(page: Page, button: string): Promise<string> {
   return path;
 }
 
-test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; the page never freezes (long tasks recorded)', async ({ lab, page }, testInfo) => {
+test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; no main-thread task over 50 ms while learning', async ({ lab, page }, testInfo) => {
   test.setTimeout(420_000);
   await page.addInitScript(() => {
     window.__longtasks = [];
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) window.__longtasks!.push({ start: e.startTime, duration: e.duration });
     }).observe({ type: 'longtask', buffered: true });
+    // Learning = the run in state 'running'. The state's changes are stamped on the page's own clock
+    // (a MutationObserver callback runs in the task that changed it), so the test's polling latency
+    // neither hides nor adds tasks at the edges.
+    window.__runStates = [];
+    new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.target as Element;
+        if (el.getAttribute('data-testid') !== 'run-status') continue;
+        const state = el.getAttribute('data-state') ?? '';
+        if (window.__runStates!.at(-1)?.state !== state) window.__runStates!.push({ t: performance.now(), state });
+      }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
   });
   await setUp(lab, page);
+  const now = () => page.evaluate(() => performance.now());
+  const charts = page.getByTestId('charts-panel');
+  // A full-page screenshot is itself one long main-thread task (Chromium captures and rasterises
+  // the whole page for the test): tasks starting during the capture alone are not counted. The
+  // charts are scrolled into view and given time to draw BEFORE the window opens, so no chart
+  // redraw is excused by it.
+  const excluded: [number, number][] = [];
+  const shot = async (name: string) => {
+    await charts.scrollIntoViewIfNeeded();
+    await page.waitForTimeout(800);
+    const path = testInfo.outputPath(`${name}.png`);
+    const a = await now();
+    await page.screenshot({ path, fullPage: true });
+    excluded.push([a, await now()]);
+    await testInfo.attach(name, { path, contentType: 'image/png' });
+  };
+
   await lab.screenshot(testInfo, 'lab-1-configured');
 
   const status = lab.runStatus();
   await page.getByTestId('btn-run').click();
   await expect(status).toHaveAttribute('data-state', 'loading');
-  await lab.screenshot(testInfo, 'lab-2-loading');
+  await shot('lab-2-loading'); // learning may start during it
   await expect(status).toHaveAttribute('data-state', 'running', { timeout: LOAD_TIMEOUT });
   await expect(page.getByTestId('model-summary')).toContainText('Masked weights');
-  const now = () => page.evaluate(() => performance.now());
-  const t0 = await now();
-  // a full-page screenshot is itself one long main-thread task (capture and raster): not counted
-  const excluded: [number, number][] = [];
-  const shot = async (name: string) => {
-    const a = await now();
-    await lab.screenshot(testInfo, name);
-    excluded.push([a, await now()]);
-  };
+  // Charts draw only while on screen: keep them in view so the live redraws are part of the budget.
+  await charts.scrollIntoViewIfNeeded();
 
   // pause as soon as a few steps are in (20 steps take well under a minute here)
   await expect.poll(() => lab.step(), { timeout: 120_000, intervals: [100] }).toBeGreaterThanOrEqual(2);
@@ -71,15 +95,22 @@ test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; th
   await expect(status).toHaveAttribute('data-state', 'paused');
   await expect.poll(() => lab.chartPoints('chart-loss')).toBe(k + 1);
   await shot('lab-4-paused');
+  // paused: the interactive Plotly chart replaces the canvas
+  const lossChart = page.getByTestId('chart-loss');
+  await expect(lossChart).toHaveAttribute('data-renderer', 'plotly', { timeout: 30_000 });
+  await expect(lossChart.locator('.main-svg').first()).toBeVisible();
 
-  // resume from the keyboard
+  // resume from the keyboard: back to the canvas at once
   await page.getByTestId('btn-run').focus();
   await page.keyboard.press('Enter');
   await expect(status).toHaveAttribute('data-state', 'running');
+  await expect(lossChart).toHaveAttribute('data-renderer', 'canvas');
   await shot('lab-3-running');
   await expect(status).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
   const t1 = await now();
   await expect(status).toHaveAttribute('data-step', '20');
+  await charts.scrollIntoViewIfNeeded();
+  await expect(lossChart).toHaveAttribute('data-renderer', 'plotly', { timeout: 30_000 });
 
   // every step is one point; evaluations at steps 10 and 20
   for (const id of ['chart-loss', 'chart-maskl1', 'chart-maxprob', 'chart-schedule']) await expect.poll(() => lab.chartPoints(id), { message: id }).toBe(20);
@@ -92,16 +123,32 @@ test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; th
   await expect(page.getByTestId('mask-view-summary')).toContainText('groups flipped');
   await lab.screenshot(testInfo, 'lab-5-done');
 
-  // the main thread stayed responsive while learning
-  const long = (await page.evaluate(() => window.__longtasks ?? [])).filter((t) => t.start >= t0 && t.start <= t1 && !excluded.some(([a, b]) => t.start >= a && t.start <= b));
-  const draws = await page.evaluate(([a, b]) => performance.getEntriesByName('chart:draw').filter((e) => e.startTime >= a && e.startTime <= b).map((e) => Math.round(e.duration)), [t0, t1]);
-  testInfo.annotations.push({ type: 'longtasks', description: `long tasks (ms): ${JSON.stringify(long.map((t) => Math.round(t.duration)))}; chart redraws (ms): ${JSON.stringify(draws)}` });
+  // The main thread stayed responsive while learning (issue 5: no task over 50 ms). Learning = the
+  // intervals in state 'running'; a task counts when it overlaps one (so the tasks that switch into
+  // and out of it count). A single step from pause keeps the state 'paused' and, by design, the
+  // interactive Plotly charts; the Plotly redraws after it and after pausing are outside the budget.
+  const states = await page.evaluate(() => window.__runStates ?? []);
+  const learning: [number, number][] = [];
+  states.forEach((s, i) => {
+    if (s.state === 'running') learning.push([s.t, states[i + 1]?.t ?? t1]);
+  });
+  expect(learning.length, `running intervals from ${JSON.stringify(states.map((s) => s.state))}`).toBe(2);
+  const overlaps = (start: number, duration: number) => learning.some(([a, b]) => start <= b && start + duration >= a);
+  const long = (await page.evaluate(() => window.__longtasks ?? [])).filter((t) => overlaps(t.start, t.duration) && !excluded.some(([a, b]) => t.start >= a && t.start <= b));
+  const draws = await page.evaluate(() =>
+    performance.getEntriesByName('chart:draw').map((e) => ({ start: e.startTime, ms: e.duration, renderer: ((e as PerformanceMeasure).detail as { renderer?: string } | null)?.renderer ?? '?' })),
+  );
+  const inLearning = draws.filter((d) => learning.some(([a, b]) => d.start >= a && d.start <= b));
+  const ms = (renderer: string) => JSON.stringify(inLearning.filter((d) => d.renderer === renderer).map((d) => Math.round(d.ms * 10) / 10));
+  testInfo.annotations.push({
+    type: 'longtasks',
+    description: `long tasks while learning (ms@start): ${JSON.stringify(long.map((t) => `${Math.round(t.duration)}@${Math.round(t.start)}`))}; learning intervals: ${JSON.stringify(learning.map(([a, b]) => [Math.round(a), Math.round(b)]))}; canvas redraws while learning (ms): ${ms('canvas')}; Plotly redraws while learning: ${ms('plotly')}; screenshot windows excluded: ${excluded.length}`,
+  });
   console.log(testInfo.annotations.at(-1)!.description);
-  // The engine runs in the worker, so the page never freezes: no main-thread task near a second.
-  // Issue 5's finer budget (no task over 50 ms) is NOT met yet: Plotly redraws of the live charts take
-  // 11–190 ms on this 2-core machine while SwiftShader keeps both cores busy. The measured tasks are
-  // recorded above (test annotation) so the gap stays visible until the charts are made cheaper.
-  expect(long.filter((t) => t.duration > 500), 'main-thread tasks over 500 ms during learning (a frozen page)').toEqual([]);
+  // the live charts were drawn while learning, by the canvas renderer only
+  expect(inLearning.filter((d) => d.renderer === 'canvas').length, 'canvas chart redraws while learning').toBeGreaterThan(0);
+  expect(inLearning.filter((d) => d.renderer === 'plotly'), 'Plotly redraws while learning').toEqual([]);
+  expect(long, 'main-thread tasks over 50 ms while learning').toEqual([]);
 
   // exports
   const snap = await page.evaluate(() => (window as unknown as { lab: { getState(): Promise<{ model: { sites: { name: string; shape: number[]; layout: string }[] } }> } }).lab.getState());

@@ -1,6 +1,6 @@
 // A fixed-capacity series for live charts. It lives outside React state on purpose: pushing a point
 // (possibly hundreds per second from a training loop) must not re-render anything; the Chart polls
-// `version` and redraws at most 10 times per second.
+// `version` and redraws at most 10 times per second (see src/ui/charts/scheduler.ts).
 export class RingSeries {
   private xs: Float64Array;
   private ys: Float64Array;
@@ -32,6 +32,16 @@ export class RingSeries {
     this.start = 0;
     this.count = 0;
     this.version++;
+  }
+
+  /** x of the k-th point, oldest first (0 ≤ k < length). No copy: the canvas renderer reads through these. */
+  xAt(k: number): number {
+    return this.xs[(this.start + k) % this.capacity];
+  }
+
+  /** y of the k-th point, oldest first (0 ≤ k < length). */
+  yAt(k: number): number {
+    return this.ys[(this.start + k) % this.capacity];
   }
 
   /** The points oldest first, as fresh arrays (Plotly keeps references to what it is given). */

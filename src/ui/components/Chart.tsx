@@ -1,53 +1,26 @@
-// A Plotly line chart fed by RingSeries. Data never passes through React state: pushing points
-// only bumps the series' version, and a timer redraws at most REDRAW_HZ times per second when a
-// version changed. Plotly (≈4.8 MB) is loaded lazily so the page shows before it arrives.
+// A line chart fed by RingSeries, drawn by one of two renderers:
+// - while learning runs (`still`): a small canvas renderer (src/ui/charts/draw-lines.ts). A redraw
+//   costs a few ms whatever the series length (decimated to the pixel columns); a Plotly redraw
+//   costs 13–86 ms of main-thread work on the CPU (SwiftShader) adapter, which broke the page's
+//   50 ms long-task budget while learning;
+// - otherwise: the interactive Plotly chart (zoom, hover, mode bar). Plotly (≈4.8 MB) is loaded
+//   lazily; until it has drawn, the canvas shows the data.
+// Data never passes through React state: pushing points only bumps the series' version, and the
+// shared scheduler (src/ui/charts/scheduler.ts) redraws at most 10 times per second.
+// The box carries data-points (the longest trace's length, read by the e2e tests) and
+// data-renderer ('canvas' | 'plotly', which one is on screen).
 import { useEffect, useRef, useState } from 'react';
 import { chartElements } from '../../state/live';
+import { drawLineChart } from '../charts/draw-lines';
+import { plotlyFigure } from '../charts/plotly-figure';
+import { flushAll, registerChart, requestCanvas, type ChartJob } from '../charts/scheduler';
 import type { RingSeries } from '../ring';
 
-const REDRAW_HZ = 10;
+/** Bring every chart's Plotly figure up to date now, on screen or not (before exporting images). */
+export const flushAllCharts = flushAll;
 
-// One scheduler for all charts: each tick redraws at most ONE chart (the one waiting longest), and
-// only charts on screen. A Plotly redraw is tens of ms of main-thread work on a slow machine; with
-// five charts updating every step, drawing them all at once would make one long task.
-interface Drawable {
-  dirty(): boolean;
-  /** Cheap bookkeeping every tick (point count, empty state), drawn or not. */
-  annotate(): void;
-  visible: boolean;
-  draw(): void;
-  /** when it was last drawn: the least recently drawn dirty chart goes first */
-  waitingSince: number;
-}
-const drawables = new Set<Drawable>();
-let schedulerTimer: ReturnType<typeof setInterval> | undefined;
-
-function tick(): void {
-  let pick: Drawable | null = null;
-  for (const d of drawables) {
-    d.annotate();
-    if (!d.visible || !d.dirty()) continue;
-    if (!pick || d.waitingSince < pick.waitingSince) pick = d;
-  }
-  if (pick) pick.draw();
-}
-
-function register(d: Drawable): () => void {
-  drawables.add(d);
-  schedulerTimer ??= setInterval(tick, 1000 / REDRAW_HZ);
-  return () => {
-    drawables.delete(d);
-    if (drawables.size === 0 && schedulerTimer !== undefined) {
-      clearInterval(schedulerTimer);
-      schedulerTimer = undefined;
-    }
-  };
-}
-
-/** Draw every chart now, on screen or not (before exporting images). */
-export function flushAllCharts(): void {
-  for (const d of drawables) if (d.dirty()) d.draw();
-}
+/** Height added under the plot for the legend when a chart has more than one line. */
+const LEGEND_HEIGHT = 60;
 
 export interface ChartProps {
   /** Accessible name of the chart (also its visible title). */
@@ -64,114 +37,185 @@ export interface ChartProps {
   refs?: { name: string; y: number }[];
   /** y axis on a log scale (perplexity) */
   logY?: boolean;
-  /** For tests and the PNG export (registered in chartElements under this id). */
+  /** For tests and the PNG export (its Plotly element is registered in chartElements under this id). */
   testId?: string;
   /**
-   * A static plot (no hover, zoom or mode bar): much cheaper to redraw. Used while learning, so a
-   * redraw stays a short main-thread task; interactive again when the run pauses or ends.
+   * Learning runs: draw with the canvas renderer (no hover, zoom or mode bar; a redraw stays far
+   * below the 50 ms long-task budget). Interactive Plotly again when the run pauses or ends.
    */
   still?: boolean;
 }
 
+const finite = (refs: ChartProps['refs']) => (refs ?? []).filter((r) => Number.isFinite(r.y));
+
 export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, integerX = false, refs, logY = false, testId, still = false }: ChartProps) {
-  const div = useRef<HTMLDivElement>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const plotDiv = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
   // reference lines change rarely: read through a ref so a new table does not restart the chart
   const refsRef = useRef(refs);
   const refsVersion = useRef(0);
-  const stillRef = useRef(still);
-  if (refsRef.current !== refs || stillRef.current !== still) {
+  if (refsRef.current !== refs) {
     refsRef.current = refs;
-    stillRef.current = still;
     refsVersion.current++;
   }
+  const liveRef = useRef(still);
+  const setLive = useRef<((live: boolean) => void) | null>(null);
   const [empty, setEmpty] = useState(() => series.every((s) => s.length === 0));
   const [loadError, setLoadError] = useState<string | null>(null);
+  const legendHeight = series.length + finite(refs).length > 1 ? LEGEND_HEIGHT : 0;
 
   useEffect(() => {
-    const el = div.current;
-    if (!el) return;
+    const el = box.current;
+    const pd = plotDiv.current;
+    const cv = canvas.current;
+    if (!el || !pd || !cv) return;
     let cancelled = false;
-    let drawn: number[] = series.map(() => -1);
-    let drawnRefs = -1;
-    if (testId) chartElements.set(testId, el);
-    let unregister: (() => void) | undefined;
-    let observer: IntersectionObserver | undefined;
+    const name = testId ?? title;
+    const none = () => series.map(() => -1);
+    // what each renderer last drew: series versions, reference-line version (and the canvas' size)
+    let canvasDrawn = none();
+    let canvasRefs = -1;
+    let canvasSize = '';
+    let plotDrawn = none();
+    let plotRefs = -1;
+    /** the Plotly element holds a figure of the current series (not one from before a reset) */
+    let plotValid = false;
+    let showing: 'canvas' | 'plotly' = 'canvas';
     let plotly: typeof import('plotly.js-dist-min').default | null = null;
+    // the box's size in CSS pixels, from a ResizeObserver (reading it in a redraw would force layout)
+    let cssW = 0;
+    let cssH = 0;
+    if (testId) chartElements.set(testId, pd);
+    // the context is made now (before any run), not in the first redraw while learning
+    const ctx = cv.getContext('2d');
 
-    const dirty = () => series.some((s, i) => s.version !== drawn[i]) || drawnRefs !== refsVersion.current;
-    const annotate = () => {
-      const n = Math.max(0, ...series.map((s) => s.length));
-      if (el.dataset.points !== String(n)) el.dataset.points = String(n);
-      setEmpty(n === 0);
+    const behind = (drawn: number[]) => series.some((s, i) => s.version !== drawn[i]);
+    const isEmpty = () => series.every((s) => s.length === 0);
+    const sizeKey = () => `${cssW}x${cssH}@${window.devicePixelRatio || 1}`;
+    const show = (r: 'canvas' | 'plotly') => {
+      showing = r;
+      if (el.dataset.renderer !== r) el.dataset.renderer = r;
     };
-    const me: Drawable = { dirty, annotate, visible: true, waitingSince: 0, draw: () => draw() };
-    const draw = () => {
-      const versions = series.map((s) => s.version);
-      if (!dirty()) return;
-      me.waitingSince = performance.now();
-      drawn = versions;
-      drawnRefs = refsVersion.current;
-      const isEmpty = series.every((s) => s.length === 0);
-      setEmpty(isEmpty);
-      if (!plotly || isEmpty) return;
-      // markers only while there are few points: hundreds of SVG markers make every redraw slower
-      const data = series.map((s) => ({ type: 'scatter' as const, mode: s.length > 60 ? ('lines' as const) : ('lines+markers' as const), name: s.name, ...s.toArrays() }));
-      el.dataset.points = String(Math.max(...data.map((d) => d.x.length)));
-      const span = Math.max(1, ...data.map((d) => (d.x.length ? d.x[d.x.length - 1] - d.x[0] : 0)));
-      const xs = data.flatMap((d) => (d.x.length ? [d.x[0], d.x[d.x.length - 1]] : []));
-      const x0 = Math.min(...xs);
-      const x1 = Math.max(...xs);
-      const lines = (refsRef.current ?? []).filter((r) => Number.isFinite(r.y)).map((r) => ({
-        type: 'scatter' as const, mode: 'lines' as const, name: r.name, x: [x0, x1], y: [r.y, r.y], line: { dash: 'dash' as const, width: 1.5 }, hoverinfo: 'name+y' as const,
-      }));
-      // About ten integer ticks; Plotly's automatic ticks would put some at 0.5, 1.5, … for a few points.
-      const xTicks = integerX ? { tickformat: 'd', dtick: Math.max(1, Math.ceil(span / 10)) } : {};
-      const legend = series.length + lines.length > 1;
-      const t0 = performance.now();
-      void plotly.react(el, [...data, ...lines], {
-        height: legend ? height + 60 : height,
-        margin: { l: 56, r: 16, t: 8, b: legend ? 104 : 44 },
-        xaxis: { title: { text: xTitle }, ...xTicks },
-        yaxis: logY ? { title: { text: yTitle }, type: 'log' } : { title: { text: yTitle }, rangemode: 'tozero' },
-        showlegend: legend,
-        legend: { orientation: 'h', x: 0, y: -0.3, yanchor: 'top' },
-        paper_bgcolor: 'rgba(0,0,0,0)',
-        plot_bgcolor: 'rgba(0,0,0,0)',
-      }, stillRef.current ? { staticPlot: true, responsive: true } : { displaylogo: false, responsive: true });
-      // User Timing entry (DevTools' performance panel; the e2e test reads them): the synchronous part of a redraw
-      performance.measure('chart:draw', { start: t0, detail: testId ?? title });
+    show('canvas');
+
+    const job: ChartJob = {
+      visible: true,
+      plotlyDrawnAt: 0,
+      annotate() {
+        const n = Math.max(0, ...series.map((s) => s.length));
+        if (el.dataset.points !== String(n)) el.dataset.points = String(n);
+        setEmpty(n === 0);
+      },
+      canvasDirty: () => showing === 'canvas' && cssW > 0 && cssH > 0 && (behind(canvasDrawn) || canvasRefs !== refsVersion.current || canvasSize !== sizeKey()),
+      drawCanvas() {
+        canvasDrawn = series.map((s) => s.version);
+        canvasRefs = refsVersion.current;
+        canvasSize = sizeKey();
+        if (isEmpty() || !ctx) return;
+        const t0 = performance.now();
+        const dpr = window.devicePixelRatio || 1;
+        const bw = Math.round(cssW * dpr);
+        const bh = Math.round(cssH * dpr);
+        // setting width/height clears the canvas and reallocates it: only when the size changed
+        if (cv.width !== bw || cv.height !== bh) {
+          cv.width = bw;
+          cv.height = bh;
+        }
+        ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+        const lines = finite(refsRef.current);
+        drawLineChart(ctx, { series: series.map((s) => ({ name: s.name, src: s })), refs: lines, xTitle, yTitle, logY, integerX, legendHeight: series.length + lines.length > 1 ? LEGEND_HEIGHT : 0 }, cssW, cssH);
+        // User Timing entry (DevTools' performance panel; the lab e2e test reads them)
+        performance.measure('chart:draw', { start: t0, detail: { chart: name, renderer: 'canvas' } });
+      },
+      plotlyDirty: (forExport = false) => plotly !== null && (forExport || !liveRef.current) && (behind(plotDrawn) || plotRefs !== refsVersion.current),
+      drawPlotly() {
+        if (!plotly) return;
+        // data arrived but React has not shown the box yet: Plotly must measure a laid-out element
+        // (in display:none it would size the figure 700 px wide); the next tick draws it
+        if (el.hidden && !isEmpty()) return;
+        plotDrawn = series.map((s) => s.version);
+        plotRefs = refsVersion.current;
+        job.plotlyDrawnAt = performance.now();
+        if (isEmpty()) {
+          // nothing to plot (a reset): the old figure must not reappear with the next data
+          plotValid = false;
+          show('canvas');
+          return;
+        }
+        const lines = finite(refsRef.current);
+        const fig = plotlyFigure(series, lines, { xTitle, yTitle, height, legendHeight: series.length + lines.length > 1 ? LEGEND_HEIGHT : 0, integerX, logY });
+        const t0 = performance.now();
+        const done = plotly.react(pd, fig.data, fig.layout, { displaylogo: false, responsive: true });
+        // the synchronous part of a redraw, the one that blocks the main thread
+        performance.measure('chart:draw', { start: t0, detail: { chart: name, renderer: 'plotly' } });
+        void done.then(
+          () => {
+            if (cancelled) return;
+            plotValid = true;
+            // learning may have started again meanwhile: the canvas stays then
+            if (!liveRef.current) show('plotly');
+          },
+          (e: unknown) => console.error(`chart "${name}": Plotly failed to draw`, e),
+        );
+      },
     };
+
+    setLive.current = (live: boolean) => {
+      liveRef.current = live;
+      if (live) {
+        show('canvas');
+        if (job.canvasDirty()) requestCanvas(job); // next frame, not the next tick: the canvas may be stale
+      } else if (plotValid && !job.plotlyDirty()) {
+        show('plotly'); // nothing new since Plotly last drew
+      }
+      // else the canvas stays until the scheduler's next Plotly draw resolves
+    };
+
+    const unregister = registerChart(job);
+    const resize = new ResizeObserver((entries) => {
+      const r = entries[entries.length - 1].contentRect;
+      cssW = r.width;
+      cssH = r.height;
+      if (job.visible && job.canvasDirty()) requestCanvas(job);
+    });
+    resize.observe(el);
+    const onScreen = new IntersectionObserver((entries) => {
+      for (const e of entries) job.visible = e.isIntersecting;
+    });
+    onScreen.observe(el.parentElement ?? el);
 
     import('plotly.js-dist-min')
       .then((m) => {
-        if (cancelled) return;
-        plotly = m.default;
-        drawn = series.map(() => -1);
-        draw();
-        unregister = register(me);
-        const box = el.parentElement ?? el;
-        observer = new IntersectionObserver((entries) => {
-          for (const e of entries) me.visible = e.isIntersecting;
-        });
-        observer.observe(box);
+        if (!cancelled) plotly = m.default; // the next tick draws it (when learning is not running)
       })
-      .catch((e: unknown) => setLoadError(`The chart library failed to load: ${e instanceof Error ? e.message : String(e)}`));
+      .catch((e: unknown) => setLoadError(`The interactive chart library failed to load (${e instanceof Error ? e.message : String(e)}); the plain chart stays.`));
 
     return () => {
       cancelled = true;
-      unregister?.();
-      observer?.disconnect();
-      if (plotly) plotly.purge(el);
-      if (testId && chartElements.get(testId) === el) chartElements.delete(testId);
+      setLive.current = null;
+      unregister();
+      resize.disconnect();
+      onScreen.disconnect();
+      if (plotly) plotly.purge(pd);
+      if (testId && chartElements.get(testId) === pd) chartElements.delete(testId);
     };
-  }, [series, xTitle, yTitle, height, integerX, logY, testId]);
+  }, [series, xTitle, yTitle, height, integerX, logY, testId, title]);
+
+  useEffect(() => {
+    if (setLive.current) setLive.current(still);
+    else liveRef.current = still;
+  }, [still]);
 
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
       {loadError && <p className="chart-note error-text">{loadError}</p>}
-      {empty && !loadError && <p className="chart-note">{emptyText}</p>}
-      <div ref={div} role="img" aria-label={title} hidden={empty} data-testid={testId} style={{ minHeight: empty ? 0 : height }} />
+      {empty && <p className="chart-note">{emptyText}</p>}
+      <div ref={box} className="chart-box" role="img" aria-label={title} hidden={empty} data-testid={testId} style={{ height: height + legendHeight }}>
+        <div ref={plotDiv} className="chart-plotly" hidden={empty} />
+        <canvas ref={canvas} className="chart-canvas" aria-hidden="true" />
+      </div>
     </figure>
   );
 }
