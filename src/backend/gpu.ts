@@ -1,4 +1,5 @@
 import { acquireDevice, type AcquireOptions, type DeviceInfo } from '../gpu/device';
+import { BindGroupCache } from '../gpu/bind-groups';
 import { BufferPool } from '../gpu/buffers';
 import { GpuError } from '../gpu/errors';
 import { KernelCache, kernelKey, type Kernel } from '../gpu/kernel';
@@ -18,6 +19,9 @@ export interface DispatchArgs {
   workgroups: [number, number?, number?];
 }
 
+/** Uniform slot size: every params struct of the kernels fits, so slots are rarely replaced. */
+const UNIFORM_SLOT_BYTES = 256;
+
 export interface EngineStats {
   dispatches: number;
   submits: number;
@@ -34,10 +38,12 @@ export class GpuEngine implements EngineBase {
   readonly pool: BufferPool;
   readonly kernels: KernelCache;
   readonly stats: EngineStats = { dispatches: 0, submits: 0, readbacks: 0 };
+  readonly bindGroups: BindGroupCache;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  private uniformFree: GPUBuffer[] = [];
-  private uniformInFlight: GPUBuffer[] = [];
+  /** Uniform buffers by position: the i-th dispatch since the last submit uses slot i. */
+  private uniformSlots: GPUBuffer[] = [];
+  private uniformNext = 0;
   private lostError: GpuError | null = null;
   private errors: string[] = [];
   private lostListeners: ((e: GpuError) => void)[] = [];
@@ -53,6 +59,7 @@ export class GpuEngine implements EngineBase {
     this.device = info.device;
     this.pool = new BufferPool(this.device, info.limits.maxBufferSize);
     this.kernels = new KernelCache(this.device);
+    this.bindGroups = new BindGroupCache(this.device);
     this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.errors.push(ev.error.message);
     };
@@ -169,13 +176,18 @@ export class GpuEngine implements EngineBase {
   }
 
   private uniform(data: ArrayBuffer): GPUBuffer {
-    let u = this.uniformFree.find((b) => b.size >= data.byteLength);
-    if (u) this.uniformFree.splice(this.uniformFree.indexOf(u), 1);
-    else u = this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    // Each dispatch gets its own uniform buffer: writes land before the submit, so sharing one
-    // buffer between dispatches of the same command buffer would give all of them the last value.
+    // Each dispatch of a command buffer gets its own uniform buffer: writeBuffer lands before the
+    // submit, so sharing one buffer between dispatches of the same command buffer would give all of
+    // them the last value. Slots are reused by position after the submit (queue order makes that
+    // safe), so a repeated step binds the same buffers and its bind groups come from the cache.
+    const i = this.uniformNext++;
+    let u = this.uniformSlots[i];
+    if (!u || u.size < data.byteLength) {
+      u?.destroy();
+      u = this.device.createBuffer({ size: Math.max(UNIFORM_SLOT_BYTES, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      this.uniformSlots[i] = u;
+    }
     this.device.queue.writeBuffer(u, 0, data);
-    this.uniformInFlight.push(u);
     return u;
   }
 
@@ -189,19 +201,18 @@ export class GpuEngine implements EngineBase {
     }
     if (x === 0 || y === 0 || z === 0) return; // nothing to do (an empty tensor)
     const pipeline = this.kernels.pipeline(kernel);
-    const entries: GPUBindGroupEntry[] = [];
+    const entries: { binding: number; buffer: GPUBuffer }[] = [];
     let b = 0;
-    if (args.params) entries.push({ binding: b++, resource: { buffer: this.uniform(args.params) } });
+    if (args.params) entries.push({ binding: b++, buffer: this.uniform(args.params) });
     for (const t of args.bindings) {
       if (t === null) {
         b++;
         continue;
       }
-      const buffer = t instanceof RawTensor ? t.buffer : t;
       if (t instanceof RawTensor && t.isDisposed) throw new Error(`${kernel.name}: binding ${b} uses a disposed tensor`);
-      entries.push({ binding: b++, resource: { buffer } });
+      entries.push({ binding: b++, buffer: t instanceof RawTensor ? t.buffer : t });
     }
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.bindGroups.get(pipeline, entries);
     const timestampWrites = this.profiler?.nextPass(kernelKey(kernel).replace(/:$/, ''));
     if (timestampWrites) {
       this.endPass();
@@ -224,8 +235,7 @@ export class GpuEngine implements EngineBase {
     this.device.queue.submit([cb]);
     this.stats.submits++;
     this.pool.afterSubmit();
-    this.uniformFree.push(...this.uniformInFlight);
-    this.uniformInFlight = [];
+    this.uniformNext = 0;
   }
 
   /** Time every following dispatch with timestamp queries (needs the 'timestamp-query' feature). */
@@ -251,6 +261,7 @@ export class GpuEngine implements EngineBase {
   }
 
   destroy(): void {
+    this.bindGroups.clear();
     this.pool.trim();
     this.device.destroy();
   }

@@ -24,8 +24,20 @@ export function bucketSize(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
+/** How many earlier buffers are remembered per request position (tensors kept across one step need 2). */
+const REMEMBERED_PER_POSITION = 3;
+
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
+  /**
+   * Stable placement: the k-th request since the last submit prefers a free buffer that served the
+   * k-th request of an earlier command buffer. A repeated training step then gets the same buffers
+   * every time (or alternates between two when a tensor lives into the next step), so its bind
+   * groups come from the engine's cache instead of being created per dispatch. Without it, LIFO
+   * reuse permutes the buffers from step to step.
+   */
+  private byPosition = new Map<number, GPUBuffer[]>();
+  private position = 0;
   private pendingFree: GPUBuffer[] = [];
   private sizes = new WeakMap<GPUBuffer, number>();
   private live = 0;
@@ -53,12 +65,24 @@ export class BufferPool {
       );
     }
     const list = this.free.get(size);
-    let buf = list?.pop();
+    const pos = this.position++;
+    let buf: GPUBuffer | undefined;
+    if (list && list.length > 0) {
+      const remembered = this.byPosition.get(pos);
+      const at = remembered ? remembered.map((b) => list.lastIndexOf(b)).find((i) => i >= 0) : undefined;
+      buf = at !== undefined ? list.splice(at, 1)[0] : list.pop();
+    }
     if (buf) {
       this.pooledBytes -= size;
     } else {
       buf = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
       this.sizes.set(buf, size);
+    }
+    const mem = this.byPosition.get(pos);
+    if (!mem) this.byPosition.set(pos, [buf]);
+    else if (!mem.includes(buf)) {
+      mem.unshift(buf);
+      if (mem.length > REMEMBERED_PER_POSITION) mem.pop();
     }
     this.live++;
     this.liveBytes += size;
@@ -82,12 +106,14 @@ export class BufferPool {
       this.pooledBytes += size;
     }
     this.pendingFree = [];
+    this.position = 0;
   }
 
   /** Destroy every pooled (not live) buffer. */
   trim(): void {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
+    this.byPosition.clear();
     this.pooledBytes = 0;
   }
 }

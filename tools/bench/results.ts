@@ -66,6 +66,7 @@ export interface StepResult {
   itemsPerSecond: number;
   perStep: { dispatches: number; submits: number; readbacks: number };
   pipelinesCompiledDuringTimedSteps: number;
+  bindGroupsCreatedDuringTimedSteps: number;
   /** from timestamp queries of one profiled step (null without timestamp-query) */
   kernelMs: number | null;
   profiledWallMs: number | null;
