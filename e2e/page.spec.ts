@@ -32,7 +32,7 @@ test.describe('lab page with WebGPU', () => {
 
   test('URL seed, "Run again" from the keyboard, and recovery from a lost device', async ({ lab, page }) => {
     // A seed in the URL reproduces a run.
-    await lab.open('?seed=12345');
+    await lab.open('?selftest=12345');
     expect(await lab.waitForSelfTest()).toBe('12345');
     await lab.expectAllPass();
 

@@ -174,6 +174,10 @@ export function decodeConfigFromSearch(search: string): DecodedSearch {
       case 'origins':
         out.allowedOrigins = parseOriginList(value, warnings);
         continue;
+      case 'selftest':
+        // read by the page's store: run the GPU-vs-CPU self-test at start (with this seed if given)
+        if (value.trim() !== '' && !/^\d{1,10}$/.test(value.trim())) warnings.push(`selftest=${JSON.stringify(value.slice(0, 20))} is not a seed (a non-negative integer); the self-test runs with a fresh seed`);
+        continue;
     }
     const spec = fields.get(name);
     if (!spec) {

@@ -64,10 +64,13 @@ function freshSeed(): number {
   return (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) >>> 0;
 }
 
-/** `?seed=123` in the URL reproduces a self-test run (the seed of each run is shown on the page). */
+/**
+ * `?selftest=123` in the URL reproduces a self-test run (the seed of each run is shown on the page);
+ * `?selftest` alone runs it with a fresh seed. (`seed=` is the experiment's seed, not the self-test's.)
+ */
 function seedFromUrl(): number | null {
-  const s = new URLSearchParams(globalThis.location?.search ?? '').get('seed');
-  if (s === null) return null;
+  const s = new URLSearchParams(globalThis.location?.search ?? '').get('selftest');
+  if (s === null || s.trim() === '') return null;
   const n = Number(s);
   return Number.isInteger(n) && n >= 0 ? n >>> 0 : null;
 }
@@ -101,9 +104,9 @@ export const useLab = create<LabState>()((set, get, store) => ({
       return;
     }
     await get().checkSaved();
-    // The self-test (about a minute on a software GPU) runs on request, or at start with ?seed=N or ?selftest.
+    // The self-test (about a minute on a software GPU) runs on request, or at start with ?selftest or ?selftest=N.
     const q = new URLSearchParams(globalThis.location?.search ?? '');
-    if (q.has('seed') || q.has('selftest')) await get().runSelfTest(seedFromUrl() ?? undefined);
+    if (q.has('selftest')) await get().runSelfTest(seedFromUrl() ?? undefined);
   },
 
   async runSelfTest(seed) {

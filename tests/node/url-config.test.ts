@@ -162,3 +162,13 @@ describe('url-config warnings', () => {
     );
   });
 });
+
+describe('selftest= (the page self-test, not an experiment field)', () => {
+  it('is accepted without a warning, and a bad seed gets a specific one', () => {
+    expect(decodeConfigFromSearch('?selftest=12345').warnings).toEqual([]);
+    expect(decodeConfigFromSearch('?selftest').warnings).toEqual([]);
+    expect(decodeConfigFromSearch('?selftest=abc').warnings[0]).toMatch(/selftest="abc" is not a seed/);
+    // the experiment seed stays an experiment field
+    expect(decodeConfigFromSearch('?seed=7').config.seed).toBe(7);
+  });
+});

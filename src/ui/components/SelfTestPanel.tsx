@@ -60,7 +60,7 @@ export function SelfTestPanel() {
         {st.seed !== null && (
           <>
             {' '}
-            Seed <span className="mono" data-testid="selftest-seed">{st.seed}</span> (reproduce with <span className="mono">?seed={st.seed}</span>).
+            Seed <span className="mono" data-testid="selftest-seed">{st.seed}</span> (reproduce with <span className="mono">?selftest={st.seed}</span>).
           </>
         )}
       </p>
