@@ -52,6 +52,8 @@ export class GpuEngine implements EngineBase {
    * shows up as NaN in the comparison with the CPU twin instead of passing by luck.
    */
   poisonAllocations = false;
+  /** Set by collectKernels(): dispatches are recorded by kernel and not encoded. */
+  private collecting: Map<string, Kernel> | null = null;
   /** Set by startProfiling(): each dispatch then runs in its own timed pass. */
   private profiler: KernelProfiler | null = null;
 
@@ -200,6 +202,10 @@ export class GpuEngine implements EngineBase {
       throw new RangeError(`${kernel.name}: ${x}×${y}×${z} workgroups exceed the device limit of ${maxWg} per dimension`);
     }
     if (x === 0 || y === 0 || z === 0) return; // nothing to do (an empty tensor)
+    if (this.collecting) {
+      this.collecting.set(kernelKey(kernel), kernel);
+      return;
+    }
     const pipeline = this.kernels.pipeline(kernel);
     const entries: { binding: number; buffer: GPUBuffer }[] = [];
     let b = 0;
@@ -236,6 +242,23 @@ export class GpuEngine implements EngineBase {
     this.stats.submits++;
     this.pool.afterSubmit();
     this.uniformNext = 0;
+  }
+
+  /**
+   * Run `fn` without executing any kernel, and return every kernel it dispatched (once each), e.g.
+   * to compile a run's pipelines ahead of time with progress (KernelCache.warm). Buffers are still
+   * allocated and uploads still happen; whatever `fn` reads back is meaningless (nothing ran).
+   */
+  async collectKernels(fn: () => void | Promise<void>): Promise<Kernel[]> {
+    this.flush();
+    const seen = new Map<string, Kernel>();
+    this.collecting = seen;
+    try {
+      await fn();
+    } finally {
+      this.collecting = null;
+    }
+    return [...seen.values()];
   }
 
   /** Time every following dispatch with timestamp queries (needs the 'timestamp-query' feature). */

@@ -35,7 +35,7 @@ export const EVENTS = ['ready', 'progress', 'metrics', 'evaluation', 'done', 'er
 export type EventName = (typeof EVENTS)[number];
 export const MASK_FORMATS: readonly MaskFormat[] = ['safetensors', 'packed', 'state'];
 const SESSION_STATES: readonly SessionState[] = ['idle', 'loading', 'ready', 'running', 'paused', 'done', 'error'];
-const PHASES = ['loading', 'baselines', 'learning', 'evaluating'] as const;
+const PHASES = ['loading', 'compiling', 'baselines', 'learning', 'evaluating'] as const;
 
 export type RequestId = string | number;
 export type ConfigValue = string | number | boolean;

@@ -27,6 +27,11 @@ export class KernelCache {
     return this.pipelines.size;
   }
 
+  /** The pipeline keys compiled so far. */
+  keys(): string[] {
+    return [...this.pipelines.keys()];
+  }
+
   private module(k: Kernel): GPUShaderModule {
     let m = this.modules.get(k.code);
     if (!m) {

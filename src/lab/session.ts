@@ -4,6 +4,7 @@
 //
 // States: idle → loading → ready ⇄ running ⇄ paused → done; any → error. One-shot methods finish
 // right after `ready` (nothing to learn).
+import { Tape } from '../autograd/tape';
 import type { Tensor } from '../autograd/tensor';
 import type { Engine } from '../backend/engine';
 import { evalTextWindows, imageBatches, sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
@@ -61,7 +62,7 @@ export interface EvaluationEvent {
 
 export type SessionEvent =
   | { type: 'state'; state: SessionState; message?: string }
-  | { type: 'progress'; phase: 'loading' | 'baselines' | 'learning' | 'evaluating'; done: number; total: number; detail?: string; stepsPerSecond?: number }
+  | { type: 'progress'; phase: 'loading' | 'compiling' | 'baselines' | 'learning' | 'evaluating'; done: number; total: number; detail?: string; stepsPerSecond?: number }
   | { type: 'model'; summary: ModelSummary }
   | { type: 'metrics'; rows: StepMetrics[] }
   | { type: 'evaluation'; evaluation: EvaluationEvent }
@@ -140,6 +141,7 @@ export class LabSession {
       this.summary = this.summarize(config);
       this.emit({ type: 'model', summary: this.summary });
       this.data = await this.loadData(modelConfig, config);
+      await this.compileShaders();
       await this.prepare();
     } catch (e) {
       this.fail(e);
@@ -201,6 +203,45 @@ export class LabSession {
     const train = await img('fmnist.train');
     const val = new Map<string, ImageBatch[]>([['val', imageBatches(await img('fmnist.val'), 250)]]);
     return { train, val, test: imageBatches(await img('fmnist.test'), 250) };
+  }
+
+  /**
+   * Compile the run's pipelines ahead of time, reporting k of n: one evaluation forward, two
+   * learning steps (the second uses the mask-change kernel) and two hard-mask evaluations (the second
+   * counts flips) are recorded without running, which names
+   * every kernel they use; KernelCache.warm then compiles those with createComputePipelineAsync.
+   * Kernels used only by the one-shot baselines compile when first used.
+   */
+  private async compileShaders(): Promise<void> {
+    const e = this.engine;
+    if (e.kind !== 'gpu') return;
+    const c = this.config!;
+    const model = this.model!;
+    const kernels = await e.collectKernels(async () => {
+      const tape = new Tape(e);
+      model.forward(tape, this.trainInput(0, c.seed));
+      tape.dispose();
+      if (c.method !== 'maskllm') return;
+      // readEvery beyond the two steps: nothing is read back from a run that did not execute
+      const dry = new MaskLearner(model, { n: c.n, m: c.m, hyper: toHyper(c), seed: c.seed }, 8);
+      try {
+        await dry.learnStep([this.trainInput(0, c.seed)]);
+        await dry.learnStep([this.trainInput(1, c.seed)]);
+        // the hard mask of an evaluation, twice (the second counts flips), and its forward
+        for (let i = 0; i < 2; i++) {
+          const { override } = await dry.hardOverride();
+          const t = new Tape(e);
+          model.forward(t, this.trainInput(0, c.seed), override);
+          t.dispose();
+          disposeOverride(override);
+        }
+      } finally {
+        dry.dispose();
+      }
+    });
+    const total = kernels.length;
+    this.emit({ type: 'progress', phase: 'compiling', done: 0, total, detail: 'shaders' });
+    await e.kernels.warm(kernels, (done) => this.emit({ type: 'progress', phase: 'compiling', done, total, detail: 'shaders' }));
   }
 
   /** The k-th training batch of the run (deterministic in seed and k). */

@@ -14,7 +14,7 @@ export const MAX_FILE_BYTES = 2 * 1024 ** 3;
 const MAX_CONFIG_BYTES = 10 * 1024 ** 2;
 
 export interface LoadingInfo {
-  phase: 'loading' | 'baselines' | 'learning' | 'evaluating';
+  phase: 'loading' | 'compiling' | 'baselines' | 'learning' | 'evaluating';
   done: number;
   total: number;
   detail?: string;

@@ -3,7 +3,7 @@
 import { useLab } from '../../state/store';
 import { formatBytes, formatDuration } from '../format';
 
-const PHASE_TEXT = { loading: 'Loading', baselines: 'One-shot baselines', learning: 'Learning', evaluating: 'Final evaluation' } as const;
+const PHASE_TEXT = { loading: 'Loading', compiling: 'Compiling shaders', baselines: 'One-shot baselines', learning: 'Learning', evaluating: 'Final evaluation' } as const;
 
 export function ResumeOffer() {
   const resume = useLab((s) => s.resume);
