@@ -1,0 +1,111 @@
+// Runs one RunDef on the lab's own engine (a LabSession, as the page runs it) into its run
+// directory, or reuses the directory when its config.json already describes this run (--force
+// reruns). Sessions share one engine, so pipelines compiled for one run serve the next.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Engine } from '../../src/backend/engine';
+import type { AssetLoader } from '../../src/lab/assets';
+import { LabSession, type ModelSummary } from '../../src/lab/session';
+import { reuseCheck, runIdentity } from './run-dir';
+import type { FileSizes, RunDef } from './types';
+
+export interface RunnerEnv {
+  engine: Engine;
+  assets: AssetLoader;
+  adapter: string;
+  runsRoot: string;
+  force: boolean;
+  log: (line: string) => void;
+  /** progress within a run (overwritten in place on a terminal) */
+  progress?: (line: string) => void;
+}
+
+export type RunOutcome = { name: string; status: 'reused' | 'ran'; seconds: number } | { name: string; status: 'failed'; seconds: number; error: string };
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+
+/** Runs every definition in order (each name once); failures are reported and the rest still run. */
+export async function runAll(defs: RunDef[], env: RunnerEnv): Promise<RunOutcome[]> {
+  const out: RunOutcome[] = [];
+  const done = new Set<string>();
+  for (const def of defs) {
+    if (done.has(def.name)) continue;
+    done.add(def.name);
+    const t0 = performance.now();
+    try {
+      const status = await ensureRun(def, env);
+      out.push({ name: def.name, status, seconds: (performance.now() - t0) / 1000 });
+    } catch (e) {
+      const error = (e as Error).message;
+      env.log(`  ${def.name}: FAILED: ${error}`);
+      out.push({ name: def.name, status: 'failed', seconds: (performance.now() - t0) / 1000, error });
+    }
+  }
+  return out;
+}
+
+export async function ensureRun(def: RunDef, env: RunnerEnv): Promise<'reused' | 'ran'> {
+  const dir = join(env.runsRoot, def.name);
+  let prior: Uint8Array | undefined;
+  if (def.priorFrom) {
+    const file = join(env.runsRoot, def.priorFrom, 'mask.safetensors');
+    if (!existsSync(file)) throw new Error(`its prior comes from ${def.priorFrom}, which has no mask.safetensors (that run failed or was not planned first)`);
+    prior = new Uint8Array(readFileSync(file));
+  }
+  const identity = runIdentity(def, prior);
+  const check = reuseCheck(dir, def, identity);
+  if (check.reuse && !env.force) {
+    env.log(`${def.name}: reused (${check.why})`);
+    return 'reused';
+  }
+  const c = def.config;
+  env.log(`${def.name}: ${c.method}${c.method === 'maskllm' ? ` ${c.prior} prior, ${c.steps} steps` : ''}, ${c.n}:${c.m}, batch ${c.batch} (${env.force && check.reuse ? 'forced' : check.why})`);
+  mkdirSync(dir, { recursive: true });
+  // a half-written directory must never look finished
+  rmSync(join(dir, 'summary.json'), { force: true });
+
+  const metrics: string[] = [];
+  const evals: string[] = [];
+  let model: ModelSummary | null = null;
+  let lastError = '';
+  const t0 = performance.now();
+  const session = new LabSession(env.engine, env.assets, (e) => {
+    if (e.type === 'model') model = e.summary;
+    if (e.type === 'metrics') for (const r of e.rows) metrics.push(JSON.stringify(r));
+    if (e.type === 'evaluation') {
+      evals.push(JSON.stringify(e.evaluation));
+      const m = e.evaluation.metrics;
+      env.log(`  ${def.name} step ${e.evaluation.step}: ${m.val ? `val acc ${fmt(100 * m.val.accuracy)}%` : `en ppl ${fmt(m.en?.ppl ?? NaN)} code ppl ${fmt(m.code?.ppl ?? NaN)}`} flips ${e.evaluation.flips ?? '—'}`);
+    }
+    if (e.type === 'progress' && e.phase === 'learning') env.progress?.(`  ${def.name} step ${e.done}/${e.total} ${e.stepsPerSecond ? (1 / e.stepsPerSecond).toFixed(2) + ' s/step' : ''}`);
+    if (e.type === 'error') lastError = e.message;
+  });
+  try {
+    if (prior) session.setPriorFile(prior);
+    await session.load(c);
+    if (c.method === 'maskllm') await session.run();
+    if (session.state !== 'done') throw new Error(`ended in state ${session.state}${lastError ? `: ${lastError}` : ''}`);
+    const seconds = (performance.now() - t0) / 1000;
+    const sizes: FileSizes = {};
+    const st = await session.exportMask('safetensors');
+    sizes.safetensors = st.length;
+    writeFileSync(join(dir, 'mask.safetensors'), st);
+    if (def.exports?.includes('packed')) {
+      const packed = await session.exportMask('packed');
+      sizes.packed = packed.length;
+      writeFileSync(join(dir, 'mask.packed'), packed);
+    }
+    // the resumable state is logits + Adam moments (tens of MB for 4:8): only its size is kept
+    if (def.exports?.includes('state')) sizes.state = (await session.exportMask('state')).length;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...identity, adapter: env.adapter }, null, 2) + '\n');
+    writeFileSync(join(dir, 'metrics.jsonl'), metrics.join('\n') + '\n');
+    writeFileSync(join(dir, 'evaluations.jsonl'), evals.join('\n') + '\n');
+    if (model) writeFileSync(join(dir, 'model.json'), JSON.stringify(model, null, 2) + '\n');
+    writeFileSync(join(dir, 'files.json'), JSON.stringify(sizes, null, 2) + '\n');
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ rows: session.table, seconds, adapter: env.adapter }, null, 2) + '\n');
+    env.log(`  ${def.name}: done in ${(seconds / 60).toFixed(1)} min`);
+    return 'ran';
+  } finally {
+    session.dispose();
+  }
+}
