@@ -60,15 +60,17 @@ describe('paired comparisons (direction of effect)', () => {
 
 describe('gap closed', () => {
   it('perplexity: (baseline − method) / (baseline − dense)', () => {
-    expect(gapClosed(5, 9, 6)).toBeCloseTo(0.75, 12);
-    expect(gapClosed(5, 9, 10)).toBeCloseTo(-0.25, 12);
-    expect(gapClosed(5, 9, 4)).toBeCloseTo(1.25, 12);
+    expect(gapClosed(5, 9, 6, 'lower')).toBeCloseTo(0.75, 12);
+    expect(gapClosed(5, 9, 10, 'lower')).toBeCloseTo(-0.25, 12);
+    expect(gapClosed(5, 9, 4, 'lower')).toBeCloseTo(1.25, 12);
   });
   it('accuracy uses the same formula', () => {
-    expect(gapClosed(80, 70, 77.5)).toBeCloseTo(0.75, 12);
+    expect(gapClosed(80, 70, 77.5, 'higher')).toBeCloseTo(0.75, 12);
   });
-  it('no gap: NaN', () => {
-    expect(gapClosed(5, 5, 4)).toBeNaN();
+  it('no gap, or a baseline better than dense: NaN', () => {
+    expect(gapClosed(5, 5, 4, 'lower')).toBeNaN();
+    expect(gapClosed(11.61, 11.6, 11.99, 'lower')).toBeNaN();
+    expect(gapClosed(70, 80, 77.5, 'higher')).toBeNaN();
   });
 });
 

@@ -58,30 +58,30 @@ export function compare(a: readonly number[], b: readonly number[], better: Bett
 
 /**
  * One sentence on a comparison: the verdict, its seeds, both means and whether it is within noise.
- * `verb` names "a is better than b" and its negation (default: beats / does not beat).
+ * `verb` says "a is better than b" (default: beats).
  */
-export function verdictText(c: Comparison, a: string, b: string, d = 2, verb: [string, string] = ['beats', 'does not beat']): string {
+export function verdictText(c: Comparison, a: string, b: string, d = 2, verb = 'beats'): string {
   if (c.verdict === 'no data') return `no data yet (${a} vs ${b} not run)`;
   const seeds = `${c.total} seed${c.total === 1 ? '' : 's'}`;
   const head =
-    c.verdict === 'shown' ? `**shown**: ${a} ${verb[0]} ${b} in ${c.wins} of ${seeds}`
-      : c.verdict === 'not shown' ? `**not shown**: ${a} ${verb[1]} ${b} in any of ${seeds}`
-        : `**mixed**: ${a} ${verb[0]} ${b} in ${c.wins} of ${seeds}`;
+    c.verdict === 'shown' ? `**shown**: ${a} ${verb} ${b} in ${c.wins} of ${seeds}`
+      : c.verdict === 'not shown' ? `**not shown**: ${a} ${verb} ${b} in 0 of ${seeds}`
+        : `**mixed**: ${a} ${verb} ${b} in ${c.wins} of ${seeds}`;
   const noise = c.total < 2 ? '; one seed, so the noise is unknown' : c.withinNoise ? `; the difference is within the seed spread (${fmt(c.spread, d)})` : '';
   return `${head} (mean ${fmt(c.meanA, d)} vs ${fmt(c.meanB, d)})${noise}.`;
 }
 
-export const BELOW: [string, string] = ['is below', 'is not below'];
-export const ABOVE: [string, string] = ['is above', 'is not above'];
+export const BELOW = 'is below';
+export const ABOVE = 'is above';
 
 /**
  * Fraction of the gap between a baseline and the dense model that a method closes:
  * (baseline − method) / (baseline − dense). The same formula serves lower-is-better (perplexity) and
- * higher-is-better (accuracy) metrics. NaN when the baseline equals dense.
+ * higher-is-better (accuracy) metrics. NaN when the baseline is not worse than dense (no gap to close).
  */
-export function gapClosed(dense: number, baseline: number, method: number): number {
-  const gap = baseline - dense;
-  return gap === 0 ? Number.NaN : (baseline - method) / gap;
+export function gapClosed(dense: number, baseline: number, method: number, better: Better): number {
+  if (!beats(dense, baseline, better)) return Number.NaN;
+  return (baseline - method) / (baseline - dense);
 }
 
 /**
