@@ -343,3 +343,15 @@ describe('drawLineChart', () => {
     expect(times[0], `redraw times ${times.map((t) => t.toFixed(2)).join(', ')} ms`).toBeLessThan(5);
   });
 });
+
+describe('log-axis labels', () => {
+  it('ticks within one decade get distinct labels (11.6, 11.8, … not all "12")', async () => {
+    const { smallestGap } = await import('../../src/ui/charts/draw-lines');
+    const { formatTick, logTicks } = await import('../../src/ui/charts/canvas-lines');
+    const ticks = logTicks(11.6, 12.0);
+    const labels = ticks.map((t) => formatTick(t, smallestGap(ticks)));
+    expect(new Set(labels).size).toBe(labels.length);
+    const decades = logTicks(1, 1000);
+    expect(decades.map((t) => formatTick(t, smallestGap(decades)))).toContain('1000');
+  });
+});

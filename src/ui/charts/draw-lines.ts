@@ -113,7 +113,11 @@ export function drawLineChart(ctx: Ctx2D, spec: LineChartSpec, width: number, he
   for (const t of xTicks) ctx.fillText(formatTick(t, xStep), toPixel(xs, t), bottom + 4);
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  for (const t of yTicks) ctx.fillText(formatTick(t, spec.logY ? t : yStep), left - 4, toPixel(ys, t));
+  // on a log axis the labels need the decimals of the smallest gap between neighbouring ticks (a log
+  // axis over less than a decade falls back to linear ticks like 11.6, 11.8, 12.0: using the tick's
+  // own size would label them all "12")
+  const yLabelStep = spec.logY ? smallestGap(yTicks) : yStep;
+  for (const t of yTicks) ctx.fillText(formatTick(t, yLabelStep), left - 4, toPixel(ys, t));
 
   // axis titles
   ctx.font = TITLE_FONT;
@@ -220,4 +224,14 @@ export function drawLineChart(ctx: Ctx2D, spec: LineChartSpec, width: number, he
     ctx.setLineDash([]);
   }
   return stats;
+}
+
+/** The smallest positive difference between neighbouring ticks (the label precision they need). */
+export function smallestGap(ticks: number[]): number {
+  let g = Infinity;
+  for (let i = 1; i < ticks.length; i++) {
+    const d = Math.abs(ticks[i] - ticks[i - 1]);
+    if (d > 0 && d < g) g = d;
+  }
+  return Number.isFinite(g) ? g : Math.abs(ticks[0] ?? 1);
 }
