@@ -204,10 +204,12 @@ test('the lesson page: both labs load and say ready, and "Run both" runs each wi
     await expect(status).toContainText(/hard-mask validation loss \d+\.\d{3} at step [24]/);
     await expect(status).toContainText('done');
     expect(Number(await section.getAttribute('data-evaluations')), `${name} evaluations`).toBeGreaterThanOrEqual(1);
-    // both curves drawn under the lab, one point per step
+    // both curves drawn under the lab: max probability one point per step, mask difference from the
+    // second step on (the first step has no previous mask to compare with)
     const lines = section.locator('svg.curves polyline');
     await expect(lines).toHaveCount(2);
-    expect((await lines.first().getAttribute('points'))!.trim().split(/\s+/)).toHaveLength(4);
+    expect((await section.locator('svg.curves polyline.mp').getAttribute('points'))!.trim().split(/\s+/)).toHaveLength(4);
+    expect((await section.locator('svg.curves polyline.l1').getAttribute('points'))!.trim().split(/\s+/)).toHaveLength(3);
     const frame = section.frameLocator('iframe');
     for (const id of ['banner-page-error', 'banner-fatal', 'session-error']) await expect(frame.getByTestId(id), `${name}: ${id}`).toHaveCount(0);
   }

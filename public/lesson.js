@@ -40,7 +40,10 @@ function drawCurves(svg, rows, totalSteps) {
   const ns = 'http://www.w3.org/2000/svg';
   svg.replaceChildren();
   const line = (key, cls, color) => {
-    const pts = rows.map((r) => `${((r.step / Math.max(1, totalSteps)) * 300).toFixed(1)},${(100 - Math.min(1, Math.max(0, r[key])) * 100).toFixed(1)}`);
+    // the first step has no previous mask, so its mask difference is NaN: leave that point out
+    const pts = rows
+      .filter((r) => Number.isFinite(r[key]))
+      .map((r) => `${((r.step / Math.max(1, totalSteps)) * 300).toFixed(1)},${(100 - Math.min(1, Math.max(0, r[key])) * 100).toFixed(1)}`);
     if (pts.length === 0) return;
     const p = document.createElementNS(ns, 'polyline');
     p.setAttribute('points', pts.join(' '));
@@ -75,10 +78,11 @@ async function connect(LabClient, section) {
   const show = () => {
     const r = rows[rows.length - 1];
     status.classList.remove('error');
-    section.dataset.step = String(r ? r.step : 0);
+    // a metrics row's `step` is 0-based (the step that took the mask from k to k + 1): show steps taken
+    section.dataset.step = String(r ? r.step + 1 : 0);
     status.textContent =
       (r
-        ? `step ${r.step}/${total}  κ=${fmt(r.kappa)}  τ=${fmt(r.tau)}\nmask difference ${fmt(r.meanMaskL1)}  max probability ${fmt(r.meanMaxProb)}`
+        ? `step ${r.step + 1}/${total}  κ=${fmt(r.kappa)}  τ=${fmt(r.tau)}\nmask difference ${fmt(r.meanMaskL1)}  max probability ${fmt(r.meanMaxProb)}`
         : `${phase || 'ready'} (${total} steps)`) +
       lastEval +
       (finished ? '\ndone' : '');
