@@ -1,3 +1,6 @@
+// The workgroup variants here run the shared tree reductions of shaders/workgroup_reduce.wgsl (prepended
+// to norm, softmax, loss and attention): these GPU-vs-CPU comparisons on widths that do not divide the
+// workgroup are its tests (softmax.test.ts, loss.test.ts and attention.test.ts cover the other users).
 import { describe, expect, it } from 'vitest';
 import { CpuEngine } from '../../src/backend/cpu';
 import { layerNorm, layerNormBackward } from '../../src/ops/norm';
