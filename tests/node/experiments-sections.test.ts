@@ -33,9 +33,10 @@ function writeRun(runs: string, def: RunDef, files: Record<string, unknown>): vo
 
 describe('run directories: identity and reuse', () => {
   it('the main table keeps the first version’s configuration, so its directories are reused', () => {
-    // the first version of tools/experiments.ts built exactly this object (and wrote { ...config, adapter })
+    // the first version of tools/experiments.ts built exactly this object (and wrote { ...config, adapter }),
+    // with 300 steps; the committed runs have 200 (run with --steps 200), now the default
     const firstVersion = (model: string, seed: number): ExperimentConfig => ({
-      ...DEFAULT_CONFIG, ...presetFields('tunedSmall'), model, method: 'maskllm', prior: 'sparsegpt', seed, steps: 300,
+      ...DEFAULT_CONFIG, ...presetFields('tunedSmall'), model, method: 'maskllm', prior: 'sparsegpt', seed, steps: 200,
       batch: model === 'tiny-vit' ? 64 : 8, evalEvery: 50, calibBatches: 8, evalWindows: 0,
     });
     const runs = join(root, 'old');

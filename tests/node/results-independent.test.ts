@@ -26,8 +26,9 @@ interface Row { key: string; metrics: { en?: { ppl: number; tokens: number }; co
 
 describe('the lab-exported MaskLLM masks, applied independently to the bundled checkpoints', () => {
   const dirs = existsSync(RUNS) ? readdirSync(RUNS).filter((d) => /^tiny-(gpt|vit)-seed\d+$/.test(d) && existsSync(join(RUNS, d, 'summary.json'))) : [];
-  it('the committed main-table run of tiny-gpt exists (tiny-vit is checked once its run is committed)', () => {
+  it('the committed main-table runs of tiny-gpt and tiny-vit exist', () => {
     expect(dirs.some((d) => d.startsWith('tiny-gpt')), `no finished results/main/tiny-gpt-seed*: run npm run experiments`).toBe(true);
+    expect(dirs.some((d) => d.startsWith('tiny-vit')), `no finished results/main/tiny-vit-seed*: run npm run experiments`).toBe(true);
   });
   for (const d of dirs) {
     it(`${d}: independent metric = the lab's`, () => {

@@ -13,7 +13,7 @@ export function mainConfig(o: PlanOptions, model: string, seed: number): Experim
     ...DEFAULT_CONFIG,
     ...presetFields('tunedSmall'),
     model, method: 'maskllm', prior: 'sparsegpt', seed,
-    steps: o.steps ?? (o.quick ? 3 : 300),
+    steps: o.steps ?? (o.quick ? 3 : 200),
     batch: o.quick ? 2 : isVit ? 64 : 8,
     evalEvery: o.quick ? 3 : 50,
     calibBatches: o.quick ? 1 : 8,
