@@ -27,6 +27,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read> mask_in: array<f32>;
 @group(0) @binding(8) var<storage, read> y_in: array<f32>;
 @group(0) @binding(9) var<storage, read_write> grad_logits: array<f32>;
+@group(0) @binding(10) var<storage, read_write> weff_out: array<f32>;
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * 64u; }
 
@@ -81,11 +82,8 @@ fn gumbel(i: u32) -> f32 {
   return -precise_log(-precise_log(u));
 }
 
-// y = softmax((κπ + g)/τ) per group, saved for the backward; m_k = Σ_c y_c S_ck into the weight layout.
-@compute @workgroup_size(64)
-fn sample(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let g = flat(gid, nwg);
-  if (g >= p.groups) { return; }
+// y = softmax((κπ + g)/τ) per group, written to y_out for the backward; returns m_k = Σ_c y_c S_ck.
+fn sample_group(g: u32) -> array<f32, MAX_M> {
   let base = g * C;
   let nc = min(C, MAX_C);
   var z: array<f32, MAX_C>;
@@ -110,7 +108,31 @@ fn sample(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
     }
     v = next_candidate(v);
   }
+  return mk;
+}
+
+// The soft mask m into the weight layout.
+@compute @workgroup_size(64)
+fn sample(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let g = flat(gid, nwg);
+  if (g >= p.groups) { return; }
+  let mk = sample_group(g);
   for (var k = 0u; k < M && k < MAX_M; k++) { mask_out[elem(g, k)] = mk[k]; }
+}
+
+// Fused forward: the soft mask m and the masked weight W ⊙ m in the same pass (the separate
+// elementwise W ⊙ m pass, its dispatch and its second read of m are saved). The product is the
+// same f32 multiply the separate pass does, so both paths give bit-identical W ⊙ m.
+@compute @workgroup_size(64)
+fn sample_masked(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let g = flat(gid, nwg);
+  if (g >= p.groups) { return; }
+  let mk = sample_group(g);
+  for (var k = 0u; k < M && k < MAX_M; k++) {
+    let i = elem(g, k);
+    mask_out[i] = mk[k];
+    weff_out[i] = weight[i] * mk[k];
+  }
 }
 
 // ∂L/∂m_k = G_k w_k − 2λ w_k² m_k;  ∂L/∂y_c = Σ_k S_ck ∂L/∂m_k;

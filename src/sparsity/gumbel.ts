@@ -82,6 +82,36 @@ export function sampleSoftMask(e: Engine, logits: RawTensor, g: GroupLayout, p: 
   return { mask, y };
 }
 
+/**
+ * The fused forward: the same sample as sampleSoftMask and, in the same pass, the masked weight
+ * W ⊙ m (bit-identical to applyMask(w, mask)). The unfused pair sampleSoftMask + applyMask stays
+ * as the reference path (MaskLearner option `fusedSample: false`); `npm run bench` measures both.
+ */
+export function sampleMaskedWeight(e: Engine, logits: RawTensor, w: RawTensor, g: GroupLayout, p: Pattern, a: SampleArgs): { mask: RawTensor; y: RawTensor; weff: RawTensor } {
+  check('sampleMaskedWeight', logits, g, p);
+  checkPositive('sampleMaskedWeight', 'tau', a.tau);
+  if (!Number.isFinite(a.kappa)) throw new Error(`sampleMaskedWeight: kappa must be finite, got ${a.kappa}`);
+  assertShape('sampleMaskedWeight: w', w.shape, weightShape(g));
+  if (w.dtype !== 'f32') throw new Error(`sampleMaskedWeight: w must be f32, got ${w.dtype}`);
+  const C = p.candidates.length;
+  const y = e.empty([g.groups, C]);
+  const mask = e.empty(weightShape(g));
+  const weff = e.empty(weightShape(g));
+  if (e.kind === 'cpu') {
+    sampleCpu(logits.f32, y.f32, mask.f32, g, p, a);
+    const W = w.f32, Mk = mask.f32, out = weff.f32;
+    for (let i = 0; i < out.length; i++) out[i] = W[i] * Mk[i]; // one f32 product, as the kernel
+    return { mask, y, weff };
+  }
+  e.dispatch(kernel('sample_masked', p), {
+    params: layoutParams(g).u32(a.rng.seed >>> 0).u32(a.rng.stream >>> 0).u32(a.rng.offset >>> 0).u32(0)
+      .f32(a.kappa).f32(a.tau).f32(0).u32(0).build(),
+    bindings: [logits, y, mask, null, null, w, null, null, null, weff],
+    workgroups: grid1d(g.groups),
+  });
+  return { mask, y, weff };
+}
+
 /** Gumbel noise for every (group, candidate), in f64 from the f32 uniforms the GPU sees. */
 export function gumbelNoiseCpu(pos: RngPosition, count: number): Float64Array {
   const bits = rngBitsCpu(pos, count);

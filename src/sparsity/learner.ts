@@ -13,7 +13,7 @@ import { adamwStep } from '../ops/adamw';
 import { scale as scaleOp } from '../ops/elementwise';
 import { clipScale, globalSumSquares } from '../ops/reduce';
 import type { RngPosition } from '../ops/rng';
-import { applyMask, hardMask, nextSamplePosition, sampleSoftMask, softMaskBackward } from './gumbel';
+import { applyMask, hardMask, nextSamplePosition, sampleMaskedWeight, sampleSoftMask, softMaskBackward } from './gumbel';
 import { groupLayout, type GroupLayout } from './layout';
 import { countFlips, logitStats, maskL1, meanMaxProb, meanMaxProbClean } from './metrics';
 import { nmPattern, type Pattern } from './patterns';
@@ -27,6 +27,11 @@ export interface LearnerOptions {
   seed: number;
   /** hard 0/1 prior masks per weight name (one-shot or an earlier learned mask) */
   prior?: Map<string, Uint8Array>;
+  /**
+   * Sample the soft mask and write W ⊙ m in one pass (default). false: the reference path, a
+   * sampling pass then a separate W ⊙ m pass; both give bit-identical steps (tests/browser/learner.test.ts).
+   */
+  fusedSample?: boolean;
 }
 
 /** Per-site values recorded every step (in this order after the loss). */
@@ -116,10 +121,20 @@ export class MaskLearner {
     for (let k = 0; k < inputs.length; k++) {
       const tape = new Tape(e);
       const samples = this.sites.map((st) => {
-        const sm = sampleSoftMask(e, st.logits, st.g, this.pattern, { kappa: s.kappa, tau: s.tau, rng: st.rng });
+        const args = { kappa: s.kappa, tau: s.tau, rng: st.rng };
+        let sm: { mask: RawTensor; y: RawTensor };
+        let weff: RawTensor;
+        if (this.opts.fusedSample === false) {
+          sm = sampleSoftMask(e, st.logits, st.g, this.pattern, args);
+          weff = applyMask(e, st.w, sm.mask);
+        } else {
+          const f = sampleMaskedWeight(e, st.logits, st.w, st.g, this.pattern, args);
+          sm = f;
+          weff = f.weff;
+        }
         st.rng = nextSamplePosition(st.rng, st.g, this.pattern);
-        const leaf = new Tensor(applyMask(e, st.w, sm.mask), true, null, st.site.name);
-        return { ...sm, leaf };
+        const leaf = new Tensor(weff, true, null, st.site.name);
+        return { mask: sm.mask, y: sm.y, leaf };
       });
       const override = new Map(samples.map((x, i) => [this.sites[i].site.name, x.leaf]));
       const { loss } = this.model.forward(tape, inputs[k], override);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CpuEngine } from '../../src/backend/cpu';
-import { applyMask, hardMask, nextSamplePosition, sampleSoftMask, softMaskBackward } from '../../src/sparsity/gumbel';
+import { applyMask, hardMask, nextSamplePosition, sampleMaskedWeight, sampleSoftMask, softMaskBackward } from '../../src/sparsity/gumbel';
 import { elementIndex, groupLayout, type WeightLayout } from '../../src/sparsity/layout';
 import { nmPattern } from '../../src/sparsity/patterns';
 import { expectClose, maxAbsDiff } from '../helpers/close';
@@ -132,6 +132,35 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
     const got = hardMask(g, g.upload([0, 7, 7, 7, 0, 0, 5, 5, 5, 5, 5, 5], [2, 6]), gl, p);
     expect(Array.from(await g.read(got.choice))).toEqual([1, 0]);
     expect(Array.from(await g.read(got.mask))).toEqual([1, 0, 1, 0, 1, 1, 0, 0]);
+    expect(g.takeErrors()).toEqual([]);
+  });
+
+  it.runIf(gpu)('fused sample_masked: mask and y as the CPU twin (1e-6), W ⊙ m bit-identical to the unfused pair, no NaN (2:4, 1:4, 4:8; both layouts)', async () => {
+    const g = gpu!;
+    for (const [n, m] of [[2, 4], [1, 4], [4, 8]]) {
+      for (const layout of LAYOUTS) {
+        // 13 × 5 groups: not a multiple of the workgroup size (64)
+        const { p, shape, g: gl, C } = setup(n, m, layout, 13, 5);
+        const L = randn(gl.groups * C, seed + 7 * m + n, 0.05);
+        const W = randn(shape[0] * shape[1], seed + 99);
+        const a = { kappa: 300, tau: 2.025, rng: { seed, stream: 11, offset: 77 } };
+        const what = `${n}:${m} ${layout} seed=${seed}`;
+        const want = sampleMaskedWeight(cpu, cpu.upload(L, [gl.groups, C]), cpu.upload(W, shape), gl, p, a);
+        const lg = g.upload(L, [gl.groups, C]), wg = g.upload(W, shape);
+        const got = sampleMaskedWeight(g, lg, wg, gl, p, a); // outputs are poisoned at allocation in tests
+        const mask = await g.read(got.mask), y = await g.read(got.y), weff = await g.read(got.weff);
+        expect(maxAbsDiff(mask, want.mask.f32), `mask ${what}`).toBeLessThanOrEqual(1e-6);
+        expect(maxAbsDiff(y, want.y.f32), `y ${what}`).toBeLessThanOrEqual(1e-6);
+        expect(weff.every(Number.isFinite), `W ⊙ m finite ${what}`).toBe(true);
+        expectClose(weff, want.weff.f32, 1e-6, `W ⊙ m vs CPU ${what}`);
+        // the reference path on the same GPU: sample, then the separate W ⊙ m pass
+        const ref = sampleSoftMask(g, lg, gl, p, a);
+        const refW = await g.read(applyMask(g, wg, ref.mask));
+        expect(Array.from(weff), `fused = unfused, bit for bit, ${what}`).toEqual(Array.from(refW));
+        expect(Array.from(mask)).toEqual(Array.from(await g.read(ref.mask)));
+      }
+    }
+    expect(() => sampleMaskedWeight(g, g.upload(new Float32Array(6), [1, 6]), g.upload(new Float32Array(8), [2, 4]), groupLayout([1, 4], 'out_in', 4), nmPattern(2, 4), { kappa: 1, tau: 1, rng: { seed: 1, stream: 0, offset: 0 } })).toThrow(/w: .*shape|shape/);
     expect(g.takeErrors()).toEqual([]);
   });
 

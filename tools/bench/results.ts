@@ -72,6 +72,11 @@ export interface StepResult {
   profiledWallMs: number | null;
   kernels: KernelRow[];
   maskedWeights: number;
+  /**
+   * The same step on the reference path (MaskLearner fusedSample: false: a sampling pass, then a
+   * separate W ⊙ m pass per site), timed right after the fused steps on the same model.
+   */
+  unfused: { stepMs: number[]; dispatches: number } | null;
 }
 
 export interface TorchResult {

@@ -1,6 +1,7 @@
 // Bench section: one full mask-learning step (MaskLearner.learnStep, one Gumbel sample per step) of a
 // bundled model at the learning batch: wall time, items/s, dispatches/submits/readbacks per step,
-// pipelines compiled after warm-up, and the time per kernel from one timestamp-query-profiled step.
+// pipelines compiled after warm-up, the time per kernel from one timestamp-query-profiled step, and
+// the same step on the unfused reference path (sampling and W ⊙ m as two passes).
 import type { GpuEngine } from '../../src/backend/gpu';
 import { buildModel } from '../../src/models/checkpoint';
 import { gptInitialWeights } from '../../src/models/gpt';
@@ -75,9 +76,27 @@ export async function benchStep(e: GpuEngine, which: 'tiny-gpt' | 'tiny-vit', re
     kernelMs = rows.reduce((a, r) => a + r.ms, 0);
     kernels = rows.map((r) => ({ kernel: r.kernel, ms: r.ms, calls: r.calls }));
   }
+  learner.dispose();
+  // The reference path on the same model, right after: sampling, then W ⊙ m as its own pass.
+  const ref = new MaskLearner(model, { n: 2, m: 4, hyper, seed: 1, fusedSample: false }, readEvery);
+  let refStep = 0;
+  const refOne = async () => {
+    await ref.learnStep([input(which, refStep++)]);
+    await e.sync();
+  };
+  for (let i = 0; i < 4; i++) await refOne();
+  const d0 = e.stats.dispatches;
+  const unfusedMs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await refOne();
+    unfusedMs.push(performance.now() - t0);
+    log(`${which} unfused step ${i + 1}/${reps}: ${unfusedMs[i].toFixed(0)} ms`);
+  }
+  const unfused = { stepMs: unfusedMs, dispatches: (e.stats.dispatches - d0) / reps };
+  ref.dispose();
   const items = which === 'tiny-gpt' ? GPT_BATCH * TINY_GPT.nPositions : VIT_BATCH;
   const maskedWeights = model.maskSites.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
-  learner.dispose();
   model.dispose();
   const med = median(stepMs);
   return {
@@ -94,5 +113,6 @@ export async function benchStep(e: GpuEngine, which: 'tiny-gpt' | 'tiny-vit', re
     profiledWallMs,
     kernels,
     maskedWeights,
+    unfused,
   };
 }
