@@ -34,6 +34,8 @@ export interface RunInfo {
   savedStep: number | null;
   persistNote: string | null;
   evaluations: number;
+  /** The run failed while learning (not while paused or stepping once): recovery learns on. */
+  failedWhileLearning: boolean;
 }
 
 export type ResumeOffer = { info: SavedRunInfo } | { corrupt: string } | null;
@@ -87,7 +89,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 const INITIAL_RUN: RunInfo = {
   state: 'idle', step: 0, total: 0, stepsPerSecond: null, etaSeconds: null, loading: null, message: null, busy: null,
-  savedStep: null, persistNote: null, evaluations: 0,
+  savedStep: null, persistNote: null, evaluations: 0, failedWhileLearning: false,
 };
 
 /** Fields whose change needs the model reloaded (or the learner rebuilt) to take effect. */
@@ -273,7 +275,12 @@ function handleWorkerEvent(e: WorkerEvent, set: SetState): void {
     case 'state':
       if (e.state === 'running') rateWindow = [];
       // a finished run is not kept for a reload (the worker clears it)
-      set((s) => ({ run: { ...s.run, state: e.state, message: e.message ?? null, loading: e.state === 'running' ? null : s.run.loading, savedStep: e.state === 'done' ? null : s.run.savedStep } }));
+      set((s) => ({
+        run: {
+          ...s.run, state: e.state, message: e.message ?? null, loading: e.state === 'running' ? null : s.run.loading, savedStep: e.state === 'done' ? null : s.run.savedStep,
+          failedWhileLearning: e.state === 'error' ? s.run.state === 'running' || s.run.failedWhileLearning : false,
+        },
+      }));
       if (e.state === 'error' && e.message) set({ sessionError: e.message });
       break;
     case 'progress':

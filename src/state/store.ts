@@ -37,8 +37,10 @@ export interface LabState extends SessionSlice {
   init: InitResult | null;
   /** The worker itself failed (the page cannot do anything). */
   fatal: string | null;
-  /** The GPU device was lost. */
+  /** The GPU device was lost and is not (yet) recovered. */
   lost: EngineProblem | null;
+  /** Automatic recovery from a lost device: in progress, done, or given up (see recoverFromLoss). */
+  recovery: Recovery | null;
   /** Uncaught errors on the page, shown so that nothing fails silently. */
   pageErrors: string[];
   selfTest: SelfTestState;
@@ -50,10 +52,33 @@ export interface LabState extends SessionSlice {
   start(): Promise<void>;
   runSelfTest(seed?: number): Promise<void>;
   recreateEngine(): Promise<void>;
+  /**
+   * Called when the device is lost: recreates the engine and, when a run was loaded, resumes it
+   * from its last save (IndexedDB) and, if it was learning, goes on learning. At most
+   * MAX_AUTO_RECOVERIES per minute; past that the banner's button is the way back.
+   */
+  recoverFromLoss(problem: EngineProblem): Promise<void>;
+  dismissRecovery(): void;
   simulateDeviceLoss(): Promise<void>;
   reportError(message: string): void;
   dismissErrors(): void;
 }
+
+export interface Recovery {
+  status: 'recovering' | 'recovered' | 'gave-up';
+  /** What was lost (the device's reason and message). */
+  detail: string;
+  /** The run's step when the device was lost, and the saved step it resumed from (null: no run). */
+  lostAtStep: number | null;
+  resumedFromStep: number | null;
+  /** The run was learning and learns again. */
+  relaunched: boolean;
+  note: string | null;
+}
+
+/** Losses within a minute that are recovered automatically; a device that keeps failing needs a person. */
+export const MAX_AUTO_RECOVERIES = 3;
+let lossTimes: number[] = [];
 
 /** Total self-test time per run, for the timing chart. */
 export const selfTestTimings = new RingSeries('self-test total (ms)', 500);
@@ -83,6 +108,7 @@ export const useLab = create<LabState>()((set, get, store) => ({
   init: null,
   fatal: null,
   lost: null,
+  recovery: null,
   pageErrors: [],
   selfTest: { status: 'idle', seed: null, cases: [], rows: [], engine: null, reference: null, totalMs: null, runs: 0, error: null },
   hidden: [],
@@ -93,7 +119,7 @@ export const useLab = create<LabState>()((set, get, store) => ({
       conn = connectWorker();
       setConnection(conn);
       const c = conn;
-      await viaWorker(c, c.api.onLost(proxy((p: EngineProblem) => set({ lost: p }))));
+      await viaWorker(c, c.api.onLost(proxy((p: EngineProblem) => void get().recoverFromLoss(p))));
       await viaWorker(c, c.api.setListener(proxy((e: WorkerEvent) => get().onWorkerEvent(e))));
       const cases = await viaWorker(c, c.api.listSelfTests());
       set((s) => ({ selfTest: { ...s.selfTest, cases, rows: cases.map(() => null) } }));
@@ -143,12 +169,61 @@ export const useLab = create<LabState>()((set, get, store) => ({
     set({ phase: 'connecting' });
     try {
       const init = await viaWorker(c, c.api.init());
-      set({ init, lost: null, phase: 'ready' });
+      set({ init, lost: null, recovery: null, phase: 'ready' });
     } catch (e) {
       set({ phase: 'failed', fatal: message(e) });
       return;
     }
     await get().runSelfTest();
+  },
+
+  async recoverFromLoss(problem) {
+    const c = conn;
+    set({ lost: problem });
+    if (!c) return;
+    const now = Date.now();
+    lossTimes = [...lossTimes.filter((t) => now - t < 60_000), now];
+    const run = get().run;
+    const base: Recovery = { status: 'recovering', detail: problem.detail, lostAtStep: get().loaded ? run.step : null, resumedFromStep: null, relaunched: false, note: null };
+    if (lossTimes.length > MAX_AUTO_RECOVERIES) {
+      set({ recovery: { ...base, status: 'gave-up', note: `The device was lost ${lossTimes.length} times within a minute: the lab stopped recreating it on its own. Recreate it with the button, or reload the page.` } });
+      return;
+    }
+    // 'running' is what the page last heard; a step in flight fails on the lost device and the worker's loop stops
+    const wasLearning = run.state === 'running' || (run.state === 'error' && run.failedWhileLearning);
+    const hadRun = get().loaded !== null;
+    set({ recovery: base });
+    try {
+      await viaWorker(c, c.api.pause()).catch(() => {});
+      const init = await viaWorker(c, c.api.init());
+      set({ init, phase: 'ready' });
+      const onCpu = init.engine !== 'gpu' ? ' A new GPU device could not be created: the lab now runs on the CPU engine (slow).' : '';
+      if (!hadRun) {
+        set({ lost: null, recovery: { ...base, status: 'recovered', note: `The lab recreated the engine.${onCpu}` } });
+        return;
+      }
+      await get().checkSaved();
+      const offer = get().resume;
+      if (!offer || !('info' in offer)) {
+        const why = get().custom ? 'a model opened from disk is not saved for a reload' : 'no saved state was found';
+        set({ lost: null, recovery: { ...base, status: 'recovered', note: `The run could not be resumed (${why}): press Run to start it again.${onCpu}` } });
+        return;
+      }
+      await get().resumeSaved();
+      set({ sessionError: null }); // the device-lost error of the failed step, now handled
+      const from = get().run.step;
+      if (wasLearning) await get().startRun();
+      set({
+        lost: null,
+        recovery: { ...base, status: 'recovered', resumedFromStep: from, relaunched: wasLearning, note: onCpu || null },
+      });
+    } catch (e) {
+      set({ recovery: { ...base, status: 'gave-up', note: `Recovery failed: ${message(e)}` } });
+    }
+  },
+
+  dismissRecovery() {
+    set({ recovery: null });
   },
 
   async simulateDeviceLoss() {

@@ -81,7 +81,7 @@ export function AdapterPanel() {
               Simulate device loss
             </button>{' '}
             <span id="simulate-loss-help" className="small">
-              Destroys the GPU device to check that the lab notices and can recreate it.
+              Destroys the GPU device to check that the lab notices, recreates it and resumes a run from its last save.
             </span>
           </p>
         </>

@@ -1,5 +1,5 @@
 // Banners for everything the user must know about the engine: no WebGPU (which of the three
-// cases, and what to try), a lost device, a dead worker, uncaught page errors.
+// cases, and what to try), a lost device (and its automatic recovery), a dead worker, uncaught page errors.
 import type { ReactNode } from 'react';
 import type { EngineProblem } from '../../lab/worker-api';
 import { useLab } from '../../state/store';
@@ -26,6 +26,8 @@ function Box({ tone, testId, children }: { tone: 'warn' | 'error'; testId: strin
 export function Banners() {
   const init = useLab((s) => s.init);
   const lost = useLab((s) => s.lost);
+  const recovery = useLab((s) => s.recovery);
+  const dismissRecovery = useLab((s) => s.dismissRecovery);
   const fatal = useLab((s) => s.fatal);
   const pageErrors = useLab((s) => s.pageErrors);
   const busy = useLab((s) => s.selfTest.status === 'running' || s.phase === 'connecting');
@@ -64,9 +66,34 @@ export function Banners() {
         <Box tone="error" testId="banner-device-lost">
           <strong>{TITLES['device-lost']}</strong>
           <p className="mono">{lost.detail}</p>
-          <p>{lost.hint}</p>
-          <button type="button" onClick={() => void recreate()} disabled={busy}>
-            Recreate the GPU device
+          {recovery?.status === 'recovering' ? (
+            <p data-testid="recovery-progress">Recreating the GPU device{recovery.lostAtStep !== null ? ' and resuming the run from its last save' : ''}…</p>
+          ) : (
+            <>
+              <p>{recovery?.note ?? lost.hint}</p>
+              <button type="button" onClick={() => void recreate()} disabled={busy}>
+                Recreate the GPU device
+              </button>
+            </>
+          )}
+        </Box>
+      )}
+      {!lost && recovery?.status === 'recovered' && (
+        <Box tone="warn" testId="banner-device-recovered">
+          <strong>The GPU device was lost; the lab recreated it.</strong>
+          <p className="mono">{recovery.detail}</p>
+          {recovery.resumedFromStep !== null && (
+            <p>
+              The run was at step {recovery.lostAtStep} and resumed from its last save at step {recovery.resumedFromStep}
+              {recovery.lostAtStep !== null && recovery.lostAtStep > recovery.resumedFromStep
+                ? ` (the ${recovery.lostAtStep - recovery.resumedFromStep} steps after the save are learned again)`
+                : ''}
+              {recovery.relaunched ? '; it is learning again.' : '.'}
+            </p>
+          )}
+          {recovery.note && <p>{recovery.note}</p>}
+          <button type="button" onClick={dismissRecovery}>
+            Dismiss
           </button>
         </Box>
       )}
