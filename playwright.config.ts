@@ -1,9 +1,13 @@
-// End-to-end tests of the lab page in Debian's Chromium (headless), against the Vite dev server.
-// Two projects: with WebGPU (SwiftShader here) and without it (no --enable-unsafe-webgpu).
+// End-to-end tests of the lab page in Debian's Chromium (headless). Two servers: the Vite dev server
+// (page, embed, lesson and no-WebGPU specs) and the production build served by `vite preview` — the
+// page `npm start` serves — for the mask-learning flow, whose main-thread budget is measured on what
+// ships (React's development build is several times slower). Projects: with WebGPU (SwiftShader
+// here) and without it (no --enable-unsafe-webgpu).
 import { defineConfig } from '@playwright/test';
-import { chromiumLaunch, E2E_PORT } from './e2e/fixtures';
+import { chromiumLaunch, E2E_BUILT_PORT, E2E_PORT } from './e2e/fixtures';
 
 const baseURL = `http://127.0.0.1:${E2E_PORT}`;
+const builtURL = `http://127.0.0.1:${E2E_BUILT_PORT}`;
 
 export default defineConfig({
   testDir: 'e2e',
@@ -25,15 +29,27 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   projects: [
-    { name: 'webgpu', testMatch: ['page.spec.ts', 'lab.spec.ts', 'embed.spec.ts', 'csp.spec.ts'], use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) } },
+    { name: 'webgpu', testMatch: ['page.spec.ts', 'embed.spec.ts', 'csp.spec.ts', 'model-files.spec.ts'], use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) } },
+    { name: 'webgpu-built', testMatch: ['lab.spec.ts'], use: { baseURL: builtURL, browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) } },
     { name: 'no-webgpu', testMatch: 'no-webgpu.spec.ts', use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: false }) } },
   ],
-  webServer: {
-    command: `npx vite --host 127.0.0.1 --port ${E2E_PORT} --strictPort`,
-    url: baseURL,
-    reuseExistingServer: !process.env.CI,
-    timeout: 120_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: `npx vite --host 127.0.0.1 --port ${E2E_PORT} --strictPort`,
+      url: baseURL,
+      reuseExistingServer: !process.env.CI,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      // a fresh build every run (a stale dist-e2e would test old code)
+      command: `npx vite build --outDir dist-e2e --emptyOutDir --logLevel warn && npx vite preview --outDir dist-e2e --host 127.0.0.1 --port ${E2E_BUILT_PORT} --strictPort`,
+      url: builtURL,
+      reuseExistingServer: false,
+      timeout: 400_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  ],
 });

@@ -9,6 +9,8 @@ import { chromiumArgs, chromiumPath } from '../tools/chromium.mjs';
 
 /** Port of the Vite dev server the tests start (E2E_PORT overrides). */
 export const E2E_PORT = Number(process.env.E2E_PORT ?? 5199);
+/** `vite preview` of a fresh production build (playwright.config.ts), for lab.spec.ts. */
+export const E2E_BUILT_PORT = E2E_PORT + 1;
 
 /** Playwright launch options for Debian's Chromium with or without --enable-unsafe-webgpu. */
 export function chromiumLaunch({ webgpu }: { webgpu: boolean }) {

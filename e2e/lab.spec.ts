@@ -2,9 +2,8 @@
 // step and resume, live charts (canvas while learning, Plotly otherwise), the results table, exports
 // that parse and are valid 2:4, the long-task budget of the main thread, and resuming after a reload.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { checkMaskFiles, expect, serveTinyGpt, test, tinyGptDir, type LabPage } from './fixtures';
+import { checkMaskFiles, expect, serveTinyGpt, test, type LabPage } from './fixtures';
 
 /** Small shapes so the suite fits in a few minutes on SwiftShader (batch 2, 4 validation windows). */
 const E2E_FIELDS = { batch: 2, evalWindows: 4, steps: 20, evalEvery: 10, samplesPerStep: 1, calibBatches: 2 };
@@ -13,6 +12,7 @@ const LOAD_TIMEOUT = 240_000;
 declare global {
   interface Window {
     __longtasks?: { start: number; duration: number }[];
+    __loaf?: { start: number; duration: number; blocking: number; render: number; styleLayout: number; scripts: string[] }[];
     /** run-status' data-state as it changed, on the page's clock */
     __runStates?: { t: number; state: string }[];
   }
@@ -41,6 +41,22 @@ test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; ch
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) window.__longtasks!.push({ start: e.startTime, duration: e.duration });
     }).observe({ type: 'longtask', buffered: true });
+    // Long animation frames name the scripts in a slow frame (diagnostics for the annotation)
+    window.__loaf = [];
+    try {
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries() as (PerformanceEntry & { blockingDuration: number; renderStart: number; styleAndLayoutStart: number; scripts: { invoker: string; sourceURL: string; sourceFunctionName: string; duration: number; forcedStyleAndLayoutDuration: number }[] })[]) {
+          window.__loaf!.push({
+            start: e.startTime, duration: e.duration, blocking: e.blockingDuration,
+            render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+            styleLayout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
+            scripts: e.scripts.map((x) => `${x.invoker} ${x.sourceFunctionName || ''}@${x.sourceURL.split('/').pop()} ${Math.round(x.duration)}ms (forced layout ${Math.round(x.forcedStyleAndLayoutDuration)})`),
+          });
+        }
+      }).observe({ type: 'long-animation-frame', buffered: true });
+    } catch {
+      /* not supported: the annotation says so */
+    }
     // Learning = the run in state 'running'. The state's changes are stamped on the page's own clock
     // (a MutationObserver callback runs in the task that changed it), so the test's polling latency
     // neither hides nor adds tasks at the edges.
@@ -78,10 +94,12 @@ test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; ch
   await page.getByTestId('btn-run').click();
   await expect(status).toHaveAttribute('data-state', 'loading');
   await shot('lab-2-loading'); // learning may start during it
-  await expect(status).toHaveAttribute('data-state', 'running', { timeout: LOAD_TIMEOUT });
-  await expect(page.getByTestId('model-summary')).toContainText('Masked weights');
-  // Charts draw only while on screen: keep them in view so the live redraws are part of the budget.
+  // Charts draw only while on screen: bring them into view once the model summary above them has
+  // grown (the baselines take seconds more), so the live redraws are part of the budget. Not after
+  // learning starts: a scroll the test makes would be the test's own main-thread work.
+  await expect(page.getByTestId('model-summary')).toContainText('Masked weights', { timeout: LOAD_TIMEOUT });
   await charts.scrollIntoViewIfNeeded();
+  await expect(status).toHaveAttribute('data-state', 'running', { timeout: LOAD_TIMEOUT });
 
   // pause as soon as a few steps are in (20 steps take well under a minute here)
   await expect.poll(() => lab.step(), { timeout: 120_000, intervals: [100] }).toBeGreaterThanOrEqual(2);
@@ -142,20 +160,25 @@ test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; ch
   const ms = (renderer: string) => JSON.stringify(inLearning.filter((d) => d.renderer === renderer).map((d) => Math.round(d.ms * 10) / 10));
   testInfo.annotations.push({
     type: 'longtasks',
-    description: `long tasks while learning (ms@start): ${JSON.stringify(long.map((t) => `${Math.round(t.duration)}@${Math.round(t.start)}`))}; learning intervals: ${JSON.stringify(learning.map(([a, b]) => [Math.round(a), Math.round(b)]))}; canvas redraws while learning (ms): ${ms('canvas')}; Plotly redraws while learning: ${ms('plotly')}; screenshot windows excluded: ${excluded.length}`,
+    description: `long tasks while learning (ms@start): ${JSON.stringify(long.map((t) => `${Math.round(t.duration)}@${Math.round(t.start)}`))}; learning intervals: ${JSON.stringify(learning.map(([a, b]) => [Math.round(a), Math.round(b)]))}; canvas redraws while learning (ms): ${ms('canvas')}; Plotly redraws while learning: ${ms('plotly')}; screenshot windows excluded: ${JSON.stringify(excluded.map(([a, b]) => [Math.round(a), Math.round(b)]))}`,
   });
   console.log(testInfo.annotations.at(-1)!.description);
+  const frames = (await page.evaluate(() => window.__loaf ?? [])).filter((f) => overlaps(f.start, f.duration) && f.blocking > 0);
+  testInfo.annotations.push({ type: 'long animation frames', description: JSON.stringify(frames.map((f) => ({ ...f, start: Math.round(f.start), duration: Math.round(f.duration), render: Math.round(f.render), styleLayout: Math.round(f.styleLayout) }))) });
+  console.log(`long animation frames while learning: ${testInfo.annotations.at(-1)!.description}`);
   // the live charts were drawn while learning, by the canvas renderer only
   expect(inLearning.filter((d) => d.renderer === 'canvas').length, 'canvas chart redraws while learning').toBeGreaterThan(0);
   expect(inLearning.filter((d) => d.renderer === 'plotly'), 'Plotly redraws while learning').toEqual([]);
   // Every chart redraw while learning stays within the 50 ms budget (the canvas renderer: ~0.5–20 ms).
   expect(inLearning.filter((d) => d.ms > 50), 'chart redraws over 50 ms while learning').toEqual([]);
-  // The 50 ms budget for EVERY main-thread task is not met yet on this machine class: with the
-  // SwiftShader worker saturating both cores, the React renders at run/pause transitions and at
-  // evaluations measured 65–125 ms (load average ~5). Issue #5 stays open for it; until then this
-  // asserts that the page never freezes (no task over 500 ms; a 269 ms task at the run start was seen
-  // on a machine loaded by other jobs) and the annotation records every task.
-  expect(long.filter((t) => t.duration > 500), 'main-thread tasks over 500 ms while learning (a frozen page)').toEqual([]);
+  // Issue 5: no main-thread task over 50 ms while learning, measured on the production build (the
+  // page `npm start` serves; every long task and long animation frame is in the annotations above).
+  // Met in about half the runs on this 2-core machine, whose cores the CPU adapter's threads keep
+  // busy; in the others one or two tasks of 55–147 ms wall time appear, mostly ONE React render from
+  // a worker message at the switch from loading to learning. Until that is fixed (issue 5 stays
+  // open) the test allows at most two tasks over 50 ms, none over 250 ms.
+  expect(long.filter((t) => t.duration > 250), 'main-thread tasks over 250 ms while learning').toEqual([]);
+  expect(long.filter((t) => t.duration > 50).length, 'main-thread tasks over 50 ms while learning').toBeLessThanOrEqual(2);
 
   // exports
   const snap = await page.evaluate(() => (window as unknown as { lab: { getState(): Promise<{ model: { sites: { name: string; shape: number[]; layout: string }[] } }> } }).lab.getState());
@@ -213,8 +236,38 @@ test('a reload mid-run offers to resume and continues with every step kept', asy
   await expect.poll(() => lab.chartPoints('chart-loss')).toBe(20);
 });
 
+test('a device lost mid-run is recreated and the run resumes from its last save, every step kept', async ({ lab, page }, testInfo) => {
+  test.setTimeout(420_000);
+  await setUp(lab, page);
+  const status = lab.runStatus();
+  await page.getByTestId('btn-run').click();
+  await expect(status).toHaveAttribute('data-state', 'running', { timeout: LOAD_TIMEOUT });
+  await expect(status).toHaveAttribute('data-saved-step', /^(5|10)$/, { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Simulate device loss' }).click();
+
+  const banner = page.getByTestId('banner-device-recovered');
+  await expect(banner).toContainText('The GPU device was lost; the lab recreated it.', { timeout: LOAD_TIMEOUT });
+  await expect(banner).toContainText('destroyed');
+  const text = await banner.innerText();
+  const m = /The run was at step (\d+) and resumed from its last save at step (\d+)/.exec(text);
+  expect(m, text).not.toBeNull();
+  const [lostAt, from] = [Number(m![1]), Number(m![2])];
+  expect(from).toBeGreaterThanOrEqual(5);
+  expect(lostAt).toBeGreaterThanOrEqual(from);
+  expect(lostAt - from, 'at most the steps since the last save are lost').toBeLessThanOrEqual(5);
+  await expect(banner).toContainText('it is learning again');
+  await lab.screenshot(testInfo, 'lab-11-device-recovered');
+
+  await expect(status).toHaveAttribute('data-state', 'done', { timeout: 300_000 });
+  const rows = await page.evaluate(() => (window as unknown as { lab: { getMetrics(): Promise<{ rows: { step: number }[] }> } }).lab.getMetrics());
+  expect(rows.rows.map((r) => r.step), 'one metrics row per step, none lost or repeated').toEqual(Array.from({ length: 20 }, (_, i) => i));
+  await expect(page.getByTestId('engine-kind')).toHaveText('GPU (WebGPU)');
+});
+
 test('a corrupted saved run is reported once and discarded', async ({ lab, page }, testInfo) => {
   await lab.open();
+  // the page's own start-up check must be over, or it could find (and discard) the entry written next
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-resume-checked', 'true', { timeout: 60_000 });
   await page.evaluate(
     () =>
       new Promise<void>((resolve, reject) => {
@@ -241,31 +294,4 @@ test('a corrupted saved run is reported once and discarded', async ({ lab, page 
   await expect(page.getByTestId('run-status')).toHaveAttribute('data-state', 'idle');
   await expect(page.getByTestId('resume-corrupt')).toHaveCount(0);
   await expect(page.getByTestId('resume-offer')).toHaveCount(0);
-});
-
-test('a Hugging Face checkpoint opened from disk loads; files over 2 GiB are refused before reading', async ({ lab, page }, testInfo) => {
-  const dir = await tinyGptDir();
-  await lab.open();
-  await expect(page.getByTestId('run-status')).toHaveAttribute('data-resume-checked', 'true', { timeout: 60_000 });
-  // the picker takes the checkpoint and its config.json together
-  await page.getByLabel('Hugging Face GPT-2 or ViT: a .safetensors file and its config.json').setInputFiles([join(dir, 'model.safetensors'), join(dir, 'config.json')]);
-  await expect(page.getByRole('radio', { name: /From disk: model \(from disk\)/ })).toBeChecked();
-  await page.getByTestId('load-model').click();
-  await expect(page.getByTestId('model-summary')).toContainText('model (from disk)', { timeout: 120_000 });
-  await expect(page.getByTestId('model-summary')).toContainText('16 Linears');
-  await lab.screenshot(testInfo, 'lab-10-model-from-disk');
-  // the size check runs on names and sizes only (a real 3 GiB file is not needed to exercise it)
-  const msg = await page.evaluate(async () => {
-    // the page's own module, served by the Vite dev server (a variable keeps tsc from resolving it)
-    const url = '/src/state/session-slice.ts';
-    const m = (await import(/* @vite-ignore */ url)) as { checkModelFiles(f: { name: string; size: number }[]): string | null };
-    return [
-      m.checkModelFiles([{ name: 'gpt2.safetensors', size: 3 * 1024 ** 3 }, { name: 'config.json', size: 700 }]),
-      m.checkModelFiles([{ name: 'gpt2.safetensors', size: 1000 }]),
-      m.checkModelFiles([{ name: 'gpt2.safetensors', size: 1000 }, { name: 'config.json', size: 700 }]),
-    ];
-  });
-  expect(msg[0]).toBe('gpt2.safetensors is 3.00 GiB: the lab refuses checkpoints over 2 GiB (a browser tab cannot hold the weights and the learning state).');
-  expect(msg[1]).toMatch(/^Open two files: a \.safetensors checkpoint and its config\.json/);
-  expect(msg[2]).toBeNull();
 });

@@ -6,6 +6,7 @@ import { decodeConfigFromSearch } from './lab/url-config';
 import { pageControl } from './state/control';
 import { useLab } from './state/store';
 import { App } from './ui/App';
+import { preloadPlotly } from './ui/charts/plotly-loader';
 import { ErrorBoundary } from './ui/components/ErrorBoundary';
 import { UrlNotice } from './ui/components/UrlNotice';
 import './ui/styles.css';
@@ -49,3 +50,5 @@ createRoot(rootEl).render(
     </ErrorBoundary>
   </StrictMode>,
 );
+// the chart library's one long evaluation task happens now, not while learning (see plotly-loader.ts)
+preloadPlotly();

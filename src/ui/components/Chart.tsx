@@ -14,6 +14,7 @@ import { chartElements } from '../../state/live';
 import { drawLineChart } from '../charts/draw-lines';
 import { plotlyFigure } from '../charts/plotly-figure';
 import { flushAll, registerChart, requestCanvas, type ChartJob } from '../charts/scheduler';
+import { loadPlotly } from '../charts/plotly-loader';
 import type { RingSeries } from '../ring';
 
 /** Bring every chart's Plotly figure up to date now, on screen or not (before exporting images). */
@@ -185,9 +186,9 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
     });
     onScreen.observe(el.parentElement ?? el);
 
-    import('plotly.js-dist-min')
+    loadPlotly()
       .then((m) => {
-        if (!cancelled) plotly = m.default; // the next tick draws it (when learning is not running)
+        if (!cancelled) plotly = m; // the next tick draws it (when learning is not running)
       })
       .catch((e: unknown) => setLoadError(`The interactive chart library failed to load (${e instanceof Error ? e.message : String(e)}); the plain chart stays.`));
 

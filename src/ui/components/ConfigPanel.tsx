@@ -2,7 +2,7 @@
 // prior mask file. Values are checked with checkField as they are typed; an invalid value shows its
 // message and is not applied. Controls named in hide= are not rendered (their values stay; see
 // ../visibility.ts); App leaves the panel out when nothing in it is shown.
-import { useEffect, useState } from 'react';
+import { memo, useEffect, useState } from 'react';
 import { checkField, crossCheck, FIELDS, type ExperimentConfig, type FieldSpec, type PresetName } from '../../lab/config';
 import { viaWorker } from '../../lab/worker-api';
 import { connection } from '../../state/connection';
@@ -16,7 +16,8 @@ const PRESET_LABELS: Record<PresetName, string> = {
   paperViT: 'Paper ViT recipe',
 };
 
-function FieldControl({ spec, value, disabled }: { spec: FieldSpec; value: ExperimentConfig[keyof ExperimentConfig]; disabled: boolean }) {
+// memo: a field re-renders when its own value or the disabled flag changes, not with every other field
+const FieldControl = memo(function FieldControl({ spec, value, disabled }: { spec: FieldSpec; value: ExperimentConfig[keyof ExperimentConfig]; disabled: boolean }) {
   const setField = useLab((s) => s.setField);
   const [text, setText] = useState(String(value));
   const [error, setError] = useState<string | null>(null);
@@ -79,18 +80,17 @@ function FieldControl({ spec, value, disabled }: { spec: FieldSpec; value: Exper
       )}
     </div>
   );
-}
+});
 
 export function ConfigPanel() {
   const draft = useLab((s) => s.draft);
   const loaded = useLab((s) => s.loaded);
   const warnings = useLab((s) => s.warnings);
-  const state = useLab((s) => s.run.state);
-  const busy = useLab((s) => s.run.busy);
+  // one boolean, so the panel re-renders when it flips, not at every run-state or busy change
+  const disabled = useLab((s) => !!s.run.busy || s.run.state === 'running');
   const applyPreset = useLab((s) => s.applyPreset);
   const shown = useShown();
   const [priorNote, setPriorNote] = useState<string | null>(null);
-  const disabled = !!busy || state === 'running';
   const byKey = new Map(FIELDS.map((f) => [f.key, f]));
   const problems = crossCheck(draft);
   const dirty = loaded !== null && needsLoad(loaded, draft);

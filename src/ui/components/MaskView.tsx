@@ -15,6 +15,12 @@ function hex(c: string): [number, number, number] {
   return [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)];
 }
 
+const PALETTE_RGB = PALETTE.map(hex);
+
+/**
+ * One pixel per group. Runs on the main thread after every evaluation, so it writes the bytes
+ * straight into the ImageData (no per-pixel arrays: a GPT-2-sized layer has ~600k groups).
+ */
 function paint(canvas: HTMLCanvasElement | null, v: MaskViewData, what: 'choice' | 'confidence', C: number): void {
   if (!canvas) return;
   const perRow = v.groups / v.rows;
@@ -23,17 +29,27 @@ function paint(canvas: HTMLCanvasElement | null, v: MaskViewData, what: 'choice'
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
   const img = ctx.createImageData(perRow, v.rows);
-  const cols = PALETTE.map(hex);
-  for (let g = 0; g < v.groups; g++) {
-    let r: number, gr: number, b: number;
-    if (what === 'choice') [r, gr, b] = cols[v.choice[g] % cols.length];
-    else if (v.flipped[g]) [r, gr, b] = [220, 0, 0];
-    else {
+  const px = img.data;
+  const nCols = PALETTE_RGB.length;
+  const floor = 1 / C;
+  for (let g = 0, o = 0; g < v.groups; g++, o += 4) {
+    if (what === 'choice') {
+      const c = PALETTE_RGB[v.choice[g] % nCols];
+      px[o] = c[0];
+      px[o + 1] = c[1];
+      px[o + 2] = c[2];
+    } else if (v.flipped[g]) {
+      px[o] = 220;
+      px[o + 1] = 0;
+      px[o + 2] = 0;
+    } else {
       // confidence 1/C (uniform) → white, 1 → dark blue
-      const t = Math.max(0, Math.min(1, (v.confidence[g] - 1 / C) / (1 - 1 / C)));
-      [r, gr, b] = [255 - 230 * t, 255 - 200 * t, 255 - 100 * t];
+      const t = Math.max(0, Math.min(1, (v.confidence[g] - floor) / (1 - floor)));
+      px[o] = 255 - 230 * t;
+      px[o + 1] = 255 - 200 * t;
+      px[o + 2] = 255 - 100 * t;
     }
-    img.data.set([r, gr, b, 255], g * 4);
+    px[o + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
 }
@@ -42,7 +58,8 @@ export function MaskView() {
   const model = useLab((s) => s.model);
   const loaded = useLab((s) => s.loaded);
   const evaluations = useLab((s) => s.run.evaluations);
-  const step = useLab((s) => s.run.step);
+  // the step only matters while paused (Step once): while learning, re-rendering every step is waste
+  const pausedStep = useLab((s) => (s.run.state === 'paused' ? s.run.step : -1));
   const state = useLab((s) => s.run.state);
   const [site, setSite] = useState(0);
   const [zoom, setZoom] = useState(4);
@@ -67,7 +84,7 @@ export function MaskView() {
   // refresh on a new evaluation (flips are counted against it), a new site, and when a run pauses
   useEffect(() => {
     void refresh();
-  }, [site, evaluations, available, state === 'paused' ? step : -1]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [site, evaluations, available, pausedStep]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {
     if (!data) return;

@@ -11,8 +11,7 @@ export function ModelPanel() {
   const draft = useLab((s) => s.draft);
   const custom = useLab((s) => s.custom);
   const model = useLab((s) => s.model);
-  const busy = useLab((s) => s.run.busy);
-  const running = useLab((s) => s.run.state === 'running');
+  const disabled = useLab((s) => !!s.run.busy || s.run.state === 'running');
   const useBundled = useLab((s) => s.useBundled);
   const openFiles = useLab((s) => s.openFiles);
   const loadModel = useLab((s) => s.loadModel);
@@ -28,7 +27,6 @@ export function ModelPanel() {
       window.removeEventListener('drop', stop);
     };
   }, []);
-  const disabled = !!busy || running;
 
   const onFiles = (files: FileList | null) => {
     if (files && files.length) void openFiles([...files]).catch(() => {});

@@ -10,6 +10,7 @@ import { useLab } from '../../state/store';
 import { download, formatBytes } from '../format';
 import { useShown } from '../use-shown';
 import { flushAllCharts } from './Chart';
+import { loadPlotly } from '../charts/plotly-loader';
 
 /** Bytes of the masked weights in each form: f32, f16, and N:M compressed (f16 kept values + candidate index bits). */
 export function memoryForms(weights: number, n: number, m: number) {
@@ -131,7 +132,7 @@ function Exports() {
     setNote(`Saved ${base}-metrics.${kind} (${live.rows.length} steps).`);
   };
   const pngs = async () => {
-    const Plotly = (await import('plotly.js-dist-min')).default;
+    const Plotly = await loadPlotly();
     flushAllCharts(); // charts off screen are not redrawn while learning
     let n = 0;
     for (const [id, el] of chartElements) {
