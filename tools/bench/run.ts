@@ -29,7 +29,7 @@ const outDir = value('--out');
 
 const opts: BenchOptions = quick
   ? { reps, stepReps: 1, allVariants: false, tfjs: true, fusion: false, sparse24: false, steps: ['tiny-gpt'], maxShapes: 2 }
-  : { reps, stepReps: 3, allVariants: true, tfjs: true, fusion: true, sparse24: true, steps: ['tiny-gpt', 'tiny-vit'] };
+  : { reps, stepReps: 5, allVariants: true, tfjs: true, fusion: true, sparse24: true, steps: ['tiny-gpt', 'tiny-vit'] };
 
 /** The concurrent CPU load while we measure (SwiftShader shares the cores): 1-minute load average. */
 function machineLoad(): { loadavg1: number; otherHeavyProcesses: string[] } {
@@ -37,7 +37,7 @@ function machineLoad(): { loadavg1: number; otherHeavyProcesses: string[] } {
   let procs: string[] = [];
   try {
     procs = execFileSync('ps', ['-eo', 'pcpu=,args=', '--sort=-pcpu']).toString().split('\n')
-      .map((l) => l.trim()).filter((l) => parseFloat(l) > 20 && !l.includes('chromium') && !l.includes('tools/bench')).slice(0, 5);
+      .map((l) => l.trim()).filter((l) => parseFloat(l) > 20 && !l.includes('chromium') && !l.includes('tools/bench') && !l.startsWith(l.split(' ')[0] + ' ps -eo')).slice(0, 5);
   } catch { /* ps missing: report the load only */ }
   return { loadavg1: load, otherHeavyProcesses: procs };
 }
