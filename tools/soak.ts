@@ -64,7 +64,11 @@ async function main(): Promise<void> {
   };
   let failure = '';
   const session = new LabSession(engine, assets, (ev) => {
-    if (ev.type === 'progress' && ev.phase === 'learning' && ev.done % every === 0) sample(ev.done);
+    if (ev.type === 'progress' && ev.phase === 'learning' && ev.done % every === 0) {
+      sample(ev.done);
+      const s = samples[samples.length - 1];
+      if (ev.done % (every * 5) === 0) console.log(`  step ${ev.done}/${steps}  ${s.seconds.toFixed(0)} s  rss ${(s.rss / 2 ** 20).toFixed(1)} MiB  heap ${(s.heapUsed / 2 ** 20).toFixed(1)} MiB  live buffers ${s.liveBuffers}`);
+    }
     if (ev.type === 'error') failure = ev.message;
   });
   console.log(`soak: ${steps} steps of ${model} (batch ${batch}) on the Node GPU engine; sampling every ${every}`);
