@@ -174,9 +174,9 @@ test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; ch
   // Issue 5: no main-thread task over 50 ms while learning, measured on the production build (the
   // page `npm start` serves; every long task and long animation frame is in the annotations above).
   // Met in about half the runs on this 2-core machine, whose cores the CPU adapter's threads keep
-  // busy; in the others one or two tasks of 55–147 ms wall time appear, mostly ONE React render from
-  // a worker message at the switch from loading to learning. Until that is fixed (issue 5 stays
-  // open) the test allows at most two tasks over 50 ms, none over 250 ms.
+  // busy; in the others one or two tasks of 55–230 ms wall time appear, almost always ONE animation
+  // frame callback (or before that, a worker-message render) at the switch from loading to learning.
+  // Until that is fixed (issue 5 stays open) the test allows at most two tasks over 50 ms, none over 250 ms.
   expect(long.filter((t) => t.duration > 250), 'main-thread tasks over 250 ms while learning').toEqual([]);
   expect(long.filter((t) => t.duration > 50).length, 'main-thread tasks over 50 ms while learning').toBeLessThanOrEqual(2);
 

@@ -89,7 +89,10 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
     let cssH = 0;
     if (testId) chartElements.set(testId, pd);
     // the context is made now (before any run), not in the first redraw while learning
-    const ctx = cv.getContext('2d');
+    // willReadFrequently asks for a CPU-backed canvas: an accelerated 2D canvas shares the GPU
+    // process with the learning's WebGPU work, and a draw or resize then blocks the main thread
+    // while that process is busy (on a software adapter: 130–200 ms tasks at the start of learning).
+    const ctx = cv.getContext('2d', { willReadFrequently: true });
 
     const behind = (drawn: number[]) => series.some((s, i) => s.version !== drawn[i]);
     const isEmpty = () => series.every((s) => s.length === 0);

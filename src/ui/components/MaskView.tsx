@@ -26,7 +26,9 @@ function paint(canvas: HTMLCanvasElement | null, v: MaskViewData, what: 'choice'
   const perRow = v.groups / v.rows;
   canvas.width = perRow;
   canvas.height = v.rows;
-  const ctx = canvas.getContext('2d');
+  // willReadFrequently: a CPU-backed canvas. A GPU-backed 2D canvas talks to the GPU process, which
+  // is busy with the learning (on a software adapter it is the CPU): the main thread then waits.
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
   if (!ctx) return;
   const img = ctx.createImageData(perRow, v.rows);
   const px = img.data;
@@ -86,10 +88,19 @@ export function MaskView() {
     void refresh();
   }, [site, evaluations, available, pausedStep]); // eslint-disable-line react-hooks/exhaustive-deps
 
+  // One map per animation frame: each paint resizes a canvas and uploads its pixels, and both
+  // together right after an evaluation (or at the start of learning) made one long main-thread task.
   useEffect(() => {
     if (!data) return;
-    paint(choiceRef.current, data, 'choice', C);
-    paint(confRef.current, data, 'confidence', C);
+    let second = 0;
+    const first = requestAnimationFrame(() => {
+      paint(choiceRef.current, data, 'choice', C);
+      second = requestAnimationFrame(() => paint(confRef.current, data, 'confidence', C));
+    });
+    return () => {
+      cancelAnimationFrame(first);
+      cancelAnimationFrame(second);
+    };
   }, [data, C]);
 
   const flips = data ? data.flipped.reduce((a, b) => a + b, 0) : 0;
