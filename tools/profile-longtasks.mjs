@@ -49,7 +49,8 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const name = (id) => { const f = byId.get(id).callFrame; return `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`; };
-const idle = (id) => ['(idle)', '(program)'].includes(byId.get(id).callFrame.functionName) && false || byId.get(id).callFrame.functionName === '(idle)';
+// '(program)' (native work: style, layout, paint, IPC) counts as busy; only '(idle)' ends a stretch
+const idle = (id) => byId.get(id).callFrame.functionName === '(idle)';
 let t = profile.startTime, run = [], runStart = 0;
 const stretches = [];
 const flush = () => { if (run.length) { const dur = (run.at(-1).t - runStart) / 1000; if (dur >= Number(process.env.STRETCH_MS ?? 50)) stretches.push({ at: (runStart - profile.startTime) / 1000, dur, samples: run }); } run = []; };
