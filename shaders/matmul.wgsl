@@ -11,6 +11,8 @@
 //   matmul_4x4_dot A row-major and B stored [N,K] (TRANS_B, no TRANS_A), K % 4 == 0: both read as
 //                  vec4 along K, 16 dot products per step (the x·Wᵀ of nn.Linear and of dX = G·Wᵀ).
 //   matvec_v4      one row × 4 columns per invocation, vec4 B loads: M ≤ 3 (a 4-row block wastes ≥ ½).
+//   matmul_8x8, matmul_16x8  appended at load time by src/ops/matmul-blocked.ts (one named accumulator
+//                  per output: see there why they are generated and why they win on SwiftShader).
 //
 // WGSL trap: `a`/`a4`, `b`/`b4` and `bmask`/`bmask4` alias the same bindings with different element types.
 // That is legal only because no entry point statically uses both names of one binding (Tint rejects
@@ -247,9 +249,17 @@ fn bias_at(cols: vec4u) -> vec4f {
   return vec4f(bias[c.x], bias[c.y], bias[c.z], bias[c.w]);
 }
 
-// Write the valid part of one 4-wide row segment (guards both the row and each column).
+// B[k, c] ⊙ mask for four element indices (scalar loads: any layout of b).
+fn load_b_at(i: vec4u) -> vec4f {
+  var v = vec4f(b[i.x], b[i.y], b[i.z], b[i.w]);
+  if (HAS_MASK) { v *= vec4f(bmask[i.x], bmask[i.y], bmask[i.z], bmask[i.w]); }
+  return v;
+}
+
+// Write the valid part of one 4-wide row segment (guards the row, the segment and each column;
+// a block wider than 4 can start a segment at or past N, where p.n - c0 would wrap around).
 fn store_row(o: u32, r: u32, c0: u32, v: vec4f) {
-  if (r >= p.m) { return; }
+  if (r >= p.m || c0 >= p.n) { return; }
   let base = o + r * p.n + c0;
   let left = p.n - c0; // ≥ 1 here
   out[base] = v.x;

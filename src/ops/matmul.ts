@@ -1,6 +1,6 @@
 // Matmul family: out = op(A) · op(B) (+ bias), batched or with leading dims folded into rows.
 // GPU: shaders/matmul.wgsl; the CPU twin (f64 accumulation) is matmulCpu below.
-import src from '../../shaders/matmul.wgsl?raw';
+import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import type { Engine } from '../backend/engine';
 import type { GpuEngine } from '../backend/gpu';
 import type { CpuEngine } from '../backend/cpu';
@@ -8,6 +8,10 @@ import type { RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { ceilDiv } from './grid';
+import { BLOCKED_SHAPES, blockedMatmulWgsl, type BlockedVariant } from './matmul-blocked';
+
+/** shaders/matmul.wgsl plus the generated blocked entry points: one module, one source for every variant. */
+const src = [matmulWgsl, ...(Object.keys(BLOCKED_SHAPES) as BlockedVariant[]).map(blockedMatmulWgsl)].join('\n\n');
 
 export interface MatmulOpts {
   /** a is stored [K,M] (logical A = aᵀ). */
@@ -26,8 +30,8 @@ export interface MatmulOpts {
 }
 
 /** The WGSL entry points (see shaders/matmul.wgsl). */
-export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_8x4_v4' | 'matmul_4x4_dot' | 'matvec_v4';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['matmul_4x4', 'matmul_4x4_v4', 'matmul_8x4_v4', 'matmul_4x4_dot', 'matvec_v4'];
+export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_8x4_v4' | 'matmul_4x4_dot' | 'matvec_v4' | BlockedVariant;
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['matmul_4x4', 'matmul_4x4_v4', 'matmul_8x4_v4', 'matmul_4x4_dot', 'matvec_v4', 'matmul_8x8', 'matmul_16x8'];
 
 /**
  * The resolved problem: for z < batch, out[z] = op(A)[z] · op(B)[z], with op(A) [m,k], op(B) [k,n].
@@ -143,23 +147,24 @@ export function matmulCpu(e: CpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeo
 
 /**
  * Which kernel the engine runs for a geometry (measured on SwiftShader, see docs/PERFORMANCE.md):
- * - M ≤ 3 with row-major B and N % 4 == 0: matvec_v4 (a 4-row block would waste ≥ half its FMAs);
- * - row-major B with N % 4 == 0: vec4 loads of B in 8×4 blocks (32 accumulators: 1.2-2.3× the
- *   scalar 4×4 kernel on the lab's shapes), 4×4 blocks when M < 8;
- * - B stored [N,K] (transB), A row-major, K % 4 == 0: matmul_4x4_dot (vec4 loads of both along K);
- * - otherwise the scalar 4×4 kernel.
+ * - M ≤ 3 with row-major B and N % 4 == 0: matvec_v4 (a bigger row block would waste its FMAs);
+ * - M ≥ 16: matmul_16x8, M ≥ 8: matmul_8x8 (one scalar kernel for every layout: the FMAs per
+ *   gathered load, not vec4 loads, decide the speed on SwiftShader; ~2× the 4×4 kernels);
+ * - smaller M: matmul_4x4_dot for a transposed B with K % 4 == 0, matmul_4x4_v4 for a row-major B
+ *   with N % 4 == 0, else the scalar 4×4 kernel.
  */
 export function chooseMatmulVariant(g: MatmulGeometry, opts: Pick<MatmulOpts, 'transA' | 'transB'> = {}): MatmulVariant {
+  if (g.m >= 16) return 'matmul_16x8';
+  if (g.m >= 8) return 'matmul_8x8';
   if (variantFits('matmul_4x4_dot', g, opts)) return 'matmul_4x4_dot';
   if (!variantFits('matmul_4x4_v4', g, opts)) return 'matmul_4x4';
   if (g.m <= 3) return 'matvec_v4';
-  if (g.m < 8) return 'matmul_4x4_v4';
-  return 'matmul_8x4_v4';
+  return 'matmul_4x4_v4';
 }
 
 /** Whether a forced variant can run this geometry (vec4 loads need 4-aligned rows). */
 export function variantFits(v: MatmulVariant, g: MatmulGeometry, opts: Pick<MatmulOpts, 'transA' | 'transB'> = {}): boolean {
-  if (v === 'matmul_4x4') return true;
+  if (v === 'matmul_4x4' || v in BLOCKED_SHAPES) return true;
   if (v === 'matmul_4x4_dot') return !opts.transA && !!opts.transB && g.k % 4 === 0 && g.k > 0;
   return !opts.transB && g.n % 4 === 0;
 }
@@ -172,8 +177,8 @@ function needs(v: MatmulVariant): string {
 /** Workgroup shape and grid of a variant for a geometry. */
 function launch(v: MatmulVariant, g: MatmulGeometry): { wg: [number, number]; grid: [number, number, number] } {
   if (v === 'matvec_v4') return { wg: [64, 1], grid: [ceilDiv(g.n, 4 * 64), g.m, g.batch] };
-  const rows = v === 'matmul_8x4_v4' ? 8 : 4;
-  return { wg: [8, 8], grid: [ceilDiv(g.n, 4 * 8), ceilDiv(g.m, rows * 8), g.batch] };
+  const [rows, cols] = v in BLOCKED_SHAPES ? BLOCKED_SHAPES[v as BlockedVariant] : [v === 'matmul_8x4_v4' ? 8 : 4, 4];
+  return { wg: [8, 8], grid: [ceilDiv(g.n, cols * 8), ceilDiv(g.m, rows * 8), g.batch] };
 }
 
 function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts): RawTensor {

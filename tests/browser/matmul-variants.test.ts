@@ -59,11 +59,17 @@ describe('matmul variants vs CPU twin', async () => {
     expect(g!.takeErrors()).toEqual([]);
   });
 
-  it.runIf(g)('scalar 4×4 with a transposed, masked b and N % 4 ≠ 0', async () => {
-    await check([67, 33], [45, 33], { transB: true, mask: true, bias: true, variant: 'matmul_4x4' }, 'transB');
-    await check([3, 17, 9], [3, 13, 9], { transB: true, mask: true, variant: 'matmul_4x4' }, 'batched transB');
-    expect(g!.takeErrors()).toEqual([]);
-  });
+  for (const variant of ['matmul_4x4', 'matmul_8x8', 'matmul_16x8'] as const) {
+    it.runIf(g)(`scalar ${variant} with a transposed, masked b and N % 4 ≠ 0`, async () => {
+      await check([67, 33], [45, 33], { transB: true, mask: true, bias: true, variant }, 'transB');
+      await check([33, 67], [45, 33], { transA: true, transB: true, bias: true, variant }, 'transA transB');
+      await check([3, 17, 9], [3, 13, 9], { transB: true, mask: true, variant }, 'batched transB');
+      // N = 5 and 13: the second 4-wide segment of an 8-wide block starts past N (the store guard)
+      await check([19, 7], [7, 5], { bias: true, variant }, 'N = 5');
+      await check([35, 9], [13, 9], { transB: true, variant }, 'N = 13');
+      expect(g!.takeErrors()).toEqual([]);
+    });
+  }
 
   it.runIf(g)('vec4 variants refuse a transposed b or N % 4 ≠ 0 with a specific error', () => {
     const e = g!;
@@ -78,13 +84,17 @@ describe('matmul variants vs CPU twin', async () => {
 describe('matmul shape-based choice', () => {
   const pick = (m: number, k: number, n: number, transB = false, transA = false) =>
     chooseMatmulVariant(matmulGeometry(transA ? [k, m] : [m, k], transB ? [n, k] : [k, n], { transA, transB }), { transA, transB });
-  it('matvec for M ≤ 3, 8×4 for tall, 4×4 vec4 for short, dot for transB with K % 4 == 0, else scalar', () => {
+  it('16×8 from 16 rows, 8×8 from 8, then dot / vec4 / matvec / scalar 4×4 by layout', () => {
+    expect(pick(1024, 64, 192)).toBe('matmul_16x8');
+    expect(pick(1024, 192, 64, true)).toBe('matmul_16x8');
+    expect(pick(64, 1024, 192, false, true)).toBe('matmul_16x8');
+    expect(pick(1024, 64, 257)).toBe('matmul_16x8');
+    expect(pick(15, 64, 192)).toBe('matmul_8x8');
+    expect(pick(8, 49, 64, true, true)).toBe('matmul_8x8');
     expect(pick(1, 768, 3072)).toBe('matvec_v4');
-    expect(pick(1024, 64, 192)).toBe('matmul_8x4_v4');
     expect(pick(5, 64, 192)).toBe('matmul_4x4_v4');
-    expect(pick(1024, 192, 64, true)).toBe('matmul_4x4_dot');
-    expect(pick(1024, 49, 64, true)).toBe('matmul_4x4');
-    expect(pick(64, 49, 64, true, true)).toBe('matmul_4x4');
-    expect(pick(1024, 64, 257)).toBe('matmul_4x4');
+    expect(pick(7, 192, 64, true)).toBe('matmul_4x4_dot');
+    expect(pick(7, 49, 64, true)).toBe('matmul_4x4');
+    expect(pick(3, 64, 257)).toBe('matmul_4x4');
   });
 });
