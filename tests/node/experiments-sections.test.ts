@@ -9,7 +9,7 @@ import { DEFAULT_CONFIG, presetFields, type ExperimentConfig } from '../../src/l
 import type { ResultRow } from '../../src/lab/session';
 import { digitsPerWord } from '../../src/sparsity/maskfile';
 import { binomial } from '../../src/sparsity/patterns';
-import { planRuns, selectSections } from '../../tools/experiments/cli';
+import { planRuns, sectionPlan, selectSections } from '../../tools/experiments/cli';
 import { composeResults } from '../../tools/experiments/report';
 import { configDiffs, DirStore, reuseCheck, runIdentity } from '../../tools/experiments/run-dir';
 import { SECTIONS } from '../../tools/experiments/sections';
@@ -98,6 +98,17 @@ describe('the plan', () => {
     // transfer alone still plans the general mask first
     const t = planRuns(selectSections('transfer'), FULL).map((d) => d.name);
     expect(t.indexOf('base/tiny-gpt-seed1')).toBeLessThan(t.indexOf('transfer/en-from-general-seed1'));
+  });
+
+  it('the main table runs --seeds, sections 2–8 their own seeds (--ablation-seeds)', () => {
+    const names = planRuns(SECTIONS, FULL, [1]).map((d) => d.name);
+    expect(names.filter((n) => n.startsWith('main/'))).toEqual(['main/tiny-gpt-seed1', 'main/tiny-gpt-seed2', 'main/tiny-vit-seed1', 'main/tiny-vit-seed2']);
+    expect(names.filter((n) => n.endsWith('-seed2') && !n.startsWith('main/'))).toEqual([]);
+    expect(names.filter((n) => n.startsWith('priors/'))).toEqual(['priors/none-seed1', 'priors/magnitude-seed1', 'priors/wanda-seed1']);
+    // the report of a section sees the same seeds as its runs
+    expect(sectionPlan(SECTIONS[0], FULL, [1]).seeds).toEqual([1, 2]);
+    expect(sectionPlan(SECTIONS[3], FULL, [1]).seeds).toEqual([1]);
+    expect(sectionPlan(SECTIONS[3], FULL).seeds).toEqual([1, 2]);
   });
 
   it('a name defined twice with different settings is a section bug', () => {

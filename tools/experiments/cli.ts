@@ -21,7 +21,8 @@ const SPECS: OptionSpec[] = [
   { name: 'only', type: 'string', help: 'sections to run, by number, range or name: 1,3-5,transfer (the report always has all eight)' },
   { name: 'models', type: 'string', help: 'models of the main table (sections 2–8 use tiny-gpt); default tiny-gpt,tiny-vit (quick: tiny-gpt)' },
   { name: 'report-models', type: 'string', help: 'models whose main-table runs go into RESULTS.md (default tiny-gpt,tiny-vit; quick: --models)' },
-  { name: 'seeds', type: 'string', help: 'comma-separated seeds; default 1,2 (quick: 1)' },
+  { name: 'seeds', type: 'string', help: 'comma-separated seeds of the main table (the headline numbers); default 1,2 (quick: 1)' },
+  { name: 'ablation-seeds', type: 'string', help: 'seeds of sections 2–8; default the first of --seeds (each extra seed adds about an hour on 2 cores)' },
   { name: 'steps', type: 'int', help: 'MaskLLM steps of every run (overrides each section’s default)' },
   { name: 'out', type: 'string', help: 'where RESULTS.md goes; charts go to results/ next to it (default docs/RESULTS.md; quick: a temporary folder)' },
   { name: 'runs', type: 'string', help: 'run directories root (default results; quick: inside the temporary folder)' },
@@ -51,17 +52,22 @@ export function selectSections(spec: string | undefined, sections: Section[] = S
 
 const list = (v: unknown): string[] => String(v).split(',').map((s) => s.trim()).filter(Boolean);
 
-function parseSeeds(v: unknown): number[] {
+function parseSeeds(v: unknown, flag = '--seeds'): number[] {
   const seeds = list(v).map(Number);
-  if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new UsageError(`--seeds must be comma-separated integers ≥ 0 (got "${v}")`);
+  if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new UsageError(`${flag} must be comma-separated integers ≥ 0 (got "${v}")`);
   return seeds;
 }
 
+/** The plan a section sees: the main table (section 1) runs `seeds`, sections 2–8 `ablationSeeds`. */
+export function sectionPlan(s: Section, o: PlanOptions, ablationSeeds: number[] = o.seeds): PlanOptions {
+  return s.id === 1 ? o : { ...o, seeds: ablationSeeds };
+}
+
 /** Every run of the selected sections, each name once, in plan order (a prior's run before its user). */
-export function planRuns(sections: Section[], o: PlanOptions): RunDef[] {
+export function planRuns(sections: Section[], o: PlanOptions, ablationSeeds: number[] = o.seeds): RunDef[] {
   const byName = new Map<string, RunDef>();
   for (const s of sections) {
-    for (const d of s.runs(o)) {
+    for (const d of s.runs(sectionPlan(s, o, ablationSeeds))) {
       const had = byName.get(d.name);
       if (had && JSON.stringify(had) !== JSON.stringify(d)) throw new Error(`run ${d.name} is defined twice with different settings (a section bug)`);
       if (d.priorFrom && !byName.has(d.priorFrom)) throw new Error(`run ${d.name} needs ${d.priorFrom} planned before it (a section bug)`);
@@ -80,6 +86,7 @@ export async function main(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const quick = !!opts.quick;
   const seeds = parseSeeds(opts.seeds ?? (quick ? '1' : '1,2'));
+  const ablationSeeds = opts['ablation-seeds'] === undefined ? seeds.slice(0, 1) : parseSeeds(opts['ablation-seeds'], '--ablation-seeds');
   const models = list(opts.models ?? (quick ? 'tiny-gpt' : 'tiny-gpt,tiny-vit'));
   const steps = opts.steps as number | undefined;
   if (steps !== undefined && steps < 1) throw new UsageError('--steps must be ≥ 1');
@@ -93,7 +100,7 @@ export async function main(argv: string[]): Promise<void> {
   // the report covers both bundled models whatever this invocation runs, so they can be run separately
   const reportPlan: PlanOptions = { ...plan, models: opts['report-models'] ? list(opts['report-models']) : quick ? models : ['tiny-gpt', 'tiny-vit'] };
   const selected = selectSections(opts.only as string | undefined);
-  const defs = planRuns(selected, plan);
+  const defs = planRuns(selected, plan, ablationSeeds);
 
   let invocation: Invocation | null = null;
   if (!opts['report-only']) {
@@ -129,7 +136,7 @@ export async function main(argv: string[]): Promise<void> {
   // the report: every section, from whatever run directories exist
   const store = new DirStore(runsRoot);
   const link = (file: string) => relative(dirname(out), join(chartsDir, file)).split('\\').join('/');
-  const reports = SECTIONS.map((section) => ({ section, report: section.report(reportPlan, store, link) }));
+  const reports = SECTIONS.map((section) => ({ section, report: section.report(sectionPlan(section, reportPlan, ablationSeeds), store, link) }));
   const charts: ChartSpec[] = reports.flatMap((r) => r.report.charts);
   let chartsError: string | undefined;
   let pngs: string[] = [];
