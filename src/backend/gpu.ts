@@ -21,11 +21,15 @@ export interface DispatchArgs {
 
 /** Uniform slot size: every params struct of the kernels fits, so slots are rarely replaced. */
 const UNIFORM_SLOT_BYTES = 256;
+/** Free readback staging buffers kept for reuse, in bytes (larger reads get a fresh buffer). */
+const STAGING_CACHE_BYTES = 16 * 2 ** 20;
 
 export interface EngineStats {
   dispatches: number;
   submits: number;
   readbacks: number;
+  /** readback staging buffers created (reads of a size seen before reuse a cached one) */
+  stagingCreated: number;
 }
 
 /**
@@ -37,12 +41,16 @@ export class GpuEngine implements EngineBase {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
   readonly kernels: KernelCache;
-  readonly stats: EngineStats = { dispatches: 0, submits: 0, readbacks: 0 };
+  readonly stats: EngineStats = { dispatches: 0, submits: 0, readbacks: 0, stagingCreated: 0 };
   readonly bindGroups: BindGroupCache;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   /** Uniform buffers by position: the i-th dispatch since the last submit uses slot i. */
   private uniformSlots: GPUBuffer[] = [];
+  // Readback staging buffers, reused by byte size (a metrics read every few steps would otherwise
+  // create and destroy a MAP_READ buffer each time). Capped at STAGING_CACHE_BYTES in total.
+  private stagingFree = new Map<number, GPUBuffer[]>();
+  private stagingCachedBytes = 0;
   private uniformNext = 0;
   private lostError: GpuError | null = null;
   private errors: string[] = [];
@@ -145,7 +153,7 @@ export class GpuEngine implements EngineBase {
   async read(t: RawTensor): Promise<TypedArr> {
     this.check();
     const bytes = Math.max(4, t.size * 4);
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.takeStaging(bytes);
     this.endPass();
     this.enc().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
     this.flush();
@@ -153,6 +161,7 @@ export class GpuEngine implements EngineBase {
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
+      staging.destroy();
       // After device.destroy() the map can fail before device.lost resolves: give the loss a moment
       // so the caller sees 'device-lost' rather than an unmapped-buffer error.
       await Promise.race([this.info.lost, new Promise((r) => setTimeout(r, 250))]);
@@ -162,8 +171,30 @@ export class GpuEngine implements EngineBase {
     const out = arrayFor(t.dtype, t.size);
     out.set(new (out.constructor as { new (b: ArrayBuffer): TypedArr })(staging.getMappedRange().slice(0, t.size * 4)));
     staging.unmap();
-    staging.destroy();
+    this.giveBackStaging(staging);
     return out;
+  }
+
+  /** A MAP_READ buffer of exactly `bytes`, from the cache when one is free (never shared by two reads in flight). */
+  private takeStaging(bytes: number): GPUBuffer {
+    const free = this.stagingFree.get(bytes);
+    const reused = free?.pop();
+    if (reused) {
+      this.stagingCachedBytes -= bytes;
+      return reused;
+    }
+    this.stats.stagingCreated++;
+    return this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+  private giveBackStaging(buf: GPUBuffer): void {
+    if (this.stagingCachedBytes + buf.size > STAGING_CACHE_BYTES) {
+      buf.destroy();
+      return;
+    }
+    const list = this.stagingFree.get(buf.size) ?? [];
+    list.push(buf);
+    this.stagingFree.set(buf.size, list);
+    this.stagingCachedBytes += buf.size;
   }
 
   private enc(): GPUCommandEncoder {
@@ -284,6 +315,9 @@ export class GpuEngine implements EngineBase {
   }
 
   destroy(): void {
+    for (const list of this.stagingFree.values()) for (const b of list) b.destroy();
+    this.stagingFree.clear();
+    this.stagingCachedBytes = 0;
     this.bindGroups.clear();
     this.pool.trim();
     this.device.destroy();
