@@ -8,7 +8,7 @@ import type { RawTensor } from '../../src/backend/tensor';
 import { chooseMatmulVariant, matmul, matmulGeometry, MATMUL_VARIANTS, variantFits, type MatmulVariant } from '../../src/ops/matmul';
 import { labShapes, shapeName } from './shapes';
 import { median, timeRuns } from './timing';
-import type { BenchOptions, BenchResults, MatmulRow } from './results';
+import { CHAIN, type BenchOptions, type BenchResults, type MatmulRow } from './results';
 import { benchStep } from './step';
 import { benchFusion, benchSparse24 } from './kernels';
 
@@ -28,29 +28,30 @@ const rand = (n: number, seed: number) => {
   return out;
 };
 
-async function tfMatmulTimes(backend: string, s: ReturnType<typeof labShapes>[number], reps: number): Promise<number[]> {
+// `chain` products per timed run, then a full readback of the last one — the same for ours and tfjs
+// (chain 1: the latency of one product and its readback; chain CHAIN: throughput, as in a step).
+async function tfMatmulTimes(backend: string, s: ReturnType<typeof labShapes>[number], reps: number, chain = 1): Promise<number[]> {
   await tf.setBackend(backend);
   await tf.ready();
   const a = tf.tensor2d(rand(s.m * s.k, 1), s.transA ? [s.k, s.m] : [s.m, s.k]);
   const b = tf.tensor2d(rand(s.k * s.n, 2), s.transB ? [s.n, s.k] : [s.k, s.n]);
-  // same synchronisation as ours: the op, then a full readback of the product
   const t = await timeRuns(async () => {
-    const c = tf.matMul(a, b, s.transA, s.transB);
-    await c.data();
-    c.dispose();
+    const cs = Array.from({ length: chain }, () => tf.matMul(a, b, s.transA, s.transB));
+    await cs[chain - 1].data();
+    for (const c of cs) c.dispose();
   }, reps);
   a.dispose();
   b.dispose();
   return t;
 }
 
-async function ourMatmulTimes(e: GpuEngine, s: ReturnType<typeof labShapes>[number], reps: number, variant?: MatmulVariant): Promise<number[]> {
+async function ourMatmulTimes(e: GpuEngine, s: ReturnType<typeof labShapes>[number], reps: number, variant?: MatmulVariant, chain = 1): Promise<number[]> {
   const a = e.upload(rand(s.m * s.k, 1), s.transA ? [s.k, s.m] : [s.m, s.k]);
   const b = e.upload(rand(s.k * s.n, 2), s.transB ? [s.n, s.k] : [s.k, s.n]);
   const t = await timeRuns(async () => {
-    const c: RawTensor = matmul(e, a, b, { transA: s.transA, transB: s.transB, variant });
-    await e.read(c);
-    c.dispose();
+    const cs: RawTensor[] = Array.from({ length: chain }, () => matmul(e, a, b, { transA: s.transA, transB: s.transB, variant }));
+    await e.read(cs[chain - 1]);
+    for (const c of cs) c.dispose();
   }, reps);
   a.dispose();
   b.dispose();
@@ -78,9 +79,15 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     }
     const webgpu = opts.tfjs ? gf(await tfMatmulTimes('webgpu', s, reps)) : null;
     const wasm = opts.tfjs ? gf(await tfMatmulTimes('wasm', s, reps)) : null;
-    const row: MatmulRow = { ...s, shape: shapeName(s), chosen, ours: variants[chosen], variants, tfjsWebgpu: webgpu, tfjsWasm: wasm };
+    const gfc = (ms: number[]) => (CHAIN * flops) / (median(ms) * 1e6);
+    const chained = {
+      ours: gfc(await ourMatmulTimes(e, s, reps, chosen, CHAIN)),
+      tfjsWebgpu: opts.tfjs ? gfc(await tfMatmulTimes('webgpu', s, reps, CHAIN)) : null,
+      tfjsWasm: opts.tfjs ? gfc(await tfMatmulTimes('wasm', s, reps, CHAIN)) : null,
+    };
+    const row: MatmulRow = { ...s, shape: shapeName(s), chosen, ours: variants[chosen], variants, tfjsWebgpu: webgpu, tfjsWasm: wasm, chained };
     rows.push(row);
-    log(`${row.shape.padEnd(22)} ours(${chosen})=${row.ours.toFixed(2)} tfjs-webgpu=${webgpu?.toFixed(3)} tfjs-wasm=${wasm?.toFixed(2)} GFLOP/s`);
+    log(`${row.shape.padEnd(22)} ours(${chosen})=${row.ours.toFixed(2)} tfjs-webgpu=${webgpu?.toFixed(3)} tfjs-wasm=${wasm?.toFixed(2)} GFLOP/s; chained ×${CHAIN}: ours ${chained.ours.toFixed(2)} webgpu ${chained.tfjsWebgpu?.toFixed(3)} wasm ${chained.tfjsWasm?.toFixed(2)}`);
   }
   if (opts.tfjs) await tf.setBackend('webgpu'); // leave tfjs idle on its own device
   const fusion = opts.fusion ? await benchFusion(e, reps, log) : [];

@@ -1,5 +1,5 @@
 // Renders bench/results.json as docs/PERFORMANCE.md (generated; never edited by hand).
-import type { BenchResults, TorchResult } from './results';
+import { CHAIN, type BenchResults, type TorchResult } from './results';
 import { geomean, median } from './timing';
 
 export type FullResults = BenchResults & {
@@ -64,6 +64,20 @@ export function renderReport(r: FullResults): string {
     const minR = Math.min(...gWebgpu);
     L.push(`**Geometric mean, ours / tfjs-webgpu: ${f(geomean(gWebgpu), 2)}×** over ${gWebgpu.length} shapes (lowest ${f(minR, 2)}×; the plain scalar 4×4 kernel: ${f(geomean(base), 2)}×). Target ≥ 8×, no shape below 1×: ${geomean(gWebgpu) >= 8 && minR >= 1 ? '**met**' : '**not met**'} on this adapter.`, '');
     L.push(`Geometric mean, ours / tfjs-wasm: ${f(geomean(gWasm), 3)}× (below 1× means the software WebGPU adapter is slower than the CPU path tfjs-wasm takes).`, '');
+  }
+  const chainedRows = rows.filter((x) => x.chained);
+  if (chainedRows.length) {
+    const cr = (k: 'tfjsWebgpu' | 'tfjsWasm') => chainedRows.map((x) => ratio(x.chained!.ours, x.chained![k])).filter((x): x is number => x != null);
+    const cW = cr('tfjsWebgpu'), cWasm = cr('tfjsWasm');
+    L.push(`### Throughput: ${CHAIN} products back to back, one readback`, '');
+    L.push(`The table above times one product and its readback (latency). Inside a learning step no product is read back on its own, so this measure runs ${CHAIN} products back to back and reads back the last one — the same for ours and for tfjs. GFLOP/s counts all ${CHAIN} products.`, '');
+    L.push('| shape | picked | ours | tfjs-webgpu | tfjs-wasm | ours / webgpu | ours / wasm |', '|---|---|---|---|---|---|---|');
+    for (const x of chainedRows) L.push(`| ${x.shape} | ${x.chosen} | ${f(x.chained!.ours)} | ${f(x.chained!.tfjsWebgpu, 3)} | ${f(x.chained!.tfjsWasm)} | ${f(ratio(x.chained!.ours, x.chained!.tfjsWebgpu), 1)}× | ${f(ratio(x.chained!.ours, x.chained!.tfjsWasm), 2)}× |`);
+    L.push('');
+    if (cW.length) {
+      const minC = Math.min(...cW);
+      L.push(`**Geometric mean (throughput), ours / tfjs-webgpu: ${f(geomean(cW), 2)}×** over ${cW.length} shapes (lowest ${f(minC, 2)}×). Target ≥ 8×, no shape below 1×: ${geomean(cW) >= 8 && minC >= 1 ? '**met**' : '**not met**'} on this measure. Ours / tfjs-wasm: ${f(geomean(cWasm), 3)}×.`, '');
+    }
   }
   L.push('### Kernel choice by shape', '');
   L.push('The engine picks by shape (`chooseMatmulVariant` in src/ops/matmul.ts); measured reasons on this adapter (median GFLOP/s over the rows where both ran):', '');

@@ -29,7 +29,15 @@ export interface MatmulRow {
   variants: Record<string, number>;
   tfjsWebgpu: number | null;
   tfjsWasm: number | null;
+  /**
+   * Throughput, GFLOP/s: CHAIN products back to back, then one readback of the last (as in a
+   * learning step, where no product is read back on its own); same for ours and for tfjs.
+   */
+  chained?: { ours: number; tfjsWebgpu: number | null; tfjsWasm: number | null };
 }
+
+/** Products per timed run of the chained (throughput) measure. */
+export const CHAIN = 4;
 
 export interface FusionRow {
   shape: string;
