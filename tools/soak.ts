@@ -15,6 +15,7 @@ import type { AssetLoader } from '../src/lab/assets';
 import { LabSession } from '../src/lab/session';
 import { nodeGpuEngine } from './node-gpu';
 import { nodeAssets } from './lib/node-assets';
+import { countDeviceCreations, type DeviceCounts } from './lib/device-counts';
 
 const TOLERANCE = { rssRel: 0.05, rssAbs: 16 * 2 ** 20, heapRel: 0.1, heapAbs: 4 * 2 ** 20 } as const;
 
@@ -33,9 +34,13 @@ interface Sample {
   seconds: number;
   rss: number;
   heapUsed: number;
+  /** memory of ArrayBuffers and other objects outside the JS heap that V8 knows of (part of rss) */
+  external: number;
   liveBuffers: number;
   liveBytes: number;
   pooledBytes: number;
+  /** WebGPU objects created so far (cumulative), by create* method */
+  created: DeviceCounts;
 }
 
 async function main(): Promise<void> {
@@ -50,6 +55,7 @@ async function main(): Promise<void> {
   else assets = nodeAssets();
 
   const engine = await nodeGpuEngine();
+  const created = countDeviceCreations(engine.device);
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) console.warn('no gc(): run with node --expose-gc (npm run soak does) for stable heap figures');
   const config: ExperimentConfig = {
@@ -60,7 +66,7 @@ async function main(): Promise<void> {
   const sample = (step: number) => {
     gc?.();
     const m = process.memoryUsage();
-    samples.push({ step, seconds: (performance.now() - t0) / 1000, rss: m.rss, heapUsed: m.heapUsed, liveBuffers: engine.liveTensors, liveBytes: engine.pool.liveByteCount, pooledBytes: engine.pool.pooledByteCount });
+    samples.push({ step, seconds: (performance.now() - t0) / 1000, rss: m.rss, heapUsed: m.heapUsed, external: m.external, liveBuffers: engine.liveTensors, liveBytes: engine.pool.liveByteCount, pooledBytes: engine.pool.pooledByteCount, created: { ...created } });
   };
   let failure = '';
   const session = new LabSession(engine, assets, (ev) => {
@@ -94,6 +100,21 @@ async function main(): Promise<void> {
     liveBuffers: verdict((s) => s.liveBuffers, 0, 0),
     liveBytes: verdict((s) => s.liveBytes, 0, 0),
   };
+  // least-squares slope, bytes per step, from the 2nd quarter on (the first quarter is warm-up)
+  const warm = body.slice(Math.floor(body.length / 4));
+  const slope = (f: (s: Sample) => number) => {
+    const n = warm.length;
+    if (n < 2) return 0;
+    const mx = warm.reduce((a, x) => a + x.step, 0) / n, my = warm.reduce((a, x) => a + f(x), 0) / n;
+    const sxy = warm.reduce((a, x) => a + (x.step - mx) * (f(x) - my), 0), sxx = warm.reduce((a, x) => a + (x.step - mx) ** 2, 0);
+    return Math.round(sxy / sxx);
+  };
+  const slopes = { fromStep: warm[0]?.step ?? 0, rss: slope((x) => x.rss), heapUsed: slope((x) => x.heapUsed), external: slope((x) => x.external), outsideHeap: slope((x) => x.rss - x.heapUsed - x.external) };
+  // WebGPU objects created per step once warm: from the first sample of the 2nd quarter to the last
+  const from = q2[0] ?? body[0], to = body[body.length - 1];
+  const createdPerStep = Object.fromEntries(
+    Object.keys(to.created).map((k) => [k, Number(((to.created[k as keyof DeviceCounts] - from.created[k as keyof DeviceCounts]) / Math.max(1, to.step - from.step)).toFixed(3))]),
+  );
   const noGrowth = q2.length > 0 && q4.length > 0 && Object.values(result).every((r) => r.ok);
   const report = {
     command: `npm run soak -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -105,6 +126,8 @@ async function main(): Promise<void> {
     tolerance: 'last-quarter mean ≤ second-quarter mean + max(5% or 16 MiB) for rss, + max(10% or 4 MiB) for heapUsed, + 0 for live GPU buffers and bytes',
     verdict: noGrowth ? 'no growth' : 'GROWTH (see the quarters)',
     quarters: result,
+    bytesPerStep: slopes,
+    createdPerStep: { fromStep: from.step, toStep: to.step, ...createdPerStep },
     webgpuErrors: errors,
     samples,
   };
@@ -112,11 +135,13 @@ async function main(): Promise<void> {
   const MB = (b: number) => (b / 2 ** 20).toFixed(1);
   const docs = resolve(arg('doc', 'docs/RELIABILITY.md'));
   if (arg('doc', '') !== 'none') writeSoakSection(docs, soakMarkdown(report, out, MB));
-  console.log('\n  step    time s   rss MiB  heap MiB  live bufs  live MiB  pooled MiB');
+  console.log('\n  step    time s   rss MiB  heap MiB  ext MiB  live bufs  live MiB  pooled MiB');
   for (const s of samples) {
-    console.log(`${String(s.step).padStart(6)}  ${s.seconds.toFixed(0).padStart(8)}  ${MB(s.rss).padStart(8)}  ${MB(s.heapUsed).padStart(8)}  ${String(s.liveBuffers).padStart(9)}  ${MB(s.liveBytes).padStart(8)}  ${MB(s.pooledBytes).padStart(10)}`);
+    console.log(`${String(s.step).padStart(6)}  ${s.seconds.toFixed(0).padStart(8)}  ${MB(s.rss).padStart(8)}  ${MB(s.heapUsed).padStart(8)}  ${MB(s.external).padStart(7)}  ${String(s.liveBuffers).padStart(9)}  ${MB(s.liveBytes).padStart(8)}  ${MB(s.pooledBytes).padStart(10)}`);
   }
   for (const [k, r] of Object.entries(result)) console.log(`${k}: second quarter ${r.secondQuarterMean}, last quarter ${r.lastQuarterMean}, growth ${r.growth} (tolerance ${r.tolerance}) ${r.ok ? 'ok' : 'GROWTH'}`);
+  console.log(`bytes per step (least squares from step ${slopes.fromStep}): rss ${slopes.rss}, JS heap ${slopes.heapUsed}, external ${slopes.external}, rest of rss ${slopes.outsideHeap}`);
+  console.log(`WebGPU objects created per step (steps ${from.step}–${to.step}): ${Object.entries(createdPerStep).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   console.log(`\n${report.verdict} over ${steps} steps (${report.seconds} s); wrote ${out}`);
   session.dispose();
   engine.destroy();
@@ -124,7 +149,7 @@ async function main(): Promise<void> {
 }
 
 /** The figures of the soak section of docs/RELIABILITY.md (between its soak markers), from this run. */
-function soakMarkdown(r: { command: string; date: string; model: string; steps: number; batch: number; every: number; seconds: number; stepsPerSecond: number; verdict: string; quarters: Record<string, { secondQuarterMean: number; lastQuarterMean: number; growth: number; tolerance: number; ok: boolean }>; webgpuErrors: string[]; samples: Sample[] }, out: string, MB: (b: number) => string): string {
+function soakMarkdown(r: { command: string; date: string; model: string; steps: number; batch: number; every: number; seconds: number; stepsPerSecond: number; verdict: string; quarters: Record<string, { secondQuarterMean: number; lastQuarterMean: number; growth: number; tolerance: number; ok: boolean }>; createdPerStep: Record<string, number>; bytesPerStep: { fromStep: number; rss: number; heapUsed: number; external: number; outsideHeap: number }; webgpuErrors: string[]; samples: Sample[] }, out: string, MB: (b: number) => string): string {
   const L: string[] = [];
   L.push(`Generated by \`${r.command}\` on ${r.date.slice(0, 16).replace('T', ' ')} UTC — do not edit by hand. ${r.steps} mask-learning steps of \`${r.model}\` (batch ${r.batch}) on the Node GPU engine (Dawn + SwiftShader), memory sampled every ${r.every} steps after \`gc()\`, ${r.seconds} s (${r.stepsPerSecond} steps/s). Full series: \`${relative(process.cwd(), out)}\`.`, '');
   L.push('| quantity | 2nd quarter mean | last quarter mean | growth | tolerance | verdict |', '|---|---|---|---|---|---|');
@@ -133,6 +158,10 @@ function soakMarkdown(r: { command: string; date: string; model: string; steps: 
   for (const [k, q] of Object.entries(r.quarters)) {
     L.push(`| ${names[k] ?? k} | ${fmt(k, q.secondQuarterMean)} | ${fmt(k, q.lastQuarterMean)} | ${q.growth >= 0 ? '+' : ''}${fmt(k, q.growth)} | ${fmt(k, q.tolerance)} | ${q.ok ? 'ok' : '**growth**'} |`);
   }
+  const b = r.bytesPerStep;
+  L.push('', `Trend (least-squares slope from step ${b.fromStep}, bytes per step): rss ${b.rss >= 0 ? '+' : ''}${b.rss}, of which JS heap ${b.heapUsed >= 0 ? '+' : ''}${b.heapUsed}, V8 external (ArrayBuffers) ${b.external >= 0 ? '+' : ''}${b.external}, the rest (native: Dawn, SwiftShader, allocator) ${b.outsideHeap >= 0 ? '+' : ''}${b.outsideHeap}.`);
+  const per = Object.entries(r.createdPerStep).filter(([k, v]) => !k.endsWith('Step') && v > 0);
+  L.push('', `WebGPU objects created per step once warm (steps ${r.createdPerStep.fromStep}–${r.createdPerStep.toStep}, counted by wrapping the device's create* methods): ${per.length ? per.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}.`);
   L.push('', `Result: **${r.verdict}**; WebGPU errors: ${r.webgpuErrors.length ? r.webgpuErrors.join('; ') : 'none'}.`, '');
   const pick = r.samples.filter((_, i) => i % Math.max(1, Math.ceil(r.samples.length / 11)) === 0 || i === r.samples.length - 1);
   L.push('| step | s | rss MiB | heap MiB | live GPU buffers | live GPU MiB |', '|---|---|---|---|---|---|');

@@ -25,14 +25,27 @@ export function objectId(o: object): number {
 export interface BindGroupStats {
   created: number;
   hits: number;
+  /** least recently used entries dropped at the size cap */
+  evicted: number;
 }
 
-export class BindGroupCache {
-  private groups = new Map<string, GPUBindGroup>();
-  readonly stats: BindGroupStats = { created: 0, hits: 0 };
+/**
+ * Default cap. A mask-learning step of the bundled models binds a few hundred distinct groups; a
+ * whole session (evaluations, metric reads, the odd reshuffle of the buffer pool) creates a few new
+ * ones per step. Each entry holds a native bind group and its key, so the cap bounds that memory
+ * (a soak showed ~10 KiB per step of native growth while a cap of 8,192 was filling).
+ */
+export const BIND_GROUP_CACHE_ENTRIES = 2048;
 
-  /** At this many entries the cache is cleared (a run that never repeats should not grow without bound). */
-  constructor(private readonly device: GPUDevice, private readonly maxEntries = 8192) {}
+export class BindGroupCache {
+  // Map iteration order is insertion order: a hit re-inserts its key, so the first key is the least
+  // recently used one and eviction is O(1).
+  private groups = new Map<string, GPUBindGroup>();
+  // getBindGroupLayout() returns a new wrapper object on every call: ask once per pipeline
+  private layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  readonly stats: BindGroupStats = { created: 0, hits: 0, evicted: 0 };
+
+  constructor(private readonly device: GPUDevice, private readonly maxEntries = BIND_GROUP_CACHE_ENTRIES) {}
 
   get size(): number {
     return this.groups.size;
@@ -44,11 +57,18 @@ export class BindGroupCache {
     const have = this.groups.get(key);
     if (have) {
       this.stats.hits++;
+      this.groups.delete(key);
+      this.groups.set(key, have);
       return have;
     }
-    if (this.groups.size >= this.maxEntries) this.groups.clear();
+    if (this.groups.size >= this.maxEntries) {
+      this.groups.delete(this.groups.keys().next().value!);
+      this.stats.evicted++;
+    }
+    let layout = this.layouts.get(pipeline);
+    if (!layout) this.layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
     const group = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
+      layout,
       entries: entries.map((e) => ({ binding: e.binding, resource: { buffer: e.buffer } })),
     });
     this.groups.set(key, group);

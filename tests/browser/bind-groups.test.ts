@@ -7,6 +7,7 @@ import { MaskLearner } from '../../src/sparsity/learner';
 import { PRESETS } from '../../src/sparsity/schedule';
 import { expectClose } from '../helpers/close';
 import { getEngine } from '../helpers/gpu';
+import { BindGroupCache } from '../../src/gpu/bind-groups';
 import { randn, testSeed } from '../helpers/random';
 import { MICRO_GPT, microText } from '../helpers/tiny-models';
 
@@ -53,6 +54,26 @@ describe('bind groups and uniform slots', async () => {
     expect(g!.bindGroups.stats.hits - before, 'bind groups reused').toBeGreaterThan(0);
     const cpu = await run(new CpuEngine(), false);
     cpu.forEach((s, i) => expectClose(gpu[i].logits, s.logits, 1e-5, `logits ${s.name} seed ${seed}`));
+    expect(g!.takeErrors()).toEqual([]);
+  });
+
+  it.runIf(g)('the cache is bounded: at its cap the least recently used group goes, a hit keeps its group', () => {
+    const d = g!.device;
+    const module = d.createShaderModule({ code: '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(1) fn main() { x[0] = 1.0; }' });
+    const pipeline = d.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const bufs = [0, 1, 2, 3].map(() => d.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }));
+    const cache = new BindGroupCache(d, 3);
+    const at = (i: number) => cache.get(pipeline, [{ binding: 0, buffer: bufs[i] }]);
+    const g0 = at(0), g1 = at(1);
+    at(2);
+    expect(at(0), 'a hit returns the cached group').toBe(g0);
+    at(3); // full: evicts 1, the least recently used (0 was just used)
+    expect(cache.size).toBe(3);
+    expect(cache.stats).toEqual({ created: 4, hits: 1, evicted: 1 });
+    expect(at(0)).toBe(g0);
+    expect(at(1), 'the evicted key gets a new group').not.toBe(g1);
+    expect(cache.stats.created).toBe(5);
+    for (const b of bufs) b.destroy();
     expect(g!.takeErrors()).toEqual([]);
   });
 });
