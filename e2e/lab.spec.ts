@@ -157,10 +157,12 @@ test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; ch
     performance.getEntriesByName('chart:draw').map((e) => ({ start: e.startTime, ms: e.duration, renderer: ((e as PerformanceMeasure).detail as { renderer?: string } | null)?.renderer ?? '?' })),
   );
   const inLearning = draws.filter((d) => learning.some(([a, b]) => d.start >= a && d.start <= b));
+  const maskPaints = (await page.evaluate(() => performance.getEntriesByName('maskview:paint').map((e) => ({ start: e.startTime, ms: e.duration }))))
+    .filter((d) => learning.some(([a, b]) => d.start >= a && d.start <= b)).map((d) => `${Math.round(d.ms * 10) / 10}@${Math.round(d.start)}`);
   const ms = (renderer: string) => JSON.stringify(inLearning.filter((d) => d.renderer === renderer).map((d) => Math.round(d.ms * 10) / 10));
   testInfo.annotations.push({
     type: 'longtasks',
-    description: `long tasks while learning (ms@start): ${JSON.stringify(long.map((t) => `${Math.round(t.duration)}@${Math.round(t.start)}`))}; learning intervals: ${JSON.stringify(learning.map(([a, b]) => [Math.round(a), Math.round(b)]))}; canvas redraws while learning (ms): ${ms('canvas')}; Plotly redraws while learning: ${ms('plotly')}; screenshot windows excluded: ${JSON.stringify(excluded.map(([a, b]) => [Math.round(a), Math.round(b)]))}`,
+    description: `long tasks while learning (ms@start): ${JSON.stringify(long.map((t) => `${Math.round(t.duration)}@${Math.round(t.start)}`))}; learning intervals: ${JSON.stringify(learning.map(([a, b]) => [Math.round(a), Math.round(b)]))}; canvas redraws while learning (ms): ${ms('canvas')}; Plotly redraws while learning: ${ms('plotly')}; mask-view paints while learning (ms@start): ${JSON.stringify(maskPaints)}; screenshot windows excluded: ${JSON.stringify(excluded.map(([a, b]) => [Math.round(a), Math.round(b)]))}`,
   });
   console.log(testInfo.annotations.at(-1)!.description);
   const frames = (await page.evaluate(() => window.__loaf ?? [])).filter((f) => overlaps(f.start, f.duration) && f.blocking > 0);
@@ -173,12 +175,12 @@ test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; ch
   expect(inLearning.filter((d) => d.ms > 50), 'chart redraws over 50 ms while learning').toEqual([]);
   // Issue 5: no main-thread task over 50 ms while learning, measured on the production build (the
   // page `npm start` serves; every long task and long animation frame is in the annotations above).
-  // Met in about half the runs on this 2-core machine, whose cores the CPU adapter's threads keep
-  // busy; in the others one or two tasks of 55–230 ms wall time appear, almost always ONE animation
-  // frame callback (or before that, a worker-message render) at the switch from loading to learning.
-  // Until that is fixed (issue 5 stays open) the test allows at most two tasks over 50 ms, none over 250 ms.
+  // The one long task left at the switch from loading to learning (100–230 ms, in about half the
+  // runs) was the mask view's FIRST canvas draw waiting on a GPU process busy with the learning; the
+  // mask view now draws once on mount (MaskView.tsx), and 5 of 5 runs since had no task over 50 ms.
+  // Until more runs confirm it, one task over 50 ms is tolerated (none over 250 ms).
   expect(long.filter((t) => t.duration > 250), 'main-thread tasks over 250 ms while learning').toEqual([]);
-  expect(long.filter((t) => t.duration > 50).length, 'main-thread tasks over 50 ms while learning').toBeLessThanOrEqual(2);
+  expect(long.filter((t) => t.duration > 50).length, 'main-thread tasks over 50 ms while learning').toBeLessThanOrEqual(1);
 
   // exports
   const snap = await page.evaluate(() => (window as unknown as { lab: { getState(): Promise<{ model: { sites: { name: string; shape: number[]; layout: string }[] } }> } }).lab.getState());
