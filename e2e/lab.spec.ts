@@ -177,11 +177,10 @@ test('tiny-gpt: 20 steps with pause, step and resume; charts, table, exports; ch
   // page `npm start` serves; every long task and long animation frame is in the annotations above).
   // The one long task left at the switch from loading to learning (100–230 ms, in about half the
   // runs) was the mask view's FIRST canvas draw waiting on a GPU process busy with the learning; the
-  // mask view now draws once on mount (MaskView.tsx); every run since (2 local, 1 fresh-clone CI) had
-  // no task over 50 ms.
-  // Until more runs confirm it, one task over 50 ms is tolerated (none over 250 ms).
-  expect(long.filter((t) => t.duration > 250), 'main-thread tasks over 250 ms while learning').toEqual([]);
-  expect(long.filter((t) => t.duration > 50).length, 'main-thread tasks over 50 ms while learning').toBeLessThanOrEqual(1);
+  // mask view now draws once on mount (MaskView.tsx). Every run since had no task over 50 ms
+  // (2 local and 1 fresh-clone CI in session 4, the landing CI run, 3 local in session 5), so the
+  // budget is now the issue's: none.
+  expect(long.filter((t) => t.duration > 50), 'main-thread tasks over 50 ms while learning').toEqual([]);
 
   // exports
   const snap = await page.evaluate(() => (window as unknown as { lab: { getState(): Promise<{ model: { sites: { name: string; shape: number[]; layout: string }[] } }> } }).lab.getState());
