@@ -58,6 +58,55 @@ async function ourMatmulTimes(e: GpuEngine, s: ReturnType<typeof labShapes>[numb
   return t;
 }
 
+/** GPU time of one product of ours by timestamp queries (ms per run; [] without the feature). */
+async function ourKernelMs(e: GpuEngine, s: ReturnType<typeof labShapes>[number], reps: number, variant: MatmulVariant): Promise<number[]> {
+  const a = e.upload(rand(s.m * s.k, 1), s.transA ? [s.k, s.m] : [s.m, s.k]);
+  const b = e.upload(rand(s.k * s.n, 2), s.transB ? [s.n, s.k] : [s.k, s.n]);
+  const out: number[] = [];
+  for (let i = 0; i <= reps; i++) {
+    if (!e.startProfiling()) break;
+    const c = matmul(e, a, b, { transA: s.transA, transB: s.transB, variant });
+    const times = await e.stopProfiling();
+    c.dispose();
+    if (i > 0) out.push(times.reduce((t, k) => t + k.ms, 0)); // run 0 is the warm-up
+  }
+  a.dispose();
+  b.dispose();
+  return out;
+}
+
+/** GPU time of one tf.matMul by timestamp queries (tf.time's kernelMs), or [] when tfjs has none. */
+async function tfKernelMs(s: ReturnType<typeof labShapes>[number], reps: number): Promise<number[]> {
+  await tf.setBackend('webgpu');
+  await tf.ready();
+  const a = tf.tensor2d(rand(s.m * s.k, 1), s.transA ? [s.k, s.m] : [s.m, s.k]);
+  const b = tf.tensor2d(rand(s.k * s.n, 2), s.transB ? [s.n, s.k] : [s.k, s.n]);
+  const out: number[] = [];
+  for (let i = 0; i <= reps; i++) {
+    let c: tf.Tensor | null = null;
+    const info = await tf.time(() => {
+      c = tf.matMul(a, b, s.transA, s.transB);
+    });
+    (c as tf.Tensor | null)?.dispose();
+    if (typeof info.kernelMs !== 'number') break; // { error } without timestamp queries
+    if (i > 0) out.push(info.kernelMs);
+  }
+  a.dispose();
+  b.dispose();
+  return out;
+}
+
+/** Reading back an already computed product of `size` floats: copy to a staging buffer, submit, map. */
+async function readbackTimes(e: GpuEngine, size: number, reps: number): Promise<number[]> {
+  const c = e.upload(rand(size, 3), [size]);
+  await e.read(c);
+  const t = await timeRuns(async () => {
+    await e.read(c);
+  }, reps);
+  c.dispose();
+  return t;
+}
+
 async function runBench(opts: BenchOptions): Promise<BenchResults> {
   const t0 = performance.now();
   setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
@@ -82,10 +131,15 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     const gfc = (ms: number[]) => (CHAIN * flops) / (median(ms) * 1e6);
     const chained = {
       ours: gfc(await ourMatmulTimes(e, s, reps, chosen, CHAIN)),
+      plain: gfc(await ourMatmulTimes(e, s, reps, 'matmul_4x4', CHAIN)),
       tfjsWebgpu: opts.tfjs ? gfc(await tfMatmulTimes('webgpu', s, reps, CHAIN)) : null,
       tfjsWasm: opts.tfjs ? gfc(await tfMatmulTimes('wasm', s, reps, CHAIN)) : null,
     };
-    const row: MatmulRow = { ...s, shape: shapeName(s), chosen, ours: variants[chosen], variants, tfjsWebgpu: webgpu, tfjsWasm: wasm, chained };
+    const kOurs = await ourKernelMs(e, s, reps, chosen);
+    const kTf = opts.tfjs ? await tfKernelMs(s, reps) : [];
+    const kPlain = await ourKernelMs(e, s, reps, 'matmul_4x4');
+    const kernelMs = kOurs.length ? { ours: median(kOurs), plain: median(kPlain), tfjsWebgpu: kTf.length ? median(kTf) : null } : undefined;
+    const row: MatmulRow = { ...s, shape: shapeName(s), chosen, ours: variants[chosen], variants, tfjsWebgpu: webgpu, tfjsWasm: wasm, chained, kernelMs, readbackMs: median(await readbackTimes(e, s.m * s.n, reps)) };
     rows.push(row);
     log(`${row.shape.padEnd(22)} ours(${chosen})=${row.ours.toFixed(2)} tfjs-webgpu=${webgpu?.toFixed(3)} tfjs-wasm=${wasm?.toFixed(2)} GFLOP/s; chained ×${CHAIN}: ours ${chained.ours.toFixed(2)} webgpu ${chained.tfjsWebgpu?.toFixed(3)} wasm ${chained.tfjsWasm?.toFixed(2)}`);
   }

@@ -33,7 +33,14 @@ export interface MatmulRow {
    * Throughput, GFLOP/s: CHAIN products back to back, then one readback of the last (as in a
    * learning step, where no product is read back on its own); same for ours and for tfjs.
    */
-  chained?: { ours: number; tfjsWebgpu: number | null; tfjsWasm: number | null };
+  chained?: { ours: number; plain?: number; tfjsWebgpu: number | null; tfjsWasm: number | null };
+  /**
+   * GPU time of one product by timestamp queries (ms, median): ours through the engine's profiler,
+   * tfjs-webgpu through tf.time's kernelMs (the sum over every program its matMul runs).
+   */
+  kernelMs?: { ours: number; plain?: number; tfjsWebgpu: number | null };
+  /** ms (median) of reading back an M×N product that is already computed: the fixed cost in `ours` */
+  readbackMs?: number;
 }
 
 /** Products per timed run of the chained (throughput) measure. */
