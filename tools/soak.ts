@@ -3,11 +3,14 @@
 // claimed only when the last quarter's mean is within tolerance of the second quarter's (the first
 // quarter holds warm-up: pipelines, pooled buffers, JIT).
 //
-//   npm run soak -- [--steps 2000] [--model tiny-gpt] [--batch 4] [--every 50] [--micro] [--out docs/soak.json] [--doc docs/RELIABILITY.md|none]
+//   npm run soak -- [--steps 2000] [--model tiny-gpt] [--batch 4] [--every 50] [--micro] [--out docs/soak.json] [--doc docs/RELIABILITY.md|none] [--keep-device]
 //
 // The figures also go into the soak section of docs/RELIABILITY.md (between its soak markers).
 //
 // --micro uses the in-memory micro GPT of the tests (for a quick run before the bundled checkpoints exist).
+// --keep-device exits without destroying the session and the device, so that a heap profiler run
+// around the soak (tools/soak-native.sh, heaptrack) counts what the driver still holds at the end —
+// a destroyed device frees it, and it would not show as left over.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../src/lab/config';
@@ -143,6 +146,7 @@ async function main(): Promise<void> {
   console.log(`bytes per step (least squares from step ${slopes.fromStep}): rss ${slopes.rss}, JS heap ${slopes.heapUsed}, external ${slopes.external}, rest of rss ${slopes.outsideHeap}`);
   console.log(`WebGPU objects created per step (steps ${from.step}–${to.step}): ${Object.entries(createdPerStep).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   console.log(`\n${report.verdict} over ${steps} steps (${report.seconds} s); wrote ${out}`);
+  if (process.argv.includes('--keep-device')) process.exit(noGrowth ? 0 : 1);
   session.dispose();
   engine.destroy();
   if (!noGrowth) process.exitCode = 1;
