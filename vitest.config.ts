@@ -6,9 +6,11 @@ import { chromiumPath, chromiumArgs } from './tools/chromium.mjs';
 // `browser` runs WGSL kernels in Debian's Chromium on whatever WebGPU adapter it finds.
 // REQUIRE_WEBGPU=1 (set by .ci/run) turns a missing adapter into a failure instead of a skip.
 const requireWebGPU = process.env.REQUIRE_WEBGPU === '1';
+// TEST_SEED replays a failing random seed; the browser tests have no process.env, so it is compiled in.
+const testSeed = process.env.TEST_SEED ?? '';
 
 export default defineConfig({
-  define: { __REQUIRE_WEBGPU__: JSON.stringify(requireWebGPU) },
+  define: { __REQUIRE_WEBGPU__: JSON.stringify(requireWebGPU), __TEST_SEED__: JSON.stringify(testSeed) },
   test: {
     projects: [
       {

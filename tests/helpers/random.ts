@@ -20,9 +20,18 @@ export function randint(n: number, seed: number, hi: number): Uint32Array {
   return Uint32Array.from(u, (x) => Math.min(hi - 1, Math.floor(x * hi)));
 }
 
+declare const __TEST_SEED__: string | undefined;
+
+/** A seed given as TEST_SEED (Node: the environment; browser tests: compiled in by vitest.config.ts), or ''. */
+export function fixedSeed(): string {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TEST_SEED;
+  if (env) return env;
+  return typeof __TEST_SEED__ === 'string' ? __TEST_SEED__ : '';
+}
+
 /** A new seed per test run unless TEST_SEED is set, so inputs are fresh but reproducible. */
 export function testSeed(): number {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TEST_SEED;
-  if (env) return Number(env) >>> 0;
+  const fixed = fixedSeed();
+  if (fixed) return Number(fixed) >>> 0;
   return (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
 }
