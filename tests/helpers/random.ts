@@ -23,7 +23,7 @@ export function randint(n: number, seed: number, hi: number): Uint32Array {
 declare const __TEST_SEED__: string | undefined;
 
 /** A seed given as TEST_SEED (Node: the environment; browser tests: compiled in by vitest.config.ts), or ''. */
-export function fixedSeed(): string {
+function fixedSeed(): string {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TEST_SEED;
   if (env) return env;
   return typeof __TEST_SEED__ === 'string' ? __TEST_SEED__ : '';
