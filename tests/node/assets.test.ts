@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AssetError, fetchLoader } from '../../src/lab/assets';
+import { testSeed } from '../helpers/random';
 
 const BASE = 'https://lab.example/maskllm/';
 
@@ -63,7 +64,7 @@ describe('fetchLoader: only the lab’s own relative asset paths', () => {
         expect(u.origin).toBe('https://lab.example');
         expect(u.pathname.startsWith('/maskllm/')).toBe(true);
       }),
-      { numRuns: 3000 },
+      { numRuns: 3000, seed: testSeed() },
     );
   });
 });
