@@ -38,7 +38,7 @@ export function navigatorGpu(): GPU | undefined {
 export async function acquireDevice(opts: AcquireOptions = {}): Promise<DeviceInfo> {
   const gpu = opts.gpu ?? navigatorGpu();
   if (!gpu) throw new GpuError('no-navigator-gpu', 'WebGPU is not available.');
-  let adapter: GPUAdapter | null = null;
+  let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   } catch (e) {

@@ -92,7 +92,6 @@ export function plannedBuffers(model: ModelConfig, batch: number, context?: numb
     const P = (model.imageSize / model.patchSize) ** 2;
     const T = P + 1;
     const B = Math.max(batch, IMAGE_EVAL_BATCH);
-    const H = model.hiddenSize;
     out.push(
       { name: `images [B = ${B}, ${model.numChannels}, ${model.imageSize}, ${model.imageSize}]`, bytes: f32(B, model.numChannels, model.imageSize, model.imageSize), scales: 'batch', batch: B },
       { name: `patches [B·P = ${B}·${P}, ${model.numChannels}·${model.patchSize}² = ${model.numChannels * model.patchSize ** 2}]`, bytes: f32(B * P, model.numChannels * model.patchSize ** 2), scales: 'batch', batch: B },

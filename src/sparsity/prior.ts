@@ -85,7 +85,7 @@ export function applyPrior(logits: Float32Array, priorMask: Uint8Array | Float32
   try {
     prior = choiceFromMask(priorMask, g, p);
   } catch (err) {
-    throw new Error(`applyPrior: the prior is not a valid ${p.n}:${p.m} mask: ${(err as Error).message}`);
+    throw new Error(`applyPrior: the prior is not a valid ${p.n}:${p.m} mask: ${(err as Error).message}`, { cause: err });
   }
   let s = 0;
   for (let i = 0; i < logits.length; i++) s += logits[i];

@@ -22,7 +22,7 @@ function only<T>(f: () => T): T | MaskFileError {
     return f();
   } catch (e) {
     if (e instanceof MaskFileError) return e;
-    throw new Error(`expected MaskFileError or success, got ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    throw new Error(`expected MaskFileError or success, got ${(e as Error)?.name}: ${(e as Error)?.message}`, { cause: e });
   }
 }
 function rejects(f: () => unknown, pattern: RegExp): void {

@@ -16,7 +16,7 @@ function only<T>(cls: new (...a: never[]) => Error, f: () => T): T | Error {
     return f();
   } catch (e) {
     if (e instanceof cls) return e;
-    throw new Error(`expected ${cls.name} or success, got ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    throw new Error(`expected ${cls.name} or success, got ${(e as Error)?.name}: ${(e as Error)?.message}`, { cause: e });
   }
 }
 

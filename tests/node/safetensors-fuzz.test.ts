@@ -84,7 +84,7 @@ function readChecked(file: Uint8Array): boolean {
   try {
     res = readSafetensors(file);
   } catch (e) {
-    if (!(e instanceof SafetensorsError)) throw new Error(`non-SafetensorsError thrown: ${String(e)}`);
+    if (!(e instanceof SafetensorsError)) throw new Error(`non-SafetensorsError thrown: ${String(e)}`, { cause: e });
     return false;
   }
   const headerLen = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));

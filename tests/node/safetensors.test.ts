@@ -339,8 +339,8 @@ describe('cross-check with an independent Python reader (tests/python/read_safet
         out = execFileSync(python, ['tests/python/read_safetensors.py', path], { encoding: 'utf8' });
       } catch (e) {
         const err = e as NodeJS.ErrnoException & { stderr?: string };
-        if (err.code === 'ENOENT') throw new Error(`python3 is missing (tried ${python}): install Python 3 to run this cross-check`);
-        throw new Error(`read_safetensors.py failed: ${err.stderr ?? err.message}`);
+        if (err.code === 'ENOENT') throw new Error(`python3 is missing (tried ${python}): install Python 3 to run this cross-check`, { cause: e });
+        throw new Error(`read_safetensors.py failed: ${err.stderr ?? err.message}`, { cause: e });
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ export function weightDims(
   try {
     g = groupLayout(shape, layout, m);
   } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
+    throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
   }
   if (g.rows * g.cols !== length) {
     throw new Error(`${what}: weight has ${length} elements but shape [${shape.join(', ')}] needs ${g.rows * g.cols}`);

@@ -71,7 +71,7 @@ export function sparseGpt(
   try {
     u = upperCholeskyOfInverse(prep.h, cols);
   } catch (e) {
-    throw new Error(`sparseGpt: damped Hessian is not positive definite (raise percDamp?): ${(e as Error).message}`);
+    throw new Error(`sparseGpt: damped Hessian is not positive definite (raise percDamp?): ${(e as Error).message}`, { cause: e });
   }
 
   // Work on an [out, in] f64 view; dead inputs never see any activation, so their weights are zeroed.
