@@ -3,7 +3,8 @@
 // failing tests, so a randomized test can be checked to pass for every seed and any failure replayed
 // (`TEST_SEED=<seed> npx vitest run --project <p> <file>`). Without files it sweeps the project's
 // randomized files: those that draw their inputs from tests/helpers/random.ts's testSeed().
-// --record writes the sweep to docs/seed-sweeps.json (docs/ARCHITECTURE.md, Tests, reads it).
+// --record writes the sweep to docs/seed-sweeps.json after every seed (docs/ARCHITECTURE.md, Tests,
+// reads it); `seeds.complete` says whether every requested seed ran.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,6 +99,8 @@ async function main(): Promise<void> {
       const status = r.failures.length ? `FAILED ${r.failures.length}` : 'ok';
       console.log(`seed ${seed}: ${status} (${r.tests} tests, ${r.seconds.toFixed(1)} s)`);
       for (const f of r.failures) console.log(`  ${f.file} › ${f.test}\n    ${f.message}`);
+      // recorded after every seed, so a sweep stopped early still leaves what it ran (and says so)
+      if (opts.record) record(project, files, from, count, started, results);
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -105,7 +108,7 @@ async function main(): Promise<void> {
   const failed = results.filter((r) => r.failures.length);
   console.log('');
   console.log(failed.length ? `${failed.length} of ${results.length} seeds failed: ${failed.map((r) => r.seed).join(', ')}` : `all ${results.length} seeds passed`);
-  if (opts.record) record(project, files, from, count, started, results);
+  if (opts.record) console.log(`recorded in ${relative(ROOT, RECORD)}`);
   if (failed.length) process.exitCode = 1;
 }
 
@@ -116,14 +119,13 @@ function record(project: string, files: string[], from: number, count: number, s
   all[project] = {
     command: `npm run test:seeds -- --project ${project} --seeds ${count} --from ${from}${files.join(' ') === randomizedFiles(project).join(' ') ? '' : ' ' + files.join(' ')} --record`,
     date: started.toISOString(),
-    seeds: { from, to: from + count - 1 },
+    seeds: { from, to: from + count - 1, ran: results.length, complete: results.length === count },
     files,
     testsPerSeed: results[0]?.tests ?? 0,
     medianSecondsPerSeed: Number(seconds[Math.floor(seconds.length / 2)].toFixed(1)),
     failedSeeds: results.filter((r) => r.failures.length).map((r) => ({ seed: r.seed, failures: r.failures })),
   };
   writeFileSync(RECORD, JSON.stringify(all, null, 2) + '\n');
-  console.log(`recorded in ${relative(ROOT, RECORD)}`);
 }
 
 runMain(main);
