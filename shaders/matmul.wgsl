@@ -7,7 +7,6 @@
 // one pipeline serves every shape. Entry points (chosen by shape in src/ops/matmul.ts):
 //   matmul_4x4     register-blocked tile: every invocation owns a 4×4 block of outputs (any shape).
 //   matmul_4x4_v4  the same with vec4 loads of B (needs !TRANS_B, N % 4 == 0).
-//   matmul_8x4_v4  8 rows × 4 columns per invocation, vec4 B loads: tall outputs (M ≫ N).
 //   matmul_4x4_dot A row-major and B stored [N,K] (TRANS_B, no TRANS_A), K % 4 == 0: both read as
 //                  vec4 along K, 16 dot products per step (the x·Wᵀ of nn.Linear and of dX = G·Wᵀ).
 //   matvec_v4      one row × 4 columns per invocation, vec4 B loads: M ≤ 3 (a 4-row block wastes ≥ ½).
@@ -137,49 +136,6 @@ fn matmul_4x4_v4(@builtin(global_invocation_id) gid: vec3u) {
   store_row(o, row0 + 1u, col0, acc1 + bb);
   store_row(o, row0 + 2u, col0, acc2 + bb);
   store_row(o, row0 + 3u, col0, acc3 + bb);
-}
-
-@compute @workgroup_size(WG_X, WG_Y, 1)
-fn matmul_8x4_v4(@builtin(global_invocation_id) gid: vec3u) {
-  let row0 = gid.y * 8u;
-  let col0 = gid.x * 4u;
-  let z = gid.z;
-  if (row0 >= p.m || col0 >= p.n || z >= p.batch) { return; }
-  let lane = vec4u(0u, 1u, 2u, 3u);
-  let rows_lo = min(vec4u(row0) + lane, vec4u(p.m - 1u));
-  let rows_hi = min(vec4u(row0 + 4u) + lane, vec4u(p.m - 1u));
-
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
-  var acc4 = vec4f(0.0);
-  var acc5 = vec4f(0.0);
-  var acc6 = vec4f(0.0);
-  var acc7 = vec4f(0.0);
-  for (var kk = 0u; kk < p.k; kk++) {
-    let bv = load_b4(z, kk, col0);
-    let lo = load_a_col(z, kk, rows_lo);
-    let hi = load_a_col(z, kk, rows_hi);
-    acc0 += lo.x * bv;
-    acc1 += lo.y * bv;
-    acc2 += lo.z * bv;
-    acc3 += lo.w * bv;
-    acc4 += hi.x * bv;
-    acc5 += hi.y * bv;
-    acc6 += hi.z * bv;
-    acc7 += hi.w * bv;
-  }
-  let bb = bias_at(vec4u(col0) + lane);
-  let o = z * p.m * p.n;
-  store_row(o, row0, col0, acc0 + bb);
-  store_row(o, row0 + 1u, col0, acc1 + bb);
-  store_row(o, row0 + 2u, col0, acc2 + bb);
-  store_row(o, row0 + 3u, col0, acc3 + bb);
-  store_row(o, row0 + 4u, col0, acc4 + bb);
-  store_row(o, row0 + 5u, col0, acc5 + bb);
-  store_row(o, row0 + 6u, col0, acc6 + bb);
-  store_row(o, row0 + 7u, col0, acc7 + bb);
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)

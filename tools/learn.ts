@@ -1,18 +1,18 @@
 // npm run learn -- --model tiny-gpt --method maskllm --prior sparsegpt --steps 300 --out DIR
 // One lab run in headless Chromium (the same engine and session as the page), with progress on the
-// terminal. Writes into --out: config.json, metrics.jsonl, evaluations.jsonl, summary.json,
-// mask.safetensors + mask.packed (every method), state.bin (MaskLLM) and the PNG charts (MaskLLM).
+// terminal. Writes a run record into --out (src/lab/run-record.ts): config.json, metrics.jsonl,
+// evaluations.jsonl, model.json, files.json, summary.json, mask.safetensors + mask.packed (every
+// method), state.bin (MaskLLM) and the PNG charts (MaskLLM).
 // Every ExperimentConfig field is an option (kebab-case of its name); --help lists them.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MaskFormat } from '../src/embed/types';
-import { checkField, crossCheck, DEFAULT_CONFIG, FIELDS, presetFields, type ExperimentConfig, type FieldSpec, type PresetName } from '../src/lab/config';
-import type { EvalMetrics, SessionEvent } from '../src/lab/session';
-import type { StepMetrics } from '../src/sparsity/learner';
+import { ConfigValueError, DEFAULT_CONFIG, FIELDS, sanitizeConfig, type ExperimentConfig, type FieldSpec } from '../src/lab/config';
 import { parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
+import { writeHeadlessRun } from './lib/headless-record';
+import { describeMetrics, duration, progressPrinter } from './lib/progress';
 // The driver (vite, playwright-core) is imported lazily in main(): --help and option errors stay fast.
-import type { RunResult } from './lib/headless-driver';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -67,32 +67,34 @@ export interface LearnPlan {
   priorFile: { path: string; bytes: Uint8Array } | null;
 }
 
+/**
+ * The experiment configuration of parsed options: the explicit field options through sanitizeConfig
+ * (strict: the preset first, explicit fields on top, bounds and cross-field rules), with
+ * `--prior-file` implying `--prior file`. Every problem is a one-line UsageError.
+ */
+export function configFromOptions(opts: Record<string, unknown>): ExperimentConfig {
+  const explicit: Record<string, unknown> = {};
+  for (const o of FIELD_OPTIONS) if (opts[o.name] !== undefined) explicit[o.field.key] = opts[o.name];
+  if (opts['prior-file'] !== undefined) {
+    if (explicit.prior !== undefined && explicit.prior !== 'file') throw new UsageError(`--prior-file needs --prior file (got --prior ${String(explicit.prior)})`);
+    explicit.prior = 'file';
+  } else if (explicit.prior === 'file') throw new UsageError('--prior file needs --prior-file FILE');
+  try {
+    return sanitizeConfig(explicit, DEFAULT_CONFIG, { strict: true }).config;
+  } catch (e) {
+    if (!(e instanceof ConfigValueError)) throw e;
+    const option = FIELD_OPTIONS.find((o) => o.field.key === e.field);
+    throw new UsageError(option ? `--${option.name}: ${e.message}` : e.message);
+  }
+}
+
 /** Parses and checks everything before a browser starts; every problem is a one-line UsageError. */
 export function planFromArgs(argv: string[]): LearnPlan | 'help' {
   const { opts, positional } = parseArgs(argv, [...FIELD_OPTIONS, ...TOOL_OPTIONS]);
   if (opts.help) return 'help';
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}" (options start with --; see --help)`);
-  const explicit: Record<string, unknown> = {};
-  for (const o of FIELD_OPTIONS) if (opts[o.name] !== undefined) explicit[o.field.key] = opts[o.name];
-  const config: ExperimentConfig = { ...DEFAULT_CONFIG };
-  if (explicit.preset !== undefined) Object.assign(config, presetFields(explicit.preset as PresetName));
-  Object.assign(config, explicit);
-
+  const config = configFromOptions(opts);
   const priorPath = opts['prior-file'] as string | undefined;
-  if (priorPath !== undefined) {
-    if (explicit.prior !== undefined && explicit.prior !== 'file') throw new UsageError(`--prior-file needs --prior file (got --prior ${String(explicit.prior)})`);
-    config.prior = 'file';
-  } else if (config.prior === 'file') throw new UsageError('--prior file needs --prior-file FILE');
-
-  for (const o of FIELD_OPTIONS) {
-    try {
-      checkField(o.field, config[o.field.key]);
-    } catch (e) {
-      throw new UsageError(`--${o.name}: ${(e as Error).message}`);
-    }
-  }
-  const cross = crossCheck(config);
-  if (cross.length) throw new UsageError(cross.join('; '));
 
   const outOpt = opts.out as string | undefined;
   if (!outOpt) throw new UsageError('--out DIR is required (where the run writes its files)');
@@ -141,108 +143,6 @@ export function exportsFor(c: ExperimentConfig): MaskFormat[] {
   return c.method === 'maskllm' ? ['safetensors', 'packed', 'state'] : ['safetensors', 'packed'];
 }
 
-export const FILE_NAMES: Record<MaskFormat, string> = { safetensors: 'mask.safetensors', packed: 'mask.packed', state: 'state.bin' };
-
-const fmt = (x: number | undefined, d = 4) => (x === undefined || !Number.isFinite(x) ? '–' : Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(d));
-
-export function describeMetrics(m: EvalMetrics): string {
-  const parts: string[] = [];
-  if (m.en) parts.push(`ppl en ${fmt(m.en.ppl)}`);
-  if (m.code) parts.push(`ppl code ${fmt(m.code.ppl)}`);
-  if (m.val) parts.push(`val acc ${(100 * m.val.accuracy).toFixed(2)}%`);
-  if (m.test) parts.push(`test acc ${(100 * m.test.accuracy).toFixed(2)}%`);
-  return parts.join(', ');
-}
-
-function duration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
-}
-
-/** Terminal progress: one updating line on a TTY, plain lines otherwise; evaluations on their own lines. */
-export function progressPrinter(out: NodeJS.WriteStream = process.stdout): (e: SessionEvent) => void {
-  const tty = out.isTTY === true;
-  let last: StepMetrics | null = null;
-  let open = false;
-  let lastPhase = '';
-  const line = (s: string, final = false) => {
-    if (tty) {
-      out.write(`\r\x1b[2K${s}${final ? '\n' : ''}`);
-      open = !final;
-    } else out.write(`${s}\n`);
-  };
-  const newline = () => {
-    if (tty && open) out.write('\n');
-    open = false;
-  };
-  return (e) => {
-    switch (e.type) {
-      case 'metrics':
-        last = e.rows[e.rows.length - 1];
-        break;
-      case 'progress':
-        if (e.phase === 'learning') {
-          if (!tty && !last) break;
-          const sps = e.stepsPerSecond;
-          const eta = sps && sps > 0 ? (e.total - e.done) / sps : NaN;
-          const s = `step ${e.done}/${e.total}  loss ${fmt(last?.loss)}  mask L1 ${fmt(last?.meanMaskL1, 3)}  max p ${fmt(last?.meanMaxProb, 3)}  ${sps ? sps.toFixed(2) : '?'} steps/s  ETA ${duration(eta)}`;
-          // without a TTY, print only when new metrics arrived (every ≤ 10 steps)
-          if (tty || (last && last.step + 1 === e.done)) line(s);
-        } else {
-          const key = `${e.phase} ${e.detail ?? ''}`;
-          if (tty) line(`${e.phase}${e.detail ? ` ${e.detail}` : ''} ${e.done}/${e.total}`);
-          else if (key !== lastPhase) line(`${e.phase}${e.detail ? ` ${e.detail}` : ''}…`);
-          lastPhase = key;
-        }
-        break;
-      case 'evaluation':
-        newline();
-        out.write(`eval @ step ${e.evaluation.step}: ${describeMetrics(e.evaluation.metrics)}${e.evaluation.flips !== null ? `, ${e.evaluation.flips} groups flipped` : ''}\n`);
-        break;
-      case 'model':
-        newline();
-        out.write(`model ${e.summary.name}: ${e.summary.parameters.toLocaleString('en')} parameters, ${e.summary.maskedWeights.toLocaleString('en')} masked weights in ${e.summary.sites.length} layers\n`);
-        break;
-      case 'error':
-        newline();
-        out.write(`error: ${e.message}\n`);
-        break;
-      case 'done':
-        newline();
-        break;
-      default:
-        break;
-    }
-  };
-}
-
-/** Writes a finished run into `out` (the files listed at the top). */
-export function writeRun(out: string, r: RunResult, extra: { versions: object; source: object; wallSeconds: number }): string[] {
-  mkdirSync(out, { recursive: true });
-  const written: string[] = [];
-  const put = (name: string, data: string | Uint8Array) => {
-    writeFileSync(join(out, name), data);
-    written.push(name);
-  };
-  const c = r.config;
-  put('config.json', JSON.stringify({ config: c, seed: c.seed, adapter: r.adapter, engine: r.state.engine, versions: extra.versions, ...extra.source }, null, 2) + '\n');
-  put('metrics.jsonl', r.metrics.rows.map((x) => JSON.stringify(x)).join('\n') + (r.metrics.rows.length ? '\n' : ''));
-  put('evaluations.jsonl', r.metrics.evaluations.map((x) => JSON.stringify(x)).join('\n') + (r.metrics.evaluations.length ? '\n' : ''));
-  const model = r.state.model ? { ...r.state.model, sites: r.state.model.sites.length } : null;
-  put('summary.json', JSON.stringify({
-    model, method: c.method, pattern: `${c.n}:${c.m}`, prior: c.method === 'maskllm' ? c.prior : null, steps: c.method === 'maskllm' ? c.steps : 0,
-    table: r.metrics.table, wallSeconds: extra.wallSeconds, adapter: r.adapter,
-  }, null, 2) + '\n');
-  for (const [f, bytes] of Object.entries(r.files) as [MaskFormat, Uint8Array][]) put(FILE_NAMES[f], bytes);
-  for (const [k, url] of Object.entries(r.charts)) {
-    const m = /^data:image\/png;base64,(.*)$/s.exec(url);
-    if (!m) throw new Error(`chart ${k} is not a PNG data URL`);
-    put(`${k}.png`, new Uint8Array(Buffer.from(m[1], 'base64')));
-  }
-  return written;
-}
-
 async function main(): Promise<void> {
   const plan = planFromArgs(process.argv.slice(2));
   if (plan === 'help') {
@@ -266,14 +166,11 @@ async function main(): Promise<void> {
       onEvent: progressPrinter(),
     });
     const wallSeconds = (performance.now() - t0) / 1000;
-    const files = writeRun(plan.out, r, {
-      versions: driver.versions,
-      wallSeconds,
-      source: {
-        model: plan.custom ? { source: 'directory', path: plan.custom.dir } : { source: 'bundled', name: c.model, publicDir: plan.publicDir === resolve(REPO_ROOT, 'public') ? 'public' : plan.publicDir },
-        priorFile: plan.priorFile?.path ?? null,
-      },
-    });
+    const files = writeHeadlessRun(plan.out, 'learn', r, {
+      versions: { ...driver.versions },
+      model: plan.custom ? { source: 'directory', path: plan.custom.dir } : { source: 'bundled', name: c.model, publicDir: plan.publicDir === resolve(REPO_ROOT, 'public') ? 'public' : plan.publicDir },
+      priorFile: plan.priorFile?.path ?? null,
+    }, wallSeconds);
     console.log('');
     for (const row of r.metrics.table) console.log(`  ${row.label.padEnd(40)} ${describeMetrics(row.metrics)}`);
     console.log(`\ndone in ${duration(wallSeconds)} on ${r.adapter}; wrote ${files.join(', ')}`);

@@ -10,23 +10,32 @@ import { imageInput, textInput } from '../src/lab/evaluate';
 import { loadModel } from '../src/models/checkpoint';
 import { MaskLearner } from '../src/sparsity/learner';
 import { PRESETS } from '../src/sparsity/schedule';
-import { runMain, UsageError } from './lib/args';
-import { imageShard, mixedTrainText } from './lib/data-node';
-import { nodeGpuEngine } from './node-gpu';
+import { helpText, parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
+import { loadImageShard, loadTrainText } from '../src/lab/lab-data';
+import { nodeAssets } from './lib/node-assets';
+import { nodeGpuEngine } from './lib/node-gpu';
 
 const TEST_BATCH = { 'tiny-gpt': 4, 'tiny-vit': 16 } as const;
 
+const USAGE = 'usage: npm run model-card -- <tiny-gpt|tiny-vit>';
+const SPECS: OptionSpec[] = [{ name: 'help', type: 'flag', help: 'show this help' }];
+
 async function main() {
-  const name = process.argv[2];
-  if (name !== 'tiny-gpt' && name !== 'tiny-vit') throw new UsageError('usage: npm run model-card -- <tiny-gpt|tiny-vit>');
+  const { opts, positional } = parseArgs(process.argv.slice(2), SPECS);
+  if (opts.help) {
+    console.log(helpText(USAGE, SPECS));
+    return;
+  }
+  const name = positional[0];
+  if ((name !== 'tiny-gpt' && name !== 'tiny-vit') || positional.length > 1) throw new UsageError(`${USAGE} (got ${positional.join(' ') || 'no model'})`);
   const dir = join('public', 'checkpoints', name);
   const log = JSON.parse(readFileSync(join(dir, 'train_log.json'), 'utf8'));
   const cfgJson = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   const engine = await nodeGpuEngine();
   const model = loadModel(engine, { safetensors: readFileSync(join(dir, 'model.safetensors')), config: cfgJson });
   const batch = TEST_BATCH[name];
-  const text = model.config.kind === 'gpt2' ? mixedTrainText() : null;
-  const imgs = model.config.kind === 'vit' ? imageShard('train') : null;
+  const text = model.config.kind === 'gpt2' ? await loadTrainText(nodeAssets(), 'mixed') : null;
+  const imgs = model.config.kind === 'vit' ? await loadImageShard(nodeAssets(), 'train') : null;
   const input = (k: number) => (text ? textInput(sampleTextBatch(text, batch, 128, 9, k)) : imageInput(sampleImageBatch(imgs!, batch, 9, k)));
   const learner = new MaskLearner(model, { n: 2, m: 4, hyper: { ...PRESETS.tunedSmall, steps: 100 }, seed: 1 }, 5);
   await learner.learnStep([input(0)]); // compile pipelines

@@ -15,20 +15,44 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../src/lab/config';
 import type { AssetLoader } from '../src/lab/assets';
-import { LabSession } from '../src/lab/session';
-import { nodeGpuEngine } from './node-gpu';
+import { fixedEngine, LabRunner } from '../src/lab/runner';
+import { helpText, parseArgs, UsageError, type OptionSpec } from './lib/args';
+import { nodeGpuEngine } from './lib/node-gpu';
 import { nodeAssets } from './lib/node-assets';
 import { countDeviceCreations, type DeviceCounts } from './lib/device-counts';
 
 const TOLERANCE = { rssRel: 0.05, rssAbs: 16 * 2 ** 20, heapRel: 0.1, heapAbs: 4 * 2 ** 20 } as const;
 
+// the one strict parser (tools/lib/args.ts): an unknown option or a bad value is a one-line error
+const SPECS: OptionSpec[] = [
+  { name: 'steps', type: 'int', help: 'mask-learning steps (default 2000)' },
+  { name: 'model', type: 'string', help: 'bundled model (default tiny-gpt)' },
+  { name: 'batch', type: 'int', help: 'sequences per step (default 4)' },
+  { name: 'every', type: 'int', help: 'sample memory every k steps (default 50)' },
+  { name: 'micro', type: 'flag', help: 'the in-memory micro GPT of the tests' },
+  { name: 'out', type: 'string', help: 'the JSON series (default docs/soak.json)' },
+  { name: 'doc', type: 'string', help: 'the document whose soak section is rewritten, or none (default docs/RELIABILITY.md)' },
+  { name: 'keep-device', type: 'flag', help: 'exit without destroying the session and device (heaptrack)' },
+  { name: 'help', type: 'flag', help: 'show this help' },
+];
+let parsed: Record<string, string | number | boolean> | null = null;
+function opts(): Record<string, string | number | boolean> {
+  if (parsed) return parsed;
+  const r = parseArgs(process.argv.slice(2), SPECS);
+  if (r.opts.help) {
+    console.log(helpText('usage: npm run soak -- [options]', SPECS));
+    process.exit(0);
+  }
+  if (r.positional.length) throw new UsageError(`unexpected argument "${r.positional[0]}" (options: ${SPECS.map((o) => `--${o.name}`).join(', ')})`);
+  return (parsed = r.opts);
+}
 function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+  const v = opts()[name];
+  return v === undefined ? fallback : String(v);
 }
 function intArg(name: string, fallback: number): number {
-  const v = Number(arg(name, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${arg(name, '')}`);
+  const v = (opts()[name] as number | undefined) ?? fallback;
+  if (v < 1) throw new UsageError(`--${name} must be a positive integer, got ${v}`);
   return v;
 }
 
@@ -50,7 +74,7 @@ async function main(): Promise<void> {
   const steps = intArg('steps', 2000);
   const every = intArg('every', 50);
   const batch = intArg('batch', 4);
-  const micro = process.argv.includes('--micro');
+  const micro = opts().micro === true;
   const model = micro ? 'micro-gpt' : arg('model', 'tiny-gpt');
   const out = resolve(arg('out', 'docs/soak.json'));
   let assets: AssetLoader;
@@ -72,7 +96,8 @@ async function main(): Promise<void> {
     samples.push({ step, seconds: (performance.now() - t0) / 1000, rss: m.rss, heapUsed: m.heapUsed, external: m.external, liveBuffers: engine.liveTensors, liveBytes: engine.pool.liveByteCount, pooledBytes: engine.pool.pooledByteCount, created: { ...created } });
   };
   let failure = '';
-  const session = new LabSession(engine, assets, (ev) => {
+  const runner = new LabRunner({ engine: fixedEngine(engine), assets });
+  runner.subscribe((ev) => {
     if (ev.type === 'progress' && ev.phase === 'learning' && ev.done % every === 0) {
       sample(ev.done);
       const s = samples[samples.length - 1];
@@ -81,10 +106,10 @@ async function main(): Promise<void> {
     if (ev.type === 'error') failure = ev.message;
   });
   console.log(`soak: ${steps} steps of ${model} (batch ${batch}) on the Node GPU engine; sampling every ${every}`);
-  await session.load(config);
+  await runner.load(config);
   sample(0);
-  await session.run();
-  if (session.state !== 'done') throw new Error(`the run stopped in state ${session.state}: ${failure}`);
+  await runner.runToEnd();
+  if (runner.state !== 'done') throw new Error(`the run stopped in state ${runner.state}: ${failure}`);
   const errors = engine.takeErrors();
 
   const body = samples.filter((s) => s.step > 0);
@@ -146,8 +171,8 @@ async function main(): Promise<void> {
   console.log(`bytes per step (least squares from step ${slopes.fromStep}): rss ${slopes.rss}, JS heap ${slopes.heapUsed}, external ${slopes.external}, rest of rss ${slopes.outsideHeap}`);
   console.log(`WebGPU objects created per step (steps ${from.step}–${to.step}): ${Object.entries(createdPerStep).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   console.log(`\n${report.verdict} over ${steps} steps (${report.seconds} s); wrote ${out}`);
-  if (process.argv.includes('--keep-device')) process.exit(noGrowth ? 0 : 1);
-  session.dispose();
+  if (opts()['keep-device'] === true) process.exit(noGrowth ? 0 : 1);
+  runner.session?.dispose();
   engine.destroy();
   if (!noGrowth) process.exitCode = 1;
 }

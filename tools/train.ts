@@ -14,8 +14,9 @@ import { vitInitialWeights } from '../src/models/vit';
 import { magnitudeMask } from '../src/sparsity/priors/magnitude';
 import type { LabModel } from '../src/models/model';
 import { helpText, parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
-import { imageShard, mixedTrainText, textShard } from './lib/data-node';
-import { nodeGpuEngine } from './node-gpu';
+import { loadImageShard, loadTextShard, loadTrainText } from '../src/lab/lab-data';
+import { nodeAssets } from './lib/node-assets';
+import { nodeGpuEngine } from './lib/node-gpu';
 
 const SPECS: OptionSpec[] = [
   { name: 'steps', type: 'int', help: 'optimizer steps' },
@@ -70,8 +71,9 @@ async function main(): Promise<void> {
   const init = config.kind === 'gpt2' ? gptInitialWeights(config, seed) : vitInitialWeights(config, seed);
   const model = buildModel(engine, config, init, true);
   const trainer = new DenseTrainer(model, cfg);
-  const trainText = config.kind === 'gpt2' ? mixedTrainText() : null;
-  const trainImages = config.kind === 'vit' ? imageShard('train') : null;
+  const assets = nodeAssets();
+  const trainText = config.kind === 'gpt2' ? await loadTrainText(assets, 'mixed') : null;
+  const trainImages = config.kind === 'vit' ? await loadImageShard(assets, 'train') : null;
   const context = config.kind === 'gpt2' ? config.nPositions : 0;
   console.log(`${name}: ${model.parameterCount} parameters, ${steps} steps of batch ${batch}, adapter ${engine.info.adapterInfo.description || engine.info.adapterInfo.vendor}`);
 
@@ -98,18 +100,18 @@ async function main(): Promise<void> {
     const maxW = opts['eval-windows'] as number;
     for (const domain of ['en', 'code'] as const) {
       for (const split of ['val', 'test'] as const) {
-        const windows = evalTextWindows(textShard(domain, split), context, maxW);
+        const windows = evalTextWindows(await loadTextShard(assets, domain, split), context, maxW);
         metrics[`${domain}.${split}.dense`] = await evaluateText(model, windows);
       }
     }
     const pruned = await magnitudePruned(model);
     for (const domain of ['en', 'code'] as const) {
-      metrics[`${domain}.val.magnitude_2:4`] = await evaluateText(model, evalTextWindows(textShard(domain, 'val'), context, opts['eval-windows'] as number), pruned);
+      metrics[`${domain}.val.magnitude_2:4`] = await evaluateText(model, evalTextWindows(await loadTextShard(assets, domain, 'val'), context, opts['eval-windows'] as number), pruned);
     }
   } else {
-    for (const split of ['val', 'test'] as const) metrics[`${split}.dense`] = await evaluateImages(model, imageBatches(imageShard(split), 250));
+    for (const split of ['val', 'test'] as const) metrics[`${split}.dense`] = await evaluateImages(model, imageBatches(await loadImageShard(assets, split), 250));
     const pruned = await magnitudePruned(model);
-    metrics['test.magnitude_2:4'] = await evaluateImages(model, imageBatches(imageShard('test'), 250), pruned);
+    metrics['test.magnitude_2:4'] = await evaluateImages(model, imageBatches(await loadImageShard(assets, 'test'), 250), pruned);
   }
   console.log(JSON.stringify(metrics, null, 2));
 

@@ -15,8 +15,9 @@
 // - waitFor({ state?, step?, timeoutMs }) resolves with the state snapshot once the session is in
 //   `state` and/or at step ≥ `step`, and rejects with a specific message on an error, on a run that
 //   paused itself (NaN) while something else was awaited, or on the timeout.
-// The page (src/main.tsx, over the worker) and the headless entry (src/headless/main.ts, over a
-// LabSession) both call installAutomation; the headless entry adds extras (charts, custom models).
+// The page (src/main.tsx, the worker's LabRunner through the store) and the headless entry
+// (src/headless/main.ts, a LabRunner on its main thread) both call installAutomation; the headless
+// entry adds HeadlessExtras (charts, custom models, prior files).
 import type { SessionEvent, SessionState } from '../lab/session';
 import type { LabControl, LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from './types';
 
@@ -46,9 +47,22 @@ export interface LabAutomation {
   events(since?: number): { events: SessionEvent[]; next: number; dropped: number };
 }
 
+/** What headless.html adds to window.lab (only JSON-like values and base64 cross page.evaluate). */
+export interface HeadlessExtras {
+  /** One line naming the adapter (or the CPU engine). */
+  adapter(): string;
+  /** Every chart as a PNG data URL, by chart id. */
+  chartsPng(): Promise<Record<string, string>>;
+  /** A model from files (safetensors as base64, config.json as an object or its text); applied by the next setConfig. */
+  loadModelFiles(safetensorsB64: string, config: unknown): void;
+  /** A mask file (base64) for prior "file"; applied by the next setConfig. */
+  setPriorFile(maskB64: string): void;
+}
+
 declare global {
   interface Window {
-    lab?: LabAutomation & Record<string, unknown>;
+    /** The automation hooks; the headless extras exist on headless.html only. */
+    lab?: LabAutomation & Partial<HeadlessExtras>;
   }
 }
 
@@ -153,11 +167,8 @@ function describe(o: WaitForOptions): string {
   return [o.state !== undefined ? `state "${o.state}"` : '', o.step !== undefined ? `step ≥ ${o.step}` : ''].filter(Boolean).join(' and ');
 }
 
-/**
- * Sets `window.lab` (see the comment at the top). `extras` adds entry-specific hooks, e.g. the
- * headless entry's chartsPng() and loadModelFiles().
- */
-export function installAutomation(control: LabControl, extras: Record<string, unknown> = {}): void {
+/** Sets `window.lab` (see the comment at the top); headless.html passes its HeadlessExtras. */
+export function installAutomation(control: LabControl, extras: Partial<HeadlessExtras> = {}): void {
   const lab = Object.assign(createAutomation(control), extras);
   (window as Window).lab = lab;
 }

@@ -5,12 +5,15 @@
 //   lab  → host  { protocol, version, type: 'event', event, data }
 //
 // Every message is checked by the hand-written validators below (no eval, no new Function, no
-// schema compiler) before anything acts on it; each rejection says what is wrong. postMessage uses
-// structured clone, not JSON, so a message can hold values JSON cannot (cycles, NaN, Maps, Dates,
-// typed arrays): the size walk below is bounded in depth and work and refuses unexpected types.
+// schema compiler) before anything acts on it; each rejection says what is wrong. The validators are
+// the one description of the protocol: each Check carries the type of what it accepts, and the
+// message types (CommandMessage, CommandResults, EventData, ...) are derived from them (Infer).
+// postMessage uses structured clone, not JSON, so a message can hold values JSON cannot (cycles, NaN,
+// Maps, Dates, typed arrays): the size walk below is bounded in depth and work and refuses
+// unexpected types.
 // This module has no runtime imports: it is bundled into the small client entry (dist/embed/client.js).
 import type { ExperimentConfig } from '../lab/config';
-import type { EvaluationEvent, ResultRow, SessionState } from '../lab/session';
+import type { EvaluationEvent, ProgressPhase, ResultRow, SessionState } from '../lab/session';
 import type { StepMetrics } from '../sparsity/learner';
 import type { LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from './types';
 
@@ -33,47 +36,21 @@ export const COMMANDS = ['setConfig', 'run', 'pause', 'step', 'reset', 'getState
 export type CommandName = (typeof COMMANDS)[number];
 export const EVENTS = ['ready', 'progress', 'metrics', 'evaluation', 'done', 'error'] as const;
 export type EventName = (typeof EVENTS)[number];
-export const MASK_FORMATS: readonly MaskFormat[] = ['safetensors', 'packed', 'state'];
-const SESSION_STATES: readonly SessionState[] = ['idle', 'loading', 'ready', 'running', 'paused', 'done', 'error'];
-const PHASES = ['loading', 'compiling', 'baselines', 'learning', 'evaluating'] as const;
+
+/** Every member of the union U as a runtime list: the compiler refuses a missing or a foreign member. */
+const allOf =
+  <U extends string>() =>
+  <const L extends readonly U[]>(list: L & ([U] extends [L[number]] ? unknown : { missing: Exclude<U, L[number]> })): L =>
+    list;
+// Copies of the lab's tables, checked against their types: importing the lab's modules at runtime
+// would pull the engine into the client bundle.
+export const MASK_FORMATS = allOf<MaskFormat>()(['safetensors', 'packed', 'state']);
+const SESSION_STATES = allOf<SessionState>()(['idle', 'loading', 'ready', 'running', 'paused', 'done', 'error']);
+const PHASES = allOf<ProgressPhase>()(['loading', 'compiling', 'baselines', 'learning', 'evaluating']);
+const ENGINES = ['gpu', 'cpu'] as const;
 
 export type RequestId = string | number;
 export type ConfigValue = string | number | boolean;
-
-interface Envelope {
-  protocol: typeof PROTOCOL;
-  version: typeof PROTOCOL_VERSION;
-}
-
-export type CommandBody =
-  | { command: 'setConfig'; config: Record<string, ConfigValue> }
-  | { command: 'run' | 'pause' | 'step' | 'reset' | 'getState' | 'getMetrics' }
-  | { command: 'exportMask'; format: MaskFormat };
-export type CommandMessage = Envelope & { type: 'command'; id: RequestId } & CommandBody;
-
-export interface CommandResults {
-  setConfig: { config: ExperimentConfig; warnings: string[] };
-  run: null;
-  pause: null;
-  step: null;
-  reset: null;
-  getState: LabStateSnapshot;
-  getMetrics: LabMetricsSnapshot;
-  /** the bytes travel as a transferred ArrayBuffer */
-  exportMask: { format: MaskFormat; bytes: ArrayBuffer };
-}
-
-export type ReplyMessage = Envelope & { type: 'reply'; id: RequestId } & ({ ok: true; result: unknown } | { ok: false; error: string });
-
-export interface EventData {
-  ready: { protocolVersion: number; commands: CommandName[]; state: SessionState; engine: 'gpu' | 'cpu'; warnings: string[] };
-  progress: { phase: (typeof PHASES)[number]; done: number; total: number; detail?: string; stepsPerSecond?: number };
-  metrics: { rows: StepMetrics[] };
-  evaluation: EvaluationEvent;
-  done: { rows: ResultRow[] };
-  error: { message: string; step?: number; site?: string };
-}
-export type EventMessage<E extends EventName = EventName> = { [K in E]: Envelope & { type: 'event'; event: K; data: EventData[K] } }[E];
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -93,9 +70,14 @@ export function makeEvent<E extends EventName>(event: E, data: EventData[E]): Ev
 }
 
 // ---------------------------------------------------------------------------------------------
-// A tiny schema vocabulary: a Check returns null when the value is fine, else the reason.
+// A tiny schema vocabulary: a Check returns null when the value is fine, else the reason. Its type
+// parameter is the type a value has once the check passed (a phantom: nothing holds it at runtime).
 
-type Check = (v: unknown, path: string) => string | null;
+type CheckFn = (v: unknown, path: string) => string | null;
+export type Check<T> = CheckFn & { readonly __accepts?: T };
+/** The type of what a check accepts. */
+export type Infer<C> = C extends Check<infer T> ? T : never;
+const check = <T>(f: CheckFn): Check<T> => f as Check<T>;
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   // toString instead of a prototype test: structured clones arrive with the receiving realm's Object.
@@ -107,27 +89,26 @@ const show = (v: unknown): string => {
   return Array.isArray(v) ? 'an array' : 'an object';
 };
 
-const str =
-  (max: number = LIMITS.stringLength): Check =>
-  (v, p) =>
-    typeof v !== 'string' ? `${p} must be a string (got ${show(v)})` : v.length > max ? `${p} is longer than ${max} characters` : null;
-const num: Check = (v, p) => (typeof v === 'number' ? null : `${p} must be a number (got ${show(v)})`);
-const finite: Check = (v, p) => (typeof v === 'number' && Number.isFinite(v) ? null : `${p} must be a finite number (got ${show(v)})`);
-const bool: Check = (v, p) => (typeof v === 'boolean' ? null : `${p} must be true or false (got ${show(v)})`);
-const isNull: Check = (v, p) => (v === null ? null : `${p} must be null (got ${show(v)})`);
-const oneOf =
-  (list: readonly string[]): Check =>
-  (v, p) =>
-    typeof v === 'string' && list.includes(v) ? null : `${p} must be one of ${list.join(', ')} (got ${show(v)})`;
-const either =
-  (...checks: Check[]): Check =>
-  (v, p) => {
+const str = (max: number = LIMITS.stringLength) =>
+  check<string>((v, p) => (typeof v !== 'string' ? `${p} must be a string (got ${show(v)})` : v.length > max ? `${p} is longer than ${max} characters` : null));
+const num = check<number>((v, p) => (typeof v === 'number' ? null : `${p} must be a number (got ${show(v)})`));
+const finite = check<number>((v, p) => (typeof v === 'number' && Number.isFinite(v) ? null : `${p} must be a finite number (got ${show(v)})`));
+const bool = check<boolean>((v, p) => (typeof v === 'boolean' ? null : `${p} must be true or false (got ${show(v)})`));
+const isNull = check<null>((v, p) => (v === null ? null : `${p} must be null (got ${show(v)})`));
+/** Anything at all (a reply's result is checked per command, by validateResult). */
+const anything = check<unknown>(() => null);
+const oneOf = <const L extends readonly string[]>(list: L) =>
+  check<L[number]>((v, p) => (typeof v === 'string' && list.includes(v) ? null : `${p} must be one of ${list.join(', ')} (got ${show(v)})`));
+/** Exactly this value; `reason` words the rejection (default: one of the one value). */
+const exactly = <const V extends string | number | boolean>(value: V, reason = `must be one of ${String(value)}`) =>
+  check<V>((v, p) => (v === value ? null : `${p} ${reason} (got ${show(v)})`));
+const either = <const Cs extends readonly Check<unknown>[]>(...checks: Cs) =>
+  check<Infer<Cs[number]>>((v, p) => {
     const reasons = checks.map((c) => c(v, p));
     return reasons.includes(null) ? null : reasons.join(', or ');
-  };
-const arrayOf =
-  (item: Check, max = 1_000_000): Check =>
-  (v, p) => {
+  });
+const arrayOf = <T>(item: Check<T>, max = 1_000_000) =>
+  check<T[]>((v, p) => {
     if (!Array.isArray(v)) return `${p} must be an array (got ${show(v)})`;
     if (v.length > max) return `${p} has more than ${max} entries`;
     for (let i = 0; i < v.length; i++) {
@@ -135,28 +116,49 @@ const arrayOf =
       if (r) return r;
     }
     return null;
-  };
-const arrayBuffer: Check = (v, p) => (v instanceof ArrayBuffer || Object.prototype.toString.call(v) === '[object ArrayBuffer]' ? null : `${p} must be an ArrayBuffer (got ${show(v)})`);
+  });
+const arrayBuffer = check<ArrayBuffer>((v, p) =>
+  v instanceof ArrayBuffer || Object.prototype.toString.call(v) === '[object ArrayBuffer]' ? null : `${p} must be an ArrayBuffer (got ${show(v)})`,
+);
+
+type Shape = Record<string, Check<unknown>>;
+type Flatten<T> = { [K in keyof T]: T[K] };
+type ObjectOf<S extends Shape, O extends keyof S> = Flatten<{ [K in Exclude<keyof S, O>]: Infer<S[K]> } & { [K in O]?: Infer<S[K]> }>;
 
 /**
  * An object with the given fields. `optional` fields may be absent (or undefined); with `open`,
  * other fields are allowed (nested snapshots that grow over time), else each is a rejection.
  */
-function obj(shape: Record<string, Check>, opts: { optional?: string[]; open?: boolean } = {}): Check {
-  return (v, p) => {
+function obj<S extends Shape, O extends keyof S & string = never>(shape: S, opts: { optional?: readonly O[]; open?: boolean } = {}): Check<ObjectOf<S, O>> {
+  return check((v, p) => {
     if (!isRecord(v)) return `${p} must be an object (got ${show(v)})`;
-    for (const [k, check] of Object.entries(shape)) {
+    for (const [k, c] of Object.entries(shape)) {
       const has = Object.prototype.hasOwnProperty.call(v, k) && v[k] !== undefined;
       if (!has) {
-        if (opts.optional?.includes(k)) continue;
+        if ((opts.optional as readonly string[] | undefined)?.includes(k)) continue;
         return `${p}.${k} is missing`;
       }
-      const r = check(v[k], `${p}.${k}`);
+      const r = c(v[k], `${p}.${k}`);
       if (r) return r;
     }
     if (!opts.open) for (const k of Object.keys(v)) if (!(k in shape)) return `${p} has an unexpected field ${show(k)}`;
     return null;
-  };
+  });
+}
+
+/**
+ * An open record that the lab sends as a T (a domain type), of which the check covers the fields a
+ * host relies on. The compiler refuses a T that lacks a checked field or disagrees with its type, so
+ * the check and the domain type cannot drift apart.
+ */
+const sentAs =
+  <T>() =>
+  <U>(c: Check<U> & ([T] extends [U] ? unknown : { notA: U })): Check<T> =>
+    c as unknown as Check<T>;
+
+function validate<T>(c: Check<T>, v: unknown, path: string): Validation<T> {
+  const r = c(v, path);
+  return r ? { ok: false, reason: r } : { ok: true, value: v as T };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,11 +195,11 @@ export function checkSize(v: unknown, limit: number = LIMITS.messageBytes): stri
 // ---------------------------------------------------------------------------------------------
 // Envelopes
 
-const idCheck: Check = (v, p) => {
+const idCheck = check<RequestId>((v, p) => {
   if (typeof v === 'string') return v.length === 0 || v.length > LIMITS.idLength ? `${p} must be 1 to ${LIMITS.idLength} characters` : null;
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? null : `${p} must be a non-negative integer or a string (got ${v})`;
   return `${p} must be a string or a non-negative integer (got ${show(v)})`;
-};
+});
 
 /** Is this message meant for this protocol at all (anything else on the channel is ignored)? */
 export function isProtocolMessage(data: unknown): data is Record<string, unknown> & { protocol: typeof PROTOCOL } {
@@ -217,9 +219,10 @@ function envelope(data: unknown, type: 'command' | 'reply' | 'event'): string | 
   return null;
 }
 
-const base = { protocol: oneOf([PROTOCOL]), version: num, type: str() };
+/** The envelope's fields (checked first, with its own messages, by `envelope`). */
+const base = <T extends 'command' | 'reply' | 'event'>(type: T) => ({ protocol: exactly(PROTOCOL), version: exactly(PROTOCOL_VERSION), type: exactly(type) });
 
-const configCheck: Check = (v, p) => {
+const configCheck = check<Record<string, ConfigValue>>((v, p) => {
   if (!isRecord(v)) return `${p} must be an object of field: value pairs (got ${show(v)})`;
   const keys = Object.keys(v);
   if (keys.length > LIMITS.configKeys) return `${p} has ${keys.length} keys (at most ${LIMITS.configKeys})`;
@@ -231,18 +234,25 @@ const configCheck: Check = (v, p) => {
     } else if (typeof x !== 'number' && typeof x !== 'boolean') return `${p}.${k} must be a string, number or boolean (got ${show(x)})`;
   }
   return null;
-};
+});
 
-const commandShapes: Record<CommandName, Check> = {
-  setConfig: obj({ ...base, id: idCheck, command: str(), config: configCheck }),
-  run: obj({ ...base, id: idCheck, command: str() }),
-  pause: obj({ ...base, id: idCheck, command: str() }),
-  step: obj({ ...base, id: idCheck, command: str() }),
-  reset: obj({ ...base, id: idCheck, command: str() }),
-  getState: obj({ ...base, id: idCheck, command: str() }),
-  getMetrics: obj({ ...base, id: idCheck, command: str() }),
-  exportMask: obj({ ...base, id: idCheck, command: str(), format: oneOf(MASK_FORMATS) }),
-};
+const command = <C extends CommandName, S extends Shape = Record<never, never>>(name: C, fields?: S) => obj({ ...base('command'), id: idCheck, command: exactly(name), ...(fields as S) });
+const commandShapes = {
+  setConfig: command('setConfig', { config: configCheck }),
+  run: command('run'),
+  pause: command('pause'),
+  step: command('step'),
+  reset: command('reset'),
+  getState: command('getState'),
+  getMetrics: command('getMetrics'),
+  exportMask: command('exportMask', { format: oneOf(MASK_FORMATS) }),
+} satisfies { [C in CommandName]: Check<{ command: C }> };
+
+/** A command as it travels: the envelope, an id and the command's own fields. */
+export type CommandMessage = { [C in CommandName]: Infer<(typeof commandShapes)[C]> }[CommandName];
+type Distribute<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** What a caller gives for a command (makeCommand adds the envelope and the id). */
+export type CommandBody = Distribute<CommandMessage, 'protocol' | 'version' | 'type' | 'id'>;
 
 /** Validate a command arriving at the lab (size limit included). */
 export function validateCommand(data: unknown): Validation<CommandMessage> {
@@ -256,9 +266,15 @@ export function validateCommand(data: unknown): Validation<CommandMessage> {
   if (typeof d.command !== 'string' || !(COMMANDS as readonly string[]).includes(d.command)) {
     return { ok: false, reason: `command must be one of ${COMMANDS.join(', ')} (got ${show(d.command)})` };
   }
-  const r = commandShapes[d.command as CommandName](d, 'message');
-  return r ? { ok: false, reason: r } : { ok: true, value: d as unknown as CommandMessage };
+  return validate<CommandMessage>(commandShapes[d.command as CommandName], d, 'message');
 }
+
+const replyShapes = {
+  ok: obj({ ...base('reply'), id: idCheck, ok: exactly(true), result: anything }),
+  // chosen when ok is not true: anything but false is the wrong type
+  failed: obj({ ...base('reply'), id: idCheck, ok: exactly(false, 'must be true or false'), error: str(4096) }),
+};
+export type ReplyMessage = Infer<(typeof replyShapes)['ok']> | Infer<(typeof replyShapes)['failed']>;
 
 /** Validate a reply arriving at the host page (no size limit: results may be large). */
 export function validateReply(data: unknown): Validation<ReplyMessage> {
@@ -267,46 +283,56 @@ export function validateReply(data: unknown): Validation<ReplyMessage> {
   const e = envelope(data, 'reply');
   if (e) return { ok: false, reason: e };
   const d = data as Record<string, unknown>;
-  const shape =
-    d.ok === true ? obj({ ...base, id: idCheck, ok: bool, result: () => null }) : obj({ ...base, id: idCheck, ok: bool, error: str(4096) });
-  const r = shape(d, 'reply');
-  return r ? { ok: false, reason: r } : { ok: true, value: d as unknown as ReplyMessage };
+  return validate<ReplyMessage>(d.ok === true ? replyShapes.ok : replyShapes.failed, d, 'reply');
 }
 
 // Results and event data: the fields a host relies on are checked; nested records stay open so that
 // the lab can add fields without breaking old hosts.
-const stepRow = obj({ step: num, loss: num, kappa: num, tau: num, lr: num, lambda: num, meanMaskL1: num, meanMaxProb: num, meanMaxProbClean: num, sites: arrayOf(obj({}, { open: true })) }, { open: true });
-const resultRow = obj({ key: str(), label: str(), metrics: obj({}, { open: true }), bitsPerWeight: either(num, isNull) }, { open: true });
-const evaluation = obj({ step: num, metrics: obj({}, { open: true }), flips: either(num, isNull) }, { open: true });
+const stepRow = sentAs<StepMetrics>()(
+  obj({ step: num, loss: num, kappa: num, tau: num, lr: num, lambda: num, meanMaskL1: num, meanMaxProb: num, meanMaxProbClean: num, sites: arrayOf(obj({}, { open: true })) }, { open: true }),
+);
+const resultRow = sentAs<ResultRow>()(obj({ key: str(), label: str(), metrics: obj({}, { open: true }), bitsPerWeight: either(num, isNull) }, { open: true }));
+const evaluation = sentAs<EvaluationEvent>()(obj({ step: num, metrics: obj({}, { open: true }), flips: either(num, isNull) }, { open: true }));
 
-const resultShapes: Record<CommandName, Check> = {
-  setConfig: obj({ config: obj({}, { open: true }), warnings: arrayOf(str(4096)) }),
+const resultShapes = {
+  setConfig: obj({ config: sentAs<ExperimentConfig>()(obj({}, { open: true })), warnings: arrayOf(str(4096)) }),
   run: isNull,
   pause: isNull,
   step: isNull,
   reset: isNull,
-  getState: obj(
-    { state: oneOf(SESSION_STATES), step: num, totalSteps: num, config: obj({}, { open: true }), model: either(obj({}, { open: true }), isNull), engine: oneOf(['gpu', 'cpu']), message: str(4096) },
-    { optional: ['message'], open: true },
+  getState: sentAs<LabStateSnapshot>()(
+    obj(
+      { state: oneOf(SESSION_STATES), step: num, totalSteps: num, config: obj({}, { open: true }), model: either(obj({}, { open: true }), isNull), engine: oneOf(ENGINES), message: str(4096) },
+      { optional: ['message'], open: true },
+    ),
   ),
-  getMetrics: obj({ rows: arrayOf(stepRow), evaluations: arrayOf(evaluation), table: arrayOf(resultRow) }, { open: true }),
+  getMetrics: sentAs<LabMetricsSnapshot>()(obj({ rows: arrayOf(stepRow), evaluations: arrayOf(evaluation), table: arrayOf(resultRow) }, { open: true })),
+  /** the bytes travel as a transferred ArrayBuffer */
   exportMask: obj({ format: oneOf(MASK_FORMATS), bytes: arrayBuffer }),
-};
+} satisfies Record<CommandName, Check<unknown>>;
+
+/** What each command's successful reply holds. */
+export type CommandResults = { [C in CommandName]: Infer<(typeof resultShapes)[C]> };
 
 /** Validate the result of a successful reply to `command`. */
 export function validateResult<C extends CommandName>(command: C, result: unknown): Validation<CommandResults[C]> {
-  const r = resultShapes[command](result, `result of ${command}`);
-  return r ? { ok: false, reason: r } : { ok: true, value: result as CommandResults[C] };
+  return validate<CommandResults[C]>(resultShapes[command] as Check<CommandResults[C]>, result, `result of ${command}`);
 }
 
-const eventShapes: Record<EventName, Check> = {
-  ready: obj({ protocolVersion: num, commands: arrayOf(str(), 64), state: oneOf(SESSION_STATES), engine: oneOf(['gpu', 'cpu']), warnings: arrayOf(str(4096), 256) }, { open: true }),
+const eventShapes = {
+  // commands: strings, not CommandName: a newer lab may list commands this host does not know
+  ready: obj({ protocolVersion: num, commands: arrayOf(str(), 64), state: oneOf(SESSION_STATES), engine: oneOf(ENGINES), warnings: arrayOf(str(4096), 256) }, { open: true }),
   progress: obj({ phase: oneOf(PHASES), done: finite, total: finite, detail: str(), stepsPerSecond: num }, { optional: ['detail', 'stepsPerSecond'] }),
   metrics: obj({ rows: arrayOf(stepRow) }),
   evaluation,
   done: obj({ rows: arrayOf(resultRow) }),
   error: obj({ message: str(4096), step: num, site: str() }, { optional: ['step', 'site'] }),
-};
+} satisfies Record<EventName, Check<unknown>>;
+
+/** What each event carries. */
+export type EventData = { [E in EventName]: Infer<(typeof eventShapes)[E]> };
+const eventMessage = <E extends EventName>(event: E) => obj({ ...base('event'), event: exactly(event), data: eventShapes[event] as Check<EventData[E]> });
+export type EventMessage<E extends EventName = EventName> = { [K in E]: Infer<ReturnType<typeof eventMessage<K>>> }[E];
 
 /** Validate an event arriving at the host page. */
 export function validateEvent(data: unknown): Validation<EventMessage> {
@@ -318,6 +344,6 @@ export function validateEvent(data: unknown): Validation<EventMessage> {
   if (typeof d.event !== 'string' || !(EVENTS as readonly string[]).includes(d.event)) {
     return { ok: false, reason: `event must be one of ${EVENTS.join(', ')} (got ${show(d.event)})` };
   }
-  const r = obj({ ...base, event: str(), data: eventShapes[d.event as EventName] })(d, 'message');
-  return r ? { ok: false, reason: r } : { ok: true, value: d as unknown as EventMessage };
+  // the event name was checked just above: its message shape is one member of the EventMessage union
+  return validate(eventMessage(d.event as EventName) as Check<EventMessage>, d, 'message');
 }

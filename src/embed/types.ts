@@ -1,7 +1,7 @@
 // The control surface of a running lab, shared by everything that drives it from outside the UI:
 // the postMessage host (src/embed/host.ts), the in-page automation hooks (window.lab, used by the
-// headless CLI, regression runs and Playwright) and the page's own store. One implementation runs
-// in the page (over the worker), one in the headless entry (over a LabSession directly).
+// headless CLI, regression runs and Playwright) and the page's own store. One implementation:
+// LabRunner (src/lab/runner.ts), in the page's worker and in the headless entry alike.
 import type { ExperimentConfig } from '../lab/config';
 import type { EvaluationEvent, ModelSummary, ResultRow, SessionEvent, SessionState } from '../lab/session';
 import type { StepMetrics } from '../sparsity/learner';

@@ -1,19 +1,19 @@
 // The headless entry (headless.html): no React, no worker. Creates the GpuEngine (or shows why it
-// cannot), a LabSession over it on the main thread, and window.lab with headless-only extras:
-//   chartsPng()                           → { [chart]: PNG data URL }
-//   loadModelFiles(safetensorsB64, config) → a model from files (applied by the next setConfig)
-//   setPriorFile(maskB64)                 → mask file for prior "file" (transfer)
-//   adapter()                             → one line naming the adapter
+// cannot), the lab's LabRunner over it on the main thread (the same runner the page's worker holds;
+// saves kept in memory, so a lost device is recreated and the run resumes from its last save), and
+// window.lab with the headless extras (HeadlessExtras in src/embed/automation.ts: chartsPng,
+// loadModelFiles, setPriorFile, adapter).
 // When the engine cannot start, window.labError holds the message (the driver reports it) and
 // #status shows it. `?engine=cpu` uses the CPU engine instead (slow; for machines without WebGPU).
 import { CpuEngine } from '../backend/cpu';
 import type { Engine } from '../backend/engine';
 import { GpuEngine } from '../backend/gpu';
 import { describeAdapter } from '../gpu/device';
-import { base64ToBytes, installAutomation } from '../embed/automation';
+import { base64ToBytes, installAutomation, type HeadlessExtras } from '../embed/automation';
 import { fetchLoader } from '../lab/assets';
+import { memoryStore } from '../lab/persist';
+import { fixedEngine, LabRunner } from '../lab/runner';
 import { chartFigures, renderPng } from './charts';
-import { HeadlessControl } from './control';
 
 declare global {
   interface Window {
@@ -42,25 +42,30 @@ async function start(): Promise<void> {
     gpu.onLost((e) => show('error', e.message));
   }
   // Assets resolve against the page's folder, so a build served under a sub-path works too.
-  const control = new HeadlessControl(engine, fetchLoader(new URL('.', location.href).href), wantCpu ? 'cpu' : 'gpu');
-  control.subscribe((e) => {
+  const runner = new LabRunner({
+    engine: fixedEngine(engine, wantCpu ? undefined : () => GpuEngine.create()),
+    assets: fetchLoader(new URL('.', location.href).href),
+    store: memoryStore(),
+  });
+  runner.subscribe((e) => {
     if (e.type === 'state') show(e.state, `${e.state}${e.message ? `: ${e.message}` : ''}`);
     if (e.type === 'error') show('error', e.message);
   });
-  installAutomation(control, {
+  const extras: HeadlessExtras = {
     adapter: () => adapter,
-    async chartsPng(): Promise<Record<string, string>> {
-      const m = await control.getMetrics();
-      return renderPng(chartFigures(m, control.session.summary));
+    async chartsPng() {
+      const m = await runner.getMetrics();
+      return renderPng(chartFigures(m, runner.session?.summary ?? null));
     },
-    loadModelFiles(safetensorsB64: string, configJson: unknown): void {
+    loadModelFiles(safetensorsB64, configJson) {
       const config = typeof configJson === 'string' ? JSON.parse(configJson) : configJson;
-      control.setCustomModel({ safetensors: base64ToBytes(safetensorsB64), config });
+      runner.setCustomModel({ safetensors: base64ToBytes(safetensorsB64), config });
     },
-    setPriorFile(maskB64: string): void {
-      control.setPriorFile(base64ToBytes(maskB64));
+    setPriorFile(maskB64) {
+      runner.setPriorFile(base64ToBytes(maskB64));
     },
-  });
+  };
+  installAutomation(runner, extras);
   show('idle', `ready on ${adapter}`);
 }
 

@@ -2,13 +2,20 @@
 // carries, what the CLI parses and what a run directory records. Every field has a default, bounds
 // and a one-line explanation (shown next to its control).
 import { PRESETS, type MaskLLMHyper } from '../sparsity/schedule';
+import { ONE_SHOT_METHODS, TEXT_DOMAINS } from './names';
 
 export const CONFIG_VERSION = 1;
 
-export type Method = 'maskllm' | 'magnitude' | 'wanda' | 'sparsegpt';
-export type PriorKind = 'none' | 'magnitude' | 'wanda' | 'sparsegpt' | 'file';
-export type PresetName = 'tunedSmall' | 'paperLLM' | 'paperViT';
-export type TextDomain = 'mixed' | 'en' | 'code';
+/** The choices of the choice fields (FIELDS reads them; the types derive from them). */
+export const METHODS = ['maskllm', ...ONE_SHOT_METHODS] as const;
+export type Method = (typeof METHODS)[number];
+export const PRIOR_KINDS = ['none', ...ONE_SHOT_METHODS, 'file'] as const;
+export type PriorKind = (typeof PRIOR_KINDS)[number];
+export const PRESET_NAMES = ['tunedSmall', 'paperLLM', 'paperViT'] as const satisfies readonly (keyof typeof PRESETS)[];
+export type PresetName = (typeof PRESET_NAMES)[number];
+/** GPT: the text the masks learn from (mixed = English + code). */
+export const TRAIN_DOMAINS = ['mixed', ...TEXT_DOMAINS] as const;
+export type TextDomain = (typeof TRAIN_DOMAINS)[number];
 
 export interface ExperimentConfig {
   model: string;
@@ -58,11 +65,11 @@ export interface FieldSpec {
 
 export const FIELDS: FieldSpec[] = [
   { key: 'model', label: 'Model', help: 'The frozen model whose masks are learned: a bundled checkpoint or one opened from disk.', kind: 'string' },
-  { key: 'method', label: 'Method', help: 'MaskLLM learns masks end to end; magnitude, Wanda and SparseGPT are one-shot baselines.', kind: 'choice', choices: ['maskllm', 'magnitude', 'wanda', 'sparsegpt'] },
-  { key: 'prior', label: 'Prior', help: 'One-shot mask whose candidate gets a head start in the logits (MaskLLM only).', kind: 'choice', choices: ['none', 'magnitude', 'wanda', 'sparsegpt', 'file'] },
+  { key: 'method', label: 'Method', help: 'MaskLLM learns masks end to end; magnitude, Wanda and SparseGPT are one-shot baselines.', kind: 'choice', choices: METHODS },
+  { key: 'prior', label: 'Prior', help: 'One-shot mask whose candidate gets a head start in the logits (MaskLLM only).', kind: 'choice', choices: PRIOR_KINDS },
   { key: 'n', label: 'N (kept)', help: 'Weights kept in every group of M.', kind: 'int', min: 1, max: 7 },
   { key: 'm', label: 'M (group)', help: 'Group length along the input dimension (M ≤ 8).', kind: 'int', min: 2, max: 8 },
-  { key: 'preset', label: 'Preset', help: 'Starting values for the hyper-parameters below.', kind: 'choice', choices: ['tunedSmall', 'paperLLM', 'paperViT'] },
+  { key: 'preset', label: 'Preset', help: 'Starting values for the hyper-parameters below.', kind: 'choice', choices: PRESET_NAMES },
   { key: 'kappaStart', label: 'κ start', help: 'Logit scale at step 0: small κ keeps masks random.', kind: 'number', min: 1e-3, max: 1e6 },
   { key: 'kappaEnd', label: 'κ end', help: 'Logit scale at the last step: large κ freezes masks.', kind: 'number', min: 1e-3, max: 1e6 },
   { key: 'tauStart', label: 'τ start', help: 'Gumbel-softmax temperature at step 0 (soft, exploring).', kind: 'number', min: 1e-4, max: 100 },
@@ -82,11 +89,12 @@ export const FIELDS: FieldSpec[] = [
   { key: 'evalEvery', label: 'Evaluate every', help: 'Steps between hard-mask validation evaluations.', kind: 'int', min: 1, max: 100000 },
   { key: 'calibBatches', label: 'Calibration batches', help: 'Batches of calibration data for Wanda and SparseGPT.', kind: 'int', min: 1, max: 256 },
   { key: 'sparsegptUpdate', label: 'SparseGPT weight update', help: 'SparseGPT baseline with its OBS weight update (priors never update).', kind: 'bool' },
-  { key: 'trainDomain', label: 'Training text', help: 'GPT: text the masks learn from (mixed = English + code).', kind: 'choice', choices: ['mixed', 'en', 'code'] },
+  { key: 'trainDomain', label: 'Training text', help: 'GPT: text the masks learn from (mixed = English + code).', kind: 'choice', choices: TRAIN_DOMAINS },
   { key: 'evalWindows', label: 'Eval windows', help: 'GPT: validation windows per domain per evaluation (0 = all).', kind: 'int', min: 0, max: 100000 },
 ];
 
-export function presetFields(name: PresetName): Pick<ExperimentConfig, 'kappaStart' | 'kappaEnd' | 'tauStart' | 'tauEnd' | 'sigma0' | 'priorStrength' | 'lambda' | 'lambdaDecay' | 'lr' | 'lrMin' | 'weightDecay' | 'clip' | 'samplesPerStep' | 'steps'> {
+/** The hyper-parameters a preset sets (only sanitizeConfig applies them: callers pass `preset`). */
+function presetFields(name: PresetName): Pick<ExperimentConfig, 'kappaStart' | 'kappaEnd' | 'tauStart' | 'tauEnd' | 'sigma0' | 'priorStrength' | 'lambda' | 'lambdaDecay' | 'lr' | 'lrMin' | 'weightDecay' | 'clip' | 'samplesPerStep' | 'steps'> {
   const h = PRESETS[name];
   return {
     kappaStart: h.kappa[0], kappaEnd: h.kappa[1], tauStart: h.tau[0], tauEnd: h.tau[1], sigma0: h.sigma0,
@@ -121,7 +129,15 @@ export function toHyper(c: ExperimentConfig): MaskLLMHyper {
   };
 }
 
-export class ConfigValueError extends Error {}
+/** A field's value or a cross-field rule refused; `field` names the field when one is to blame. */
+export class ConfigValueError extends Error {
+  constructor(
+    message: string,
+    readonly field: keyof ExperimentConfig | null = null,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Check one field's value; returns the value or throws a ConfigValueError that names the field,
@@ -129,23 +145,24 @@ export class ConfigValueError extends Error {}
  */
 export function checkField(spec: FieldSpec, v: unknown): ExperimentConfig[keyof ExperimentConfig] {
   const name = spec.key;
+  const refuse = (message: string) => new ConfigValueError(message, name);
   switch (spec.kind) {
     case 'int':
     case 'number': {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigValueError(`${name} must be a finite number (got ${JSON.stringify(v)})`);
-      if (spec.kind === 'int' && !Number.isInteger(v)) throw new ConfigValueError(`${name} must be an integer (got ${v})`);
-      if (spec.min !== undefined && v < spec.min) throw new ConfigValueError(`${name} must be ≥ ${spec.min} (got ${v})`);
-      if (spec.max !== undefined && v > spec.max) throw new ConfigValueError(`${name} must be ≤ ${spec.max} (got ${v})`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw refuse(`${name} must be a finite number (got ${JSON.stringify(v)})`);
+      if (spec.kind === 'int' && !Number.isInteger(v)) throw refuse(`${name} must be an integer (got ${v})`);
+      if (spec.min !== undefined && v < spec.min) throw refuse(`${name} must be ≥ ${spec.min} (got ${v})`);
+      if (spec.max !== undefined && v > spec.max) throw refuse(`${name} must be ≤ ${spec.max} (got ${v})`);
       return v;
     }
     case 'bool':
-      if (typeof v !== 'boolean') throw new ConfigValueError(`${name} must be true or false (got ${JSON.stringify(v)})`);
+      if (typeof v !== 'boolean') throw refuse(`${name} must be true or false (got ${JSON.stringify(v)})`);
       return v;
     case 'choice':
-      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw new ConfigValueError(`${name} must be one of ${spec.choices!.join(', ')} (got ${JSON.stringify(v)})`);
+      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw refuse(`${name} must be one of ${spec.choices!.join(', ')} (got ${JSON.stringify(v)})`);
       return v as ExperimentConfig[keyof ExperimentConfig];
     case 'string':
-      if (typeof v !== 'string' || v.length === 0 || v.length > 200) throw new ConfigValueError(`${name} must be a non-empty string of at most 200 characters`);
+      if (typeof v !== 'string' || v.length === 0 || v.length > 200) throw refuse(`${name} must be a non-empty string of at most 200 characters`);
       return v;
   }
 }
@@ -159,36 +176,70 @@ export function crossCheck(c: ExperimentConfig): string[] {
   return problems;
 }
 
+const FIELD_BY_KEY = new Map<string, FieldSpec>(FIELDS.map((f) => [f.key, f]));
+const PRESET_SPEC = FIELD_BY_KEY.get('preset')!;
+const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+
+export interface SanitizeOptions {
+  /** throw a ConfigValueError at the first problem instead of warning and falling back (CLI, code) */
+  strict?: boolean;
+}
+
 /**
- * Build a config from a partial object of unknown provenance (URL, postMessage, CLI): valid fields
- * are taken, invalid or unknown ones are reported as warnings and fall back to defaults.
+ * THE way a configuration is made from a partial one, for every entry point: the page's store, the
+ * URL, postMessage, `window.lab`, the CLI and the experiments. In order:
+ * 1. a valid `preset` in the partial resets the hyper-parameters of `base` to the preset's (so a
+ *    preset set alone on an existing config means "these hyper-parameters");
+ * 2. every other field given explicitly wins on top of that (bounds and choices checked per field);
+ * 3. the cross-field rules.
+ * Lenient (default): an invalid or unknown field is a warning and keeps its value from `base` (after
+ * the preset); a broken cross-field rule is a warning and N:M and the learning rates fall back.
+ * Strict: the first problem throws a ConfigValueError (naming the field when one is to blame).
  */
-export function sanitizeConfig(input: unknown, base: ExperimentConfig = DEFAULT_CONFIG): { config: ExperimentConfig; warnings: string[] } {
+export function sanitizeConfig(input: unknown, base: ExperimentConfig = DEFAULT_CONFIG, opts: SanitizeOptions = {}): { config: ExperimentConfig; warnings: string[] } {
   const warnings: string[] = [];
-  const config: ExperimentConfig = { ...base };
+  const problem = (e: unknown, fallback: string) => {
+    if (opts.strict) throw e instanceof ConfigValueError ? e : new ConfigValueError(String(e));
+    warnings.push(`${(e as Error).message}; ${fallback}`);
+  };
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { config, warnings: ['the configuration must be an object of field: value pairs'] };
+    if (opts.strict) throw new ConfigValueError('the configuration must be an object of field: value pairs');
+    return { config: { ...base }, warnings: ['the configuration must be an object of field: value pairs'] };
   }
-  const known = new Map(FIELDS.map((f) => [f.key as string, f]));
-  for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
-    const spec = known.get(k);
+  const given = input as Record<string, unknown>;
+  let start = base;
+  if (own(given, 'preset')) {
+    try {
+      const preset = checkField(PRESET_SPEC, given.preset) as PresetName;
+      start = { ...base, preset, ...presetFields(preset) };
+    } catch (e) {
+      problem(e, `using the default ${JSON.stringify(base.preset)}`);
+    }
+  }
+  const config: ExperimentConfig = { ...start };
+  for (const [k, v] of Object.entries(given)) {
+    if (k === 'preset') continue;
+    const spec = FIELD_BY_KEY.get(k);
     if (!spec) {
+      if (opts.strict) throw new ConfigValueError(`unknown setting "${k}"`);
       warnings.push(`unknown setting "${k}" ignored`);
       continue;
     }
     try {
       (config as unknown as Record<string, unknown>)[k] = checkField(spec, v);
     } catch (e) {
-      warnings.push(`${(e as Error).message}; using the default ${JSON.stringify(base[spec.key])}`);
+      problem(e, `using the default ${JSON.stringify(start[spec.key])}`);
     }
   }
-  for (const p of crossCheck(config)) {
+  const cross = crossCheck(config);
+  if (cross.length && opts.strict) throw new ConfigValueError(cross.join('; '));
+  for (const p of cross) {
     warnings.push(`${p}; using the default N:M and learning rates`);
-    config.n = base.n;
-    config.m = base.m;
-    config.lr = base.lr;
-    config.lrMin = base.lrMin;
-    if (config.method !== 'maskllm' && config.prior === 'file') config.prior = base.prior;
+    config.n = start.n;
+    config.m = start.m;
+    config.lr = start.lr;
+    config.lrMin = start.lrMin;
+    if (config.method !== 'maskllm' && config.prior === 'file') config.prior = start.prior;
   }
   return { config, warnings };
 }

@@ -16,15 +16,17 @@ const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
 /**
- * Largest accepted size per kind. safetensors: 2 GiB (a typed array over one ArrayBuffer, and far
- * beyond what a browser GPU holds for this lab); config.json: 1 MiB (real ones are ~1 KiB, ViT
- * id2label with 1000 classes ~30 KiB); mask files: 64 MiB (a U8 mask of 64 M weights); learning state:
- * 1 GiB (three f32 arrays per candidate logit: ~18 bytes per masked weight at 2:4).
+ * Largest accepted size per kind — the one table: the page's checkpoint picker (checkModelFiles in
+ * state/session-slice.ts) and the prior-mask picker (ui/components/ConfigPanel.tsx) read it.
+ * safetensors: 2 GiB (a typed array over one ArrayBuffer; a browser tab cannot hold the weights and
+ * the learning state beyond that); config.json: 10 MiB (real ones are ~1 KiB, ViT id2label with 1000
+ * classes ~30 KiB); mask files: 512 MiB (U8, one byte per masked weight: GPT-2 small's is ~81 MiB);
+ * learning state: 1 GiB (three f32 arrays per candidate logit: ~18 bytes per masked weight at 2:4).
  */
 export const USER_FILE_LIMITS: Record<UserFileKind, number> = {
   safetensors: 2 * GiB,
-  config: 1 * MiB,
-  mask: 64 * MiB,
+  config: 10 * MiB,
+  mask: 512 * MiB,
   state: 1 * GiB,
 };
 

@@ -1,7 +1,8 @@
-// Saving a run across reloads: config, learning state (exportMask('state') bytes: logits, Adam
-// moments, step), metrics rows and evaluations, in IndexedDB (plain API, no wrapper library).
-// Runs in the engine worker (IndexedDB exists in workers), so the page's main thread never clones
-// the megabytes of logits.
+// Saving a run: config, learning state (exportMask('state') bytes: logits, Adam moments, step),
+// metrics rows and evaluations. LabRunner saves through a RunStore: `indexedDbStore` on the page
+// (plain IndexedDB API, no wrapper library), which survives a reload and runs in the engine worker
+// (IndexedDB exists in workers) so the page's main thread never clones the megabytes of logits;
+// `memoryStore()` headless, enough to resume after a lost device.
 //
 // One record under one key. It is stored as bytes with their length and CRC-32: a partial write or
 // a corrupted entry is detected on reading, reported and deleted — never a crash loop on reload.
@@ -33,6 +34,26 @@ export interface StoredEntry {
 }
 
 export class PersistError extends Error {}
+
+/** Where LabRunner keeps the last save of its run (one record). */
+export interface RunStore {
+  /** Stores the run (replacing the previous one); resolves with the bytes written, once durable. */
+  save(run: SavedRun): Promise<number>;
+  /** The saved run; `corrupt` (and the record deleted) when it fails its checks; null when none. */
+  load(): Promise<{ run: SavedRun } | { corrupt: string } | null>;
+  clear(): Promise<void>;
+}
+
+/** What the resume offer shows of a saved run. */
+export interface SavedRunInfo {
+  model: string;
+  step: number;
+  totalSteps: number;
+  savedAt: number;
+  metricsRows: number;
+}
+
+export type SavedLookup = { saved: SavedRunInfo } | { corrupt: string } | { none: true; unavailable?: string };
 
 /** Layout: magic u32, version u32, header length u32, JSON header, state bytes. */
 export function encodeSaved(run: SavedRun): StoredEntry {
@@ -135,6 +156,32 @@ export async function loadRun(): Promise<{ run: SavedRun } | { corrupt: string }
 
 export async function clearRun(): Promise<void> {
   await withStore('readwrite', (s) => s.delete(KEY));
+}
+
+/** The page's store: IndexedDB, kept across reloads. */
+export const indexedDbStore: RunStore = { save: saveRun, load: loadRun, clear: clearRun };
+
+/** A store in memory (headless): the encoded record, so a resume reads exactly what a reload would. */
+export function memoryStore(): RunStore {
+  let entry: StoredEntry | null = null;
+  return {
+    async save(run) {
+      entry = encodeSaved(run);
+      return entry.length;
+    },
+    async load() {
+      if (!entry) return null;
+      try {
+        return { run: decodeSaved(entry) };
+      } catch (e) {
+        entry = null;
+        return { corrupt: (e as Error).message };
+      }
+    },
+    async clear() {
+      entry = null;
+    },
+  };
 }
 
 /** For tests: store an arbitrary value under the run key (e.g. a corrupted entry). */

@@ -1,49 +1,11 @@
-// Recovery helpers around a LabSession: resume from a saved learning state (after a GPU device loss
-// or a reload), tell a device loss apart from other failures, and find which weight holds a NaN.
+// Recovery helpers for LabRunner and LabSession: tell a device loss apart from other failures, and
+// find which weight holds a NaN. (Resuming a saved state is LabSession.restore.)
 import type { Engine } from '../backend/engine';
 import { GpuError } from '../gpu/errors';
 import type { LabModel } from '../models/model';
-import { nextSamplePosition } from '../sparsity/gumbel';
-import { decodeState } from '../sparsity/maskfile';
-import type { ExperimentConfig } from './config';
-import { SessionError, type LabSession } from './session';
 
 /** Config fields that must match between a saved state and the run it resumes. */
 export const RESUME_KEYS = ['model', 'n', 'm', 'seed', 'samplesPerStep', 'steps', 'batch'] as const;
-
-/**
- * Resume `session` (loaded with the same configuration, at step 0) from bytes of
- * exportMask('state'). Uses LabSession.restore when the session has it; otherwise does the same here:
- * decode (CRC and version are checked by decodeState), compare the config, advance each site's
- * Gumbel stream by the draws already made, and load logits and Adam moments.
- */
-export function restoreSession(session: LabSession, bytes: Uint8Array): void {
-  const own = (session as unknown as { restore?: (b: Uint8Array) => void }).restore;
-  if (typeof own === 'function') {
-    own.call(session, bytes);
-    return;
-  }
-  const L = session.learner;
-  const c = session.config;
-  if (!L || !c) throw new SessionError('restore needs a loaded MaskLLM run: load the same configuration first');
-  if (L.step !== 0) throw new SessionError(`restore needs a fresh run (this one is at step ${L.step}): reset first`);
-  const s = decodeState(bytes);
-  const saved = (s.config ?? {}) as Partial<ExperimentConfig>;
-  for (const k of RESUME_KEYS) {
-    if (saved[k] !== c[k]) throw new SessionError(`the saved state was learned with ${k} = ${JSON.stringify(saved[k])}, this run has ${JSON.stringify(c[k])}`);
-  }
-  if (s.step > c.steps) throw new SessionError(`the saved state is at step ${s.step}, past the run's ${c.steps} steps`);
-  const draws = s.step * c.samplesPerStep;
-  const sites = s.sites.map((x) => {
-    const st = L.sites.find((y) => y.site.name === x.name);
-    if (!st) throw new SessionError(`the saved state has logits for ${x.name}, which this model does not mask`);
-    let rng = st.rng;
-    // every sample advances a site's stream by the same amount, so the position follows from the step
-    for (let k = 0; k < draws; k++) rng = nextSamplePosition(rng, st.g, L.pattern);
-    return { ...x, rng };
-  });
-  L.restore(s.step, sites);
-}
 
 /** True for the GPU engine's device-lost error (and messages that carry it through postMessage). */
 export function isDeviceLost(e: unknown): boolean {

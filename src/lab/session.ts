@@ -1,9 +1,7 @@
-// A lab session: one model, one experiment configuration, and the run loop that the page (inside a
-// Web Worker), the headless CLI and the tests all drive. It never touches the DOM; it reports
-// through `emit` with plain, structured-clone-able events.
-//
-// States: idle → loading → ready ⇄ running ⇄ paused → done; any → error. One-shot methods finish
-// right after `ready` (nothing to learn).
+// A lab session: one model, its data, the baselines, one learning step, evaluations and mask
+// export. It holds no run state and no loop: LabRunner (runner.ts) drives it — the same runner in
+// the page's worker, headless.html, the experiments and the tests. It never touches the DOM; it
+// reports through `emit` with plain, structured-clone-able events.
 import { Tape } from '../autograd/tape';
 import type { Tensor } from '../autograd/tensor';
 import type { Engine } from '../backend/engine';
@@ -20,23 +18,30 @@ import { bitsPerWeight, nmPattern } from '../sparsity/patterns';
 import { scheduleAt } from '../sparsity/schedule';
 import type { AssetLoader } from './assets';
 import { toHyper, type ExperimentConfig } from './config';
+import { oneShotKey, type ImageSplit, type ResultKey, type TextDomainName } from './names';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
 import { checkModelFits } from './limits';
-import { explainFailure, findNonFiniteWeights } from './recovery';
+import { findNonFiniteWeights, RESUME_KEYS } from './recovery';
 
-export type SessionState = 'idle' | 'loading' | 'ready' | 'running' | 'paused' | 'done' | 'error';
+/**
+ * The run's states (owned by LabRunner): idle → loading → ready ⇄ running ⇄ paused → done; any →
+ * error. One-shot methods go from loading straight to done (nothing to learn).
+ */
+export const SESSION_STATES = ['idle', 'loading', 'ready', 'running', 'paused', 'done', 'error'] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
 
-export interface EvalMetrics {
-  /** GPT: validation per domain */
-  en?: TextEval;
-  code?: TextEval;
-  /** ViT: validation (during learning) and test (final table) accuracy */
-  val?: ImageEval;
-  test?: ImageEval;
-}
+/** What a progress event reports: loading files, compiling shaders, baselines, learning steps, the final evaluation. */
+export const PROGRESS_PHASES = ['loading', 'compiling', 'baselines', 'learning', 'evaluating'] as const;
+export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
+
+/**
+ * One evaluation: GPT, validation per text domain (`en`, `code`); ViT, validation (during learning)
+ * and test (final table) accuracy. The keys are EVAL_SPLITS (names.ts).
+ */
+export type EvalMetrics = { [D in TextDomainName]?: TextEval } & { [S in ImageSplit]?: ImageEval };
 
 export interface ResultRow {
-  key: string;
+  key: ResultKey;
   label: string;
   metrics: EvalMetrics;
   /** bits per weight to store the mask (null for dense) */
@@ -62,7 +67,7 @@ export interface EvaluationEvent {
 
 export type SessionEvent =
   | { type: 'state'; state: SessionState; message?: string }
-  | { type: 'progress'; phase: 'loading' | 'compiling' | 'baselines' | 'learning' | 'evaluating'; done: number; total: number; detail?: string; stepsPerSecond?: number }
+  | { type: 'progress'; phase: ProgressPhase; done: number; total: number; detail?: string; stepsPerSecond?: number }
   | { type: 'model'; summary: ModelSummary }
   | { type: 'metrics'; rows: StepMetrics[] }
   | { type: 'evaluation'; evaluation: EvaluationEvent }
@@ -72,35 +77,44 @@ export type SessionEvent =
 
 export class SessionError extends Error {}
 
+/** A NaN or ±Inf in a metrics row: where it appeared and what to do (the runner pauses on it). */
+export interface NonFinite {
+  step: number;
+  /** the mask site whose logits hold it (absent: the loss) */
+  site?: string;
+  /** short, for the paused state */
+  stateMessage: string;
+  /** the full error message, with advice */
+  message: string;
+}
+
+export interface SessionOptions {
+  /** Metrics rows the learner buffers on the GPU between readbacks (LabRunner's read cadence). */
+  readEvery?: number;
+}
+
 interface Data {
   train: Uint8Array | ImageShard;
   val: Map<string, TextBatch[] | ImageBatch[]>;
   test: ImageBatch[] | null;
 }
 
-const sleep0 = () => new Promise((r) => setTimeout(r, 0));
-
 export class LabSession {
-  state: SessionState = 'idle';
   config: ExperimentConfig | null = null;
   model: LabModel | null = null;
   summary: ModelSummary | null = null;
   learner: MaskLearner | null = null;
-  oneShotResults = new Map<string, OneShotResult>();
+  oneShotResults = new Map<ResultKey, OneShotResult>();
   table: ResultRow[] = [];
   metrics: StepMetrics[] = [];
   evaluations: EvaluationEvent[] = [];
   private data: Data | null = null;
   private modelName = '';
-  private stopRequested = false;
   private priorFile: Uint8Array | null = null;
-  private runPromise: Promise<void> | null = null;
+  private readonly readEvery: number;
 
-  constructor(readonly engine: Engine, readonly assets: AssetLoader, private readonly emit: (e: SessionEvent) => void) {}
-
-  private setState(state: SessionState, message?: string): void {
-    this.state = state;
-    this.emit({ type: 'state', state, message });
+  constructor(readonly engine: Engine, readonly assets: AssetLoader, private readonly emit: (e: SessionEvent) => void, opts: SessionOptions = {}) {
+    this.readEvery = opts.readEvery ?? 10;
   }
 
   get step(): number {
@@ -112,41 +126,38 @@ export class LabSession {
     this.priorFile = bytes;
   }
 
-  /** Load a model (bundled name, or files opened by the user) and its data; then compute baselines. */
+  /**
+   * Load a model (bundled name, or files opened by the user) and its data; then compute baselines
+   * and, for MaskLLM, create the learner (`learner` is null for a one-shot method: nothing to learn).
+   */
   async load(config: ExperimentConfig, custom?: { safetensors: Uint8Array; config: unknown }): Promise<void> {
     this.dispose();
     this.config = config;
-    this.setState('loading');
-    try {
-      let modelConfig: ModelConfig;
-      let weights: Map<string, Float32Array>;
-      if (custom) {
-        ({ config: modelConfig, weights } = readCheckpoint(custom));
-      } else {
-        const dir = `checkpoints/${config.model}/`;
-        const st = await this.assets.load(dir + 'model.safetensors', (d, t) => this.emit({ type: 'progress', phase: 'loading', done: d, total: t, detail: 'model.safetensors' }));
-        const cfgBytes = await this.assets.load(dir + 'config.json');
-        let cfgJson: unknown;
-        try {
-          cfgJson = JSON.parse(new TextDecoder().decode(cfgBytes));
-        } catch (e) {
-          throw new SessionError(`${dir}config.json is not valid JSON: ${(e as Error).message}`);
-        }
-        ({ config: modelConfig, weights } = readCheckpoint({ safetensors: st, config: cfgJson }));
+    let modelConfig: ModelConfig;
+    let weights: Map<string, Float32Array>;
+    if (custom) {
+      ({ config: modelConfig, weights } = readCheckpoint(custom));
+    } else {
+      const dir = `checkpoints/${config.model}/`;
+      const st = await this.assets.load(dir + 'model.safetensors', (d, t) => this.emit({ type: 'progress', phase: 'loading', done: d, total: t, detail: 'model.safetensors' }));
+      const cfgBytes = await this.assets.load(dir + 'config.json');
+      let cfgJson: unknown;
+      try {
+        cfgJson = JSON.parse(new TextDecoder().decode(cfgBytes));
+      } catch (e) {
+        throw new SessionError(`${dir}config.json is not valid JSON: ${(e as Error).message}`);
       }
-      this.modelName = config.model;
-      // refuse a model too big for this device before allocating anything, naming what does not fit
-      if (this.engine.kind === 'gpu') checkModelFits(this.engine.info.limits, modelConfig, config.batch, undefined, { n: config.n, m: config.m });
-      this.model = buildModel(this.engine, modelConfig, weights);
-      this.summary = this.summarize(config);
-      this.emit({ type: 'model', summary: this.summary });
-      this.data = await this.loadData(modelConfig, config);
-      await this.compileShaders();
-      await this.prepare();
-    } catch (e) {
-      this.fail(e);
-      throw e;
+      ({ config: modelConfig, weights } = readCheckpoint({ safetensors: st, config: cfgJson }));
     }
+    this.modelName = config.model;
+    // refuse a model too big for this device before allocating anything, naming what does not fit
+    if (this.engine.kind === 'gpu') checkModelFits(this.engine.info.limits, modelConfig, config.batch, undefined, { n: config.n, m: config.m });
+    this.model = buildModel(this.engine, modelConfig, weights);
+    this.summary = this.summarize(config);
+    this.emit({ type: 'model', summary: this.summary });
+    this.data = await this.loadData(modelConfig, config);
+    await this.compileShaders();
+    await this.prepare();
   }
 
   private summarize(config: ExperimentConfig): ModelSummary {
@@ -274,7 +285,7 @@ export class LabSession {
   }
 
   private async runOneShot(method: OneShotMethod, update: boolean): Promise<OneShotResult> {
-    const key = `${method}${update ? '+update' : ''}`;
+    const key = oneShotKey(method, update);
     const have = this.oneShotResults.get(key);
     if (have) return have;
     const c = this.config!;
@@ -300,7 +311,7 @@ export class LabSession {
     for (const [method, update, label] of wanted) {
       const r = await this.runOneShot(method, update);
       const o = prunedOverride(this.model!, r.masks, r.weights);
-      this.table.push({ key: `${method}${update ? '+update' : ''}`, label, metrics: await this.evaluate(o, true), bitsPerWeight: bpw });
+      this.table.push({ key: oneShotKey(method, update), label, metrics: await this.evaluate(o, true), bitsPerWeight: bpw });
       disposeOverride(o);
       this.emit({ type: 'table', rows: this.table });
     }
@@ -312,11 +323,8 @@ export class LabSession {
       } else if (c.prior !== 'none') {
         prior = (await this.runOneShot(c.prior, false)).masks;
       }
-      this.learner = new MaskLearner(this.model!, { n: c.n, m: c.m, hyper: toHyper(c), seed: c.seed, prior }, Math.min(10, c.evalEvery));
-      this.setState('ready');
-    } else {
-      this.setState('done');
-      this.emit({ type: 'done', rows: this.table });
+      // the buffer holds at most the rows between two readbacks the runner asks for
+      this.learner = new MaskLearner(this.model!, { n: c.n, m: c.m, hyper: toHyper(c), seed: c.seed, prior }, this.readEvery);
     }
   }
 
@@ -328,90 +336,70 @@ export class LabSession {
     return isSafetensors ? importMaskSafetensors(bytes, expect) : importMaskPacked(bytes, expect);
   }
 
-  /** Learn until the last step or pause(). Resolves when the loop stops. */
-  run(): Promise<void> {
-    if (this.state !== 'ready' && this.state !== 'paused') throw new SessionError(`cannot run from state ${this.state}`);
-    this.stopRequested = false;
-    this.setState('running');
-    this.runPromise = this.loop();
-    return this.runPromise;
-  }
-
-  pause(): void {
-    if (this.state === 'running') this.stopRequested = true;
-  }
-
-  /** Exactly one optimizer step (from ready or paused). */
-  async stepOnce(): Promise<void> {
-    if (this.state !== 'ready' && this.state !== 'paused') throw new SessionError(`cannot step from state ${this.state}`);
-    await this.oneStep(true);
-    const now = this.state as SessionState; // oneStep may have moved it
-    if (this.learner!.step >= this.config!.steps) await this.finish();
-    else if (now !== 'error') this.setState('paused');
-  }
-
-  private async loop(): Promise<void> {
+  /** An evaluation is due after the step just learned (every evalEvery steps, and the last). */
+  get evaluationDue(): boolean {
     const c = this.config!;
-    const t0 = performance.now();
-    const s0 = this.step;
-    try {
-      while (this.step < c.steps && !this.stopRequested) {
-        await this.oneStep(false, s0, t0);
-        if (this.state === 'error' || this.state === 'done') return;
-        await sleep0(); // let pause / getState messages in
-      }
-      if (this.step >= c.steps) await this.finish();
-      else this.setState('paused');
-    } catch (e) {
-      // a device loss can surface first as a failed mapAsync: report the loss itself
-      this.fail(await explainFailure(this.engine, e));
-    }
+    return this.step % c.evalEvery === 0 || this.step >= c.steps;
   }
 
-  private async oneStep(flushMetrics: boolean, s0 = this.step, t0 = performance.now()): Promise<void> {
+  /**
+   * One optimizer step. Its metrics row stays on the GPU unless `read` (or an evaluation is due, or
+   * the learner's buffer is full); rows read back are emitted. Returns the first NaN/Inf, if any.
+   */
+  async learnStep(read: boolean): Promise<NonFinite | null> {
     const c = this.config!;
     const L = this.learner!;
     const inputs = Array.from({ length: c.samplesPerStep }, (_, k) => this.trainInput(L.step * c.samplesPerStep + k, c.seed));
-    let rows = await L.learnStep(inputs);
-    const last = L.step >= c.steps;
-    const evalNow = L.step % c.evalEvery === 0 || last;
-    if (!rows && (flushMetrics || evalNow)) rows = await L.readMetrics();
-    if (rows && rows.length) {
-      this.metrics.push(...rows);
-      this.emit({ type: 'metrics', rows });
-      const bad = rows.find((r) => !Number.isFinite(r.loss) || r.sites.some((s) => !Number.isFinite(s.logitMean) || !Number.isFinite(s.logitStd)));
-      if (bad) {
-        const si = bad.sites.findIndex((s) => !Number.isFinite(s.logitMean) || !Number.isFinite(s.logitStd));
-        const site = si >= 0 ? this.model!.maskSites[si].name : undefined;
-        let where = site ? `in the logits of ${site}` : 'in the loss';
-        let advice = 'Lower the learning rate or κ and reset.';
-        if (!site) {
-          // finite logits but a non-finite loss: look for the frozen weight that holds it
-          const w = await findNonFiniteWeights(this.model!);
-          if (w.length) {
-            where = `in the loss, from the model weight ${w[0].name} (element ${w[0].index} is ${w[0].value})`;
-            advice = 'The checkpoint itself holds a NaN/Inf: load a clean model.';
-          }
-        }
-        this.stopRequested = true;
-        this.setState('paused', `NaN/Inf at step ${bad.step} ${where}`);
-        this.emit({ type: 'error', message: `The run paused: a NaN or Inf appeared at step ${bad.step} ${where}. ${advice}`, step: bad.step, site });
-        return;
-      }
-    }
-    const secs = (performance.now() - t0) / 1000;
-    this.emit({ type: 'progress', phase: 'learning', done: L.step, total: c.steps, stepsPerSecond: secs > 0 ? (L.step - s0) / secs : undefined });
-    if (evalNow) {
-      const { override, flips } = await L.hardOverride();
-      const metrics = await this.evaluate(override, false);
-      disposeOverride(override);
-      const ev = { step: L.step, metrics, flips };
-      this.evaluations.push(ev);
-      this.emit({ type: 'evaluation', evaluation: ev });
-    }
+    const rows = await L.learnStep(inputs);
+    if (rows) return this.takeRows(rows);
+    return read || this.evaluationDue ? this.readMetrics() : null;
   }
 
-  private async finish(): Promise<void> {
+  /** Reads back (and emits) the metrics rows still on the GPU. Returns the first NaN/Inf, if any. */
+  async readMetrics(): Promise<NonFinite | null> {
+    return this.learner ? this.takeRows(await this.learner.readMetrics()) : null;
+  }
+
+  private async takeRows(rows: StepMetrics[]): Promise<NonFinite | null> {
+    if (!rows.length) return null;
+    this.metrics.push(...rows);
+    this.emit({ type: 'metrics', rows });
+    const bad = rows.find((r) => !Number.isFinite(r.loss) || r.sites.some((s) => !Number.isFinite(s.logitMean) || !Number.isFinite(s.logitStd)));
+    if (!bad) return null;
+    const si = bad.sites.findIndex((s) => !Number.isFinite(s.logitMean) || !Number.isFinite(s.logitStd));
+    const site = si >= 0 ? this.model!.maskSites[si].name : undefined;
+    let where = site ? `in the logits of ${site}` : 'in the loss';
+    let advice = 'Lower the learning rate or κ and reset.';
+    if (!site) {
+      // finite logits but a non-finite loss: look for the frozen weight that holds it
+      const w = await findNonFiniteWeights(this.model!);
+      if (w.length) {
+        where = `in the loss, from the model weight ${w[0].name} (element ${w[0].index} is ${w[0].value})`;
+        advice = 'The checkpoint itself holds a NaN/Inf: load a clean model.';
+      }
+    }
+    return {
+      step: bad.step,
+      site,
+      stateMessage: `NaN/Inf at step ${bad.step} ${where}`,
+      message: `The run paused: a NaN or Inf appeared at step ${bad.step} ${where}. ${advice}`,
+    };
+  }
+
+  /** Hard-mask (argmax π) evaluation on the validation data at the current step; emitted. */
+  async evaluateHardMask(): Promise<EvaluationEvent> {
+    const L = this.learner!;
+    const { override, flips } = await L.hardOverride();
+    const metrics = await this.evaluate(override, false);
+    disposeOverride(override);
+    const ev = { step: L.step, metrics, flips };
+    this.evaluations.push(ev);
+    this.emit({ type: 'evaluation', evaluation: ev });
+    return ev;
+  }
+
+  /** The final evaluation of the learned hard mask (validation and test): its row joins the table. */
+  async finalEvaluation(): Promise<ResultRow[]> {
     const c = this.config!;
     const { override } = await this.learner!.hardOverride();
     this.emit({ type: 'progress', phase: 'evaluating', done: 0, total: 1 });
@@ -419,17 +407,11 @@ export class LabSession {
     disposeOverride(override);
     this.table = this.table.filter((r) => r.key !== 'maskllm');
     this.table.push({ key: 'maskllm', label: `MaskLLM (${c.prior} prior, ${c.steps} steps)`, metrics, bitsPerWeight: bitsPerWeight(nmPattern(c.n, c.m)) });
-    this.setState('done');
-    this.emit({ type: 'table', rows: this.table });
-    this.emit({ type: 'done', rows: this.table });
+    return this.table;
   }
 
   /** Back to step 0 with the same model, data and baselines (fresh logits). */
   async reset(): Promise<void> {
-    if (this.state === 'running') {
-      this.pause();
-      await this.runPromise;
-    }
     this.learner?.dispose();
     this.learner = null;
     this.metrics = [];
@@ -449,11 +431,10 @@ export class LabSession {
     const L = this.learner;
     const c = this.config;
     if (!L || !c) throw new SessionError('restore needs a loaded MaskLLM run: load the same configuration first');
-    if (this.state !== 'ready' && this.state !== 'paused') throw new SessionError(`cannot restore in state ${this.state}`);
     if (L.step !== 0) throw new SessionError(`restore needs a fresh run (this one is at step ${L.step}): reset first`);
     const s = decodeState(stateBytes);
     const saved = (s.config ?? {}) as Partial<ExperimentConfig>;
-    for (const k of ['model', 'n', 'm', 'seed', 'samplesPerStep', 'steps', 'batch'] as const) {
+    for (const k of RESUME_KEYS) {
       if (saved[k] !== c[k]) throw new SessionError(`the saved state was learned with ${k} = ${JSON.stringify(saved[k])}, this run has ${JSON.stringify(c[k])}`);
     }
     if (s.step > c.steps) throw new SessionError(`the saved state is at step ${s.step}, past the run's ${c.steps} steps`);
@@ -466,7 +447,6 @@ export class LabSession {
       return { ...x, rng };
     });
     L.restore(s.step, sites);
-    this.setState('paused');
   }
 
   /** Per-group choice, confidence at the current κ and flips since the last evaluation, for one site. */
@@ -506,13 +486,6 @@ export class LabSession {
     return format === 'safetensors' ? exportMaskSafetensors(entries, meta) : exportMaskPacked(entries, meta);
   }
 
-  private fail(e: unknown): void {
-    const message = e instanceof Error ? e.message : String(e);
-    this.state = 'error';
-    this.emit({ type: 'state', state: 'error', message });
-    this.emit({ type: 'error', message });
-  }
-
   dispose(): void {
     this.learner?.dispose();
     this.learner = null;
@@ -522,7 +495,6 @@ export class LabSession {
     this.table = [];
     this.metrics = [];
     this.evaluations = [];
-    this.state = 'idle';
   }
 }
 

@@ -1,7 +1,9 @@
 // The whole experiment in the URL query, as in TensorFlow Playground: `?v=1&model=tiny-gpt&lr=0.002`.
 // Only fields that differ from DEFAULT_CONFIG are written (plus the version and the model), so links
 // stay short. Trap: a link then means "the defaults of its version, plus these changes"; changing a
-// default must bump CONFIG_VERSION (v=) so that old links are recognised.
+// default must bump CONFIG_VERSION (v=) so that old links are recognised. A `preset=` in a link sets
+// the preset's hyper-parameters first and the link's other fields win on top (sanitizeConfig), as
+// everywhere else.
 // Reading is strict: every value is parsed from its string by the field's kind, and anything that
 // does not parse, is out of bounds or is unknown becomes a specific warning and falls back.
 import { CONFIG_VERSION, DEFAULT_CONFIG, FIELDS, sanitizeConfig, type ExperimentConfig, type FieldSpec } from './config';
@@ -115,16 +117,20 @@ export function parseOriginList(raw: string, warnings: string[], source = 'origi
 
 /**
  * The query string (with its leading '?') for a configuration: the version, the model, every field
- * that differs from DEFAULT_CONFIG, then the extras (embed, autorun, hide, origins) when set.
+ * that differs from DEFAULT_CONFIG (with its preset applied), then the extras (embed, autorun, hide, origins) when set.
  */
 export function encodeConfigToSearch(config: ExperimentConfig, extras: UrlExtras = {}): string {
   const p = new URLSearchParams();
   p.set('v', String(CONFIG_VERSION));
   p.set('model', config.model);
+  // Reading expands a preset before the explicit fields (sanitizeConfig), so with another preset than
+  // the default's, a field is written when it differs from what the preset alone would give.
+  const reference = config.preset === DEFAULT_CONFIG.preset ? DEFAULT_CONFIG : sanitizeConfig({ preset: config.preset }).config;
   for (const spec of FIELDS) {
     if (spec.key === 'model') continue;
     const v = config[spec.key];
-    if (!Object.is(v, DEFAULT_CONFIG[spec.key])) p.set(spec.key, formatValue(spec, v));
+    const against = spec.key === 'preset' ? DEFAULT_CONFIG : reference;
+    if (!Object.is(v, against[spec.key])) p.set(spec.key, formatValue(spec, v));
   }
   if (extras.embed) p.set('embed', '1');
   if (extras.autorun) p.set('autorun', '1');
@@ -148,6 +154,9 @@ export function decodeConfigFromSearch(search: string): DecodedSearch {
   const fields = new Map(FIELDS.map((f) => [f.key as string, f]));
   const seen = new Set<string>();
   const raw: Record<string, unknown> = {};
+  // what a field that does not parse falls back to: the default, with the link's preset applied
+  const preset = params.get('preset');
+  const fallback = preset !== null && preset !== DEFAULT_CONFIG.preset && fields.get('preset')!.choices!.includes(preset) ? sanitizeConfig({ preset }).config : DEFAULT_CONFIG;
   for (const [name, value] of params) {
     if (seen.has(name)) {
       warnings.push(`URL parameter ${name} is given more than once; using the first value`);
@@ -186,7 +195,7 @@ export function decodeConfigFromSearch(search: string): DecodedSearch {
     }
     const parsed = parseValue(spec, value);
     if ('problem' in parsed) {
-      warnings.push(`${name}=${JSON.stringify(value.slice(0, 60))} ${parsed.problem}; using the default ${JSON.stringify(DEFAULT_CONFIG[spec.key])}`);
+      warnings.push(`${name}=${JSON.stringify(value.slice(0, 60))} ${parsed.problem}; using the default ${JSON.stringify(fallback[spec.key])}`);
       continue;
     }
     raw[name] = parsed.value;

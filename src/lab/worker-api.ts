@@ -1,15 +1,15 @@
-// The page ↔ worker contract. The engine (and later the mask-learning session) lives in a dedicated
-// Web Worker so long GPU work never blocks the page; the page talks to it through comlink.
+// The page ↔ worker contract. The engine and the lab's LabRunner live in a dedicated Web Worker so
+// long GPU work never blocks the page; the page talks to it through comlink.
 // Everything that crosses must be structured-cloneable: no GPU objects, no GPUSupportedLimits
 // (a platform object that postMessage refuses), only plain data.
 import * as Comlink from 'comlink';
 import type { GpuErrorKind } from '../gpu/errors';
-import type { LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from '../embed/types';
-import type { ExperimentConfig } from './config';
+import type { LabRunner, RunnerEvent } from './runner';
 import type { SelfTestReport, SelfTestResult } from './selftest';
-import type { SessionEvent } from './session';
 
 export type { SelfTestReport, SelfTestResult } from './selftest';
+export type { MaskViewData } from './runner';
+export type { SavedLookup, SavedRunInfo } from './persist';
 
 export interface AdapterSummary {
   vendor: string;
@@ -50,11 +50,8 @@ export interface SelfTestCaseInfo {
   tol: number;
 }
 
-/** Session events plus the worker's own persistence notices. */
-export type WorkerEvent =
-  | SessionEvent
-  | { type: 'saved'; step: number; bytes: number }
-  | { type: 'persist-error'; message: string };
+/** Everything the runner reports (session events, saves, recovery). */
+export type WorkerEvent = RunnerEvent;
 
 /** A Hugging Face checkpoint opened from disk. */
 export interface CustomModel {
@@ -63,31 +60,12 @@ export interface CustomModel {
   config: unknown;
 }
 
-/** One site of the mask view (see LabSession.maskView). */
-export interface MaskViewData {
-  site: string;
-  layout: string;
-  /** chosen candidate per group (argmax of the logits) */
-  choice: Uint8Array;
-  /** its noise-free probability softmax(κπ) at the current κ */
-  confidence: Float32Array;
-  /** 1 where the choice differs from the last evaluation's */
-  flipped: Uint8Array;
-  groups: number;
-  rows: number;
-  cols: number;
-  step: number;
-}
-
-export interface SavedRunInfo {
-  model: string;
-  step: number;
-  totalSteps: number;
-  savedAt: number;
-  metricsRows: number;
-}
-
-export type SavedLookup = { saved: SavedRunInfo } | { corrupt: string } | { none: true; unavailable?: string };
+/** What the page calls on the worker's LabRunner (its LabControl part and the page's extras). */
+export type RunnerApi = Pick<
+  LabRunner,
+  | 'setConfig' | 'load' | 'run' | 'pause' | 'step' | 'reset' | 'getState' | 'getMetrics' | 'exportMask' | 'maskView'
+  | 'setCustomModel' | 'setPriorFile' | 'savedRun' | 'resumeSaved' | 'discardSaved'
+>;
 
 export interface LabApi {
   /** Creates the engine: the GpuEngine, or the CpuEngine when WebGPU is unavailable. Safe to call again (recreates a lost device). */
@@ -100,27 +78,16 @@ export interface LabApi {
   /** Destroys the GPU device to exercise the device-lost path; false on the CPU engine. */
   simulateDeviceLoss(): Promise<boolean>;
 
-  // ---- the mask-learning session (one at a time) ----
-  /** `listener` must be wrapped with Comlink.proxy(); it receives every session event. */
+  /** The last init() (or recreation after a device loss): which engine runs now. */
+  engineInfo(): InitResult | null;
+  /** The URL that checkpoints/ and data/ are fetched under. */
+  setAssetBase(base: string): void;
+
+  // ---- the learning run ----
+  /** `listener` must be wrapped with Comlink.proxy(); it receives every runner event. */
   setListener(listener: (e: WorkerEvent) => void): void;
-  /** Load a model (bundled, fetched under assetBase, or `custom`), its data and baselines. */
-  load(config: ExperimentConfig, assetBase: string, custom?: CustomModel): Promise<void>;
-  /** Start or resume learning; resolves once the loop started. */
-  run(): Promise<void>;
-  /** Resolves once the loop stopped (after the current step). */
-  pause(): Promise<void>;
-  step(): Promise<void>;
-  reset(): Promise<void>;
-  exportMask(format: MaskFormat): Promise<Uint8Array>;
-  maskView(site: number): Promise<MaskViewData>;
-  setPriorFile(bytes: Uint8Array): void;
-  snapshot(): LabStateSnapshot;
-  metrics(): LabMetricsSnapshot;
-  /** What IndexedDB holds (a corrupt entry is reported once and deleted). */
-  savedRun(): Promise<SavedLookup>;
-  /** Load the saved run's model and configuration and restore its state, metrics and step. */
-  resumeSaved(assetBase: string): Promise<void>;
-  discardSaved(): Promise<void>;
+  /** The lab's one LabRunner: comlink calls its methods in place (`await api.runner.run()`). */
+  runner: RunnerApi & Comlink.ProxyMarked;
 }
 
 export interface LabConnection {

@@ -1,5 +1,6 @@
 // The engine worker: WebGPU is detected and used here (Chromium exposes navigator.gpu in dedicated
-// workers), with the CPU engine as the fallback. The page sees only LabApi (worker-api.ts).
+// workers), with the CPU engine as the fallback. The page sees only LabApi (worker-api.ts): engine
+// creation, the self-test, and the lab's one LabRunner.
 import * as Comlink from 'comlink';
 import { CpuEngine } from '../backend/cpu';
 import type { Engine } from '../backend/engine';
@@ -7,11 +8,10 @@ import { GpuEngine } from '../backend/gpu';
 import { describeAdapter, navigatorGpu } from '../gpu/device';
 import { GpuError } from '../gpu/errors';
 import { fetchLoader } from './assets';
-import { DEFAULT_CONFIG, type ExperimentConfig } from './config';
-import { clearRun, loadRun, saveRun } from './persist';
+import { indexedDbStore } from './persist';
+import { LabRunner } from './runner';
 import { CASES, runSelfTest, SELFTEST_TOL } from './selftest';
-import { LabSession, SessionError, type SessionEvent } from './session';
-import type { AdapterSummary, CustomModel, EngineProblem, InitResult, LabApi, WorkerEvent } from './worker-api';
+import type { AdapterSummary, EngineProblem, InitResult, LabApi } from './worker-api';
 
 const KEY_LIMITS = [
   'maxStorageBufferBindingSize',
@@ -25,6 +25,7 @@ const KEY_LIMITS = [
 
 let engine: Engine | null = null;
 let ready: Promise<InitResult> | null = null;
+let lastInit: InitResult | null = null;
 const lostListeners: ((p: EngineProblem) => void)[] = [];
 
 function problemOf(e: unknown): EngineProblem {
@@ -40,7 +41,10 @@ function summarize(g: GpuEngine): AdapterSummary {
 }
 
 async function createEngine(): Promise<InitResult> {
-  if (engine?.kind === 'gpu' && !engine.isLost) engine.destroy();
+  if (engine?.kind === 'gpu' && !engine.isLost) {
+    runner.retire(engine); // destroyed on purpose: not a loss to recover from
+    engine.destroy();
+  }
   engine = null;
   const workerHasNavigatorGpu = navigatorGpu() !== undefined;
   const t0 = performance.now();
@@ -51,10 +55,12 @@ async function createEngine(): Promise<InitResult> {
       for (const f of lostListeners) f(p);
     });
     engine = g;
-    return { engine: 'gpu', adapter: summarize(g), gpuProblem: null, workerHasNavigatorGpu, initMs: performance.now() - t0 };
+    runner.adopt(g);
+    return (lastInit = { engine: 'gpu', adapter: summarize(g), gpuProblem: null, workerHasNavigatorGpu, initMs: performance.now() - t0 });
   } catch (e) {
     engine = new CpuEngine();
-    return { engine: 'cpu', adapter: null, gpuProblem: problemOf(e), workerHasNavigatorGpu, initMs: performance.now() - t0 };
+    runner.adopt(engine);
+    return (lastInit = { engine: 'cpu', adapter: null, gpuProblem: problemOf(e), workerHasNavigatorGpu, initMs: performance.now() - t0 });
   }
 }
 
@@ -65,97 +71,19 @@ async function currentEngine(): Promise<Engine> {
   return engine;
 }
 
-// ---------------------------------------------------------------- the learning session
-// The loop is driven here, one stepOnce() at a time, rather than by LabSession.run(): stepping
-// reads the metrics back every step (a tiny readback) and, between steps, the learning state is
-// consistent with the metrics, so what is saved to IndexedDB can be resumed with nothing lost.
+// ---------------------------------------------------------------- the learning run
+// The one LabRunner (runner.ts), saving to IndexedDB and recreating the engine after a device loss;
+// the page drives it through `api.runner` (comlink calls methods on it in place).
+const runner = new LabRunner({
+  engine: { current: currentEngine, recreate: () => recreateEngine() },
+  assets: fetchLoader(new URL('/', self.location.href).href),
+  store: indexedDbStore,
+});
 
-/** Save the learning state every this many steps (and on pause). */
-const SAVE_EVERY = 5;
-
-let session: LabSession | null = null;
-let custom: CustomModel | null = null;
-let listener: ((e: WorkerEvent) => void) | null = null;
-let looping = false;
-let stopLoop = false;
-let loopError = false;
-let loopDone: Promise<void> | null = null;
-let lastMessage: string | undefined;
-let priorFile: Uint8Array | null = null;
-
-function send(e: WorkerEvent): void {
-  // a proxied call returns a promise; a closed page port must not become an unhandled rejection
-  void Promise.resolve(listener?.(e)).catch(() => {});
-}
-
-function onSessionEvent(e: SessionEvent): void {
-  // stepOnce() ends every step in 'paused': inside the loop that is not news
-  if (looping && e.type === 'state' && e.state === 'paused' && !e.message) return;
-  if (e.type === 'state') lastMessage = e.message;
-  if (e.type === 'error') loopError = true;
-  send(e);
-}
-
-/** Yield to the worker's message queue (comlink calls such as pause) between steps. */
-const macrotask = () => new Promise<void>((r) => setTimeout(r, 0));
-
-function need(): LabSession {
-  if (!session || !session.config) throw new SessionError('No model is loaded: choose a model and press Load first.');
-  return session;
-}
-
-async function save(): Promise<void> {
-  const s = session;
-  if (!s?.learner || !s.config || custom) return; // a model opened from disk is not stored: it cannot be reloaded
-  try {
-    const state = await s.exportMask('state');
-    const bytes = await saveRun({ savedAt: Date.now(), config: s.config, step: s.step, state, metrics: s.metrics, evaluations: s.evaluations });
-    send({ type: 'saved', step: s.step, bytes });
-  } catch (e) {
-    send({ type: 'persist-error', message: e instanceof Error ? e.message : String(e) });
-  }
-}
-
-async function loop(s: LabSession): Promise<void> {
-  looping = true;
-  stopLoop = false;
-  loopError = false;
-  send({ type: 'state', state: 'running' });
-  try {
-    while (!stopLoop && !loopError && s.step < s.config!.steps) {
-      await s.stepOnce();
-      if (s.state === 'error' || s.state === 'done') break;
-      if (s.step % SAVE_EVERY === 0) await save();
-      await macrotask();
-    }
-  } catch (e) {
-    send({ type: 'error', message: e instanceof Error ? e.message : String(e), step: s.step });
-  } finally {
-    looping = false;
-  }
-  if (s.state === 'done') {
-    await clearRun().catch(() => {});
-  } else if (s.state === 'paused') {
-    send({ type: 'state', state: 'paused', message: loopError ? lastMessage : undefined });
-    await save();
-  }
-}
-
-async function stopLooping(): Promise<void> {
-  stopLoop = true;
-  await loopDone;
-}
-
-async function loadSession(config: ExperimentConfig, assetBase: string, c?: CustomModel): Promise<LabSession> {
-  await stopLooping();
-  const e = await currentEngine();
-  session?.dispose();
-  custom = c ?? null;
-  const s = new LabSession(e, fetchLoader(assetBase), onSessionEvent);
-  session = s;
-  if (priorFile) s.setPriorFile(priorFile);
-  await s.load(config, c ? { safetensors: c.safetensors, config: c.config } : undefined);
-  return s;
+async function recreateEngine(): Promise<Engine> {
+  ready = createEngine();
+  await ready;
+  return currentEngine();
 }
 
 const api: LabApi = {
@@ -186,90 +114,17 @@ const api: LabApi = {
     return true;
   },
 
+  engineInfo() {
+    return lastInit;
+  },
+  setAssetBase(base) {
+    runner.setAssets(fetchLoader(base));
+  },
   setListener(l) {
-    listener = l;
+    runner.watch(l);
   },
-  async load(config, assetBase, c) {
-    await loadSession(config, assetBase, c);
-  },
-  async run() {
-    const s = need();
-    if (looping) return;
-    if (s.state !== 'ready' && s.state !== 'paused') throw new SessionError(`Cannot run from state "${s.state}".`);
-    loopDone = loop(s);
-  },
-  async pause() {
-    await stopLooping();
-  },
-  async step() {
-    const s = need();
-    if (looping) throw new SessionError('Pause before stepping once.');
-    await s.stepOnce();
-    if (s.state === 'paused') await save();
-  },
-  async reset() {
-    const s = need();
-    await stopLooping();
-    await clearRun().catch(() => {});
-    await s.reset();
-  },
-  async exportMask(format) {
-    const bytes = await need().exportMask(format);
-    return Comlink.transfer(bytes, [bytes.buffer]);
-  },
-  async maskView(site) {
-    const s = need();
-    const v = await s.maskView(site);
-    return { ...v, step: s.step };
-  },
-  setPriorFile(bytes) {
-    priorFile = bytes;
-    session?.setPriorFile(bytes);
-  },
-  snapshot() {
-    const s = session;
-    return {
-      state: s ? (looping ? 'running' : s.state) : 'idle',
-      step: s?.step ?? 0,
-      totalSteps: s?.config?.steps ?? 0,
-      config: s?.config ?? DEFAULT_CONFIG,
-      model: s?.summary ?? null,
-      engine: engine?.kind === 'gpu' ? 'gpu' : 'cpu',
-      message: lastMessage,
-    };
-  },
-  metrics() {
-    const s = session;
-    return { rows: s?.metrics ?? [], evaluations: s?.evaluations ?? [], table: s?.table ?? [] };
-  },
-  async savedRun() {
-    try {
-      const r = await loadRun();
-      if (!r) return { none: true };
-      if ('corrupt' in r) return r;
-      const { run } = r;
-      return { saved: { model: run.config.model, step: run.step, totalSteps: run.config.steps, savedAt: run.savedAt, metricsRows: run.metrics.length } };
-    } catch (e) {
-      return { none: true, unavailable: e instanceof Error ? e.message : String(e) };
-    }
-  },
-  async resumeSaved(assetBase) {
-    const r = await loadRun();
-    if (!r) throw new SessionError('There is no saved run to resume.');
-    if ('corrupt' in r) throw new SessionError(`The saved run could not be used: ${r.corrupt}`);
-    const { run } = r;
-    const s = await loadSession(run.config, assetBase);
-    if (!s.learner) throw new SessionError('The saved run is not a MaskLLM run.');
-    s.restore(run.state);
-    s.metrics = run.metrics.slice();
-    s.evaluations = run.evaluations.slice();
-    if (run.metrics.length) send({ type: 'metrics', rows: run.metrics });
-    for (const ev of run.evaluations) send({ type: 'evaluation', evaluation: ev });
-    send({ type: 'progress', phase: 'learning', done: s.step, total: run.config.steps });
-  },
-  async discardSaved() {
-    await clearRun();
-  },
+  // marked as a proxy: the page calls into the object rather than receiving a copy
+  runner: Comlink.proxy(runner),
 };
 
 Comlink.expose(api);

@@ -30,8 +30,8 @@ export interface MatmulOpts {
 }
 
 /** The WGSL entry points (see shaders/matmul.wgsl). */
-export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_8x4_v4' | 'matmul_4x4_dot' | 'matvec_v4' | BlockedVariant;
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['matmul_4x4', 'matmul_4x4_v4', 'matmul_8x4_v4', 'matmul_4x4_dot', 'matvec_v4', 'matmul_8x8', 'matmul_16x8'];
+export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_4x4_dot' | 'matvec_v4' | BlockedVariant;
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['matmul_4x4', 'matmul_4x4_v4', 'matmul_4x4_dot', 'matvec_v4', 'matmul_8x8', 'matmul_16x8'];
 
 /**
  * The resolved problem: for z < batch, out[z] = op(A)[z] · op(B)[z], with op(A) [m,k], op(B) [k,n].
@@ -177,7 +177,7 @@ function needs(v: MatmulVariant): string {
 /** Workgroup shape and grid of a variant for a geometry. */
 function launch(v: MatmulVariant, g: MatmulGeometry): { wg: [number, number]; grid: [number, number, number] } {
   if (v === 'matvec_v4') return { wg: [64, 1], grid: [ceilDiv(g.n, 4 * 64), g.m, g.batch] };
-  const [rows, cols] = v in BLOCKED_SHAPES ? BLOCKED_SHAPES[v as BlockedVariant] : [v === 'matmul_8x4_v4' ? 8 : 4, 4];
+  const [rows, cols] = v in BLOCKED_SHAPES ? BLOCKED_SHAPES[v as BlockedVariant] : [4, 4];
   return { wg: [8, 8], grid: [ceilDiv(g.n, cols * 8), ceilDiv(g.m, rows * 8), g.batch] };
 }
 

@@ -1,5 +1,6 @@
-// LabControl (src/embed/types.ts) over the page's store and engine worker: what window.lab (the
-// automation hooks) and the postMessage embed host drive. Same behaviour as the buttons.
+// The page's window.lab and postMessage embed host drive the worker's LabRunner (the one LabControl
+// implementation) through this adapter: commands go through the store's actions, exactly as the
+// buttons do, so the page shows what automation did; reads go to the runner.
 import type { LabControl } from '../embed/types';
 import { viaWorker } from '../lab/worker-api';
 import { connection } from './connection';
@@ -62,14 +63,16 @@ export const pageControl: LabControl = {
   },
   async getState() {
     const c = await worker();
-    const snap = await viaWorker(c, c.api.snapshot());
+    const snap = await viaWorker(c, c.api.runner.getState());
     // Before a model is loaded the session has no configuration of its own: report the one the next
     // run will use (the draft, e.g. from the URL).
-    return snap.state === 'idle' ? { ...snap, config: useLab.getState().draft } : snap;
+    if (snap.state !== 'idle') return snap;
+    const draft = useLab.getState().draft;
+    return { ...snap, config: draft, totalSteps: draft.steps };
   },
   async getMetrics() {
     const c = await worker();
-    return viaWorker(c, c.api.metrics());
+    return viaWorker(c, c.api.runner.getMetrics());
   },
   async exportMask(format) {
     await ready();

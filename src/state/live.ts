@@ -3,28 +3,25 @@
 // and the subscribers of LabControl.subscribe.
 import type { EvaluationEvent, ModelSummary, SessionEvent } from '../lab/session';
 import type { StepMetrics } from '../sparsity/learner';
+import { evalKeys, evalValue, evaluationX, groupByLayer, HARD_MASK_SERIES, layerMean, ROW_SERIES, stepX, type EvalKey, type LayerGroup } from '../ui/charts/spec';
 import { RingSeries } from '../ui/ring';
 
 /** Points kept per chart series (the last ones win). */
 export const RING_CAPACITY = 20_000;
 
-export interface LayerGroup {
-  label: string;
-  /** indices into the model's mask sites */
-  sites: number[];
-}
 
 class LiveData {
-  loss = new RingSeries('loss', RING_CAPACITY);
-  kappa = new RingSeries('κ', RING_CAPACITY);
-  tau = new RingSeries('τ', RING_CAPACITY);
-  meanMaskL1 = new RingSeries('mean over layers', RING_CAPACITY);
-  meanMaxProb = new RingSeries('mean over layers', RING_CAPACITY);
+  // series names, values and x: the chart description (src/ui/charts/spec.ts)
+  loss = new RingSeries(ROW_SERIES.loss.name, RING_CAPACITY);
+  kappa = new RingSeries(ROW_SERIES.kappa.name, RING_CAPACITY);
+  tau = new RingSeries(ROW_SERIES.tau.name, RING_CAPACITY);
+  meanMaskL1 = new RingSeries(ROW_SERIES.meanMaskL1.name, RING_CAPACITY);
+  meanMaxProb = new RingSeries(ROW_SERIES.meanMaxProb.name, RING_CAPACITY);
   layers: LayerGroup[] = [];
   layerMaskL1: RingSeries[] = [];
   layerMaxProb: RingSeries[] = [];
   /** hard-mask validation: 'en', 'code' (GPT perplexity) or 'val' (ViT accuracy, %) */
-  evals = new Map<string, RingSeries>();
+  evals = new Map<EvalKey, RingSeries>();
   rows: StepMetrics[] = [];
   evaluations: EvaluationEvent[] = [];
   /** Bumped when the set of series changes (a new model); charts rebuild their traces. */
@@ -40,13 +37,13 @@ class LiveData {
     this.evaluations = [];
     if (!model) return;
     const layers = groupByLayer(model.sites.map((s) => s.name));
-    const keys = model.kind === 'vit' ? ['val'] : ['en', 'code'];
+    const keys = evalKeys(model.kind);
     const same = JSON.stringify(layers) === JSON.stringify(this.layers) && keys.join() === [...this.evals.keys()].join();
     if (same) return;
     this.layers = layers;
     this.layerMaskL1 = layers.map((l) => new RingSeries(l.label, RING_CAPACITY));
     this.layerMaxProb = layers.map((l) => new RingSeries(l.label, RING_CAPACITY));
-    this.evals = new Map(keys.map((k) => [k, new RingSeries(k === 'val' ? 'MaskLLM (hard mask)' : 'MaskLLM (hard mask)', RING_CAPACITY)]));
+    this.evals = new Map(keys.map((k) => [k, new RingSeries(HARD_MASK_SERIES, RING_CAPACITY)]));
     this.layout++;
   }
 
@@ -56,18 +53,17 @@ class LiveData {
       const last = this.rows.at(-1);
       if (last && r.step <= last.step) continue;
       this.rows.push(r);
-      // the chart's x is the number of steps taken: row `step` is the step that took it from step to step+1
-      const x = r.step + 1;
-      this.loss.push(x, r.loss);
-      this.kappa.push(x, r.kappa);
-      this.tau.push(x, r.tau);
-      this.meanMaskL1.push(x, r.meanMaskL1);
-      this.meanMaxProb.push(x, r.meanMaxProb);
+      const x = stepX(r);
+      this.loss.push(x, ROW_SERIES.loss.y(r));
+      this.kappa.push(x, ROW_SERIES.kappa.y(r));
+      this.tau.push(x, ROW_SERIES.tau.y(r));
+      this.meanMaskL1.push(x, ROW_SERIES.meanMaskL1.y(r));
+      this.meanMaxProb.push(x, ROW_SERIES.meanMaxProb.y(r));
       this.layers.forEach((l, i) => {
-        const ok = l.sites.filter((s) => r.sites[s]);
-        if (!ok.length) return;
-        this.layerMaskL1[i].push(x, ok.reduce((a, s) => a + r.sites[s].maskL1, 0) / ok.length);
-        this.layerMaxProb[i].push(x, ok.reduce((a, s) => a + r.sites[s].maxProb, 0) / ok.length);
+        const l1 = layerMean(r, l, 'maskL1');
+        if (l1 === undefined) return;
+        this.layerMaskL1[i].push(x, l1);
+        this.layerMaxProb[i].push(x, layerMean(r, l, 'maxProb')!);
       });
     }
   }
@@ -77,22 +73,10 @@ class LiveData {
     if (last && ev.step <= last.step) return;
     this.evaluations.push(ev);
     for (const [k, s] of this.evals) {
-      const m = k === 'val' ? ev.metrics.val : ev.metrics[k as 'en' | 'code'];
-      if (!m) continue;
-      s.push(ev.step, 'accuracy' in m ? m.accuracy * 100 : m.ppl);
+      const y = evalValue(ev.metrics, k);
+      if (y !== undefined) s.push(evaluationX(ev), y);
     }
   }
-}
-
-/** Sites grouped by transformer block ("layer 0", …) from the number in their name. */
-export function groupByLayer(names: string[]): LayerGroup[] {
-  const groups = new Map<string, number[]>();
-  names.forEach((n, i) => {
-    const m = /\.(\d+)\./.exec(n);
-    const label = m ? `layer ${m[1]}` : 'other';
-    groups.set(label, [...(groups.get(label) ?? []), i]);
-  });
-  return [...groups].map(([label, sites]) => ({ label, sites }));
 }
 
 export const live = new LiveData();

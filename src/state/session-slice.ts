@@ -1,20 +1,19 @@
 // The mask-learning part of the page store: the configuration being edited, the loaded model, run
 // progress, the results table and the saved-run offer. Live series are not here (see live.ts).
+// It mirrors the events of the worker's LabRunner and calls the runner for every command.
 import type { StateCreator } from 'zustand';
-import { DEFAULT_CONFIG, presetFields, sanitizeConfig, type ExperimentConfig, type PresetName } from '../lab/config';
-import type { ModelSummary, ResultRow, SessionState } from '../lab/session';
-import { viaWorker, type CustomModel, type SavedLookup, type SavedRunInfo, type WorkerEvent } from '../lab/worker-api';
+import { DEFAULT_CONFIG, sanitizeConfig, type ExperimentConfig, type PresetName } from '../lab/config';
+import { USER_FILE_LIMITS } from '../lab/files';
+import type { ModelSummary, ProgressPhase, ResultRow, SessionState } from '../lab/session';
+import { viaWorker, type CustomModel, type MaskViewData, type SavedLookup, type SavedRunInfo, type WorkerEvent } from '../lab/worker-api';
 import type { MaskFormat } from '../embed/types';
 import { live, publishEvent } from './live';
 import { connection } from './connection';
 import type { LabState } from './store';
 
-/** Files above this size are refused before reading (a browser tab cannot hold much more). */
-export const MAX_FILE_BYTES = 2 * 1024 ** 3;
-const MAX_CONFIG_BYTES = 10 * 1024 ** 2;
 
 export interface LoadingInfo {
-  phase: 'loading' | 'compiling' | 'baselines' | 'learning' | 'evaluating';
+  phase: ProgressPhase;
   done: number;
   total: number;
   detail?: string;
@@ -34,8 +33,6 @@ export interface RunInfo {
   savedStep: number | null;
   persistNote: string | null;
   evaluations: number;
-  /** The run failed while learning (not while paused or stepping once): recovery learns on. */
-  failedWhileLearning: boolean;
 }
 
 export type ResumeOffer = { info: SavedRunInfo } | { corrupt: string } | null;
@@ -65,6 +62,9 @@ export interface SessionSlice {
   stepRun(): Promise<void>;
   resetRun(): Promise<void>;
   exportMask(format: MaskFormat): Promise<Uint8Array>;
+  maskView(site: number): Promise<MaskViewData>;
+  /** A mask file for prior "file" (used by the next load). */
+  setPriorFile(bytes: Uint8Array): Promise<void>;
   checkSaved(): Promise<void>;
   resumeSaved(): Promise<void>;
   discardSaved(): Promise<void>;
@@ -79,17 +79,18 @@ export function assetBase(): string {
   return new URL(import.meta.env.BASE_URL, globalThis.location.href).href;
 }
 
+/** The worker connection and its LabRunner. */
 function api() {
   const c = connection();
   if (!c) throw new Error('The engine worker is not connected yet.');
-  return { c, a: c.api };
+  return { c, a: c.api.runner };
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 const INITIAL_RUN: RunInfo = {
   state: 'idle', step: 0, total: 0, stepsPerSecond: null, etaSeconds: null, loading: null, message: null, busy: null,
-  savedStep: null, persistNote: null, evaluations: 0, failedWhileLearning: false,
+  savedStep: null, persistNote: null, evaluations: 0,
 };
 
 /** Fields whose change needs the model reloaded (or the learner rebuilt) to take effect. */
@@ -106,9 +107,10 @@ export function checkModelFiles(files: { name: string; size: number }[]): string
   const st = files.find((f) => f.name.endsWith('.safetensors'));
   const cfg = files.find((f) => f.name.endsWith('.json'));
   if (!st || !cfg) return `Open two files: a .safetensors checkpoint and its config.json (got ${files.map((f) => f.name).join(', ') || 'nothing'}).`;
-  if (st.size > MAX_FILE_BYTES) return `${st.name} is ${(st.size / 1024 ** 3).toFixed(2)} GiB: the lab refuses checkpoints over 2 GiB (a browser tab cannot hold the weights and the learning state).`;
+  // the limits are USER_FILE_LIMITS (lab/files.ts); the messages are the page's own
+  if (st.size > USER_FILE_LIMITS.safetensors) return `${st.name} is ${(st.size / 1024 ** 3).toFixed(2)} GiB: the lab refuses checkpoints over ${USER_FILE_LIMITS.safetensors / 1024 ** 3} GiB (a browser tab cannot hold the weights and the learning state).`;
   if (st.size === 0) return `${st.name} is empty.`;
-  if (cfg.size > MAX_CONFIG_BYTES) return `${cfg.name} is ${(cfg.size / 1024 ** 2).toFixed(1)} MiB: that is not a model config.json.`;
+  if (cfg.size > USER_FILE_LIMITS.config) return `${cfg.name} is ${(cfg.size / 1024 ** 2).toFixed(1)} MiB: that is not a model config.json.`;
   return null;
 }
 
@@ -140,19 +142,15 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
     sessionError: null,
 
     setField(key, value) {
-      const next = { ...get().draft, [key]: value };
-      if (key === 'preset') Object.assign(next, presetFields(value as PresetName));
-      set({ draft: next });
+      // a preset resets the hyper-parameters (sanitizeConfig expands it); other fields are set as given
+      set({ draft: key === 'preset' ? sanitizeConfig({ preset: value }, get().draft).config : { ...get().draft, [key]: value } });
     },
     applyPreset(name) {
-      set((s) => ({ draft: { ...s.draft, preset: name, ...presetFields(name) } }));
+      set((s) => ({ draft: sanitizeConfig({ preset: name }, s.draft).config }));
     },
     mergeDraft(partial) {
-      const p = { ...partial };
-      // a preset given with explicit values: the preset first, then the explicit fields on top
-      let base = get().draft;
-      if (typeof p.preset === 'string' && ['tunedSmall', 'paperLLM', 'paperViT'].includes(p.preset)) base = { ...base, preset: p.preset as PresetName, ...presetFields(p.preset as PresetName) };
-      const r = sanitizeConfig(p, base);
+      // a preset given with explicit values: the preset first, then the explicit fields on top (sanitizeConfig)
+      const r = sanitizeConfig(partial, get().draft);
       set({ draft: r.config, warnings: r.warnings });
       return r;
     },
@@ -190,7 +188,7 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
         // a new run replaces the saved one at its first save: the offer no longer applies
         set((s) => ({ loaded: null, model: null, table: [], resume: null, run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading', total: config.steps } }));
         live.reset(null);
-        await viaWorker(c, a.load(config, assetBase(), customModel ?? undefined));
+        await viaWorker(c, a.load(config, customModel));
         set({ loaded: config });
       });
     },
@@ -226,6 +224,14 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
       const { c, a } = api();
       return viaWorker(c, a.exportMask(format));
     },
+    async maskView(site) {
+      const { c, a } = api();
+      return viaWorker(c, a.maskView(site));
+    },
+    async setPriorFile(bytes) {
+      const { c, a } = api();
+      await viaWorker(c, a.setPriorFile(bytes));
+    },
 
     async checkSaved() {
       const { c, a } = api();
@@ -245,8 +251,8 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
         set((s) => ({ loaded: null, model: null, table: [], resume: null, run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading' } }));
         customModel = null;
         live.reset(null);
-        await viaWorker(c, a.resumeSaved(assetBase()));
-        const snap = await viaWorker(c, a.snapshot());
+        await viaWorker(c, a.resumeSaved());
+        const snap = await viaWorker(c, a.getState());
         set((s) => ({ loaded: snap.config, draft: snap.config, custom: null, run: { ...s.run, step: snap.step, total: snap.totalSteps, savedStep: offer && 'info' in offer ? offer.info.step : null } }));
       });
     },
@@ -259,7 +265,8 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
       set({ sessionError: null });
     },
     onWorkerEvent(e) {
-      handleWorkerEvent(e, set);
+      if (e.type === 'recovery') get().mirrorRecovery(e.recovery);
+      else handleWorkerEvent(e, set);
     },
   };
 };
@@ -270,7 +277,7 @@ let rateWindow: { t: number; step: number }[] = [];
 
 type SetState = Parameters<StateCreator<LabState, [], [], SessionSlice>>[0];
 
-function handleWorkerEvent(e: WorkerEvent, set: SetState): void {
+function handleWorkerEvent(e: Exclude<WorkerEvent, { type: 'recovery' }>, set: SetState): void {
   switch (e.type) {
     case 'state':
       if (e.state === 'running') rateWindow = [];
@@ -278,7 +285,6 @@ function handleWorkerEvent(e: WorkerEvent, set: SetState): void {
       set((s) => ({
         run: {
           ...s.run, state: e.state, message: e.message ?? null, loading: e.state === 'running' ? null : s.run.loading, savedStep: e.state === 'done' ? null : s.run.savedStep,
-          failedWhileLearning: e.state === 'error' ? s.run.state === 'running' || s.run.failedWhileLearning : false,
         },
       }));
       if (e.state === 'error' && e.message) set({ sessionError: e.message });

@@ -1,5 +1,6 @@
 // Page state (zustand). The worker connection is module state, not React state: it is not data to
-// render. Live series for charts are RingSeries, also outside the store (see ui/ring.ts).
+// render. Live series for charts are RingSeries, also outside the store (see ui/ring.ts). The run
+// itself (and recovery from a lost device) is the worker's LabRunner: the store mirrors its events.
 import { create } from 'zustand';
 import { RingSeries } from '../ui/ring';
 import {
@@ -13,8 +14,11 @@ import {
   type SelfTestResult,
   type WorkerEvent,
 } from '../lab/worker-api';
+import type { Recovery } from '../lab/runner';
 import { setConnection } from './connection';
-import { type SessionSlice, sessionSlice } from './session-slice';
+import { assetBase, type SessionSlice, sessionSlice } from './session-slice';
+
+export type { Recovery } from '../lab/runner';
 
 export type Phase = 'connecting' | 'ready' | 'failed';
 
@@ -39,7 +43,7 @@ export interface LabState extends SessionSlice {
   fatal: string | null;
   /** The GPU device was lost and is not (yet) recovered. */
   lost: EngineProblem | null;
-  /** Automatic recovery from a lost device: in progress, done, or given up (see recoverFromLoss). */
+  /** The runner's automatic recovery from a lost device: in progress, done, or given up. */
   recovery: Recovery | null;
   /** Uncaught errors on the page, shown so that nothing fails silently. */
   pageErrors: string[];
@@ -53,32 +57,15 @@ export interface LabState extends SessionSlice {
   runSelfTest(seed?: number): Promise<void>;
   recreateEngine(): Promise<void>;
   /**
-   * Called when the device is lost: recreates the engine and, when a run was loaded, resumes it
-   * from its last save (IndexedDB) and, if it was learning, goes on learning. At most
-   * MAX_AUTO_RECOVERIES per minute; past that the banner's button is the way back.
+   * Mirrors the runner's recovery event (LabRunner recreates the engine and resumes the run from
+   * its last save; past MAX_AUTO_RECOVERIES a minute the banner's button is the way back).
    */
-  recoverFromLoss(problem: EngineProblem): Promise<void>;
+  mirrorRecovery(r: Recovery): void;
   dismissRecovery(): void;
   simulateDeviceLoss(): Promise<void>;
   reportError(message: string): void;
   dismissErrors(): void;
 }
-
-export interface Recovery {
-  status: 'recovering' | 'recovered' | 'gave-up';
-  /** What was lost (the device's reason and message). */
-  detail: string;
-  /** The run's step when the device was lost, and the saved step it resumed from (null: no run). */
-  lostAtStep: number | null;
-  resumedFromStep: number | null;
-  /** The run was learning and learns again. */
-  relaunched: boolean;
-  note: string | null;
-}
-
-/** Losses within a minute that are recovered automatically; a device that keeps failing needs a person. */
-export const MAX_AUTO_RECOVERIES = 3;
-let lossTimes: number[] = [];
 
 /** Total self-test time per run, for the timing chart. */
 export const selfTestTimings = new RingSeries('self-test total (ms)', 500);
@@ -119,7 +106,8 @@ export const useLab = create<LabState>()((set, get, store) => ({
       conn = connectWorker();
       setConnection(conn);
       const c = conn;
-      await viaWorker(c, c.api.onLost(proxy((p: EngineProblem) => void get().recoverFromLoss(p))));
+      await viaWorker(c, c.api.onLost(proxy((p: EngineProblem) => set({ lost: p }))));
+      await viaWorker(c, c.api.setAssetBase(assetBase()));
       await viaWorker(c, c.api.setListener(proxy((e: WorkerEvent) => get().onWorkerEvent(e))));
       const cases = await viaWorker(c, c.api.listSelfTests());
       set((s) => ({ selfTest: { ...s.selfTest, cases, rows: cases.map(() => null) } }));
@@ -177,49 +165,13 @@ export const useLab = create<LabState>()((set, get, store) => ({
     await get().runSelfTest();
   },
 
-  async recoverFromLoss(problem) {
+  mirrorRecovery(r) {
+    set({ recovery: r });
+    if (r.status !== 'recovered') return;
+    // the engine was recreated (it may now be the CPU engine); a resumed run's failed step is handled
+    set({ lost: null, ...(r.resumedFromStep !== null ? { sessionError: null } : {}) });
     const c = conn;
-    set({ lost: problem });
-    if (!c) return;
-    const now = Date.now();
-    lossTimes = [...lossTimes.filter((t) => now - t < 60_000), now];
-    const run = get().run;
-    const base: Recovery = { status: 'recovering', detail: problem.detail, lostAtStep: get().loaded ? run.step : null, resumedFromStep: null, relaunched: false, note: null };
-    if (lossTimes.length > MAX_AUTO_RECOVERIES) {
-      set({ recovery: { ...base, status: 'gave-up', note: `The device was lost ${lossTimes.length} times within a minute: the lab stopped recreating it on its own. Recreate it with the button, or reload the page.` } });
-      return;
-    }
-    // 'running' is what the page last heard; a step in flight fails on the lost device and the worker's loop stops
-    const wasLearning = run.state === 'running' || (run.state === 'error' && run.failedWhileLearning);
-    const hadRun = get().loaded !== null;
-    set({ recovery: base });
-    try {
-      await viaWorker(c, c.api.pause()).catch(() => {});
-      const init = await viaWorker(c, c.api.init());
-      set({ init, phase: 'ready' });
-      const onCpu = init.engine !== 'gpu' ? ' A new GPU device could not be created: the lab now runs on the CPU engine (slow).' : '';
-      if (!hadRun) {
-        set({ lost: null, recovery: { ...base, status: 'recovered', note: `The lab recreated the engine.${onCpu}` } });
-        return;
-      }
-      await get().checkSaved();
-      const offer = get().resume;
-      if (!offer || !('info' in offer)) {
-        const why = get().custom ? 'a model opened from disk is not saved for a reload' : 'no saved state was found';
-        set({ lost: null, recovery: { ...base, status: 'recovered', note: `The run could not be resumed (${why}): press Run to start it again.${onCpu}` } });
-        return;
-      }
-      await get().resumeSaved();
-      set({ sessionError: null }); // the device-lost error of the failed step, now handled
-      const from = get().run.step;
-      if (wasLearning) await get().startRun();
-      set({
-        lost: null,
-        recovery: { ...base, status: 'recovered', resumedFromStep: from, relaunched: wasLearning, note: onCpu || null },
-      });
-    } catch (e) {
-      set({ recovery: { ...base, status: 'gave-up', note: `Recovery failed: ${message(e)}` } });
-    }
+    if (c) void viaWorker(c, c.api.engineInfo()).then((init) => init && set({ init, phase: 'ready' }), () => {});
   },
 
   dismissRecovery() {

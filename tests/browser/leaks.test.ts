@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { cdp } from 'vitest/browser';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../../src/lab/config';
-import { LabSession } from '../../src/lab/session';
+import { fixedEngine, LabRunner } from '../../src/lab/runner';
 import { getEngine } from '../helpers/gpu';
 import { microAssets } from '../helpers/micro-assets';
 
@@ -40,20 +40,21 @@ describe('leaks', () => {
   it.runIf(g)(`${CYCLES} run/reset cycles return live GPU buffers and the JS heap to baseline`, async () => {
     const e = g!;
     const startLive = e.liveTensors;
-    const s = new LabSession(e, microAssets(), () => {});
-    await s.load(base);
+    const r = new LabRunner({ engine: fixedEngine(e), assets: microAssets() });
+    await r.load(base);
+    const s = r.session!;
     // one cycle first: pipelines, pooled buffers and lazily built tables are not leaks
-    await s.run();
-    await s.reset();
+    await r.runToEnd();
+    await r.reset();
     const baseLive = e.liveTensors;
     const baseBytes = e.pool.liveByteCount;
     const h0 = await heap();
     const liveAfter: number[] = [];
     for (let c = 0; c < CYCLES; c++) {
-      await s.run();
-      expect(s.state).toBe('done');
-      await s.reset();
-      expect(s.state).toBe('ready');
+      await r.runToEnd();
+      expect(r.state).toBe('done');
+      await r.reset();
+      expect(r.state).toBe('ready');
       liveAfter.push(e.liveTensors);
     }
     // every cycle, not only the last, ends at the baseline

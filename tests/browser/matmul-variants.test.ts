@@ -74,7 +74,7 @@ describe('matmul variants vs CPU twin', async () => {
   it.runIf(g)('vec4 variants refuse a transposed b or N % 4 ≠ 0 with a specific error', () => {
     const e = g!;
     const a = e.zeros([4, 6]);
-    expect(() => matmul(e, a, e.zeros([6, 5]), { variant: 'matmul_8x4_v4' })).toThrow(/N % 4 == 0, got M×K×N = 4×6×5/);
+    expect(() => matmul(e, a, e.zeros([6, 5]), { variant: 'matmul_4x4_v4' })).toThrow(/N % 4 == 0, got M×K×N = 4×6×5/);
     expect(() => matmul(e, a, e.zeros([8, 6]), { transB: true, variant: 'matvec_v4' })).toThrow(/transB = true/);
     expect(() => matmul(e, e.zeros([4, 5]), e.zeros([8, 5]), { transB: true, variant: 'matmul_4x4_dot' })).toThrow(/K % 4 == 0.*4×5×8/);
     expect(() => matmul(e, a, e.zeros([6, 8]), { bMask: e.zeros([8, 6]) })).toThrow(/bMask must have b's shape \[6, 8\]/);

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../../src/lab/config';
 import { findNonFiniteWeights } from '../../src/lab/recovery';
-import { LabSession, type SessionEvent } from '../../src/lab/session';
+import { fixedEngine, LabRunner } from '../../src/lab/runner';
+import type { LabSession, SessionEvent } from '../../src/lab/session';
 import { getEngine } from '../helpers/gpu';
 import { microAssets } from '../helpers/micro-assets';
 import { testSeed } from '../helpers/random';
@@ -39,11 +40,13 @@ describe('NaN/Inf on the GPU', () => {
   for (const [what, name, index, value] of cases) {
     it.runIf(g)(`${what}: the run pauses at step 0 naming where it appeared; the weight is found (seed ${seed})`, async () => {
       const events: SessionEvent[] = [];
-      const s = new LabSession(g!, microAssets(), (ev) => events.push(ev));
-      await s.load(base);
+      const r = new LabRunner({ engine: fixedEngine(g!), assets: microAssets() });
+      r.subscribe((ev) => events.push(ev));
+      await r.load(base);
+      const s = r.session!;
       await poisonWeight(s, name, index, value);
-      await s.run();
-      expect(s.state).toBe('paused');
+      await r.runToEnd();
+      expect(r.state).toBe('paused');
       const msg = pauseMessage(events);
       // the first metrics row (step 0) already carries the non-finite loss or logits
       // …and names the frozen weight that holds it

@@ -2,7 +2,8 @@
 // baselines, and that set is complete: learning and evaluation compile nothing more.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../../src/lab/config';
-import { LabSession, type SessionEvent } from '../../src/lab/session';
+import { fixedEngine, LabRunner } from '../../src/lab/runner';
+import type { SessionEvent } from '../../src/lab/session';
 import { getEngine } from '../helpers/gpu';
 import { microAssets } from '../helpers/micro-assets';
 
@@ -14,8 +15,10 @@ describe('shader compilation ahead of the run', () => {
       const config: ExperimentConfig = { ...DEFAULT_CONFIG, model, batch: 2, steps: 3, evalEvery: 3, calibBatches: 2, evalWindows: 2, samplesPerStep: 1, prior: 'magnitude' };
       const events: SessionEvent[] = [];
       const live = g!.liveTensors;
-      const s = new LabSession(g!, microAssets(), (ev) => events.push(ev));
-      await s.load(config);
+      const r = new LabRunner({ engine: fixedEngine(g!), assets: microAssets() });
+      r.subscribe((ev) => events.push(ev));
+      await r.load(config);
+      const s = r.session!;
       const compiling = events.filter((e): e is Extract<SessionEvent, { type: 'progress' }> => e.type === 'progress' && e.phase === 'compiling');
       expect(compiling.length).toBeGreaterThan(1);
       const total = compiling[0].total;
@@ -25,8 +28,8 @@ describe('shader compilation ahead of the run', () => {
       const firstBaseline = events.findIndex((e) => e.type === 'progress' && e.phase === 'baselines');
       if (firstBaseline >= 0) expect(events.indexOf(compiling[compiling.length - 1])).toBeLessThan(firstBaseline);
       const before = new Set(g!.kernels.keys());
-      await s.run();
-      expect(s.state).toBe('done');
+      await r.runToEnd();
+      expect(r.state).toBe('done');
       expect(g!.kernels.keys().filter((k) => !before.has(k)), 'pipelines compiled during learning and the final evaluation').toEqual([]);
       s.dispose();
       expect(g!.liveTensors, 'GPU tensors left after dispose (the dry run must free its own)').toBe(live);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FMNIST_MEAN, FMNIST_STD } from '../../src/data/batches';
 import { crc32, parseShard, type ImageShard, type TextShard } from '../../src/data/shards';
-import { buildData, codeSource, englishSource, manifestJson, pixelStats, type Manifest } from '../../tools/build-data';
+import { buildData, codeSource, englishSource, manifestJson, pixelStats, type Manifest } from '../../tools/data/build';
 
 const DATA = 'public/data';
 const manifest = JSON.parse(readFileSync(join(DATA, 'manifest.json'), 'utf8')) as Manifest;

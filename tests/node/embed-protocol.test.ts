@@ -1,7 +1,9 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../src/lab/config';
-import type { EvaluationEvent, ResultRow } from '../../src/lab/session';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { DEFAULT_CONFIG, type ExperimentConfig } from '../../src/lab/config';
+import type { EvaluationEvent, ProgressPhase, ResultRow, SessionState } from '../../src/lab/session';
+import type { StepMetrics } from '../../src/sparsity/learner';
+import type { LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from '../../src/embed/types';
 import {
   checkSize,
   COMMANDS,
@@ -16,9 +18,15 @@ import {
   validateReply,
   validateResult,
   type CommandBody,
+  type CommandMessage,
   type CommandName,
+  type CommandResults,
+  type ConfigValue,
   type EventData,
+  type EventMessage,
   type EventName,
+  type ReplyMessage,
+  type RequestId,
 } from '../../src/embed/protocol';
 import { testSeed } from '../helpers/random';
 
@@ -213,5 +221,28 @@ describe('embed protocol: fuzz', () => {
         expect(validateCommand(rest).ok, `${body.command} without ${k}`).toBe(false);
       }
     }
+  });
+});
+
+describe('embed protocol: the types are derived from the validators', () => {
+  it('commands, results and events have the types the lab and the host use', () => {
+    expectTypeOf<Extract<CommandBody, { command: 'setConfig' }>>().toEqualTypeOf<{ command: 'setConfig'; config: Record<string, ConfigValue> }>();
+    expectTypeOf<Extract<CommandBody, { command: 'exportMask' }>>().toEqualTypeOf<{ command: 'exportMask'; format: MaskFormat }>();
+    expectTypeOf<Extract<CommandBody, { command: 'run' }>>().toEqualTypeOf<{ command: 'run' }>();
+    expectTypeOf<CommandMessage['protocol']>().toEqualTypeOf<typeof PROTOCOL>();
+    expectTypeOf<CommandMessage['version']>().toEqualTypeOf<1>();
+    expectTypeOf<CommandMessage['id']>().toEqualTypeOf<RequestId>();
+    expectTypeOf<CommandResults['setConfig']>().toEqualTypeOf<{ config: ExperimentConfig; warnings: string[] }>();
+    expectTypeOf<CommandResults['getState']>().toEqualTypeOf<LabStateSnapshot>();
+    expectTypeOf<CommandResults['getMetrics']>().toEqualTypeOf<LabMetricsSnapshot>();
+    expectTypeOf<CommandResults['run']>().toEqualTypeOf<null>();
+    expectTypeOf<CommandResults['exportMask']>().toEqualTypeOf<{ format: MaskFormat; bytes: ArrayBuffer }>();
+    expectTypeOf<EventData['progress']>().toEqualTypeOf<{ phase: ProgressPhase; done: number; total: number; detail?: string; stepsPerSecond?: number }>();
+    expectTypeOf<EventData['evaluation']>().toEqualTypeOf<EvaluationEvent>();
+    expectTypeOf<EventData['done']>().toEqualTypeOf<{ rows: ResultRow[] }>();
+    expectTypeOf<EventData['error']>().toEqualTypeOf<{ message: string; step?: number; site?: string }>();
+    expectTypeOf<EventData['ready']['state']>().toEqualTypeOf<SessionState>();
+    expectTypeOf<Extract<ReplyMessage, { ok: false }>['error']>().toEqualTypeOf<string>();
+    expectTypeOf<Extract<EventMessage<'metrics'>, { event: 'metrics' }>['data']>().toEqualTypeOf<{ rows: StepMetrics[] }>();
   });
 });

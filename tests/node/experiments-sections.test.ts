@@ -5,8 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, presetFields, type ExperimentConfig } from '../../src/lab/config';
+import { DEFAULT_CONFIG, sanitizeConfig, type ExperimentConfig } from '../../src/lab/config';
 import type { ResultRow } from '../../src/lab/session';
+import type { ResultKey } from '../../src/lab/names';
 import { digitsPerWord } from '../../src/sparsity/maskfile';
 import { binomial } from '../../src/sparsity/patterns';
 import { planRuns, sectionPlan, selectSections } from '../../tools/experiments/cli';
@@ -36,7 +37,7 @@ describe('run directories: identity and reuse', () => {
     // the first version of tools/experiments.ts built exactly this object (and wrote { ...config, adapter }),
     // with 300 steps; the committed runs have 200 (run with --steps 200), now the default
     const firstVersion = (model: string, seed: number): ExperimentConfig => ({
-      ...DEFAULT_CONFIG, ...presetFields('tunedSmall'), model, method: 'maskllm', prior: 'sparsegpt', seed, steps: 200,
+      ...sanitizeConfig({ preset: 'tunedSmall' }).config, model, method: 'maskllm', prior: 'sparsegpt', seed, steps: 200,
       batch: model === 'tiny-vit' ? 64 : 8, evalEvery: 50, calibBatches: 8, evalWindows: 0,
     });
     const runs = join(root, 'old');
@@ -131,7 +132,7 @@ describe('the plan', () => {
 
 // ---------------------------------------------------------------- fabricated runs for the reports
 
-const ONE_SHOT: Record<string, number> = { dense: 5, magnitude: 18, wanda: 17, sparsegpt: 12, 'sparsegpt+update': 9 };
+const ONE_SHOT: Record<Exclude<ResultKey, 'maskllm'>, number> = { dense: 5, magnitude: 18, wanda: 17, sparsegpt: 12, 'sparsegpt+update': 9 };
 const LEARNED: Record<string, number> = {
   base: 6, 'priors/none': 7, 'priors/magnitude': 6.2, 'priors/wanda': 6.1, 'regulariser/off': 6.05, 'kappa/small': 30, 'kappa/large': 11,
   'transfer/en-scratch': 5.5, 'transfer/en-from-general': 5.3, 'patterns/1of4': 20, 'patterns/2of8': 15, 'patterns/4of8': 5.8,
@@ -158,10 +159,10 @@ function fabricate(runs: string): void {
     const group = def.name.replace(/-seed\d+$/, '').replace(/^base\/.*/, 'base');
     const off = 0.02 * seed; // 6.02 and 6.04: means like 6.03 do not sit on a rounding edge
     const calib = /calib(\d+)/.exec(def.name);
-    const oneShot = (key: string) => (calib ? (key === 'sparsegpt' ? CALIB[Number(calib[1])][0] : key === 'sparsegpt+update' ? CALIB[Number(calib[1])][1] : ONE_SHOT[key]) : ONE_SHOT[key]);
-    const keys = Object.keys(ONE_SHOT);
+    const oneShot = (key: keyof typeof ONE_SHOT) => (calib ? (key === 'sparsegpt' ? CALIB[Number(calib[1])][0] : key === 'sparsegpt+update' ? CALIB[Number(calib[1])][1] : ONE_SHOT[key]) : ONE_SHOT[key]);
+    const keys = Object.keys(ONE_SHOT) as (keyof typeof ONE_SHOT)[];
     const isVit = c.model === 'tiny-vit';
-    const row = (key: string, v: number): ResultRow => ({
+    const row = (key: ResultKey, v: number): ResultRow => ({
       key, label: key, bitsPerWeight: key === 'dense' ? null : 0.646,
       metrics: isVit ? { test: { accuracy: v / 100, loss: 1, images: 10 } } : { en: { ppl: v + off, loss: 1, bitsPerToken: 1, tokens: 1 }, code: { ppl: 2 * v + off, loss: 1, bitsPerToken: 1, tokens: 1 } },
     });

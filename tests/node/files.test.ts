@@ -13,10 +13,12 @@ describe('checkUserFile', () => {
     }
   });
 
-  it('limits: 2 GiB safetensors, 1 MiB config, 64 MiB mask', () => {
+  // the limits the page has always applied (the table was unused before and said 1 MiB / 64 MiB; a
+  // U8 mask of GPT-2 small is ~81 MiB)
+  it('limits: 2 GiB safetensors, 10 MiB config, 512 MiB mask', () => {
     expect(USER_FILE_LIMITS.safetensors).toBe(2 ** 31);
-    expect(USER_FILE_LIMITS.config).toBe(2 ** 20);
-    expect(USER_FILE_LIMITS.mask).toBe(64 * 2 ** 20);
+    expect(USER_FILE_LIMITS.config).toBe(10 * 2 ** 20);
+    expect(USER_FILE_LIMITS.mask).toBe(512 * 2 ** 20);
   });
 
   it('one byte over the limit is refused with the name, size and limit', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareWithBaseline, DEFAULT_TOLERANCES, firstDifference, parseBaseline, type Baseline, type RegressResults } from '../../tools/lib/regress-compare';
+import { compareWithBaseline, DEFAULT_TOLERANCES, firstDifference, parseBaseline, type Baseline, type RegressResults } from '../../tools/regress/compare';
 
 const cfg = '{"steps":10}';
 const baseline = (): Baseline => ({

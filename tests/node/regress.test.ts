@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBaseline } from '../../tools/lib/regress-compare';
+import { readRunRecord } from '../../tools/lib/run-record-fs';
+import { parseBaseline } from '../../tools/regress/compare';
 import { microAssets } from '../helpers/micro-assets';
 
 const ROOT = join(__dirname, '../..');
@@ -52,6 +53,11 @@ describe('npm run regress -- --quick', () => {
     const ml = baseline.cells['micro-gpt/maskllm/seed1/quick'].metrics;
     expect(Object.keys(ml).sort()).toEqual(['maskL1.final', 'maxProb.final', 'maxProb.noisyFinal', 'ppl.code', 'ppl.en']);
     expect(baseline.tolerances).toEqual({ pplRelative: 0.02, accuracyPoints: 1, maskL1Absolute: 0.02, maxProbAbsolute: 0.02 });
+    // each (model, seed) run leaves its run record, as learn and experiments do
+    const record = readRunRecord(join(tmp, 'out/runs/micro-gpt-seed1'))!;
+    expect(record.config).toMatchObject({ tool: 'regress', seed: 1, config: { model: 'micro-gpt', method: 'maskllm', steps: 3 } });
+    expect(record.metrics().map((r) => r.step)).toEqual([0, 1, 2]);
+    expect(record.summary.table.map((r) => r.key)).toContain('magnitude');
 
     const pass = regress(common);
     expect(pass.err).toBe('');

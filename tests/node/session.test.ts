@@ -1,27 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import { CpuEngine } from '../../src/backend/cpu';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../../src/lab/config';
-import { LabSession, type SessionEvent } from '../../src/lab/session';
+import { memoryStore } from '../../src/lab/persist';
+import { fixedEngine, LabRunner, type RunnerEvent } from '../../src/lab/runner';
 import { importMaskPacked, importMaskSafetensors, decodeState } from '../../src/sparsity/maskfile';
 import { microAssets } from '../helpers/micro-assets';
 
 const base: ExperimentConfig = { ...DEFAULT_CONFIG, model: 'micro-gpt', batch: 2, steps: 4, evalEvery: 2, calibBatches: 2, evalWindows: 4, samplesPerStep: 1 };
 
-function session(e = new CpuEngine()) {
-  const events: SessionEvent[] = [];
-  const s = new LabSession(e, microAssets(), (ev) => events.push(ev));
-  return { s, events, e };
+// The session's work (baselines, steps, evaluations, export) driven by the runner, as every caller drives it.
+function session(e = new CpuEngine(), opts: { store?: boolean; readEvery?: number } = {}) {
+  const events: RunnerEvent[] = [];
+  const r = new LabRunner({ engine: fixedEngine(e), assets: microAssets(), store: opts.store ? memoryStore() : null, readEvery: opts.readEvery });
+  r.watch((ev) => events.push(ev));
+  // `s` is the runner's session once loaded
+  return {
+    r, events, e,
+    get s() {
+      return r.session!;
+    },
+  };
 }
 
-describe('LabSession (CPU engine, micro models)', () => {
+describe('LabRunner over a LabSession (CPU engine, micro models)', () => {
   it('GPT: baselines, 4 learning steps, evaluations, final table, mask export', async () => {
-    const { s, events } = session();
-    await s.load(base);
-    expect(s.state).toBe('ready');
+    const x = session();
+    const { r, events } = x;
+    await r.load(base);
+    const s = x.s;
+    expect(r.state).toBe('ready');
     expect(s.table.map((r) => r.key)).toEqual(['dense', 'magnitude', 'wanda', 'sparsegpt', 'sparsegpt+update']);
     for (const r of s.table) expect(Number.isFinite(r.metrics.en!.ppl) && Number.isFinite(r.metrics.code!.ppl)).toBe(true);
-    await s.run();
-    expect(s.state).toBe('done');
+    await r.runToEnd();
+    expect(r.state).toBe('done');
     expect(s.metrics.map((m) => m.step)).toEqual([0, 1, 2, 3]);
     expect(s.evaluations.map((e) => e.step)).toEqual([2, 4]);
     expect(s.evaluations[0].flips).toBeNull();
@@ -39,14 +50,14 @@ describe('LabSession (CPU engine, micro models)', () => {
 
   it('pause, step once and resume reach the same logits as an uninterrupted run', async () => {
     const a = session();
-    await a.s.load(base);
-    await a.s.run();
+    await a.r.load(base);
+    await a.r.runToEnd();
     const b = session();
-    await b.s.load(base);
-    await b.s.stepOnce();
-    expect(b.s.state).toBe('paused');
+    await b.r.load(base);
+    await b.r.step();
+    expect(b.r.state).toBe('paused');
     expect(b.s.step).toBe(1);
-    await b.s.run();
+    await b.r.runToEnd();
     expect(b.s.step).toBe(4);
     const la = await a.s.learner!.state();
     const lb = await b.s.learner!.state();
@@ -54,50 +65,89 @@ describe('LabSession (CPU engine, micro models)', () => {
   });
 
   it('a one-shot method finishes right after the baselines', async () => {
-    const { s } = session();
-    await s.load({ ...base, method: 'wanda' });
-    expect(s.state).toBe('done');
+    const x = session();
+    const { r } = x;
+    await r.load({ ...base, method: 'wanda' });
+    expect(r.state).toBe('done');
+    const s = x.s;
     const m = await s.masks();
     expect(m).toHaveLength(s.model!.maskSites.length);
   });
 
   it('ViT: learns and reports accuracy', async () => {
-    const { s } = session();
-    await s.load({ ...base, model: 'micro-vit', batch: 4, steps: 2, evalEvery: 1, prior: 'magnitude' });
-    await s.run();
+    const x = session();
+    const { r } = x;
+    await r.load({ ...base, model: 'micro-vit', batch: 4, steps: 2, evalEvery: 1, prior: 'magnitude' });
+    await r.runToEnd();
+    const s = x.s;
     const row = s.table.at(-1)!;
     expect(row.metrics.test!.accuracy).toBeGreaterThanOrEqual(0);
     expect(row.metrics.test!.images).toBe(30);
   });
 
   it('a NaN in the logits pauses the run and names the layer and step', async () => {
-    const { s, events, e } = session();
-    await s.load(base);
+    const x = session();
+    const { r, events, e } = x;
+    await r.load(base);
+    const s = x.s;
     const site = s.learner!.sites[1];
     const poisoned = new Float32Array(site.logits.size).fill(0);
     poisoned[3] = Number.NaN;
     e.write(site.logits, poisoned);
-    await s.run();
-    expect(s.state).toBe('paused');
+    await r.runToEnd();
+    expect(r.state).toBe('paused');
     const err = events.find((x) => x.type === 'error');
     expect(err && err.type === 'error' && err.message).toMatch(new RegExp(`step 0 in the logits of ${site.site.name.replace(/\./g, '\\.')}`));
   });
 
   it('reset returns to step 0 and reruns identically', async () => {
-    const { s } = session();
-    await s.load(base);
-    await s.run();
+    const x = session();
+    const { r } = x;
+    await r.load(base);
+    await r.runToEnd();
+    const s = x.s;
     const first = (await s.learner!.state())[0].logits.slice();
-    await s.reset();
+    await r.reset();
     expect(s.step).toBe(0);
-    expect(s.state).toBe('ready');
-    await s.run();
+    expect(r.state).toBe('ready');
+    await r.runToEnd();
     expect(Array.from((await s.learner!.state())[0].logits)).toEqual(Array.from(first));
   });
 
   it('bad inputs fail with a specific message', async () => {
-    const { s } = session();
-    await expect(s.load({ ...base, model: 'nope' })).rejects.toThrow(/no asset checkpoints\/nope/);
-    expect(s.state).toBe('error');
+    const { r, events } = session();
+    await expect(r.load({ ...base, model: 'nope' })).rejects.toThrow(/no asset checkpoints\/nope/);
+    expect(r.state).toBe('error');
+    expect(events.filter((e) => e.type === 'error')).toHaveLength(1);
+    await expect(r.run()).rejects.toThrow(/loading failed: .*no asset checkpoints\/nope/);
+    expect(() => new LabRunner({ engine: fixedEngine(new CpuEngine()), assets: microAssets(), readEvery: 0 })).toThrow(/readEvery must be a whole number ≥ 1 \(got 0\)/);
+  });
+
+  it('reads metrics back every readEvery steps and at every save; saves every saveEvery steps', async () => {
+    const { r, events } = session(new CpuEngine(), { store: true, readEvery: 3 });
+    await r.load({ ...base, steps: 7, evalEvery: 7 });
+    await r.runToEnd();
+    expect(r.state).toBe('done');
+    const reads = events.filter((e) => e.type === 'metrics').map((e) => (e.type === 'metrics' ? e.rows.map((x) => x.step) : []));
+    // after steps 3 (readEvery), 5 (a save), 6 (readEvery), 7 (the last, an evaluation)
+    expect(reads).toEqual([[0, 1, 2], [3, 4], [5], [6]]);
+    expect(events.filter((e) => e.type === 'saved').map((e) => (e.type === 'saved' ? e.step : -1))).toEqual([5]);
+    // a finished run is not kept
+    expect(await r.savedRun()).toEqual({ none: true });
+  });
+
+  it('pause saves the run; resumeSaved continues it with every metrics row kept once', async () => {
+    const a = session(new CpuEngine(), { store: true });
+    await a.r.load({ ...base, steps: 6 });
+    await a.r.step();
+    await a.r.step();
+    expect(a.r.state).toBe('paused');
+    expect(await a.r.savedRun()).toMatchObject({ saved: { step: 2, totalSteps: 6, metricsRows: 2 } });
+    await a.r.resumeSaved();
+    expect(a.r.state).toBe('paused');
+    expect(a.s.step).toBe(2);
+    await a.r.runToEnd();
+    expect(a.r.state).toBe('done');
+    expect(a.s.metrics.map((m) => m.step)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });

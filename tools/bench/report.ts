@@ -113,7 +113,7 @@ export function renderReport(r: FullResults): string {
     L.push(`- \`${v}\` vs scalar \`matmul_4x4\`: ${f(geomean(both.map((x) => x.variants[v] / x.variants.matmul_4x4)), 2)}× (geometric mean over ${both.length} shapes).`);
   }
   L.push('- `matmul_16x8` for M ≥ 16 and `matmul_8x8` for 8 ≤ M < 16, whatever the layout: SwiftShader runs 4 invocations as one SIMD register and turns every load whose address depends on the invocation into a 4-lane gather with a bounds check, so what counts is FMAs per load (4×4: 16 per 8 loads; 8×4: 32 per 12; 8×8: 64 per 16; 16×8: 128 per 24); vec4 loads do not help (a vec4 is loaded as 4 gathers). The accumulators are separate named variables (generated WGSL, src/ops/matmul-blocked.ts): an indexed accumulator array is kept in memory and ran 4× slower than the 4×4 kernel.');
-  L.push('- Below 8 rows: `matvec_v4` for M ≤ 3 (a 4-row block wastes ≥ half its work); `matmul_4x4_dot` when b is transposed and K % 4 == 0; `matmul_4x4_v4` for row-major b with N % 4 == 0; `matmul_4x4` for everything else. `matmul_8x4_v4` stays as a measured alternative.');
+  L.push('- Below 8 rows: `matvec_v4` for M ≤ 3 (a 4-row block wastes ≥ half its work); `matmul_4x4_dot` when b is transposed and K % 4 == 0; `matmul_4x4_v4` for row-major b with N % 4 == 0; `matmul_4x4` for everything else.');
   L.push('- No kernel uses workgroup memory or barriers: on SwiftShader (a CPU) they cost more than they save — that is where tfjs-webgpu loses. On a real GPU a shared-memory tiled kernel would be the next variant to add.', '');
 
   // ---- fusion ----

@@ -107,7 +107,7 @@ export async function main(argv: string[]): Promise<void> {
     const todo = defs.filter((d) => opts.force || d.priorFrom || !reuseCheck(join(runsRoot, d.name), d, { ...d.config }).reuse);
     const est = todo.reduce((a, d) => a + estimateRunSeconds(d.config), 0);
     console.log(`sections ${selected.map((s) => s.id).join(', ')}: ${defs.length} runs, ${defs.length - todo.length} reusable, up to ${todo.length} to run; rough estimate ${(est / 60).toFixed(0)} min on the CPU adapter (2 cores)`);
-    const { nodeGpuEngine } = await import('../node-gpu');
+    const { nodeGpuEngine } = await import('../lib/node-gpu');
     const { runAll } = await import('./runner');
     const engine = await nodeGpuEngine();
     const adapter = engine.info.adapterInfo.description || engine.info.adapterInfo.vendor;

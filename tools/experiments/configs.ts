@@ -1,24 +1,27 @@
 // The configurations the sections share: the main table's (unchanged from the first version of the
 // tool, so the run directories it wrote are reused) and the shorter ablation schedule on tiny-gpt
 // whose "base" run (SparseGPT prior, 2:4, mixed data) is the reference of sections 2–8.
-import { DEFAULT_CONFIG, presetFields, type ExperimentConfig } from '../../src/lab/config';
+import { DEFAULT_CONFIG, sanitizeConfig, type ExperimentConfig } from '../../src/lab/config';
+import type { ResultKey } from '../../src/lab/names';
 import type { EvalMetrics, ResultRow } from '../../src/lab/session';
 import type { Better } from './stats';
 import type { PlanOptions, RunDef, RunRecord } from './types';
 
+/** The defaults, then `partial` through sanitizeConfig (strict: a bad run definition is an error). */
+const experimentConfig = (partial: Partial<ExperimentConfig>): ExperimentConfig => sanitizeConfig(partial, DEFAULT_CONFIG, { strict: true }).config;
+
 /** Section 1: exactly the fields the first version used (quick: micro schedule). */
 export function mainConfig(o: PlanOptions, model: string, seed: number): ExperimentConfig {
   const isVit = model === 'tiny-vit';
-  return {
-    ...DEFAULT_CONFIG,
-    ...presetFields('tunedSmall'),
+  return experimentConfig({
+    preset: 'tunedSmall',
     model, method: 'maskllm', prior: 'sparsegpt', seed,
     steps: o.steps ?? (o.quick ? 3 : 200),
     batch: o.quick ? 2 : isVit ? 64 : 8,
     evalEvery: o.quick ? 3 : 50,
     calibBatches: o.quick ? 1 : 8,
     evalWindows: o.quick ? 4 : 0,
-  };
+  });
 }
 
 export const ABLATION_MODEL = 'tiny-gpt';
@@ -29,9 +32,8 @@ export const ABLATION_MODEL = 'tiny-gpt';
  * on 4 batches. Quick: 4 steps of one sequence, 2 windows.
  */
 export function ablationConfig(o: PlanOptions, seed: number, over: Partial<ExperimentConfig> = {}): ExperimentConfig {
-  return {
-    ...DEFAULT_CONFIG,
-    ...presetFields('tunedSmall'),
+  return experimentConfig({
+    preset: 'tunedSmall',
     model: ABLATION_MODEL, method: 'maskllm', prior: 'sparsegpt', seed,
     steps: o.steps ?? (o.quick ? 4 : 100),
     batch: o.quick ? 1 : 4,
@@ -40,7 +42,7 @@ export function ablationConfig(o: PlanOptions, seed: number, over: Partial<Exper
     evalWindows: o.quick ? 2 : 16,
     trainDomain: 'mixed',
     ...over,
-  };
+  });
 }
 
 /** The shared reference run: SparseGPT prior, 2:4, mixed data; exports every mask format (section 8). */
@@ -57,8 +59,8 @@ export function metricOf(m: EvalMetrics | undefined, model: string): number {
 
 export const betterOf = (model: string): Better => (model === 'tiny-vit' ? 'higher' : 'lower');
 
-/** A row's metric by key ('dense', 'magnitude', 'wanda', 'sparsegpt', 'sparsegpt+update', 'maskllm'). */
-export function rowMetric(r: RunRecord | null, key: string, pick: (m: EvalMetrics) => number | undefined): number {
+/** A row's metric by key (RESULT_KEYS). */
+export function rowMetric(r: RunRecord | null, key: ResultKey, pick: (m: EvalMetrics) => number | undefined): number {
   const row: ResultRow | undefined = r?.rows.find((x) => x.key === key);
   const v = row ? pick(row.metrics) : undefined;
   return v ?? Number.NaN;

@@ -1,20 +1,13 @@
-// Run directories on disk, without the GPU: what identifies a run (its configuration plus, for a
-// prior file, which run and which bytes), whether an existing directory can be reused, and reading
-// one back for the report.
-//
-// A run directory holds config.json (the ExperimentConfig plus `adapter`, and `priorFrom` /
-// `priorSha256` for a prior file), metrics.jsonl, evaluations.jsonl, summary.json ({ rows, seconds,
-// adapter }: the shape the first version of the tool wrote, kept so its runs are reused),
-// mask.safetensors, and from this version on model.json (the session's ModelSummary), files.json
-// (exported byte sizes) and mask.packed when asked for. summary.json is written last: a run that
-// died half-way has none and is never reused.
+// What identifies an experiment run (its configuration plus, for a prior file, which run and which
+// bytes), whether an existing run directory can be reused, and reading one back for the report.
+// The directory itself is the lab's run record (src/lab/run-record.ts, tools/lib/run-record-fs.ts);
+// the committed results/ directories predate it and are read in their first shape.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentConfig } from '../../src/lab/config';
-import type { EvaluationEvent, ModelSummary, ResultRow } from '../../src/lab/session';
-import type { StepMetrics } from '../../src/sparsity/learner';
-import type { FileSizes, RunDef, RunRecord, RunStore } from './types';
+import { MASK_FILE_NAMES, RUN_FILES, RunRecordError, type RunConfigFile } from '../../src/lab/run-record';
+import { readFileSizes, readRunConfig, readRunRecord } from '../lib/run-record-fs';
+import type { RunDef, RunRecord, RunStore } from './types';
 
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -29,6 +22,11 @@ export function runIdentity(def: RunDef, priorBytes?: Uint8Array): Record<string
   return id;
 }
 
+/** A stored config.json as one flat object: the configuration, the adapter and the prior's provenance. */
+export function flatConfig(c: RunConfigFile): Record<string, unknown> & RunConfigFile['config'] {
+  return { ...c.config, adapter: c.adapter, ...(c.priorFrom !== undefined ? { priorFrom: c.priorFrom } : {}), ...(c.priorSha256 !== undefined ? { priorSha256: c.priorSha256 } : {}) };
+}
+
 /** Keys of `wanted` whose stored value differs (extra stored keys such as `adapter` do not count). */
 export function configDiffs(stored: Record<string, unknown>, wanted: Record<string, unknown>): string[] {
   return Object.keys(wanted).filter((k) => JSON.stringify(stored[k]) !== JSON.stringify(wanted[k]));
@@ -36,69 +34,57 @@ export function configDiffs(stored: Record<string, unknown>, wanted: Record<stri
 
 /** Files a reusable directory must have, given the extra exports asked for. */
 export function requiredFiles(def: RunDef): string[] {
-  const files = ['config.json', 'summary.json', 'mask.safetensors', 'evaluations.jsonl', 'metrics.jsonl'];
-  if (def.exports?.includes('packed')) files.push('mask.packed');
-  if (def.exports?.length) files.push('files.json');
+  const files: string[] = [RUN_FILES.config, RUN_FILES.summary, MASK_FILE_NAMES.safetensors, RUN_FILES.evaluations, RUN_FILES.metrics];
+  if (def.exports?.includes('packed')) files.push(MASK_FILE_NAMES.packed);
+  if (def.exports?.length) files.push(RUN_FILES.sizes);
   return files;
 }
 
 /** Whether `dir` already holds this run: same identity, every file there, the state size recorded. */
 export function reuseCheck(dir: string, def: RunDef, identity: Record<string, unknown>): { reuse: boolean; why: string } {
-  if (!existsSync(join(dir, 'config.json'))) return { reuse: false, why: 'not run yet' };
-  let stored: Record<string, unknown>;
+  let stored: RunConfigFile | null;
   try {
-    stored = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  } catch {
-    return { reuse: false, why: 'config.json is unreadable' };
+    stored = readRunConfig(dir);
+  } catch (e) {
+    if (!(e instanceof RunRecordError)) throw e;
+    return { reuse: false, why: `config.json is unreadable (${e.message})` };
   }
-  const diffs = configDiffs(stored, identity);
+  if (!stored) return { reuse: false, why: 'not run yet' };
+  const diffs = configDiffs(flatConfig(stored), identity);
   if (diffs.length) return { reuse: false, why: `config differs in ${diffs.join(', ')}` };
   const missing = requiredFiles(def).filter((f) => !existsSync(join(dir, f)));
   if (missing.length) return { reuse: false, why: `missing ${missing.join(', ')}` };
   if (def.exports?.includes('state')) {
-    const sizes = readJson<FileSizes>(join(dir, 'files.json'));
-    if (!sizes || typeof sizes.state !== 'number') return { reuse: false, why: 'files.json lacks the state size' };
+    let state: unknown;
+    try {
+      state = readFileSizes(dir)?.state;
+    } catch (e) {
+      if (!(e instanceof RunRecordError)) throw e;
+    }
+    if (typeof state !== 'number') return { reuse: false, why: 'files.json lacks the state size' };
   }
   return { reuse: true, why: 'config matches' };
 }
 
-function readJson<T>(path: string): T | null {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch {
-    return null;
-  }
-}
-
-function readJsonl<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as T);
-}
-
-/** Reads a finished run directory (null without summary.json or config.json). */
+/** Reads a finished run directory (null without summary.json or config.json; a malformed record throws). */
 export function readRun(runsRoot: string, def: RunDef): RunRecord | null {
-  const dir = join(runsRoot, def.name);
-  const summary = readJson<{ rows: ResultRow[]; seconds: number; adapter: string }>(join(dir, 'summary.json'));
-  const config = readJson<ExperimentConfig & Record<string, unknown>>(join(dir, 'config.json'));
-  if (!summary || !config || !Array.isArray(summary.rows)) return null;
+  const rec = readRunRecord(join(runsRoot, def.name));
+  if (!rec) return null;
+  const config = flatConfig(rec.config);
   // the prior's hash is checked when running; for the report, the configuration is what matters
   const wanted: Record<string, unknown> = { ...def.config, ...(def.priorFrom ? { priorFrom: def.priorFrom } : {}) };
-  let metrics: StepMetrics[] | null = null;
   return {
     name: def.name,
-    dir,
+    dir: rec.dir,
     config,
-    rows: summary.rows,
-    seconds: summary.seconds,
-    adapter: summary.adapter,
-    evaluations: readJsonl<EvaluationEvent>(join(dir, 'evaluations.jsonl')),
-    model: readJson<ModelSummary>(join(dir, 'model.json')),
-    files: readJson<FileSizes>(join(dir, 'files.json')) ?? {},
+    rows: rec.summary.table,
+    seconds: rec.summary.wallSeconds,
+    adapter: rec.summary.adapter,
+    evaluations: rec.evaluations,
+    model: rec.model,
+    files: rec.sizes,
     differs: configDiffs(config, wanted),
-    metrics: () => (metrics ??= readJsonl<StepMetrics>(join(dir, 'metrics.jsonl'))),
+    metrics: rec.metrics,
   };
 }
 

@@ -1,11 +1,15 @@
-// Runs one RunDef on the lab's own engine (a LabSession, as the page runs it) into its run
-// directory, or reuses the directory when its config.json already describes this run (--force
-// reruns). Sessions share one engine, so pipelines compiled for one run serve the next.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Runs one RunDef on the lab's own engine (a LabRunner: the page's and the CLI's very step) into its
+// run directory, or reuses the directory when its config.json already describes this run (--force
+// reruns). Runs share one engine, so pipelines compiled for one run serve the next.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../../src/backend/engine';
 import type { AssetLoader } from '../../src/lab/assets';
-import { LabSession, type ModelSummary } from '../../src/lab/session';
+import { runConfigFile, runSummaryFile } from '../../src/lab/run-record';
+import { fixedEngine, LabRunner } from '../../src/lab/runner';
+import type { EvaluationEvent, ModelSummary } from '../../src/lab/session';
+import type { StepMetrics } from '../../src/sparsity/learner';
+import { writeRunRecord } from '../lib/run-record-fs';
 import { reuseCheck, runIdentity } from './run-dir';
 import type { FileSizes, RunDef } from './types';
 
@@ -60,20 +64,17 @@ export async function ensureRun(def: RunDef, env: RunnerEnv): Promise<'reused' |
   }
   const c = def.config;
   env.log(`${def.name}: ${c.method}${c.method === 'maskllm' ? ` ${c.prior} prior, ${c.steps} steps` : ''}, ${c.n}:${c.m}, batch ${c.batch} (${env.force && check.reuse ? 'forced' : check.why})`);
-  mkdirSync(dir, { recursive: true });
-  // a half-written directory must never look finished
-  rmSync(join(dir, 'summary.json'), { force: true });
-
-  const metrics: string[] = [];
-  const evals: string[] = [];
+  const metrics: StepMetrics[] = [];
+  const evals: EvaluationEvent[] = [];
   let model: ModelSummary | null = null;
   let lastError = '';
   const t0 = performance.now();
-  const session = new LabSession(env.engine, env.assets, (e) => {
+  const runner = new LabRunner({ engine: fixedEngine(env.engine), assets: env.assets });
+  runner.subscribe((e) => {
     if (e.type === 'model') model = e.summary;
-    if (e.type === 'metrics') for (const r of e.rows) metrics.push(JSON.stringify(r));
+    if (e.type === 'metrics') metrics.push(...e.rows);
     if (e.type === 'evaluation') {
-      evals.push(JSON.stringify(e.evaluation));
+      evals.push(e.evaluation);
       const m = e.evaluation.metrics;
       env.log(`  ${def.name} step ${e.evaluation.step}: ${m.val ? `val acc ${fmt(100 * m.val.accuracy)}%` : `en ppl ${fmt(m.en?.ppl ?? NaN)} code ppl ${fmt(m.code?.ppl ?? NaN)}`} flips ${e.evaluation.flips ?? '—'}`);
     }
@@ -81,31 +82,25 @@ export async function ensureRun(def: RunDef, env: RunnerEnv): Promise<'reused' |
     if (e.type === 'error') lastError = e.message;
   });
   try {
-    if (prior) session.setPriorFile(prior);
-    await session.load(c);
-    if (c.method === 'maskllm') await session.run();
-    if (session.state !== 'done') throw new Error(`ended in state ${session.state}${lastError ? `: ${lastError}` : ''}`);
+    if (prior) runner.setPriorFile(prior);
+    await runner.load(c);
+    if (c.method === 'maskllm') await runner.runToEnd();
+    if (runner.state !== 'done') throw new Error(`ended in state ${runner.state}${lastError ? `: ${lastError}` : ''}`);
+    const session = runner.session!;
     const seconds = (performance.now() - t0) / 1000;
     const sizes: FileSizes = {};
-    const st = await session.exportMask('safetensors');
-    sizes.safetensors = st.length;
-    writeFileSync(join(dir, 'mask.safetensors'), st);
-    if (def.exports?.includes('packed')) {
-      const packed = await session.exportMask('packed');
-      sizes.packed = packed.length;
-      writeFileSync(join(dir, 'mask.packed'), packed);
-    }
+    const masks = { safetensors: await session.exportMask('safetensors'), ...(def.exports?.includes('packed') ? { packed: await session.exportMask('packed') } : {}) };
     // the resumable state is logits + Adam moments (tens of MB for 4:8): only its size is kept
     if (def.exports?.includes('state')) sizes.state = (await session.exportMask('state')).length;
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...identity, adapter: env.adapter }, null, 2) + '\n');
-    writeFileSync(join(dir, 'metrics.jsonl'), metrics.join('\n') + '\n');
-    writeFileSync(join(dir, 'evaluations.jsonl'), evals.join('\n') + '\n');
-    if (model) writeFileSync(join(dir, 'model.json'), JSON.stringify(model, null, 2) + '\n');
-    writeFileSync(join(dir, 'files.json'), JSON.stringify(sizes, null, 2) + '\n');
-    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ rows: session.table, seconds, adapter: env.adapter }, null, 2) + '\n');
+    // a half-written directory never looks finished: the record's summary.json goes last
+    writeRunRecord(dir, {
+      config: runConfigFile('experiments', c, env.adapter, def.priorFrom ? { priorFrom: def.priorFrom, priorSha256: identity.priorSha256 as string } : {}),
+      summary: runSummaryFile(c, session.table, seconds, env.adapter, model),
+      metrics, evaluations: evals, model, masks, sizes,
+    });
     env.log(`  ${def.name}: done in ${(seconds / 60).toFixed(1)} min`);
     return 'ran';
   } finally {
-    session.dispose();
+    runner.session?.dispose();
   }
 }

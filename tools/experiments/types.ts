@@ -2,7 +2,9 @@
 // directory holds (RunRecord), and what a section hands to the report (SectionReport).
 import type { ExperimentConfig } from '../../src/lab/config';
 import type { EvaluationEvent, ModelSummary, ResultRow } from '../../src/lab/session';
+import type { FileSizes } from '../../src/lab/run-record';
 import type { StepMetrics } from '../../src/sparsity/learner';
+import type { Trace } from '../../src/ui/charts/spec';
 
 /** Mask files exported besides mask.safetensors (always written). */
 export type ExtraExport = 'packed' | 'state';
@@ -29,11 +31,7 @@ export interface PlanOptions {
 }
 
 /** Byte sizes of the exported mask files (files.json). */
-export interface FileSizes {
-  safetensors?: number;
-  packed?: number;
-  state?: number;
-}
+export type { FileSizes } from '../../src/lab/run-record';
 
 /** A finished run directory as read back for the report. */
 export interface RunRecord {
@@ -60,11 +58,8 @@ export interface RunStore {
   get(def: RunDef): RunRecord | null;
 }
 
-export interface ChartSeries {
-  name: string;
-  x: number[];
-  y: number[];
-}
+/** One curve of a comparison chart (x by the lab's convention: src/ui/charts/spec.ts). */
+export type ChartSeries = Trace;
 
 /** A PNG line chart, drawn by the lab's own canvas renderer (src/ui/charts/draw-lines.ts). */
 export interface ChartSpec {

@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, version as viteVersion, type ViteDevServer } from 'vite';
+import type { HeadlessExtras, LabAutomation } from '../../src/embed/automation';
 import type { LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from '../../src/embed/types';
 import type { ExperimentConfig } from '../../src/lab/config';
 import type { SessionEvent } from '../../src/lab/session';
@@ -68,7 +69,8 @@ export interface Versions {
   chromium: string;
 }
 
-type LabHooks = NonNullable<Window['lab']>;
+/** window.lab on headless.html: the automation hooks and the headless extras. */
+type LabHooks = LabAutomation & HeadlessExtras;
 type EvalFn<A, R> = (page: Page, arg: A) => Promise<R>;
 const call = <A, R>(f: (lab: LabHooks, arg: A) => R | Promise<R>): EvalFn<A, R> =>
   // the function body is serialised into the page: only `lab` and `arg` are in scope there
@@ -161,13 +163,13 @@ export class HeadlessDriver {
       await page.waitForFunction(() => window.lab !== undefined || window.labError !== undefined, undefined, { timeout: 180_000, polling: 100 });
       const startError = await page.evaluate(() => window.labError ?? null);
       if (startError) throw new DriverError(`the lab could not start: ${startError}`);
-      const adapter = await call<null, string>((lab) => (lab.adapter as () => string)())(page, null);
+      const adapter = await call<null, string>((lab) => lab.adapter())(page, null);
       if (req.customModel) {
         const st = Buffer.from(req.customModel.safetensors).toString('base64');
-        await call<[string, unknown], void>((lab, [s, c]) => (lab.loadModelFiles as (s: string, c: unknown) => void)(s, c))(page, [st, req.customModel.config]);
+        await call<[string, unknown], void>((lab, [s, c]) => lab.loadModelFiles(s, c))(page, [st, req.customModel.config]);
       }
       if (req.priorFile) {
-        await call<string, void>((lab, b64) => (lab.setPriorFile as (s: string) => void)(b64))(page, Buffer.from(req.priorFile).toString('base64'));
+        await call<string, void>((lab, b64) => lab.setPriorFile(b64))(page, Buffer.from(req.priorFile).toString('base64'));
       }
       const applied = await call<Record<string, unknown>, { config: ExperimentConfig; warnings: string[] }>((lab, c) => lab.setConfig(c))(page, req.config);
       if (applied.warnings.length) throw new DriverError(`the lab rejected the configuration: ${applied.warnings.join('; ')}`);
@@ -201,7 +203,7 @@ export class HeadlessDriver {
         const b64 = await call<MaskFormat, string>((lab, fmt) => lab.exportMask(fmt))(page, f);
         files[f] = new Uint8Array(Buffer.from(b64, 'base64'));
       }
-      const charts = req.charts ? await call<null, Record<string, string>>((lab) => (lab.chartsPng as () => Promise<Record<string, string>>)())(page, null) : {};
+      const charts = req.charts ? await call<null, Record<string, string>>((lab) => lab.chartsPng())(page, null) : {};
       if (pageErrors.length) throw new DriverError(`the page threw: ${pageErrors[0]}`);
       return { config: applied.config, state, metrics, files, charts, adapter, wallSeconds: (performance.now() - t0) / 1000 };
     } finally {

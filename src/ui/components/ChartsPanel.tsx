@@ -3,20 +3,14 @@
 // reference lines from the results table, and the κ / τ schedules. hide=evaluation removes the
 // hard-mask validation chart and its text selector.
 import { useMemo, useState } from 'react';
-import type { ResultRow } from '../../lab/session';
 import { live } from '../../state/live';
 import { useLab } from '../../state/store';
+import { baselineRefs, CHARTS, evaluationChart, type ChartLook } from '../charts/spec';
 import { useShown } from '../use-shown';
 import { Chart } from './Chart';
 
-function refLines(table: ResultRow[], key: 'en' | 'code' | 'val'): { name: string; y: number }[] {
-  return table
-    .filter((r) => r.key !== 'maskllm')
-    .map((r) => {
-      const m = key === 'val' ? r.metrics.val : r.metrics[key];
-      return { name: r.label, y: m ? ('accuracy' in m ? m.accuracy * 100 : m.ppl) : Number.NaN };
-    });
-}
+/** Chart props from the one chart description (src/ui/charts/spec.ts). */
+const lookProps = (c: ChartLook) => ({ testId: c.testId, title: c.title, xTitle: c.xTitle, yTitle: c.yTitle, emptyText: c.emptyText, integerX: c.integerX, logY: c.logY });
 
 export function ChartsPanel() {
   const model = useLab((s) => s.model);
@@ -37,7 +31,7 @@ export function ChartsPanel() {
     const s = live.evals.get(evalKey);
     return s ? [s] : [];
   }, [evalKey, layout, model]); // eslint-disable-line react-hooks/exhaustive-deps
-  const refs = useMemo(() => refLines(table, evalKey), [table, evalKey]);
+  const refs = useMemo(() => baselineRefs(table, evalKey), [table, evalKey]);
 
   return (
     <section className="panel panel-wide" aria-labelledby="charts-title" data-testid="charts-panel">
@@ -65,23 +59,11 @@ export function ChartsPanel() {
         mean over groups of the largest candidate weight in the sampled soft mask (→ 1 as the samples become one-hot).
       </p>
       <div className="charts">
-        <Chart testId="chart-maskl1" title="Mask L1 distance between consecutive steps" series={l1} xTitle="step" yTitle="L1 per weight" emptyText="No steps yet." integerX still={still} />
-        <Chart testId="chart-maxprob" title="Max candidate probability" series={maxProb} xTitle="step" yTitle="probability" emptyText="No steps yet." integerX still={still} />
-        <Chart testId="chart-loss" title="Training loss (soft masks)" series={loss} xTitle="step" yTitle="loss" emptyText="No steps yet." integerX still={still} />
-        {showEval && (
-          <Chart
-            testId="chart-eval"
-            title={isVit ? 'Validation accuracy with the hard mask (%)' : `Validation perplexity with the hard mask (${domain === 'en' ? 'English' : 'code'})`}
-            series={evalSeries}
-            refs={refs}
-            xTitle="step"
-            yTitle={isVit ? 'accuracy %' : 'perplexity'}
-            emptyText="No evaluation yet (every “Evaluate every” steps)."
-            integerX
-            still={still}
-          />
-        )}
-        <Chart testId="chart-schedule" title="Schedules: logit scale κ and temperature τ" series={sched} xTitle="step" yTitle="value (log)" emptyText="No steps yet." integerX logY still={still} />
+        <Chart {...lookProps(CHARTS.maskL1)} series={l1} still={still} />
+        <Chart {...lookProps(CHARTS.maxProb)} series={maxProb} still={still} />
+        <Chart {...lookProps(CHARTS.loss)} series={loss} still={still} />
+        {showEval && <Chart {...lookProps(evaluationChart(evalKey))} series={evalSeries} refs={refs} still={still} />}
+        <Chart {...lookProps(CHARTS.schedule)} series={sched} still={still} />
       </div>
     </section>
   );

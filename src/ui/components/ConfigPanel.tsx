@@ -4,8 +4,7 @@
 // ../visibility.ts); App leaves the panel out when nothing in it is shown.
 import { memo, useEffect, useState } from 'react';
 import { checkField, crossCheck, FIELDS, type ExperimentConfig, type FieldSpec, type PresetName } from '../../lab/config';
-import { viaWorker } from '../../lab/worker-api';
-import { connection } from '../../state/connection';
+import { checkUserFile } from '../../lab/files';
 import { needsLoad } from '../../state/session-slice';
 import { useLab } from '../../state/store';
 import { useShown } from '../use-shown';
@@ -89,6 +88,7 @@ export function ConfigPanel() {
   // one boolean, so the panel re-renders when it flips, not at every run-state or busy change
   const disabled = useLab((s) => !!s.run.busy || s.run.state === 'running');
   const applyPreset = useLab((s) => s.applyPreset);
+  const setPriorFile = useLab((s) => s.setPriorFile);
   const shown = useShown();
   const [priorNote, setPriorNote] = useState<string | null>(null);
   const byKey = new Map(FIELDS.map((f) => [f.key, f]));
@@ -97,10 +97,13 @@ export function ConfigPanel() {
 
   const onPrior = async (files: FileList | null) => {
     const f = files?.[0];
-    const c = connection();
-    if (!f || !c) return;
-    if (f.size > 512 * 1024 ** 2) return setPriorNote(`${f.name} is too large for a mask file.`);
-    await viaWorker(c, c.api.setPriorFile(new Uint8Array(await f.arrayBuffer())));
+    if (!f) return;
+    try {
+      checkUserFile(f, 'mask'); // size only, before reading a byte (USER_FILE_LIMITS)
+    } catch (e) {
+      return setPriorNote((e as Error).message);
+    }
+    await setPriorFile(new Uint8Array(await f.arrayBuffer()));
     setPriorNote(`Prior mask: ${f.name} (checked against the model when it loads).`);
   };
 

@@ -4,8 +4,7 @@
 // the pixels (nearest neighbour) inside a scrolling box.
 import { useEffect, useRef, useState } from 'react';
 import { nmPattern } from '../../sparsity/patterns';
-import { viaWorker, type MaskViewData } from '../../lab/worker-api';
-import { connection } from '../../state/connection';
+import type { MaskViewData } from '../../lab/worker-api';
 import { useLab } from '../../state/store';
 
 // Colour-blind-safe categorical palette (Okabe–Ito) for up to 8 candidates, then repeats.
@@ -64,6 +63,7 @@ export function MaskView() {
   const model = useLab((s) => s.model);
   const loaded = useLab((s) => s.loaded);
   const evaluations = useLab((s) => s.run.evaluations);
+  const maskView = useLab((s) => s.maskView);
   // the step only matters while paused (Step once): while learning, re-rendering every step is waste
   const pausedStep = useLab((s) => (s.run.state === 'paused' ? s.run.step : -1));
   const state = useLab((s) => s.run.state);
@@ -77,10 +77,9 @@ export function MaskView() {
   const available = !!model && loaded?.method === 'maskllm' && state !== 'loading' && state !== 'idle';
 
   const refresh = async () => {
-    const c = connection();
-    if (!c || !available) return;
+    if (!available) return;
     try {
-      setData(await viaWorker(c, c.api.maskView(site)));
+      setData(await maskView(site));
       setError(null);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));

@@ -2,6 +2,7 @@
 // sampled masks and max probability over steps, for κ held too small, the preset's schedule, and κ
 // held too large. One chart per quantity, one curve per κ (first seed); numbers over all seeds.
 import { binomial } from '../../../src/sparsity/patterns';
+import { stepX } from '../../../src/ui/charts/spec';
 import { ablationConfig, baseRun, describeSchedule, enPpl, rowMetric, runList, seedNote } from '../configs';
 import { direction, table } from '../markdown';
 import { ABOVE, BELOW, compare, fmt, meanSpread, verdictText, windowMean } from '../stats';
@@ -67,7 +68,7 @@ export const kappa: Section = {
         const rec = first[i];
         if (!rec) return [];
         const rows = rec.metrics();
-        return [{ name: label(k, rec, o) + suffix, x: rows.map((r) => r.step), y: rows.map((r) => r[pick]) }];
+        return [{ name: label(k, rec, o) + suffix, x: rows.map(stepX), y: rows.map((r) => r[pick]) }];
       });
     if (first.some((r) => r)) {
       const seedLabel = `seed ${o.seeds[0]}`;

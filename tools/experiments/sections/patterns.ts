@@ -4,6 +4,7 @@
 // session's ModelSummary reports it).
 import { bitsPerWeight, nmPattern } from '../../../src/sparsity/patterns';
 import { ablationConfig, baseRun, describeSchedule, enPpl, rowMetric, runList, seedNote } from '../configs';
+import type { ResultKey } from '../../../src/lab/names';
 import { direction, pct, table } from '../markdown';
 import { compare, fmt, mean, meanSpread, verdictText } from '../stats';
 import type { PlanOptions, RunDef, RunRecord, Section } from '../types';
@@ -28,7 +29,7 @@ export const patterns: Section = {
   report(o, store) {
     const found = PATTERNS.map(([n, m]) => o.seeds.map((s) => ({ def: patternRun(o, n, m, s), rec: store.get(patternRun(o, n, m, s)) })));
     const learned = found.map((fs) => fs.map((f) => rowMetric(f.rec, 'maskllm', enPpl)));
-    const oneShot = (key: string) => found.map((fs) => fs.map((f) => rowMetric(f.rec, key, enPpl)));
+    const oneShot = (key: ResultKey) => found.map((fs) => fs.map((f) => rowMetric(f.rec, key, enPpl)));
     const mag = oneShot('magnitude');
     const sgpt = oneShot('sparsegpt');
     const model = (i: number): RunRecord['model'] => found[i].find((f) => f.rec?.model)?.rec?.model ?? null;

@@ -2,11 +2,12 @@
 // SparseGPT one-shot masks, same budget; each prior's own metric next to the learned one.
 import type { PriorKind } from '../../../src/lab/config';
 import { ablationConfig, baseRun, codePpl, describeSchedule, enPpl, rowMetric, runList, seedNote } from '../configs';
+import type { ResultKey } from '../../../src/lab/names';
 import { direction, table } from '../markdown';
 import { compare, fmt, mean, meanSpread, verdictText } from '../stats';
 import type { PlanOptions, RunDef, Section } from '../types';
 
-const PRIORS: { prior: PriorKind; label: string; row: string | null }[] = [
+const PRIORS: { prior: PriorKind; label: string; row: ResultKey | null }[] = [
   { prior: 'none', label: 'none (random logits)', row: null },
   { prior: 'magnitude', label: 'magnitude', row: 'magnitude' },
   { prior: 'wanda', label: 'Wanda', row: 'wanda' },

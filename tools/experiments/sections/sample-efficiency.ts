@@ -4,6 +4,7 @@
 // overtakes its own prior and the best SparseGPT with weight update.
 import type { EvalMetrics } from '../../../src/lab/session';
 import { ablationConfig, baseRun, describeSchedule, enPpl, rowMetric, runList, seedNote } from '../configs';
+import type { ResultKey } from '../../../src/lab/names';
 import { direction, table } from '../markdown';
 import { fmt, meanCurve, meanSpread, mean, overtakeAt, spansDecade } from '../stats';
 import type { ChartSpec, PlanOptions, RunDef, RunRecord, Section } from '../types';
@@ -37,7 +38,7 @@ export const sampleEfficiency: Section = {
     const baseRec = bases.find((b) => b.rec)?.rec ?? null;
     const c = baseRec?.config ?? baseRun(o, o.seeds[0]).config;
     const seqs = (k: number) => k * c.batch;
-    const sgpt = (key: string) => shots.map((fs) => fs.map((f) => rowMetric(f.rec, key, enPpl)));
+    const sgpt = (key: ResultKey) => shots.map((fs) => fs.map((f) => rowMetric(f.rec, key, enPpl)));
     const mask = sgpt('sparsegpt');
     const upd = sgpt('sparsegpt+update');
     const dense = mean(bases.map((b) => rowMetric(b.rec, 'dense', enPpl)));

@@ -3,6 +3,7 @@
 // prior (prior 'file' ← the base run's mask.safetensors) and trained on English; each evaluated on
 // both domains.
 import { ablationConfig, baseRun, codePpl, describeSchedule, enPpl, rowMetric, runList, seedNote } from '../configs';
+import type { ResultKey } from '../../../src/lab/names';
 import { direction, table } from '../markdown';
 import { compare, meanSpread, verdictText } from '../stats';
 import type { PlanOptions, RunDef, Section } from '../types';
@@ -27,7 +28,7 @@ export const transfer: Section = {
     const general = o.seeds.map((s) => ({ def: baseRun(o, s), rec: store.get(baseRun(o, s)) }));
     const scratch = o.seeds.map((s) => ({ def: scratchRun(o, s), rec: store.get(scratchRun(o, s)) }));
     const fromGen = o.seeds.map((s) => ({ def: fromGeneralRun(o, s), rec: store.get(fromGeneralRun(o, s)) }));
-    const metric = (fs: typeof general, key: string, pick: typeof enPpl) => fs.map((f) => rowMetric(f.rec, key, pick));
+    const metric = (fs: typeof general, key: ResultKey, pick: typeof enPpl) => fs.map((f) => rowMetric(f.rec, key, pick));
     const c = general.find((f) => f.rec)?.rec?.config;
     const lines: string[] = [
       `tiny-gpt, ${c ? describeSchedule(c) : 'not run yet'}. The general mask learns from English + code (SparseGPT prior calibrated on the mix); the English masks learn from English only (their one-shot prior calibrated on English), starting either from a SparseGPT prior ("from scratch") or from the general mask of the same seed as the prior (prior strength α ${c?.priorStrength ?? '?'}). Validation PPL per domain. ${seedNote(o.seeds)}`,
