@@ -29,7 +29,11 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   projects: [
-    { name: 'webgpu', testMatch: ['page.spec.ts', 'embed.spec.ts', 'csp.spec.ts', 'model-files.spec.ts'], use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) } },
+    {
+      name: 'webgpu',
+      testMatch: ['page.spec.ts', 'embed.spec.ts', 'csp.spec.ts', 'model-files.spec.ts'],
+      use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) },
+    },
     { name: 'webgpu-built', testMatch: ['lab.spec.ts'], use: { baseURL: builtURL, browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) } },
     { name: 'no-webgpu', testMatch: 'no-webgpu.spec.ts', use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: false }) } },
   ],

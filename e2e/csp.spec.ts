@@ -20,8 +20,15 @@ export const CSP_META =
 export const cspHeader = (frameAncestors = process.env.CSP_FRAME_ANCESTORS ?? "'self'") => `${CSP_META}; frame-ancestors ${frameAncestors}`;
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css', '.json': 'application/json',
-  '.svg': 'image/svg+xml', '.bin': 'application/octet-stream', '.safetensors': 'application/octet-stream', '.map': 'application/json', '.wasm': 'application/wasm',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.bin': 'application/octet-stream',
+  '.safetensors': 'application/octet-stream',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
 };
 
 async function serveDir(root: string, header: string): Promise<{ origin: string; close(): Promise<void> }> {
@@ -33,7 +40,9 @@ async function serveDir(root: string, header: string): Promise<{ origin: string;
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': header, 'cache-control': 'no-store' }).end(readFileSync(file));
+    res
+      .writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': header, 'cache-control': 'no-store' })
+      .end(readFileSync(file));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
@@ -69,7 +78,9 @@ test.describe('Content-Security-Policy', () => {
     await page.addInitScript(() => {
       const w = window as unknown as { __csp: string[] };
       w.__csp = [];
-      document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`));
+      document.addEventListener('securitypolicyviolation', (e) =>
+        w.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`),
+      );
     });
     await page.goto(`${site.origin}/?selftest`);
     const lab = new LabPage(page);

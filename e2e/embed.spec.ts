@@ -99,7 +99,9 @@ test('a host page on another origin drives the lab through the client helper', a
 
   for (let i = 0; i < 2; i++) expect(await page.evaluate(() => window.harness.call('step')), `step ${i + 1}`).toEqual({ ok: true, result: null });
   // Events come asynchronously after the steps: learning progress and the evaluation at step 2.
-  await expect.poll(async () => page.evaluate(() => window.harness.events.map((e) => e.event)), { timeout: 120_000 }).toEqual(expect.arrayContaining(['progress', 'evaluation']));
+  await expect
+    .poll(async () => page.evaluate(() => window.harness.events.map((e) => e.event)), { timeout: 120_000 })
+    .toEqual(expect.arrayContaining(['progress', 'evaluation']));
   const events = await page.evaluate(() => window.harness.events);
   expect(events.some((e) => e.event === 'progress' && e.data.phase === 'learning')).toBe(true);
   expect(events.find((e) => e.event === 'evaluation')!.data).toMatchObject({ step: 2 });
@@ -135,9 +137,14 @@ test('commands from an origin the lab does not allow are ignored and counted', a
 test('a URL with bad values shows a visible warning in the lab and still works', async ({ page }) => {
   test.setTimeout(300_000);
   await openHost(page, server.origin);
-  const attached = await page.evaluate(([q]) => window.harness.attach(q, 150_000), [`embed=1&origins=${encodeURIComponent(server.origin)}&${SMALL}&lr=abc&kapa=3`]);
+  const attached = await page.evaluate(
+    ([q]) => window.harness.attach(q, 150_000),
+    [`embed=1&origins=${encodeURIComponent(server.origin)}&${SMALL}&lr=abc&kapa=3`],
+  );
   expect(attached.error, 'attach').toBeUndefined();
-  expect(attached.ready!.warnings).toEqual(expect.arrayContaining([expect.stringContaining('lr="abc" is not a number'), 'unknown URL parameter "kapa" ignored']));
+  expect(attached.ready!.warnings).toEqual(
+    expect.arrayContaining([expect.stringContaining('lr="abc" is not a number'), 'unknown URL parameter "kapa" ignored']),
+  );
   const frame = page.frameLocator('iframe');
   await expect(frame.getByText(/lr="abc" is not a number/)).toBeVisible();
   await expect(frame.getByText(/unknown URL parameter "kapa"/)).toBeVisible();
@@ -154,7 +161,10 @@ declare global {
 
 // public/lesson.html on the lab's own (dev) server: two labs side by side driven by public/lesson.js
 // through the client helper. Settings in the lesson's URL reach both labs, which keeps the run short.
-test('the lesson page: both labs load and say ready, and "Run both" runs each with its own κ, progress and evaluation shown on the lesson', async ({ lab, page }) => {
+test('the lesson page: both labs load and say ready, and "Run both" runs each with its own κ, progress and evaluation shown on the lesson', async ({
+  lab,
+  page,
+}) => {
   test.setTimeout(600_000);
   await serveTinyGpt(page);
   // The protocol events the lesson page receives (in the top window only: init scripts run in every frame).
@@ -194,7 +204,13 @@ test('the lesson page: both labs load and say ready, and "Run both" runs each wi
     await expect(section.locator('.status')).toContainText('(4 steps)');
   }
   const events = await page.evaluate(() => window.__lessonEvents ?? []);
-  expect(events.filter((e) => e.event === 'ready').map((e) => e.frame).sort(), 'ready from each lab').toEqual([0, 1]);
+  expect(
+    events
+      .filter((e) => e.event === 'ready')
+      .map((e) => e.frame)
+      .sort(),
+    'ready from each lab',
+  ).toEqual([0, 1]);
 
   await page.getByRole('button', { name: 'Run both' }).click();
   for (const [name, section] of Object.entries(sections)) {

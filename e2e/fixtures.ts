@@ -43,7 +43,9 @@ export async function tinyGptDir(): Promise<string> {
   if (HAVE_TINY_GPT) return 'public/checkpoints/tiny-gpt';
   const dir = join(tmpdir(), 'maskllm-e2e-assets', 'tiny-gpt');
   if (!existsSync(join(dir, 'config.json'))) {
-    execFileSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', '--input-type=module', '-e', GEN_SCRIPT, dir], { stdio: 'inherit' });
+    execFileSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', '--input-type=module', '-e', GEN_SCRIPT, dir], {
+      stdio: 'inherit',
+    });
   }
   return dir;
 }
@@ -91,8 +93,19 @@ export interface MaskCheck {
   stateSites: number | null;
 }
 
-export function checkMaskFiles(args: { n: number; m: number; sites: { name: string; shape: number[]; layout: string }[]; safetensors: string; packed: string; state?: string }): MaskCheck {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', '--input-type=module', '-e', CHECK_SCRIPT, JSON.stringify(args)], { encoding: 'utf8' });
+export function checkMaskFiles(args: {
+  n: number;
+  m: number;
+  sites: { name: string; shape: number[]; layout: string }[];
+  safetensors: string;
+  packed: string;
+  state?: string;
+}): MaskCheck {
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--import', './tools/raw-loader.mjs', '--input-type=module', '-e', CHECK_SCRIPT, JSON.stringify(args)],
+    { encoding: 'utf8' },
+  );
   return JSON.parse(out.trim().split('\n').at(-1)!) as MaskCheck;
 }
 

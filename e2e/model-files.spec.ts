@@ -9,7 +9,9 @@ test('a Hugging Face checkpoint opened from disk loads; files over 2 GiB are ref
   await lab.open();
   await expect(page.getByTestId('run-status')).toHaveAttribute('data-resume-checked', 'true', { timeout: 60_000 });
   // the picker takes the checkpoint and its config.json together
-  await page.getByLabel('Hugging Face GPT-2 or ViT: a .safetensors file and its config.json').setInputFiles([join(dir, 'model.safetensors'), join(dir, 'config.json')]);
+  await page
+    .getByLabel('Hugging Face GPT-2 or ViT: a .safetensors file and its config.json')
+    .setInputFiles([join(dir, 'model.safetensors'), join(dir, 'config.json')]);
   await expect(page.getByRole('radio', { name: /From disk: model \(from disk\)/ })).toBeChecked();
   await page.getByTestId('load-model').click();
   await expect(page.getByTestId('model-summary')).toContainText('model (from disk)', { timeout: 120_000 });
@@ -21,9 +23,15 @@ test('a Hugging Face checkpoint opened from disk loads; files over 2 GiB are ref
     const url = '/src/state/session-slice.ts';
     const m = (await import(/* @vite-ignore */ url)) as { checkModelFiles(f: { name: string; size: number }[]): string | null };
     return [
-      m.checkModelFiles([{ name: 'gpt2.safetensors', size: 3 * 1024 ** 3 }, { name: 'config.json', size: 700 }]),
+      m.checkModelFiles([
+        { name: 'gpt2.safetensors', size: 3 * 1024 ** 3 },
+        { name: 'config.json', size: 700 },
+      ]),
       m.checkModelFiles([{ name: 'gpt2.safetensors', size: 1000 }]),
-      m.checkModelFiles([{ name: 'gpt2.safetensors', size: 1000 }, { name: 'config.json', size: 700 }]),
+      m.checkModelFiles([
+        { name: 'gpt2.safetensors', size: 1000 },
+        { name: 'config.json', size: 700 },
+      ]),
     ];
   });
   expect(msg[0]).toBe('gpt2.safetensors is 3.00 GiB: the lab refuses checkpoints over 2 GiB (a browser tab cannot hold the weights and the learning state).');

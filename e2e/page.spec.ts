@@ -90,7 +90,19 @@ test.describe('hide= in the URL', () => {
     await expect(page.getByTestId('load-model')).toBeVisible();
     for (const f of ['steps', 'lrMin', 'kappaStart', 'prior']) await expect(page.getByTestId(`field-${f}`), f).toBeVisible();
     // panels and controls that go: not in the DOM at all (not merely invisible)
-    for (const id of ['mask-view', 'selftest-panel', 'selftest-timing', 'adapter-panel', 'engine-kind', 'share-panel', 'chart-eval', 'presets', 'field-seed', 'field-lr', 'field-preset'])
+    for (const id of [
+      'mask-view',
+      'selftest-panel',
+      'selftest-timing',
+      'adapter-panel',
+      'engine-kind',
+      'share-panel',
+      'chart-eval',
+      'presets',
+      'field-seed',
+      'field-lr',
+      'field-preset',
+    ])
       await expect(page.getByTestId(id), id).toHaveCount(0);
     await expect(page.locator('#chart-domain')).toHaveCount(0);
     await expect(page.getByRole('radio', { name: /tiny-gpt/ })).toHaveCount(0);
@@ -121,7 +133,8 @@ test.describe('hide= in the URL', () => {
   test('hide=config,charts,table,export removes those panels and leaves the others', async ({ lab, page }) => {
     await lab.open('?hide=config,charts,table,export&steps=3');
     for (const id of ['config-panel', 'charts-panel', 'results-panel']) await expect(page.getByTestId(id), id).toHaveCount(0);
-    for (const id of ['model-panel', 'run-panel', 'mask-view', 'share-panel', 'adapter-panel', 'selftest-panel']) await expect(page.getByTestId(id), id).toBeVisible();
+    for (const id of ['model-panel', 'run-panel', 'mask-view', 'share-panel', 'adapter-panel', 'selftest-panel'])
+      await expect(page.getByTestId(id), id).toBeVisible();
     await expect(page.getByRole('radio', { name: /tiny-gpt/ })).toBeVisible();
     // The share link carries the experiment (steps=3), not the page options.
     const link = await page.getByTestId('share-url').inputValue();

@@ -8,13 +8,7 @@ export function chromiumPath() {
 }
 
 export function chromiumArgs({ webgpu = true } = {}) {
-  const args = [
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ];
+  const args = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
   if (webgpu) args.push('--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader');
   // Chromium refuses to start as root without this.
   if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--no-sandbox');

@@ -26,7 +26,11 @@ const checks = [
   { pkg: 'chromium', ok: () => existsSync(chromiumPath()), what: `a Chromium at ${chromiumPath()}` },
   { pkg: 'libvulkan1', ok: () => vulkanLibs.some(existsSync), what: 'libvulkan.so.1' },
   { pkg: 'python3-numpy', ok: hasNumpy, what: '/usr/bin/python3 with numpy' },
-  { pkg: 'dataset-fashion-mnist', ok: () => existsSync('/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz'), what: 'Fashion-MNIST in /usr/share/datasets/fashion-mnist' },
+  {
+    pkg: 'dataset-fashion-mnist',
+    ok: () => existsSync('/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz'),
+    what: 'Fashion-MNIST in /usr/share/datasets/fashion-mnist',
+  },
 ];
 
 if (process.env.CHROMIUM_PATH && !existsSync(process.env.CHROMIUM_PATH)) {

@@ -12,6 +12,7 @@ import { ConfigValueError, DEFAULT_CONFIG, FIELDS, sanitizeConfig, type Experime
 import { parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
 import { writeHeadlessRun } from './lib/headless-record';
 import { describeMetrics, duration, progressPrinter } from './lib/progress';
+import type { EngineKind } from '../src/lab/names';
 // The driver (vite, playwright-core) is imported lazily in main(): --help and option errors stay fast.
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,7 +30,11 @@ export const FIELD_OPTIONS: (OptionSpec & { field: FieldSpec })[] = FIELDS.map((
 
 const TOOL_OPTIONS: OptionSpec[] = [
   { name: 'out', type: 'string', help: 'Output directory (created if missing). Required.' },
-  { name: 'prior-file', type: 'string', help: 'Mask file (mask.safetensors or mask.packed) of an earlier run, used as the prior (transfer); implies --prior file.' },
+  {
+    name: 'prior-file',
+    type: 'string',
+    help: 'Mask file (mask.safetensors or mask.packed) of an earlier run, used as the prior (transfer); implies --prior file.',
+  },
   { name: 'public-dir', type: 'string', help: 'Folder served as the asset root (checkpoints/, data/).', default: 'public' },
   { name: 'engine', type: 'string', choices: ['gpu', 'cpu'], help: 'WebGPU engine, or the (slow) CPU engine.', default: 'gpu' },
   { name: 'no-charts', type: 'flag', help: 'Skip the PNG charts.' },
@@ -52,7 +57,12 @@ function help(): string {
     row(o.name, val, `${o.help}${range} (default ${d})`);
   }
   lines.push('', 'Run options:');
-  for (const o of TOOL_OPTIONS) row(o.name, o.type === 'flag' ? '' : o.choices ? ` <${o.choices.join('|')}>` : ` <${o.type}>`, o.help + (o.default !== undefined ? ` (default ${o.default})` : ''));
+  for (const o of TOOL_OPTIONS)
+    row(
+      o.name,
+      o.type === 'flag' ? '' : o.choices ? ` <${o.choices.join('|')}>` : ` <${o.type}>`,
+      o.help + (o.default !== undefined ? ` (default ${o.default})` : ''),
+    );
   return lines.join('\n');
 }
 
@@ -60,7 +70,7 @@ export interface LearnPlan {
   config: ExperimentConfig;
   out: string;
   publicDir: string;
-  engine: 'gpu' | 'cpu';
+  engine: EngineKind;
   charts: boolean;
   timeoutMs: number;
   custom: { dir: string; safetensors: Uint8Array; config: unknown } | null;
@@ -76,7 +86,8 @@ export function configFromOptions(opts: Record<string, unknown>): ExperimentConf
   const explicit: Record<string, unknown> = {};
   for (const o of FIELD_OPTIONS) if (opts[o.name] !== undefined) explicit[o.field.key] = opts[o.name];
   if (opts['prior-file'] !== undefined) {
-    if (explicit.prior !== undefined && explicit.prior !== 'file') throw new UsageError(`--prior-file needs --prior file (got --prior ${String(explicit.prior)})`);
+    if (explicit.prior !== undefined && explicit.prior !== 'file')
+      throw new UsageError(`--prior-file needs --prior file (got --prior ${String(explicit.prior)})`);
     explicit.prior = 'file';
   } else if (explicit.prior === 'file') throw new UsageError('--prior file needs --prior-file FILE');
   try {
@@ -120,9 +131,11 @@ export function planFromArgs(argv: string[]): LearnPlan | 'help' {
     throw new UsageError(`--model ${model}: no such directory, and not a bundled model name`);
   } else if (!existsSync(join(publicDir, 'checkpoints', model, 'model.safetensors'))) {
     const bundled = model === 'tiny-gpt' || model === 'tiny-vit';
-    throw new UsageError(bundled
-      ? `--model ${model}: ${join(publicDir, 'checkpoints', model, 'model.safetensors')} is missing (train it first: npm run train -- ${model})`
-      : `--model ${model}: not a bundled model (tiny-gpt, tiny-vit) in ${publicDir}/checkpoints and not a directory`);
+    throw new UsageError(
+      bundled
+        ? `--model ${model}: ${join(publicDir, 'checkpoints', model, 'model.safetensors')} is missing (train it first: npm run train -- ${model})`
+        : `--model ${model}: not a bundled model (tiny-gpt, tiny-vit) in ${publicDir}/checkpoints and not a directory`,
+    );
   }
 
   let priorFile: LearnPlan['priorFile'] = null;
@@ -134,8 +147,14 @@ export function planFromArgs(argv: string[]): LearnPlan | 'help' {
   const timeoutMin = opts['timeout-min'] as number;
   if (!(timeoutMin > 0)) throw new UsageError(`--timeout-min must be positive (got ${timeoutMin})`);
   return {
-    config, out: resolve(outOpt), publicDir, engine: opts.engine as 'gpu' | 'cpu', charts: !opts['no-charts'],
-    timeoutMs: timeoutMin * 60_000, custom, priorFile,
+    config,
+    out: resolve(outOpt),
+    publicDir,
+    engine: opts.engine as EngineKind,
+    charts: !opts['no-charts'],
+    timeoutMs: timeoutMin * 60_000,
+    custom,
+    priorFile,
   };
 }
 
@@ -166,11 +185,19 @@ async function main(): Promise<void> {
       onEvent: progressPrinter(),
     });
     const wallSeconds = (performance.now() - t0) / 1000;
-    const files = writeHeadlessRun(plan.out, 'learn', r, {
-      versions: { ...driver.versions },
-      model: plan.custom ? { source: 'directory', path: plan.custom.dir } : { source: 'bundled', name: c.model, publicDir: plan.publicDir === resolve(REPO_ROOT, 'public') ? 'public' : plan.publicDir },
-      priorFile: plan.priorFile?.path ?? null,
-    }, wallSeconds);
+    const files = writeHeadlessRun(
+      plan.out,
+      'learn',
+      r,
+      {
+        versions: { ...driver.versions },
+        model: plan.custom
+          ? { source: 'directory', path: plan.custom.dir }
+          : { source: 'bundled', name: c.model, publicDir: plan.publicDir === resolve(REPO_ROOT, 'public') ? 'public' : plan.publicDir },
+        priorFile: plan.priorFile?.path ?? null,
+      },
+      wallSeconds,
+    );
     console.log('');
     for (const row of r.metrics.table) console.log(`  ${row.label.padEnd(40)} ${describeMetrics(row.metrics)}`);
     console.log(`\ndone in ${duration(wallSeconds)} on ${r.adapter}; wrote ${files.join(', ')}`);

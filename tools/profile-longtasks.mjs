@@ -6,12 +6,22 @@ import { chromium } from '@playwright/test';
 import { writeFileSync } from 'node:fs';
 
 const port = Number(process.env.E2E_PORT ?? 5199);
-const args = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const args = [
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
 const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
 await page.addInitScript(() => {
   window.__lt = [];
-  new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__lt.push([Math.round(e.startTime), Math.round(e.duration)]); }).observe({ type: 'longtask', buffered: true });
+  new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) window.__lt.push([Math.round(e.startTime), Math.round(e.duration)]);
+  }).observe({ type: 'longtask', buffered: true });
 });
 const q = '?model=tiny-gpt&batch=2&steps=30&evalEvery=10&evalWindows=4&samplesPerStep=1&calibBatches=2';
 await page.goto(`http://127.0.0.1:${port}/${q}`);
@@ -48,29 +58,54 @@ await browser.close();
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const name = (id) => { const f = byId.get(id).callFrame; return `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`; };
+const name = (id) => {
+  const f = byId.get(id).callFrame;
+  return `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+};
 // '(program)' (native work: style, layout, paint, IPC) counts as busy; only '(idle)' ends a stretch
 const idle = (id) => byId.get(id).callFrame.functionName === '(idle)';
-let t = profile.startTime, run = [], runStart = 0;
+let t = profile.startTime,
+  run = [],
+  runStart = 0;
 const stretches = [];
-const flush = () => { if (run.length) { const dur = (run.at(-1).t - runStart) / 1000; if (dur >= Number(process.env.STRETCH_MS ?? 50)) stretches.push({ at: (runStart - profile.startTime) / 1000, dur, samples: run }); } run = []; };
+const flush = () => {
+  if (run.length) {
+    const dur = (run.at(-1).t - runStart) / 1000;
+    if (dur >= Number(process.env.STRETCH_MS ?? 50)) stretches.push({ at: (runStart - profile.startTime) / 1000, dur, samples: run });
+  }
+  run = [];
+};
 for (let i = 0; i < profile.samples.length; i++) {
   t += profile.timeDeltas[i];
   const id = profile.samples[i];
-  if (idle(id)) { flush(); continue; }
+  if (idle(id)) {
+    flush();
+    continue;
+  }
   if (!run.length) runStart = t;
   run.push({ t, id, dt: profile.timeDeltas[i + 1] ?? 0 });
 }
 flush();
 for (const s of stretches) {
   console.log(`\n== stretch at ${s.at.toFixed(0)} ms, ${s.dur.toFixed(0)} ms`);
-  const self = new Map(), incl = new Map();
+  const self = new Map(),
+    incl = new Map();
   for (const x of s.samples) {
     self.set(name(x.id), (self.get(name(x.id)) ?? 0) + x.dt / 1000);
     const seen = new Set();
-    for (let id = x.id; id !== undefined; id = parent.get(id)) { const k = name(id); if (seen.has(k)) continue; seen.add(k); incl.set(k, (incl.get(k) ?? 0) + x.dt / 1000); }
+    for (let id = x.id; id !== undefined; id = parent.get(id)) {
+      const k = name(id);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      incl.set(k, (incl.get(k) ?? 0) + x.dt / 1000);
+    }
   }
-  const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${v.toFixed(1).padStart(7)} ms  ${k}`).join('\n');
+  const top = (m, n) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `${v.toFixed(1).padStart(7)} ms  ${k}`)
+      .join('\n');
   console.log('self:\n' + top(self, 8));
   console.log('inclusive:\n' + top(incl, 25));
 }

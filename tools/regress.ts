@@ -17,6 +17,7 @@ import { HeadlessDriver, REPO_ROOT } from './lib/headless-driver';
 import { compareWithBaseline, DEFAULT_TOLERANCES, parseBaseline, type Baseline } from './regress/compare';
 import { MATRIX, runMatrix, type RegressReport } from './regress/matrix';
 import { reportHtml } from './regress/report-html';
+import type { EngineKind } from '../src/lab/names';
 
 const SPECS: OptionSpec[] = [
   { name: 'quick', type: 'flag', help: 'A small slice: one model, magnitude + MaskLLM, seed 1, 3 steps (runs inside npm test).' },
@@ -54,7 +55,12 @@ async function main(): Promise<void> {
   const baselinePath = resolve(opts.baseline as string);
   const out = resolve(opts.out as string);
   const publicDir = resolve(opts['public-dir'] as string);
-  let models = opts.models ? String(opts.models).split(',').map((s) => s.trim()).filter(Boolean) : MATRIX.models;
+  let models = opts.models
+    ? String(opts.models)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : MATRIX.models;
   if (quick) models = models.slice(0, 1);
   if (!models.length) throw new UsageError('--models needs at least one model name');
   if (update && opts['compare-only']) throw new UsageError('--update-baseline and --compare-only exclude each other');
@@ -69,9 +75,10 @@ async function main(): Promise<void> {
     report = JSON.parse(readFileSync(p, 'utf8')) as RegressReport;
   } else {
     for (const m of models) {
-      if (!existsSync(join(publicDir, 'checkpoints', m, 'model.safetensors'))) throw new UsageError(`model ${m}: ${join(publicDir, 'checkpoints', m, 'model.safetensors')} is missing`);
+      if (!existsSync(join(publicDir, 'checkpoints', m, 'model.safetensors')))
+        throw new UsageError(`model ${m}: ${join(publicDir, 'checkpoints', m, 'model.safetensors')} is missing`);
     }
-    const driver = await HeadlessDriver.start({ publicDir, engine: opts.engine as 'gpu' | 'cpu' });
+    const driver = await HeadlessDriver.start({ publicDir, engine: opts.engine as EngineKind });
     try {
       report = await runMatrix(driver, models, quick, !opts['no-charts'], join(out, 'runs'));
     } finally {
@@ -90,7 +97,8 @@ async function main(): Promise<void> {
       versions: report.versions,
       cells: { ...(baseline?.cells ?? {}), ...report.cells },
     };
-    if (report.determinism && !report.determinism.identical) throw new Error(`refusing to record a baseline: ${report.determinism.cell} is not deterministic (${report.determinism.detail})`);
+    if (report.determinism && !report.determinism.identical)
+      throw new Error(`refusing to record a baseline: ${report.determinism.cell} is not deterministic (${report.determinism.detail})`);
     mkdirSync(resolve(baselinePath, '..'), { recursive: true });
     writeFileSync(baselinePath, JSON.stringify(next, null, 2) + '\n');
     writeFileSync(join(out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
@@ -109,7 +117,9 @@ async function main(): Promise<void> {
     const f = report.comparison.failures;
     throw new Error(`${f.length} regression(s) in ${nCells} cells, first: ${f[0].message} (report: ${join(out, 'report.html')})`);
   }
-  console.log(`PASS: ${nCells} cells within tolerance, determinism ${report.determinism ? (report.determinism.identical ? 'ok' : 'FAILED') : 'not checked'} (report: ${join(out, 'report.html')})`);
+  console.log(
+    `PASS: ${nCells} cells within tolerance, determinism ${report.determinism ? (report.determinism.identical ? 'ok' : 'FAILED') : 'not checked'} (report: ${join(out, 'report.html')})`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(REPO_ROOT, 'tools/regress.ts')) runMain(main);

@@ -86,14 +86,32 @@ async function main(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) console.warn('no gc(): run with node --expose-gc (npm run soak does) for stable heap figures');
   const config: ExperimentConfig = {
-    ...DEFAULT_CONFIG, model, steps, batch, evalEvery: Math.max(every, Math.floor(steps / 8)), evalWindows: 4, calibBatches: 2, samplesPerStep: 1, prior: 'magnitude',
+    ...DEFAULT_CONFIG,
+    model,
+    steps,
+    batch,
+    evalEvery: Math.max(every, Math.floor(steps / 8)),
+    evalWindows: 4,
+    calibBatches: 2,
+    samplesPerStep: 1,
+    prior: 'magnitude',
   };
   const samples: Sample[] = [];
   const t0 = performance.now();
   const sample = (step: number) => {
     gc?.();
     const m = process.memoryUsage();
-    samples.push({ step, seconds: (performance.now() - t0) / 1000, rss: m.rss, heapUsed: m.heapUsed, external: m.external, liveBuffers: engine.liveTensors, liveBytes: engine.pool.liveByteCount, pooledBytes: engine.pool.pooledByteCount, created: { ...created } });
+    samples.push({
+      step,
+      seconds: (performance.now() - t0) / 1000,
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      external: m.external,
+      liveBuffers: engine.liveTensors,
+      liveBytes: engine.pool.liveByteCount,
+      pooledBytes: engine.pool.pooledByteCount,
+      created: { ...created },
+    });
   };
   let failure = '';
   const runner = new LabRunner({ engine: fixedEngine(engine), assets });
@@ -101,7 +119,10 @@ async function main(): Promise<void> {
     if (ev.type === 'progress' && ev.phase === 'learning' && ev.done % every === 0) {
       sample(ev.done);
       const s = samples[samples.length - 1];
-      if (ev.done % (every * 5) === 0) console.log(`  step ${ev.done}/${steps}  ${s.seconds.toFixed(0)} s  rss ${(s.rss / 2 ** 20).toFixed(1)} MiB  heap ${(s.heapUsed / 2 ** 20).toFixed(1)} MiB  live buffers ${s.liveBuffers}`);
+      if (ev.done % (every * 5) === 0)
+        console.log(
+          `  step ${ev.done}/${steps}  ${s.seconds.toFixed(0)} s  rss ${(s.rss / 2 ** 20).toFixed(1)} MiB  heap ${(s.heapUsed / 2 ** 20).toFixed(1)} MiB  live buffers ${s.liveBuffers}`,
+        );
     }
     if (ev.type === 'error') failure = ev.message;
   });
@@ -120,7 +141,13 @@ async function main(): Promise<void> {
   const verdict = (f: (s: Sample) => number, rel: number, abs: number) => {
     const a = mean(q2, f);
     const b = mean(q4, f);
-    return { secondQuarterMean: Math.round(a), lastQuarterMean: Math.round(b), growth: Math.round(b - a), tolerance: Math.round(Math.max(abs, rel * a)), ok: b - a <= Math.max(abs, rel * a) };
+    return {
+      secondQuarterMean: Math.round(a),
+      lastQuarterMean: Math.round(b),
+      growth: Math.round(b - a),
+      tolerance: Math.round(Math.max(abs, rel * a)),
+      ok: b - a <= Math.max(abs, rel * a),
+    };
   };
   const result = {
     rss: verdict((s) => s.rss, TOLERANCE.rssRel, TOLERANCE.rssAbs),
@@ -133,21 +160,36 @@ async function main(): Promise<void> {
   const slope = (f: (s: Sample) => number) => {
     const n = warm.length;
     if (n < 2) return 0;
-    const mx = warm.reduce((a, x) => a + x.step, 0) / n, my = warm.reduce((a, x) => a + f(x), 0) / n;
-    const sxy = warm.reduce((a, x) => a + (x.step - mx) * (f(x) - my), 0), sxx = warm.reduce((a, x) => a + (x.step - mx) ** 2, 0);
+    const mx = warm.reduce((a, x) => a + x.step, 0) / n,
+      my = warm.reduce((a, x) => a + f(x), 0) / n;
+    const sxy = warm.reduce((a, x) => a + (x.step - mx) * (f(x) - my), 0),
+      sxx = warm.reduce((a, x) => a + (x.step - mx) ** 2, 0);
     return Math.round(sxy / sxx);
   };
-  const slopes = { fromStep: warm[0]?.step ?? 0, rss: slope((x) => x.rss), heapUsed: slope((x) => x.heapUsed), external: slope((x) => x.external), outsideHeap: slope((x) => x.rss - x.heapUsed - x.external) };
+  const slopes = {
+    fromStep: warm[0]?.step ?? 0,
+    rss: slope((x) => x.rss),
+    heapUsed: slope((x) => x.heapUsed),
+    external: slope((x) => x.external),
+    outsideHeap: slope((x) => x.rss - x.heapUsed - x.external),
+  };
   // WebGPU objects created per step once warm: from the first sample of the 2nd quarter to the last
-  const from = q2[0] ?? body[0], to = body[body.length - 1];
+  const from = q2[0] ?? body[0],
+    to = body[body.length - 1];
   const createdPerStep = Object.fromEntries(
-    Object.keys(to.created).map((k) => [k, Number(((to.created[k as keyof DeviceCounts] - from.created[k as keyof DeviceCounts]) / Math.max(1, to.step - from.step)).toFixed(3))]),
+    Object.keys(to.created).map((k) => [
+      k,
+      Number(((to.created[k as keyof DeviceCounts] - from.created[k as keyof DeviceCounts]) / Math.max(1, to.step - from.step)).toFixed(3)),
+    ]),
   );
   const noGrowth = q2.length > 0 && q4.length > 0 && Object.values(result).every((r) => r.ok);
   const report = {
     command: `npm run soak -- ${process.argv.slice(2).join(' ')}`.trim(),
     date: new Date().toISOString(),
-    model, steps, batch, every,
+    model,
+    steps,
+    batch,
+    every,
     gcExposed: Boolean(gc),
     seconds: Math.round((performance.now() - t0) / 1000),
     stepsPerSecond: Number((steps / ((performance.now() - t0) / 1000)).toFixed(2)),
@@ -165,11 +207,25 @@ async function main(): Promise<void> {
   if (arg('doc', '') !== 'none') writeSoakSection(docs, soakMarkdown(report, out, MB));
   console.log('\n  step    time s   rss MiB  heap MiB  ext MiB  live bufs  live MiB  pooled MiB');
   for (const s of samples) {
-    console.log(`${String(s.step).padStart(6)}  ${s.seconds.toFixed(0).padStart(8)}  ${MB(s.rss).padStart(8)}  ${MB(s.heapUsed).padStart(8)}  ${MB(s.external).padStart(7)}  ${String(s.liveBuffers).padStart(9)}  ${MB(s.liveBytes).padStart(8)}  ${MB(s.pooledBytes).padStart(10)}`);
+    console.log(
+      `${String(s.step).padStart(6)}  ${s.seconds.toFixed(0).padStart(8)}  ${MB(s.rss).padStart(8)}  ${MB(s.heapUsed).padStart(8)}  ${MB(s.external).padStart(7)}  ${String(s.liveBuffers).padStart(9)}  ${MB(s.liveBytes).padStart(8)}  ${MB(s.pooledBytes).padStart(10)}`,
+    );
   }
-  for (const [k, r] of Object.entries(result)) console.log(`${k}: second quarter ${r.secondQuarterMean}, last quarter ${r.lastQuarterMean}, growth ${r.growth} (tolerance ${r.tolerance}) ${r.ok ? 'ok' : 'GROWTH'}`);
-  console.log(`bytes per step (least squares from step ${slopes.fromStep}): rss ${slopes.rss}, JS heap ${slopes.heapUsed}, external ${slopes.external}, rest of rss ${slopes.outsideHeap}`);
-  console.log(`WebGPU objects created per step (steps ${from.step}–${to.step}): ${Object.entries(createdPerStep).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+  for (const [k, r] of Object.entries(result))
+    console.log(
+      `${k}: second quarter ${r.secondQuarterMean}, last quarter ${r.lastQuarterMean}, growth ${r.growth} (tolerance ${r.tolerance}) ${r.ok ? 'ok' : 'GROWTH'}`,
+    );
+  console.log(
+    `bytes per step (least squares from step ${slopes.fromStep}): rss ${slopes.rss}, JS heap ${slopes.heapUsed}, external ${slopes.external}, rest of rss ${slopes.outsideHeap}`,
+  );
+  console.log(
+    `WebGPU objects created per step (steps ${from.step}–${to.step}): ${
+      Object.entries(createdPerStep)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
+  );
   console.log(`\n${report.verdict} over ${steps} steps (${report.seconds} s); wrote ${out}`);
   if (opts()['keep-device'] === true) process.exit(noGrowth ? 0 : 1);
   runner.session?.dispose();
@@ -178,19 +234,49 @@ async function main(): Promise<void> {
 }
 
 /** The figures of the soak section of docs/RELIABILITY.md (between its soak markers), from this run. */
-function soakMarkdown(r: { command: string; date: string; model: string; steps: number; batch: number; every: number; seconds: number; stepsPerSecond: number; verdict: string; quarters: Record<string, { secondQuarterMean: number; lastQuarterMean: number; growth: number; tolerance: number; ok: boolean }>; createdPerStep: Record<string, number>; bytesPerStep: { fromStep: number; rss: number; heapUsed: number; external: number; outsideHeap: number }; webgpuErrors: string[]; samples: Sample[] }, out: string, MB: (b: number) => string): string {
+function soakMarkdown(
+  r: {
+    command: string;
+    date: string;
+    model: string;
+    steps: number;
+    batch: number;
+    every: number;
+    seconds: number;
+    stepsPerSecond: number;
+    verdict: string;
+    quarters: Record<string, { secondQuarterMean: number; lastQuarterMean: number; growth: number; tolerance: number; ok: boolean }>;
+    createdPerStep: Record<string, number>;
+    bytesPerStep: { fromStep: number; rss: number; heapUsed: number; external: number; outsideHeap: number };
+    webgpuErrors: string[];
+    samples: Sample[];
+  },
+  out: string,
+  MB: (b: number) => string,
+): string {
   const L: string[] = [];
-  L.push(`Generated by \`${r.command}\` on ${r.date.slice(0, 16).replace('T', ' ')} UTC — do not edit by hand. ${r.steps} mask-learning steps of \`${r.model}\` (batch ${r.batch}) on the Node GPU engine (Dawn + SwiftShader), memory sampled every ${r.every} steps after \`gc()\`, ${r.seconds} s (${r.stepsPerSecond} steps/s). Full series: \`${relative(process.cwd(), out)}\`.`, '');
+  L.push(
+    `Generated by \`${r.command}\` on ${r.date.slice(0, 16).replace('T', ' ')} UTC — do not edit by hand. ${r.steps} mask-learning steps of \`${r.model}\` (batch ${r.batch}) on the Node GPU engine (Dawn + SwiftShader), memory sampled every ${r.every} steps after \`gc()\`, ${r.seconds} s (${r.stepsPerSecond} steps/s). Full series: \`${relative(process.cwd(), out)}\`.`,
+    '',
+  );
   L.push('| quantity | 2nd quarter mean | last quarter mean | growth | tolerance | verdict |', '|---|---|---|---|---|---|');
   const fmt = (k: string, v: number) => (k === 'rss' || k === 'heapUsed' ? `${MB(v)} MiB` : String(v));
   const names: Record<string, string> = { rss: 'process rss', heapUsed: 'JS heapUsed', liveBuffers: 'live GPU buffers', liveBytes: 'live GPU bytes' };
   for (const [k, q] of Object.entries(r.quarters)) {
-    L.push(`| ${names[k] ?? k} | ${fmt(k, q.secondQuarterMean)} | ${fmt(k, q.lastQuarterMean)} | ${q.growth >= 0 ? '+' : ''}${fmt(k, q.growth)} | ${fmt(k, q.tolerance)} | ${q.ok ? 'ok' : '**growth**'} |`);
+    L.push(
+      `| ${names[k] ?? k} | ${fmt(k, q.secondQuarterMean)} | ${fmt(k, q.lastQuarterMean)} | ${q.growth >= 0 ? '+' : ''}${fmt(k, q.growth)} | ${fmt(k, q.tolerance)} | ${q.ok ? 'ok' : '**growth**'} |`,
+    );
   }
   const b = r.bytesPerStep;
-  L.push('', `Trend (least-squares slope from step ${b.fromStep}, bytes per step): rss ${b.rss >= 0 ? '+' : ''}${b.rss}, of which JS heap ${b.heapUsed >= 0 ? '+' : ''}${b.heapUsed}, V8 external (ArrayBuffers) ${b.external >= 0 ? '+' : ''}${b.external}, the rest (native: Dawn, SwiftShader, allocator) ${b.outsideHeap >= 0 ? '+' : ''}${b.outsideHeap}.`);
+  L.push(
+    '',
+    `Trend (least-squares slope from step ${b.fromStep}, bytes per step): rss ${b.rss >= 0 ? '+' : ''}${b.rss}, of which JS heap ${b.heapUsed >= 0 ? '+' : ''}${b.heapUsed}, V8 external (ArrayBuffers) ${b.external >= 0 ? '+' : ''}${b.external}, the rest (native: Dawn, SwiftShader, allocator) ${b.outsideHeap >= 0 ? '+' : ''}${b.outsideHeap}.`,
+  );
   const per = Object.entries(r.createdPerStep).filter(([k, v]) => !k.endsWith('Step') && v > 0);
-  L.push('', `WebGPU objects created per step once warm (steps ${r.createdPerStep.fromStep}–${r.createdPerStep.toStep}, counted by wrapping the device's create* methods): ${per.length ? per.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}.`);
+  L.push(
+    '',
+    `WebGPU objects created per step once warm (steps ${r.createdPerStep.fromStep}–${r.createdPerStep.toStep}, counted by wrapping the device's create* methods): ${per.length ? per.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}.`,
+  );
   L.push('', `Result: **${r.verdict}**; WebGPU errors: ${r.webgpuErrors.length ? r.webgpuErrors.join('; ') : 'none'}.`, '');
   const pick = r.samples.filter((_, i) => i % Math.max(1, Math.ceil(r.samples.length / 11)) === 0 || i === r.samples.length - 1);
   L.push('| step | s | rss MiB | heap MiB | live GPU buffers | live GPU MiB |', '|---|---|---|---|---|---|');

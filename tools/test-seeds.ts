@@ -21,7 +21,7 @@ const SPECS: OptionSpec[] = [
   { name: 'record', type: 'flag', help: `write the sweep to ${relative(ROOT, RECORD)}` },
   { name: 'help', type: 'flag', help: 'this text' },
 ];
-const USAGE = 'npm run test:seeds -- [options] [test files…]   (default: the project\'s randomized files)';
+const USAGE = "npm run test:seeds -- [options] [test files…]   (default: the project's randomized files)";
 
 interface Failure {
   file: string;
@@ -54,7 +54,10 @@ function runSeed(project: string, files: string[], seed: number, out: string): S
   const t0 = performance.now();
   rmSync(out, { force: true });
   const p = spawnSync('npx', ['vitest', 'run', '--project', project, '--reporter=json', `--outputFile=${out}`, ...files], {
-    cwd: ROOT, env: { ...process.env, TEST_SEED: String(seed) }, encoding: 'utf8', maxBuffer: 1 << 26,
+    cwd: ROOT,
+    env: { ...process.env, TEST_SEED: String(seed) },
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
   });
   const seconds = (performance.now() - t0) / 1000;
   if (!existsSync(out)) {
@@ -74,7 +77,12 @@ function runSeed(project: string, files: string[], seed: number, out: string): S
   return { seed, tests: r.numTotalTests, failures, seconds };
 }
 
-const firstLine = (s: string) => s.split('\n').find((l) => l.trim())?.trim().slice(0, 300) ?? '';
+const firstLine = (s: string) =>
+  s
+    .split('\n')
+    .find((l) => l.trim())
+    ?.trim()
+    .slice(0, 300) ?? '';
 
 async function main(): Promise<void> {
   const { opts, positional } = parseArgs(process.argv.slice(2), SPECS);
@@ -107,7 +115,9 @@ async function main(): Promise<void> {
   }
   const failed = results.filter((r) => r.failures.length);
   console.log('');
-  console.log(failed.length ? `${failed.length} of ${results.length} seeds failed: ${failed.map((r) => r.seed).join(', ')}` : `all ${results.length} seeds passed`);
+  console.log(
+    failed.length ? `${failed.length} of ${results.length} seeds failed: ${failed.map((r) => r.seed).join(', ')}` : `all ${results.length} seeds passed`,
+  );
   if (opts.record) console.log(`recorded in ${relative(ROOT, RECORD)}`);
   if (failed.length) process.exitCode = 1;
 }

@@ -62,8 +62,14 @@ async function main(): Promise<void> {
   const out = (opts.out as string) ?? join('public', 'checkpoints', name);
   const logEvery = opts['log-every'] as number;
   const cfg: DenseTrainConfig = {
-    steps, lr: (opts.lr as number) ?? d.lr, lrMin: ((opts.lr as number) ?? d.lr) / 10, warmup: Math.min(100, Math.floor(steps / 10)),
-    weightDecay: 0.1, betas: [0.9, 0.95], clip: 1.0, logEvery,
+    steps,
+    lr: (opts.lr as number) ?? d.lr,
+    lrMin: ((opts.lr as number) ?? d.lr) / 10,
+    warmup: Math.min(100, Math.floor(steps / 10)),
+    weightDecay: 0.1,
+    betas: [0.9, 0.95],
+    clip: 1.0,
+    logEvery,
   };
 
   const engine = await nodeGpuEngine();
@@ -75,7 +81,9 @@ async function main(): Promise<void> {
   const trainText = config.kind === 'gpt2' ? await loadTrainText(assets, 'mixed') : null;
   const trainImages = config.kind === 'vit' ? await loadImageShard(assets, 'train') : null;
   const context = config.kind === 'gpt2' ? config.nPositions : 0;
-  console.log(`${name}: ${model.parameterCount} parameters, ${steps} steps of batch ${batch}, adapter ${engine.info.adapterInfo.description || engine.info.adapterInfo.vendor}`);
+  console.log(
+    `${name}: ${model.parameterCount} parameters, ${steps} steps of batch ${batch}, adapter ${engine.info.adapterInfo.description || engine.info.adapterInfo.vendor}`,
+  );
 
   const log: TrainLogEntry[] = [];
   const t0 = performance.now();
@@ -106,10 +114,15 @@ async function main(): Promise<void> {
     }
     const pruned = await magnitudePruned(model);
     for (const domain of ['en', 'code'] as const) {
-      metrics[`${domain}.val.magnitude_2:4`] = await evaluateText(model, evalTextWindows(await loadTextShard(assets, domain, 'val'), context, opts['eval-windows'] as number), pruned);
+      metrics[`${domain}.val.magnitude_2:4`] = await evaluateText(
+        model,
+        evalTextWindows(await loadTextShard(assets, domain, 'val'), context, opts['eval-windows'] as number),
+        pruned,
+      );
     }
   } else {
-    for (const split of ['val', 'test'] as const) metrics[`${split}.dense`] = await evaluateImages(model, imageBatches(await loadImageShard(assets, split), 250));
+    for (const split of ['val', 'test'] as const)
+      metrics[`${split}.dense`] = await evaluateImages(model, imageBatches(await loadImageShard(assets, split), 250));
     const pruned = await magnitudePruned(model);
     metrics['test.magnitude_2:4'] = await evaluateImages(model, imageBatches(await loadImageShard(assets, 'test'), 250), pruned);
   }
@@ -123,7 +136,8 @@ async function main(): Promise<void> {
   const adapter = engine.info.adapterInfo;
   writeFileSync(
     join(out, 'train_log.json'),
-    JSON.stringify({ model: name, seed, batch, context, config: cfg, parameters: model.parameterCount, wallSeconds: wall, adapter, log, metrics }, null, 1) + '\n',
+    JSON.stringify({ model: name, seed, batch, context, config: cfg, parameters: model.parameterCount, wallSeconds: wall, adapter, log, metrics }, null, 1) +
+      '\n',
   );
   console.log(`wrote ${out}`);
 }

@@ -20,11 +20,7 @@ export interface GradcheckResult {
   worst: number;
 }
 
-export async function gradcheck(
-  build: (tape: Tape, inputs: Tensor[]) => Tensor,
-  inputs: GradInput[],
-  eps = 1e-6,
-): Promise<GradcheckResult> {
+export async function gradcheck(build: (tape: Tape, inputs: Tensor[]) => Tensor, inputs: GradInput[], eps = 1e-6): Promise<GradcheckResult> {
   const e = new CpuEngine(true);
   const wants = inputs.map((i) => (i.grad ?? true) && (i.dtype ?? 'f32') === 'f32');
   const leaves = () => inputs.map((i, k) => new Tensor(e.upload(i.data, i.shape, i.dtype ?? 'f32'), wants[k]));

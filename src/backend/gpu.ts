@@ -217,7 +217,10 @@ export class GpuEngine implements EngineBase {
     let u = this.uniformSlots[i];
     if (!u || u.size < data.byteLength) {
       u?.destroy();
-      u = this.device.createBuffer({ size: Math.max(UNIFORM_SLOT_BYTES, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      u = this.device.createBuffer({
+        size: Math.max(UNIFORM_SLOT_BYTES, Math.ceil(data.byteLength / 16) * 16),
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
       this.uniformSlots[i] = u;
     }
     this.device.queue.writeBuffer(u, 0, data);

@@ -66,13 +66,7 @@ function fillWindow(tokens: Uint8Array | Uint32Array, start: number, context: nu
  * `batch` windows of context+1 consecutive tokens at independent uniform starts in
  * [0, tokens.length − context − 1] (with replacement), deterministic in (seed, step).
  */
-export function sampleTextBatch(
-  tokens: Uint8Array | Uint32Array,
-  batch: number,
-  context: number,
-  seed: number,
-  step: number,
-): TextBatch {
+export function sampleTextBatch(tokens: Uint8Array | Uint32Array, batch: number, context: number, seed: number, step: number): TextBatch {
   checkText(tokens, context);
   checkInt('batch', batch, 1, 1 << 20);
   checkInt('seed', seed, 0);

@@ -95,8 +95,7 @@ export function createAutomation(control: LabControl): LabAutomation {
     for (const w of [...waiters]) w(e);
   });
 
-  const reached = (s: LabStateSnapshot, o: WaitForOptions) =>
-    (o.state === undefined || s.state === o.state) && (o.step === undefined || s.step >= o.step);
+  const reached = (s: LabStateSnapshot, o: WaitForOptions) => (o.state === undefined || s.state === o.state) && (o.step === undefined || s.step >= o.step);
 
   const waitFor = async (o: WaitForOptions): Promise<LabStateSnapshot> => {
     if (o.state === undefined && o.step === undefined) throw new Error('waitFor needs a state or a step to wait for');
@@ -111,10 +110,7 @@ export function createAutomation(control: LabControl): LabAutomation {
         waiters.delete(onEvent);
         f();
       };
-      const timer = setTimeout(
-        () => finish(() => reject(new Error(`waitFor timed out after ${o.timeoutMs} ms waiting for ${describe(o)}`))),
-        o.timeoutMs,
-      );
+      const timer = setTimeout(() => finish(() => reject(new Error(`waitFor timed out after ${o.timeoutMs} ms waiting for ${describe(o)}`))), o.timeoutMs);
       const check = async () => {
         if (busy) {
           again = true;
@@ -126,9 +122,11 @@ export function createAutomation(control: LabControl): LabAutomation {
             again = false;
             const s = await control.getState();
             if (reached(s, o)) return finish(() => resolve(s));
-            if (s.state === 'error' && o.state !== 'error') return finish(() => reject(new Error(`the lab failed while waiting for ${describe(o)}: ${s.message ?? 'no message'}`)));
+            if (s.state === 'error' && o.state !== 'error')
+              return finish(() => reject(new Error(`the lab failed while waiting for ${describe(o)}: ${s.message ?? 'no message'}`)));
             // The session pauses itself on NaN/Inf (with a message): nothing more will come.
-            if (s.state === 'paused' && s.message && o.state !== 'paused') return finish(() => reject(new Error(`the run paused while waiting for ${describe(o)}: ${s.message}`)));
+            if (s.state === 'paused' && s.message && o.state !== 'paused')
+              return finish(() => reject(new Error(`the run paused while waiting for ${describe(o)}: ${s.message}`)));
             if (s.state === 'done' && o.state !== 'done') return finish(() => reject(new Error(`the run finished at step ${s.step} before ${describe(o)}`)));
           } while (again);
         } catch (e) {

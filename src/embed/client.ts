@@ -100,7 +100,10 @@ export class LabClient {
    */
   static attach(iframe: HTMLIFrameElement, labOrigin: string, opts: LabClientOptions = {}): Promise<LabClient> {
     const origin = canonicalOrigin(labOrigin);
-    if (!origin) return Promise.reject(new LabClientError('bad-argument', `labOrigin must be an http(s) origin like https://lab.example (got ${JSON.stringify(labOrigin)})`));
+    if (!origin)
+      return Promise.reject(
+        new LabClientError('bad-argument', `labOrigin must be an http(s) origin like https://lab.example (got ${JSON.stringify(labOrigin)})`),
+      );
     const client = new LabClient(iframe, origin, opts.window ?? window, opts);
     return client.waitReady(opts.readyTimeoutMs ?? 60_000, opts.pingIntervalMs ?? 250).then(
       () => client,
@@ -134,7 +137,13 @@ export class LabClient {
       };
       const ping = setInterval(ask, pingMs);
       const timer = setTimeout(
-        () => finish(new LabClientError('timeout', `the lab at ${this.labOrigin} did not become ready within ${timeoutMs} ms; does its URL allow this page's origin (origins=${this.win.location?.origin ?? '?'})?`)),
+        () =>
+          finish(
+            new LabClientError(
+              'timeout',
+              `the lab at ${this.labOrigin} did not become ready within ${timeoutMs} ms; does its URL allow this page's origin (origins=${this.win.location?.origin ?? '?'})?`,
+            ),
+          ),
         timeoutMs,
       );
       ask();

@@ -9,7 +9,18 @@
 // fetch something chosen by the sender or read a file.
 import type { SessionEvent } from '../lab/session';
 import { decodeConfigFromSearch, parseOrigin, parseOriginList } from '../lab/url-config';
-import { COMMANDS, isProtocolMessage, makeEvent, makeReply, PROTOCOL_VERSION, requestIdOf, validateCommand, type CommandMessage, type EventMessage, type RequestId } from './protocol';
+import {
+  COMMANDS,
+  isProtocolMessage,
+  makeEvent,
+  makeReply,
+  PROTOCOL_VERSION,
+  requestIdOf,
+  validateCommand,
+  type CommandMessage,
+  type EventMessage,
+  type RequestId,
+} from './protocol';
 import type { LabControl } from './types';
 
 export interface EmbedStats {
@@ -75,7 +86,11 @@ function originOfUrl(url: string): string | null {
 export function toProtocolEvent(e: SessionEvent): EventMessage | null {
   switch (e.type) {
     case 'progress': {
-      const data: { phase: typeof e.phase; done: number; total: number; detail?: string; stepsPerSecond?: number } = { phase: e.phase, done: e.done, total: e.total };
+      const data: { phase: typeof e.phase; done: number; total: number; detail?: string; stepsPerSecond?: number } = {
+        phase: e.phase,
+        done: e.done,
+        total: e.total,
+      };
       if (e.detail !== undefined) data.detail = e.detail;
       if (e.stepsPerSecond !== undefined && Number.isFinite(e.stepsPerSecond)) data.stepsPerSecond = e.stepsPerSecond;
       return makeEvent('progress', data);
@@ -105,7 +120,11 @@ export function installEmbedHost(control: LabControl, opts: EmbedHostOptions = {
   const limit = opts.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT;
   const url = decodeConfigFromSearch(win.location.search);
   const originWarnings: string[] = [];
-  const explicit = [...parseOriginList((opts.allowedOrigins ?? []).join(','), originWarnings, 'allowedOrigins'), ...url.allowedOrigins, ...buildTimeOrigins(originWarnings)];
+  const explicit = [
+    ...parseOriginList((opts.allowedOrigins ?? []).join(','), originWarnings, 'allowedOrigins'),
+    ...url.allowedOrigins,
+    ...buildTimeOrigins(originWarnings),
+  ];
   // file:// and sandboxed documents have the opaque origin "null": it names nobody, never allow it.
   const own = win.location.origin !== 'null' ? parseOrigin(win.location.origin) : null;
   const allowed = [...new Set([...explicit, ...(own ? [own] : [])])];
@@ -123,7 +142,13 @@ export function installEmbedHost(control: LabControl, opts: EmbedHostOptions = {
     }
   };
 
-  const reply = (target: Poster, origin: string, id: RequestId, outcome: { ok: true; result: unknown } | { ok: false; error: string }, transfer?: Transferable[]) => {
+  const reply = (
+    target: Poster,
+    origin: string,
+    id: RequestId,
+    outcome: { ok: true; result: unknown } | { ok: false; error: string },
+    transfer?: Transferable[],
+  ) => {
     if (!post(target, origin, makeReply(id, outcome), transfer) && outcome.ok) {
       post(target, origin, makeReply(id, { ok: false, error: 'the result could not be sent (not cloneable)' }));
     }
@@ -227,10 +252,25 @@ export function installEmbedHost(control: LabControl, opts: EmbedHostOptions = {
       (s) => {
         if (disposed) return;
         ready = true;
-        post(parent, target, makeEvent('ready', { protocolVersion: PROTOCOL_VERSION, commands: [...COMMANDS], state: s.state, engine: s.engine, warnings: [...url.warnings, ...originWarnings] }));
+        post(
+          parent,
+          target,
+          makeEvent('ready', {
+            protocolVersion: PROTOCOL_VERSION,
+            commands: [...COMMANDS],
+            state: s.state,
+            engine: s.engine,
+            warnings: [...url.warnings, ...originWarnings],
+          }),
+        );
       },
       (e: unknown) => {
-        if (!disposed) post(parent, target, makeEvent('error', { message: `the lab could not start: ${e instanceof Error ? e.message : String(e)}`.slice(0, MAX_ERROR_LENGTH) }));
+        if (!disposed)
+          post(
+            parent,
+            target,
+            makeEvent('error', { message: `the lab could not start: ${e instanceof Error ? e.message : String(e)}`.slice(0, MAX_ERROR_LENGTH) }),
+          );
       },
     );
   }

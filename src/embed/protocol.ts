@@ -13,9 +13,10 @@
 // unexpected types.
 // This module has no runtime imports: it is bundled into the small client entry (dist/embed/client.js).
 import type { ExperimentConfig } from '../lab/config';
-import type { EvaluationEvent, ProgressPhase, ResultRow, SessionState } from '../lab/session';
+import type { EvaluationEvent, ResultRow } from '../lab/session';
+import { ENGINE_KINDS, MASK_FORMATS, PROGRESS_PHASES, SESSION_STATES } from '../lab/names';
 import type { StepMetrics } from '../sparsity/learner';
-import type { LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from './types';
+import type { LabMetricsSnapshot, LabStateSnapshot } from './types';
 
 export const PROTOCOL = 'maskllm-lab';
 export const PROTOCOL_VERSION = 1;
@@ -37,17 +38,8 @@ export type CommandName = (typeof COMMANDS)[number];
 export const EVENTS = ['ready', 'progress', 'metrics', 'evaluation', 'done', 'error'] as const;
 export type EventName = (typeof EVENTS)[number];
 
-/** Every member of the union U as a runtime list: the compiler refuses a missing or a foreign member. */
-const allOf =
-  <U extends string>() =>
-  <const L extends readonly U[]>(list: L & ([U] extends [L[number]] ? unknown : { missing: Exclude<U, L[number]> })): L =>
-    list;
-// Copies of the lab's tables, checked against their types: importing the lab's modules at runtime
-// would pull the engine into the client bundle.
-export const MASK_FORMATS = allOf<MaskFormat>()(['safetensors', 'packed', 'state']);
-const SESSION_STATES = allOf<SessionState>()(['idle', 'loading', 'ready', 'running', 'paused', 'done', 'error']);
-const PHASES = allOf<ProgressPhase>()(['loading', 'compiling', 'baselines', 'learning', 'evaluating']);
-const ENGINES = ['gpu', 'cpu'] as const;
+// The lab's tables come from names.ts, which has no runtime imports (the client bundle stays free of the engine).
+export { MASK_FORMATS };
 
 export type RequestId = string | number;
 export type ConfigValue = string | number | boolean;
@@ -93,7 +85,6 @@ const str = (max: number = LIMITS.stringLength) =>
   check<string>((v, p) => (typeof v !== 'string' ? `${p} must be a string (got ${show(v)})` : v.length > max ? `${p} is longer than ${max} characters` : null));
 const num = check<number>((v, p) => (typeof v === 'number' ? null : `${p} must be a number (got ${show(v)})`));
 const finite = check<number>((v, p) => (typeof v === 'number' && Number.isFinite(v) ? null : `${p} must be a finite number (got ${show(v)})`));
-const bool = check<boolean>((v, p) => (typeof v === 'boolean' ? null : `${p} must be true or false (got ${show(v)})`));
 const isNull = check<null>((v, p) => (v === null ? null : `${p} must be null (got ${show(v)})`));
 /** Anything at all (a reply's result is checked per command, by validateResult). */
 const anything = check<unknown>(() => null);
@@ -236,7 +227,8 @@ const configCheck = check<Record<string, ConfigValue>>((v, p) => {
   return null;
 });
 
-const command = <C extends CommandName, S extends Shape = Record<never, never>>(name: C, fields?: S) => obj({ ...base('command'), id: idCheck, command: exactly(name), ...(fields as S) });
+const command = <C extends CommandName, S extends Shape = Record<never, never>>(name: C, fields?: S) =>
+  obj({ ...base('command'), id: idCheck, command: exactly(name), ...(fields as S) });
 const commandShapes = {
   setConfig: command('setConfig', { config: configCheck }),
   run: command('run'),
@@ -289,7 +281,21 @@ export function validateReply(data: unknown): Validation<ReplyMessage> {
 // Results and event data: the fields a host relies on are checked; nested records stay open so that
 // the lab can add fields without breaking old hosts.
 const stepRow = sentAs<StepMetrics>()(
-  obj({ step: num, loss: num, kappa: num, tau: num, lr: num, lambda: num, meanMaskL1: num, meanMaxProb: num, meanMaxProbClean: num, sites: arrayOf(obj({}, { open: true })) }, { open: true }),
+  obj(
+    {
+      step: num,
+      loss: num,
+      kappa: num,
+      tau: num,
+      lr: num,
+      lambda: num,
+      meanMaskL1: num,
+      meanMaxProb: num,
+      meanMaxProbClean: num,
+      sites: arrayOf(obj({}, { open: true })),
+    },
+    { open: true },
+  ),
 );
 const resultRow = sentAs<ResultRow>()(obj({ key: str(), label: str(), metrics: obj({}, { open: true }), bitsPerWeight: either(num, isNull) }, { open: true }));
 const evaluation = sentAs<EvaluationEvent>()(obj({ step: num, metrics: obj({}, { open: true }), flips: either(num, isNull) }, { open: true }));
@@ -302,7 +308,15 @@ const resultShapes = {
   reset: isNull,
   getState: sentAs<LabStateSnapshot>()(
     obj(
-      { state: oneOf(SESSION_STATES), step: num, totalSteps: num, config: obj({}, { open: true }), model: either(obj({}, { open: true }), isNull), engine: oneOf(ENGINES), message: str(4096) },
+      {
+        state: oneOf(SESSION_STATES),
+        step: num,
+        totalSteps: num,
+        config: obj({}, { open: true }),
+        model: either(obj({}, { open: true }), isNull),
+        engine: oneOf(ENGINE_KINDS),
+        message: str(4096),
+      },
       { optional: ['message'], open: true },
     ),
   ),
@@ -321,8 +335,11 @@ export function validateResult<C extends CommandName>(command: C, result: unknow
 
 const eventShapes = {
   // commands: strings, not CommandName: a newer lab may list commands this host does not know
-  ready: obj({ protocolVersion: num, commands: arrayOf(str(), 64), state: oneOf(SESSION_STATES), engine: oneOf(ENGINES), warnings: arrayOf(str(4096), 256) }, { open: true }),
-  progress: obj({ phase: oneOf(PHASES), done: finite, total: finite, detail: str(), stepsPerSecond: num }, { optional: ['detail', 'stepsPerSecond'] }),
+  ready: obj(
+    { protocolVersion: num, commands: arrayOf(str(), 64), state: oneOf(SESSION_STATES), engine: oneOf(ENGINE_KINDS), warnings: arrayOf(str(4096), 256) },
+    { open: true },
+  ),
+  progress: obj({ phase: oneOf(PROGRESS_PHASES), done: finite, total: finite, detail: str(), stepsPerSecond: num }, { optional: ['detail', 'stepsPerSecond'] }),
   metrics: obj({ rows: arrayOf(stepRow) }),
   evaluation,
   done: obj({ rows: arrayOf(resultRow) }),

@@ -5,6 +5,7 @@
 import type { ExperimentConfig } from '../lab/config';
 import type { EvaluationEvent, ModelSummary, ResultRow, SessionEvent, SessionState } from '../lab/session';
 import type { StepMetrics } from '../sparsity/learner';
+import type { EngineKind, MaskFormat } from '../lab/names';
 
 export interface LabStateSnapshot {
   state: SessionState;
@@ -13,7 +14,7 @@ export interface LabStateSnapshot {
   config: ExperimentConfig;
   model: ModelSummary | null;
   /** 'gpu' or 'cpu' (no WebGPU) */
-  engine: 'gpu' | 'cpu';
+  engine: EngineKind;
   message?: string;
 }
 
@@ -23,7 +24,7 @@ export interface LabMetricsSnapshot {
   table: ResultRow[];
 }
 
-export type MaskFormat = 'safetensors' | 'packed' | 'state';
+export type { MaskFormat };
 
 export interface LabControl {
   /** Validate and apply (part of) a configuration; invalid fields fall back with warnings. Loads the model if it changed. */

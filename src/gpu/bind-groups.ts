@@ -45,7 +45,10 @@ export class BindGroupCache {
   private layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   readonly stats: BindGroupStats = { created: 0, hits: 0, evicted: 0 };
 
-  constructor(private readonly device: GPUDevice, private readonly maxEntries = BIND_GROUP_CACHE_ENTRIES) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxEntries = BIND_GROUP_CACHE_ENTRIES,
+  ) {}
 
   get size(): number {
     return this.groups.size;

@@ -44,7 +44,10 @@ export class BufferPool {
   private liveBytes = 0;
   private pooledBytes = 0;
 
-  constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxBufferSize: number,
+  ) {}
 
   /** Buffers handed out and not yet released (pooled ones do not count). */
   get liveCount(): number {

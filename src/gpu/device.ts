@@ -92,6 +92,8 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<DeviceIn
 export function describeAdapter(info: DeviceInfo): string {
   const a = info.adapterInfo;
   const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') || 'unknown adapter';
-  const f = Object.entries(info.features).filter(([, v]) => v).map(([k]) => k);
+  const f = Object.entries(info.features)
+    .filter(([, v]) => v)
+    .map(([k]) => k);
   return `${name} (features: ${f.join(', ') || 'none'})`;
 }

@@ -2,14 +2,7 @@
 // its own message and hint (mlc-ai/web-llm does the same): "no navigator.gpu" is a browser
 // problem, "adapter null" a driver/flag problem, "device lost" happens mid-run.
 
-export type GpuErrorKind =
-  | 'no-navigator-gpu'
-  | 'no-adapter'
-  | 'device-failed'
-  | 'limit-too-low'
-  | 'device-lost'
-  | 'out-of-memory'
-  | 'validation';
+export type GpuErrorKind = 'no-navigator-gpu' | 'no-adapter' | 'device-failed' | 'limit-too-low' | 'device-lost' | 'out-of-memory' | 'validation';
 
 const HINTS: Record<GpuErrorKind, string> = {
   'no-navigator-gpu':

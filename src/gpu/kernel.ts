@@ -12,7 +12,12 @@ export interface Kernel {
 }
 
 export function kernelKey(k: Kernel): string {
-  const c = k.constants ? Object.entries(k.constants).sort(([a], [b]) => a.localeCompare(b)).map(([a, v]) => `${a}=${v}`).join(',') : '';
+  const c = k.constants
+    ? Object.entries(k.constants)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([a, v]) => `${a}=${v}`)
+        .join(',')
+    : '';
   return `${k.name}:${k.entry}:${c}`;
 }
 

@@ -37,14 +37,33 @@ export async function renderPng(figs: Record<string, ChartData>, width = 900, he
       const x1 = xs.length ? Math.max(...xs) : 1;
       const data = [
         // the mean over layers drawn wide; few points (evaluations) get markers
-        ...f.traces.map((t) => ({ type: 'scatter', mode: t.x.length <= MARKER_MAX_POINTS ? 'lines+markers' : 'lines', name: t.name, x: t.x, y: t.y, line: { width: t.name === MEAN_OVER_LAYERS ? 4 : f.traces.length > 2 ? 1 : 2 } })),
-        ...f.refs.map((r, i) => ({ type: 'scatter', mode: 'lines', name: r.name, x: [x0, x1], y: [r.y, r.y], line: { dash: DASHES[i % DASHES.length], width: 1.5 } })),
+        ...f.traces.map((t) => ({
+          type: 'scatter',
+          mode: t.x.length <= MARKER_MAX_POINTS ? 'lines+markers' : 'lines',
+          name: t.name,
+          x: t.x,
+          y: t.y,
+          line: { width: t.name === MEAN_OVER_LAYERS ? 4 : f.traces.length > 2 ? 1 : 2 },
+        })),
+        ...f.refs.map((r, i) => ({
+          type: 'scatter',
+          mode: 'lines',
+          name: r.name,
+          x: [x0, x1],
+          y: [r.y, r.y],
+          line: { dash: DASHES[i % DASHES.length], width: 1.5 },
+        })),
       ];
       const layout = {
-        title: { text: f.title }, width, height, margin: { l: 70, r: 20, t: 50, b: 50 },
+        title: { text: f.title },
+        width,
+        height,
+        margin: { l: 70, r: 20, t: 50, b: 50 },
         xaxis: { title: { text: f.xTitle }, ...(f.integerX ? { tickformat: 'd' } : {}) },
         yaxis: { title: { text: f.yTitle }, type: f.logY ? 'log' : 'linear' },
-        showlegend: data.length > 1, paper_bgcolor: 'white', plot_bgcolor: 'white',
+        showlegend: data.length > 1,
+        paper_bgcolor: 'white',
+        plot_bgcolor: 'white',
       };
       await Plotly.newPlot(host, data, layout, { staticPlot: true });
       out[k] = await Plotly.toImage(host, { format: 'png', width, height });

@@ -65,7 +65,13 @@ export interface FieldSpec {
 
 export const FIELDS: FieldSpec[] = [
   { key: 'model', label: 'Model', help: 'The frozen model whose masks are learned: a bundled checkpoint or one opened from disk.', kind: 'string' },
-  { key: 'method', label: 'Method', help: 'MaskLLM learns masks end to end; magnitude, Wanda and SparseGPT are one-shot baselines.', kind: 'choice', choices: METHODS },
+  {
+    key: 'method',
+    label: 'Method',
+    help: 'MaskLLM learns masks end to end; magnitude, Wanda and SparseGPT are one-shot baselines.',
+    kind: 'choice',
+    choices: METHODS,
+  },
   { key: 'prior', label: 'Prior', help: 'One-shot mask whose candidate gets a head start in the logits (MaskLLM only).', kind: 'choice', choices: PRIOR_KINDS },
   { key: 'n', label: 'N (kept)', help: 'Weights kept in every group of M.', kind: 'int', min: 1, max: 7 },
   { key: 'm', label: 'M (group)', help: 'Group length along the input dimension (M ≤ 8).', kind: 'int', min: 2, max: 8 },
@@ -94,12 +100,41 @@ export const FIELDS: FieldSpec[] = [
 ];
 
 /** The hyper-parameters a preset sets (only sanitizeConfig applies them: callers pass `preset`). */
-function presetFields(name: PresetName): Pick<ExperimentConfig, 'kappaStart' | 'kappaEnd' | 'tauStart' | 'tauEnd' | 'sigma0' | 'priorStrength' | 'lambda' | 'lambdaDecay' | 'lr' | 'lrMin' | 'weightDecay' | 'clip' | 'samplesPerStep' | 'steps'> {
+function presetFields(
+  name: PresetName,
+): Pick<
+  ExperimentConfig,
+  | 'kappaStart'
+  | 'kappaEnd'
+  | 'tauStart'
+  | 'tauEnd'
+  | 'sigma0'
+  | 'priorStrength'
+  | 'lambda'
+  | 'lambdaDecay'
+  | 'lr'
+  | 'lrMin'
+  | 'weightDecay'
+  | 'clip'
+  | 'samplesPerStep'
+  | 'steps'
+> {
   const h = PRESETS[name];
   return {
-    kappaStart: h.kappa[0], kappaEnd: h.kappa[1], tauStart: h.tau[0], tauEnd: h.tau[1], sigma0: h.sigma0,
-    priorStrength: h.priorStrength, lambda: h.lambda, lambdaDecay: h.lambdaDecay, lr: h.lr, lrMin: h.lrMin,
-    weightDecay: h.weightDecay, clip: h.clip, samplesPerStep: h.samplesPerStep, steps: h.steps,
+    kappaStart: h.kappa[0],
+    kappaEnd: h.kappa[1],
+    tauStart: h.tau[0],
+    tauEnd: h.tau[1],
+    sigma0: h.sigma0,
+    priorStrength: h.priorStrength,
+    lambda: h.lambda,
+    lambdaDecay: h.lambdaDecay,
+    lr: h.lr,
+    lrMin: h.lrMin,
+    weightDecay: h.weightDecay,
+    clip: h.clip,
+    samplesPerStep: h.samplesPerStep,
+    steps: h.steps,
   };
 }
 
@@ -123,9 +158,19 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
 
 export function toHyper(c: ExperimentConfig): MaskLLMHyper {
   return {
-    kappa: [c.kappaStart, c.kappaEnd], tau: [c.tauStart, c.tauEnd], sigma0: c.sigma0, priorStrength: c.priorStrength,
-    lambda: c.lambda, lambdaDecay: c.lambdaDecay, lr: c.lr, lrMin: c.lrMin, betas: PRESETS[c.preset].betas,
-    weightDecay: c.weightDecay, clip: c.clip, samplesPerStep: c.samplesPerStep, steps: c.steps,
+    kappa: [c.kappaStart, c.kappaEnd],
+    tau: [c.tauStart, c.tauEnd],
+    sigma0: c.sigma0,
+    priorStrength: c.priorStrength,
+    lambda: c.lambda,
+    lambdaDecay: c.lambdaDecay,
+    lr: c.lr,
+    lrMin: c.lrMin,
+    betas: PRESETS[c.preset].betas,
+    weightDecay: c.weightDecay,
+    clip: c.clip,
+    samplesPerStep: c.samplesPerStep,
+    steps: c.steps,
   };
 }
 
@@ -196,7 +241,11 @@ export interface SanitizeOptions {
  * the preset); a broken cross-field rule is a warning and N:M and the learning rates fall back.
  * Strict: the first problem throws a ConfigValueError (naming the field when one is to blame).
  */
-export function sanitizeConfig(input: unknown, base: ExperimentConfig = DEFAULT_CONFIG, opts: SanitizeOptions = {}): { config: ExperimentConfig; warnings: string[] } {
+export function sanitizeConfig(
+  input: unknown,
+  base: ExperimentConfig = DEFAULT_CONFIG,
+  opts: SanitizeOptions = {},
+): { config: ExperimentConfig; warnings: string[] } {
   const warnings: string[] = [];
   const problem = (e: unknown, fallback: string) => {
     if (opts.strict) throw e instanceof ConfigValueError ? e : new ConfigValueError(String(e));

@@ -38,7 +38,10 @@ export class DenseTrainer {
   private params: Tensor[];
   step = 0;
 
-  constructor(readonly model: LabModel, readonly cfg: DenseTrainConfig) {
+  constructor(
+    readonly model: LabModel,
+    readonly cfg: DenseTrainConfig,
+  ) {
     this.params = [...model.weights.values()];
     for (const p of this.params) {
       if (!p.requiresGrad) throw new Error(`DenseTrainer: ${p.name} is frozen; build the model with trainable = true`);
@@ -63,9 +66,22 @@ export class DenseTrainer {
     this.step++;
     for (const p of this.params) {
       const decay = p.shape.length >= 2 && !p.name.includes('position') && !p.name.includes('cls_token') ? this.cfg.weightDecay : 0;
-      adamwStep(e, p.raw, p.grad!, this.m.get(p)!, this.v.get(p)!, {
-        lr, beta1: this.cfg.betas[0], beta2: this.cfg.betas[1], eps: 1e-8, weightDecay: decay, step: this.step,
-      }, scale);
+      adamwStep(
+        e,
+        p.raw,
+        p.grad!,
+        this.m.get(p)!,
+        this.v.get(p)!,
+        {
+          lr,
+          beta1: this.cfg.betas[0],
+          beta2: this.cfg.betas[1],
+          eps: 1e-8,
+          weightDecay: decay,
+          step: this.step,
+        },
+        scale,
+      );
     }
     let value: number | null = null;
     if (readLoss) value = (await e.read(loss.raw))[0];

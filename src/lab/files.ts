@@ -7,7 +7,12 @@ export type UserFileKind = 'safetensors' | 'config' | 'mask' | 'state';
 
 export class FileSizeError extends Error {
   override name = 'FileSizeError';
-  constructor(message: string, readonly file: string, readonly size: number, readonly limit: number) {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
     super(message);
   }
 }
@@ -57,7 +62,9 @@ export function checkUserFile(file: { name: string; size: number }, kind: UserFi
   if (size > limit) {
     throw new FileSizeError(
       `"${name}" is ${human(size)} (${size} bytes); the ${WHAT[kind]} may be at most ${human(limit)} (${limit} bytes). Is this the right file?`,
-      name, size, limit,
+      name,
+      size,
+      limit,
     );
   }
 }

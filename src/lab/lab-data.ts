@@ -8,9 +8,7 @@ import { parseShard, type ImageShard } from '../data/shards';
 import type { ModelConfig, VitConfig } from '../models/config';
 import type { AssetLoader } from './assets';
 import type { ExperimentConfig } from './config';
-
-export type TextDomain = 'en' | 'code';
-export type Split = 'train' | 'val' | 'test';
+import { TEXT_DOMAINS, type DataSplit, type TextDomainName } from './names';
 
 export interface LabData {
   /** the training text (bytes) or images */
@@ -27,7 +25,7 @@ export class LabDataError extends Error {}
 export const IMAGE_EVAL_BATCH = 250;
 
 /** The bytes of the text shard data/<domain>.<split>.bin. */
-export async function loadTextShard(assets: AssetLoader, domain: TextDomain, split: Split): Promise<Uint8Array> {
+export async function loadTextShard(assets: AssetLoader, domain: TextDomainName, split: DataSplit): Promise<Uint8Array> {
   const name = `${domain}.${split}`;
   const s = parseShard(await assets.load(`data/${name}.bin`));
   if (s.kind !== 'text') throw new LabDataError(`data/${name}.bin is not a text shard`);
@@ -35,7 +33,7 @@ export async function loadTextShard(assets: AssetLoader, domain: TextDomain, spl
 }
 
 /** The image shard data/fmnist.<split>.bin; with a ViT's config, checked to fit its input. */
-export async function loadImageShard(assets: AssetLoader, split: Split, vit?: VitConfig): Promise<ImageShard> {
+export async function loadImageShard(assets: AssetLoader, split: DataSplit, vit?: VitConfig): Promise<ImageShard> {
   const name = `fmnist.${split}`;
   const s = parseShard(await assets.load(`data/${name}.bin`));
   if (s.kind !== 'images') throw new LabDataError(`data/${name}.bin is not an image shard`);
@@ -62,11 +60,12 @@ export async function loadTrainText(assets: AssetLoader, domain: ExperimentConfi
  */
 export async function loadLabData(assets: AssetLoader, mc: ModelConfig, config: Pick<ExperimentConfig, 'trainDomain' | 'evalWindows'>): Promise<LabData> {
   if (mc.kind === 'gpt2') {
-    if (mc.vocabSize !== 256) throw new LabDataError(`this GPT has a ${mc.vocabSize}-token vocabulary; the lab's text data is byte-level (256). Use a byte-level model.`);
+    if (mc.vocabSize !== 256)
+      throw new LabDataError(`this GPT has a ${mc.vocabSize}-token vocabulary; the lab's text data is byte-level (256). Use a byte-level model.`);
     const train = await loadTrainText(assets, config.trainDomain);
     const max = config.evalWindows || undefined;
     const val = new Map<string, TextBatch[]>();
-    for (const d of ['en', 'code'] as const) val.set(d, evalTextWindows(await loadTextShard(assets, d, 'val'), mc.nPositions, max));
+    for (const d of TEXT_DOMAINS) val.set(d, evalTextWindows(await loadTextShard(assets, d, 'val'), mc.nPositions, max));
     return { train, val, test: null };
   }
   const train = await loadImageShard(assets, 'train', mc);

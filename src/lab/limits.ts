@@ -74,17 +74,27 @@ export function plannedBuffers(model: ModelConfig, batch: number, context?: numb
     let site = sites[0];
     for (const s of sites) if (f32(...s.shape) > f32(...site.shape)) site = s;
     const groups = Math.ceil((site.shape[0] * site.shape[1]) / p.m);
-    out.push({ name: `mask logits of ${site.name} [groups = ${groups}, candidates = ${p.candidates.length}]`, bytes: f32(groups, p.candidates.length), scales: 'fixed' });
+    out.push({
+      name: `mask logits of ${site.name} [groups = ${groups}, candidates = ${p.candidates.length}]`,
+      bytes: f32(groups, p.candidates.length),
+      scales: 'fixed',
+    });
   }
 
   if (model.kind === 'gpt2') {
     const T = context ?? model.nPositions;
-    if (!Number.isInteger(T) || T < 1 || T > model.nPositions) throw new RangeError(`checkModelFits: context must be an integer in 1..${model.nPositions} (n_positions), got ${context}`);
+    if (!Number.isInteger(T) || T < 1 || T > model.nPositions)
+      throw new RangeError(`checkModelFits: context must be an integer in 1..${model.nPositions} (n_positions), got ${context}`);
     const B = Math.max(batch, EVAL_BATCH);
     const C = model.nEmbd;
     out.push(
       { name: `logits [B·T = ${B}·${T}, vocab = ${model.vocabSize}]`, bytes: f32(B * T, model.vocabSize), scales: 'batch+context', batch: B },
-      { name: `attention probabilities [B = ${B}, heads = ${model.nHead}, T = ${T}, T = ${T}]`, bytes: f32(B, model.nHead, T, T), scales: 'batch+context', batch: B },
+      {
+        name: `attention probabilities [B = ${B}, heads = ${model.nHead}, T = ${T}, T = ${T}]`,
+        bytes: f32(B, model.nHead, T, T),
+        scales: 'batch+context',
+        batch: B,
+      },
       { name: `MLP activations [B·T = ${B}·${T}, 4C = ${4 * C}]`, bytes: f32(B * T, 4 * C), scales: 'batch+context', batch: B },
       { name: `qkv [B·T = ${B}·${T}, 3C = ${3 * C}]`, bytes: f32(B * T, 3 * C), scales: 'batch+context', batch: B },
     );
@@ -93,10 +103,30 @@ export function plannedBuffers(model: ModelConfig, batch: number, context?: numb
     const T = P + 1;
     const B = Math.max(batch, IMAGE_EVAL_BATCH);
     out.push(
-      { name: `images [B = ${B}, ${model.numChannels}, ${model.imageSize}, ${model.imageSize}]`, bytes: f32(B, model.numChannels, model.imageSize, model.imageSize), scales: 'batch', batch: B },
-      { name: `patches [B·P = ${B}·${P}, ${model.numChannels}·${model.patchSize}² = ${model.numChannels * model.patchSize ** 2}]`, bytes: f32(B * P, model.numChannels * model.patchSize ** 2), scales: 'batch', batch: B },
-      { name: `attention probabilities [B = ${B}, heads = ${model.numHeads}, T = ${T}, T = ${T}]`, bytes: f32(B, model.numHeads, T, T), scales: 'batch', batch: B },
-      { name: `MLP activations [B·T = ${B}·${T}, intermediate = ${model.intermediateSize}]`, bytes: f32(B * T, model.intermediateSize), scales: 'batch', batch: B },
+      {
+        name: `images [B = ${B}, ${model.numChannels}, ${model.imageSize}, ${model.imageSize}]`,
+        bytes: f32(B, model.numChannels, model.imageSize, model.imageSize),
+        scales: 'batch',
+        batch: B,
+      },
+      {
+        name: `patches [B·P = ${B}·${P}, ${model.numChannels}·${model.patchSize}² = ${model.numChannels * model.patchSize ** 2}]`,
+        bytes: f32(B * P, model.numChannels * model.patchSize ** 2),
+        scales: 'batch',
+        batch: B,
+      },
+      {
+        name: `attention probabilities [B = ${B}, heads = ${model.numHeads}, T = ${T}, T = ${T}]`,
+        bytes: f32(B, model.numHeads, T, T),
+        scales: 'batch',
+        batch: B,
+      },
+      {
+        name: `MLP activations [B·T = ${B}·${T}, intermediate = ${model.intermediateSize}]`,
+        bytes: f32(B * T, model.intermediateSize),
+        scales: 'batch',
+        batch: B,
+      },
       { name: `logits [B = ${B}, labels = ${model.numLabels}]`, bytes: f32(B, model.numLabels), scales: 'batch', batch: B },
     );
   }
@@ -120,7 +150,8 @@ export function checkModelFits(limits: DeviceLimits, model: ModelConfig, batch: 
   const B = b.batch ?? batch;
   let hint: string;
   if (b.scales === 'fixed') hint = 'this does not depend on the batch: the model is too large for this GPU; use a smaller model';
-  else if (B > batch) hint = `the evaluation batch of ${B} already exceeds it, so a smaller training batch does not help: use a smaller model${b.scales === 'batch+context' ? ' or a shorter context' : ''}`;
+  else if (B > batch)
+    hint = `the evaluation batch of ${B} already exceeds it, so a smaller training batch does not help: use a smaller model${b.scales === 'batch+context' ? ' or a shorter context' : ''}`;
   else {
     // The largest batch for which *every* buffer fits (not just this one), found by bisection.
     const fits = (x: number) => !firstMisfit(limits, plannedBuffers(model, x, context, opts));
@@ -135,7 +166,10 @@ export function checkModelFits(limits: DeviceLimits, model: ModelConfig, batch: 
   }
   throw new LimitError(
     `The ${b.name} needs ${size} bytes (${MiB(size)}) but this GPU's ${limitName} is ${limit} bytes (${MiB(limit)}): ${hint}.`,
-    b.name, size, limit, limitName,
+    b.name,
+    size,
+    limit,
+    limitName,
   );
 }
 

@@ -35,3 +35,22 @@ export type EvalSplit = (typeof EVAL_SPLITS)[number];
 /** The splits of every data shard on disk (`<domain>.<split>.bin`, see public/data/DATA.md). */
 export const DATA_SPLITS = ['train', 'val', 'test'] as const;
 export type DataSplit = (typeof DATA_SPLITS)[number];
+
+/**
+ * The run's states (owned by LabRunner): idle → loading → ready ⇄ running ⇄ paused → done; any →
+ * error. One-shot methods go from loading straight to done (nothing to learn).
+ */
+export const SESSION_STATES = ['idle', 'loading', 'ready', 'running', 'paused', 'done', 'error'] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+/** What a progress event reports: loading files, compiling shaders, baselines, learning steps, the final evaluation. */
+export const PROGRESS_PHASES = ['loading', 'compiling', 'baselines', 'learning', 'evaluating'] as const;
+export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
+
+/** The files a run's mask can be exported as: safetensors (one U8 per weight), packed (the 2:4 index code), the resumable state. */
+export const MASK_FORMATS = ['safetensors', 'packed', 'state'] as const;
+export type MaskFormat = (typeof MASK_FORMATS)[number];
+
+/** The engine a lab runs on: WebGPU, or the TypeScript CPU engine when there is no adapter. */
+export const ENGINE_KINDS = ['gpu', 'cpu'] as const;
+export type EngineKind = (typeof ENGINE_KINDS)[number];

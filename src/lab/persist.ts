@@ -58,7 +58,14 @@ export type SavedLookup = { saved: SavedRunInfo } | { corrupt: string } | { none
 /** Layout: magic u32, version u32, header length u32, JSON header, state bytes. */
 export function encodeSaved(run: SavedRun): StoredEntry {
   const header = new TextEncoder().encode(
-    JSON.stringify({ savedAt: run.savedAt, config: run.config, step: run.step, metrics: run.metrics, evaluations: run.evaluations, stateLength: run.state.length }),
+    JSON.stringify({
+      savedAt: run.savedAt,
+      config: run.config,
+      step: run.step,
+      metrics: run.metrics,
+      evaluations: run.evaluations,
+      stateLength: run.state.length,
+    }),
   );
   const bytes = new Uint8Array(12 + header.length + run.state.length);
   const dv = new DataView(bytes.buffer);
@@ -73,7 +80,8 @@ export function encodeSaved(run: SavedRun): StoredEntry {
 /** Checks length, CRC and structure; throws a PersistError naming what is wrong. */
 export function decodeSaved(entry: unknown): SavedRun {
   const e = entry as Partial<StoredEntry> | null;
-  if (!e || !(e.bytes instanceof Uint8Array) || typeof e.length !== 'number' || typeof e.crc !== 'number') throw new PersistError('the saved run is not a {bytes, length, crc} record');
+  if (!e || !(e.bytes instanceof Uint8Array) || typeof e.length !== 'number' || typeof e.crc !== 'number')
+    throw new PersistError('the saved run is not a {bytes, length, crc} record');
   const b = e.bytes;
   if (b.length !== e.length) throw new PersistError(`the saved run is partial: ${b.length} bytes of ${e.length}`);
   if (crc32(b) !== e.crc) throw new PersistError('the saved run is corrupted (CRC mismatch)');

@@ -21,6 +21,7 @@
 import type { ExperimentConfig } from './config';
 import type { EvaluationEvent, ModelSummary, ResultRow } from './session';
 import type { StepMetrics } from '../sparsity/learner';
+import type { EngineKind } from './names';
 
 export const RUN_RECORD_VERSION = 1;
 
@@ -52,7 +53,7 @@ export interface RunConfigFile {
   /** config.seed, repeated at the top for a reader who looks for it */
   seed: number;
   adapter: string;
-  engine?: 'gpu' | 'cpu';
+  engine?: EngineKind;
   /** lab, git, node, vite, chromium (headless runs) */
   versions?: Record<string, string | null>;
   model?: ModelSource;
@@ -98,7 +99,8 @@ function fail(where: string, what: string): never {
 function checkVersion(j: Json, where: string): number {
   if (j.version === undefined) return 0;
   if (!Number.isInteger(j.version) || (j.version as number) < 1) fail(where, `"version" must be a positive integer (got ${JSON.stringify(j.version)})`);
-  if ((j.version as number) > RUN_RECORD_VERSION) fail(where, `written by a newer lab (record version ${j.version as number}; this one reads up to ${RUN_RECORD_VERSION})`);
+  if ((j.version as number) > RUN_RECORD_VERSION)
+    fail(where, `written by a newer lab (record version ${j.version as number}; this one reads up to ${RUN_RECORD_VERSION})`);
   return j.version as number;
 }
 
@@ -126,7 +128,8 @@ export function upgradeConfig(json: unknown, where: string = RUN_FILES.config): 
   }
   const config = checkExperimentConfig(out.config, where);
   if (typeof out.adapter !== 'string') fail(where, `"adapter" must be a string (got ${JSON.stringify(out.adapter)})`);
-  if (!['learn', 'regress', 'experiments'].includes(out.tool as string)) fail(where, `"tool" must be learn, regress or experiments (got ${JSON.stringify(out.tool)})`);
+  if (!['learn', 'regress', 'experiments'].includes(out.tool as string))
+    fail(where, `"tool" must be learn, regress or experiments (got ${JSON.stringify(out.tool)})`);
   for (const k of ['priorFrom', 'priorSha256'] as const) if (out[k] !== undefined && typeof out[k] !== 'string') fail(where, `"${k}" must be a string`);
   const file: RunConfigFile = { ...(out as unknown as RunConfigFile), version, config, seed: typeof out.seed === 'number' ? out.seed : config.seed };
   for (const k of ['priorFrom', 'priorSha256'] as const) if (file[k] === undefined) delete file[k];
@@ -142,7 +145,8 @@ export function upgradeSummary(json: unknown, config: RunConfigFile | null, wher
     fail(where, `"${version === 0 && json.table === undefined ? 'rows' : 'table'}" must be an array of result rows ({ key, label, metrics, bitsPerWeight })`);
   }
   const wallSeconds = version === 0 && json.wallSeconds === undefined ? json.seconds : json.wallSeconds;
-  if (typeof wallSeconds !== 'number' || !(wallSeconds >= 0)) fail(where, `"wallSeconds" must be a non-negative number of seconds (got ${JSON.stringify(wallSeconds)})`);
+  if (typeof wallSeconds !== 'number' || !(wallSeconds >= 0))
+    fail(where, `"wallSeconds" must be a non-negative number of seconds (got ${JSON.stringify(wallSeconds)})`);
   const adapter = json.adapter ?? config?.adapter;
   if (typeof adapter !== 'string') fail(where, `"adapter" must be a string (got ${JSON.stringify(adapter)})`);
   const described = config ? describeRun(config.config, null) : null;
@@ -171,7 +175,12 @@ export function describeRun(c: ExperimentConfig, model: ModelSummary | null): Pi
 }
 
 /** The config.json of a new run. */
-export function runConfigFile(tool: RunTool, config: ExperimentConfig, adapter: string, extra: Omit<Partial<RunConfigFile>, 'version' | 'tool' | 'config' | 'seed' | 'adapter'> = {}): RunConfigFile {
+export function runConfigFile(
+  tool: RunTool,
+  config: ExperimentConfig,
+  adapter: string,
+  extra: Omit<Partial<RunConfigFile>, 'version' | 'tool' | 'config' | 'seed' | 'adapter'> = {},
+): RunConfigFile {
   return { version: RUN_RECORD_VERSION, tool, config: { ...config }, seed: config.seed, adapter, ...extra };
 }
 
@@ -213,7 +222,8 @@ export function decodeJson(text: string, where: string): unknown {
 export function decodeMetrics(text: string, where: string = RUN_FILES.metrics): StepMetrics[] {
   const rows = decodeJsonl<StepMetrics>(text, where);
   rows.forEach((r, i) => {
-    if (!isObject(r) || !Number.isInteger(r.step) || !Array.isArray(r.sites)) fail(`${where} row ${i + 1}`, 'a step row needs an integer "step" and a "sites" array');
+    if (!isObject(r) || !Number.isInteger(r.step) || !Array.isArray(r.sites))
+      fail(`${where} row ${i + 1}`, 'a step row needs an integer "step" and a "sites" array');
   });
   return rows;
 }
@@ -222,7 +232,8 @@ export function decodeMetrics(text: string, where: string = RUN_FILES.metrics): 
 export function decodeEvaluations(text: string, where: string = RUN_FILES.evaluations): EvaluationEvent[] {
   const rows = decodeJsonl<EvaluationEvent>(text, where);
   rows.forEach((r, i) => {
-    if (!isObject(r) || !Number.isInteger(r.step) || !isObject(r.metrics)) fail(`${where} row ${i + 1}`, 'an evaluation needs an integer "step" and a "metrics" object');
+    if (!isObject(r) || !Number.isInteger(r.step) || !isObject(r.metrics))
+      fail(`${where} row ${i + 1}`, 'an evaluation needs an integer "step" and a "metrics" object');
   });
   return rows;
 }

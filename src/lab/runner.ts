@@ -49,10 +49,7 @@ export interface Recovery {
 
 /** Session events plus the runner's own: saves and device-loss recovery. */
 export type RunnerEvent =
-  | SessionEvent
-  | { type: 'saved'; step: number; bytes: number }
-  | { type: 'persist-error'; message: string }
-  | { type: 'recovery'; recovery: Recovery };
+  SessionEvent | { type: 'saved'; step: number; bytes: number } | { type: 'persist-error'; message: string } | { type: 'recovery'; recovery: Recovery };
 
 const RUNNER_ONLY: ReadonlySet<RunnerEvent['type']> = new Set(['saved', 'persist-error', 'recovery']);
 
@@ -256,15 +253,17 @@ export class LabRunner implements LabControl {
     this.loadsInFlight++;
     this.loadError = null;
     this.loadedKey = this.keyOf(config);
-    this.loading = p.then(
-      () => {},
-      (e: unknown) => {
-        this.loadError = e instanceof Error ? e : new Error(String(e));
-        this.loadedKey = null;
-      },
-    ).finally(() => {
-      this.loadsInFlight--;
-    });
+    this.loading = p
+      .then(
+        () => {},
+        (e: unknown) => {
+          this.loadError = e instanceof Error ? e : new Error(String(e));
+          this.loadedKey = null;
+        },
+      )
+      .finally(() => {
+        this.loadsInFlight--;
+      });
     return p;
   }
 
@@ -563,7 +562,10 @@ export class LabRunner implements LabControl {
     }
     if (this.lossTimes.length > MAX_AUTO_RECOVERIES) {
       this.stopRequested = true;
-      return report({ status: 'gave-up', note: `The device was lost ${this.lossTimes.length} times within a minute: the lab stopped recreating it on its own. Recreate it with the button, or reload the page.` });
+      return report({
+        status: 'gave-up',
+        note: `The device was lost ${this.lossTimes.length} times within a minute: the lab stopped recreating it on its own. Recreate it with the button, or reload the page.`,
+      });
     }
     const recreate = this.engines.recreate;
     report({});

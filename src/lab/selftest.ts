@@ -7,6 +7,7 @@ import type { Engine } from '../backend/engine';
 import type { RawTensor } from '../backend/tensor';
 import * as ew from '../ops/elementwise';
 import { rngBits, rngUniform, rngUniformCpu } from '../ops/rng';
+import type { EngineKind } from './names';
 
 /** Relative error ‖got−want‖/‖want‖, the criterion of the test suite. */
 export const SELFTEST_TOL = 1e-5;
@@ -29,7 +30,7 @@ export interface SelfTestResult {
   name: string;
   family: string;
   shapes: string;
-  engine: 'gpu' | 'cpu';
+  engine: EngineKind;
   pass: boolean;
   /** Worst relative error over the variants (Infinity when a value is NaN/Inf or a length differs). */
   maxRelError: number;
@@ -41,7 +42,7 @@ export interface SelfTestResult {
 }
 
 export interface SelfTestReport {
-  engine: 'gpu' | 'cpu';
+  engine: EngineKind;
   reference: 'cpu-f32' | 'cpu-f64';
   seed: number;
   results: SelfTestResult[];
@@ -116,7 +117,12 @@ export function katCase(family: string, name: string, gen: (e: Engine) => RawTen
 // ---- the registry --------------------------------------------------------------------------
 
 // Elementwise shapes as in tests/browser/elementwise.test.ts: size 1, not a multiple of 64, broadcast.
-const BIN: number[][][] = [[[1], [1]], [[67], [67]], [[390], [3]], [[1000], [8]]];
+const BIN: number[][][] = [
+  [[1], [1]],
+  [[67], [67]],
+  [[390], [3]],
+  [[1000], [8]],
+];
 const UNARY: number[][][] = [[[1]], [[67]], [[1000]]];
 const RNG_SIZES = [1, 131, 4099];
 
@@ -129,7 +135,16 @@ export const CASES: SelfTestCase[] = [
   opCase('elementwise', 'sub', BIN, (e, [a, b]) => ew.sub(e, a, b)),
   opCase('elementwise', 'mul', BIN, (e, [a, b]) => ew.mul(e, a, b)),
   opCase('elementwise', 'scale', UNARY, (e, [a]) => ew.scale(e, a, -0.7)),
-  opCase('elementwise', 'axpyInto', [[[1], [1]], [[67], [67]], [[1000], [1000]]], (e, [y, x]) => (ew.axpyInto(e, y, x, 0.3), y)),
+  opCase(
+    'elementwise',
+    'axpyInto',
+    [
+      [[1], [1]],
+      [[67], [67]],
+      [[1000], [1000]],
+    ],
+    (e, [y, x]) => (ew.axpyInto(e, y, x, 0.3), y),
+  ),
   // The second input only gives the output shape of the reduction.
   opCase('elementwise', 'sumRepeat', BIN, (e, [a, like]) => ew.sumRepeat(e, a, like.shape)),
 ];
@@ -193,7 +208,16 @@ export async function runSelfTest(target: Engine, opts: RunOptions): Promise<Sel
   }
   try {
     for (const [i, c] of cases.entries()) {
-      const r: SelfTestResult = { name: c.name, family: c.family, shapes: c.shapes, engine: target.kind, pass: false, maxRelError: Infinity, ms: 0, mismatches: 0 };
+      const r: SelfTestResult = {
+        name: c.name,
+        family: c.family,
+        shapes: c.shapes,
+        engine: target.kind,
+        pass: false,
+        maxRelError: Infinity,
+        ms: 0,
+        mismatches: 0,
+      };
       try {
         const start = performance.now();
         const got = await runOn(c, target, opts.seed);

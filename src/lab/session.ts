@@ -5,34 +5,34 @@
 import { Tape } from '../autograd/tape';
 import type { Tensor } from '../autograd/tensor';
 import type { Engine } from '../backend/engine';
-import { evalTextWindows, imageBatches, sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
-import { parseShard, type ImageShard } from '../data/shards';
+import { sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
+import type { ImageShard } from '../data/shards';
 import { readCheckpoint, buildModel } from '../models/checkpoint';
 import type { ModelConfig } from '../models/config';
 import type { LabModel, ModelInput } from '../models/model';
 import { MaskLearner, type StepMetrics } from '../sparsity/learner';
-import { decodeState, encodeState, exportMaskPacked, exportMaskSafetensors, importMaskPacked, importMaskSafetensors, type MaskEntry } from '../sparsity/maskfile';
+import {
+  decodeState,
+  encodeState,
+  exportMaskPacked,
+  exportMaskSafetensors,
+  importMaskPacked,
+  importMaskSafetensors,
+  type MaskEntry,
+} from '../sparsity/maskfile';
 import { nextSamplePosition } from '../sparsity/gumbel';
 import { disposeOverride, oneShot, prunedOverride, type OneShotMethod, type OneShotResult } from '../sparsity/oneshot';
 import { bitsPerWeight, nmPattern } from '../sparsity/patterns';
 import { scheduleAt } from '../sparsity/schedule';
 import type { AssetLoader } from './assets';
 import { toHyper, type ExperimentConfig } from './config';
-import { oneShotKey, type ImageSplit, type ResultKey, type TextDomainName } from './names';
+import { oneShotKey, type ImageSplit, type ProgressPhase, type ResultKey, type SessionState, type TextDomainName } from './names';
+import { loadLabData, type LabData } from './lab-data';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
 import { checkModelFits } from './limits';
 import { findNonFiniteWeights, RESUME_KEYS } from './recovery';
 
-/**
- * The run's states (owned by LabRunner): idle → loading → ready ⇄ running ⇄ paused → done; any →
- * error. One-shot methods go from loading straight to done (nothing to learn).
- */
-export const SESSION_STATES = ['idle', 'loading', 'ready', 'running', 'paused', 'done', 'error'] as const;
-export type SessionState = (typeof SESSION_STATES)[number];
-
-/** What a progress event reports: loading files, compiling shaders, baselines, learning steps, the final evaluation. */
-export const PROGRESS_PHASES = ['loading', 'compiling', 'baselines', 'learning', 'evaluating'] as const;
-export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
+export { SESSION_STATES, PROGRESS_PHASES, type SessionState, type ProgressPhase } from './names';
 
 /**
  * One evaluation: GPT, validation per text domain (`en`, `code`); ViT, validation (during learning)
@@ -93,12 +93,6 @@ export interface SessionOptions {
   readEvery?: number;
 }
 
-interface Data {
-  train: Uint8Array | ImageShard;
-  val: Map<string, TextBatch[] | ImageBatch[]>;
-  test: ImageBatch[] | null;
-}
-
 export class LabSession {
   config: ExperimentConfig | null = null;
   model: LabModel | null = null;
@@ -108,12 +102,17 @@ export class LabSession {
   table: ResultRow[] = [];
   metrics: StepMetrics[] = [];
   evaluations: EvaluationEvent[] = [];
-  private data: Data | null = null;
+  private data: LabData | null = null;
   private modelName = '';
   private priorFile: Uint8Array | null = null;
   private readonly readEvery: number;
 
-  constructor(readonly engine: Engine, readonly assets: AssetLoader, private readonly emit: (e: SessionEvent) => void, opts: SessionOptions = {}) {
+  constructor(
+    readonly engine: Engine,
+    readonly assets: AssetLoader,
+    private readonly emit: (e: SessionEvent) => void,
+    opts: SessionOptions = {},
+  ) {
     this.readEvery = opts.readEvery ?? 10;
   }
 
@@ -139,7 +138,9 @@ export class LabSession {
       ({ config: modelConfig, weights } = readCheckpoint(custom));
     } else {
       const dir = `checkpoints/${config.model}/`;
-      const st = await this.assets.load(dir + 'model.safetensors', (d, t) => this.emit({ type: 'progress', phase: 'loading', done: d, total: t, detail: 'model.safetensors' }));
+      const st = await this.assets.load(dir + 'model.safetensors', (d, t) =>
+        this.emit({ type: 'progress', phase: 'loading', done: d, total: t, detail: 'model.safetensors' }),
+      );
       const cfgBytes = await this.assets.load(dir + 'config.json');
       let cfgJson: unknown;
       try {
@@ -155,7 +156,7 @@ export class LabSession {
     this.model = buildModel(this.engine, modelConfig, weights);
     this.summary = this.summarize(config);
     this.emit({ type: 'model', summary: this.summary });
-    this.data = await this.loadData(modelConfig, config);
+    this.data = await loadLabData(this.assets, modelConfig, config);
     await this.compileShaders();
     await this.prepare();
   }
@@ -181,39 +182,6 @@ export class LabSession {
       sites: m.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout })),
       learningStateBytes: groups * C * 4 * 4,
     };
-  }
-
-  private async loadData(mc: ModelConfig, config: ExperimentConfig): Promise<Data> {
-    const shard = async (name: string) => parseShard(await this.assets.load(`data/${name}.bin`));
-    if (mc.kind === 'gpt2') {
-      if (mc.vocabSize !== 256) throw new SessionError(`this GPT has a ${mc.vocabSize}-token vocabulary; the lab's text data is byte-level (256). Use a byte-level model.`);
-      const text = async (name: string) => {
-        const s = await shard(name);
-        if (s.kind !== 'text') throw new SessionError(`data/${name}.bin is not a text shard`);
-        return s.bytes;
-      };
-      const en = await text('en.train');
-      const code = await text('code.train');
-      const train = config.trainDomain === 'en' ? en : config.trainDomain === 'code' ? code : concat(en, code);
-      const ctx = mc.nPositions;
-      const max = config.evalWindows || undefined;
-      const val = new Map<string, TextBatch[]>([
-        ['en', evalTextWindows(await text('en.val'), ctx, max)],
-        ['code', evalTextWindows(await text('code.val'), ctx, max)],
-      ]);
-      return { train, val, test: null };
-    }
-    const img = async (name: string) => {
-      const s = await shard(name);
-      if (s.kind !== 'images') throw new SessionError(`data/${name}.bin is not an image shard`);
-      if (s.height !== mc.imageSize || s.width !== mc.imageSize || mc.numChannels !== 1) {
-        throw new SessionError(`the ViT expects ${mc.numChannels}×${mc.imageSize}×${mc.imageSize} images, the data has 1×${s.height}×${s.width}`);
-      }
-      return s;
-    };
-    const train = await img('fmnist.train');
-    const val = new Map<string, ImageBatch[]>([['val', imageBatches(await img('fmnist.val'), 250)]]);
-    return { train, val, test: imageBatches(await img('fmnist.test'), 250) };
   }
 
   /**
@@ -290,7 +258,10 @@ export class LabSession {
     if (have) return have;
     const c = this.config!;
     const r = await oneShot(this.model!, method, {
-      n: c.n, m: c.m, update, calibration: method === 'magnitude' ? [] : this.calibration(),
+      n: c.n,
+      m: c.m,
+      update,
+      calibration: method === 'magnitude' ? [] : this.calibration(),
       onProgress: (done, total) => this.emit({ type: 'progress', phase: 'baselines', done, total, detail: key }),
     });
     this.oneShotResults.set(key, r);
@@ -435,7 +406,8 @@ export class LabSession {
     const s = decodeState(stateBytes);
     const saved = (s.config ?? {}) as Partial<ExperimentConfig>;
     for (const k of RESUME_KEYS) {
-      if (saved[k] !== c[k]) throw new SessionError(`the saved state was learned with ${k} = ${JSON.stringify(saved[k])}, this run has ${JSON.stringify(c[k])}`);
+      if (saved[k] !== c[k])
+        throw new SessionError(`the saved state was learned with ${k} = ${JSON.stringify(saved[k])}, this run has ${JSON.stringify(c[k])}`);
     }
     if (s.step > c.steps) throw new SessionError(`the saved state is at step ${s.step}, past the run's ${c.steps} steps`);
     const draws = s.step * c.samplesPerStep;
@@ -475,7 +447,9 @@ export class LabSession {
       if (!this.learner) throw new SessionError('only a MaskLLM run has a resumable state');
       const sites = await this.learner.state();
       return encodeState({
-        version: 1, config: c, step: this.learner.step,
+        version: 1,
+        config: c,
+        step: this.learner.step,
         rng: { seed: c.seed, stream: 0, offset: this.learner.step * c.samplesPerStep },
         sites: sites.map((s) => ({ name: s.name, logits: s.logits, m: s.m, v: s.v })),
         metrics: { rows: this.metrics.length },
@@ -496,11 +470,4 @@ export class LabSession {
     this.metrics = [];
     this.evaluations = [];
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

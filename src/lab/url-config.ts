@@ -156,7 +156,8 @@ export function decodeConfigFromSearch(search: string): DecodedSearch {
   const raw: Record<string, unknown> = {};
   // what a field that does not parse falls back to: the default, with the link's preset applied
   const preset = params.get('preset');
-  const fallback = preset !== null && preset !== DEFAULT_CONFIG.preset && fields.get('preset')!.choices!.includes(preset) ? sanitizeConfig({ preset }).config : DEFAULT_CONFIG;
+  const fallback =
+    preset !== null && preset !== DEFAULT_CONFIG.preset && fields.get('preset')!.choices!.includes(preset) ? sanitizeConfig({ preset }).config : DEFAULT_CONFIG;
   for (const [name, value] of params) {
     if (seen.has(name)) {
       warnings.push(`URL parameter ${name} is given more than once; using the first value`);
@@ -165,7 +166,10 @@ export function decodeConfigFromSearch(search: string): DecodedSearch {
     seen.add(name);
     switch (name) {
       case 'v':
-        if (value !== String(CONFIG_VERSION)) warnings.push(`unknown URL version v=${JSON.stringify(value.slice(0, 20))} (this lab reads version ${CONFIG_VERSION}); reading the settings as version ${CONFIG_VERSION}`);
+        if (value !== String(CONFIG_VERSION))
+          warnings.push(
+            `unknown URL version v=${JSON.stringify(value.slice(0, 20))} (this lab reads version ${CONFIG_VERSION}); reading the settings as version ${CONFIG_VERSION}`,
+          );
         continue;
       case 'embed':
         out.embed = parseFlag(name, value, warnings);
@@ -174,7 +178,10 @@ export function decodeConfigFromSearch(search: string): DecodedSearch {
         out.autorun = parseFlag(name, value, warnings);
         continue;
       case 'hide':
-        for (const h of value.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+        for (const h of value
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== '')) {
           if (fields.has(h) || (HIDEABLE_PANELS as readonly string[]).includes(h)) {
             if (!out.hide.includes(h)) out.hide.push(h);
           } else warnings.push(`hide: unknown control or panel ${JSON.stringify(h.slice(0, 60))} ignored`);
@@ -185,7 +192,8 @@ export function decodeConfigFromSearch(search: string): DecodedSearch {
         continue;
       case 'selftest':
         // read by the page's store: run the GPU-vs-CPU self-test at start (with this seed if given)
-        if (value.trim() !== '' && !/^\d{1,10}$/.test(value.trim())) warnings.push(`selftest=${JSON.stringify(value.slice(0, 20))} is not a seed (a non-negative integer); the self-test runs with a fresh seed`);
+        if (value.trim() !== '' && !/^\d{1,10}$/.test(value.trim()))
+          warnings.push(`selftest=${JSON.stringify(value.slice(0, 20))} is not a seed (a non-negative integer); the self-test runs with a fresh seed`);
         continue;
     }
     const spec = fields.get(name);

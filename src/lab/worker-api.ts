@@ -6,6 +6,7 @@ import * as Comlink from 'comlink';
 import type { GpuErrorKind } from '../gpu/errors';
 import type { LabRunner, RunnerEvent } from './runner';
 import type { SelfTestReport, SelfTestResult } from './selftest';
+import type { EngineKind } from './names';
 
 export type { SelfTestReport, SelfTestResult } from './selftest';
 export type { MaskViewData } from './runner';
@@ -32,7 +33,7 @@ export interface EngineProblem {
 }
 
 export interface InitResult {
-  engine: 'gpu' | 'cpu';
+  engine: EngineKind;
   adapter: AdapterSummary | null;
   /** Why the GPU engine is missing (null when engine is 'gpu'). */
   gpuProblem: EngineProblem | null;
@@ -63,8 +64,21 @@ export interface CustomModel {
 /** What the page calls on the worker's LabRunner (its LabControl part and the page's extras). */
 export type RunnerApi = Pick<
   LabRunner,
-  | 'setConfig' | 'load' | 'run' | 'pause' | 'step' | 'reset' | 'getState' | 'getMetrics' | 'exportMask' | 'maskView'
-  | 'setCustomModel' | 'setPriorFile' | 'savedRun' | 'resumeSaved' | 'discardSaved'
+  | 'setConfig'
+  | 'load'
+  | 'run'
+  | 'pause'
+  | 'step'
+  | 'reset'
+  | 'getState'
+  | 'getMetrics'
+  | 'exportMask'
+  | 'maskView'
+  | 'setCustomModel'
+  | 'setPriorFile'
+  | 'savedRun'
+  | 'resumeSaved'
+  | 'discardSaved'
 >;
 
 export interface LabApi {

@@ -49,7 +49,8 @@ export function canonicalWeights(config: ModelConfig, tensors: Map<string, StTen
     if (used.has(name)) continue;
     if (config.kind === 'gpt2' && IGNORED_GPT.test(name)) continue;
     if (config.kind === 'gpt2' && name === 'lm_head.weight') {
-      if (t.shape[0] !== config.vocabSize || t.shape[1] !== config.nEmbd) throw new SafetensorsError(`lm_head.weight has shape [${t.shape.join(', ')}], expected tied [${config.vocabSize}, ${config.nEmbd}]`);
+      if (t.shape[0] !== config.vocabSize || t.shape[1] !== config.nEmbd)
+        throw new SafetensorsError(`lm_head.weight has shape [${t.shape.join(', ')}], expected tied [${config.vocabSize}, ${config.nEmbd}]`);
       continue;
     }
     extra.push(name);
@@ -80,7 +81,11 @@ export function loadModel(engine: Engine, files: CheckpointFiles, trainable = fa
 }
 
 /** Serialise weights (canonical names) + config to the two files of a Hugging Face checkpoint. */
-export function writeCheckpoint(config: ModelConfig, weights: Map<string, Float32Array>, metadata: Record<string, string> = {}): { safetensors: Uint8Array; configJson: string } {
+export function writeCheckpoint(
+  config: ModelConfig,
+  weights: Map<string, Float32Array>,
+  metadata: Record<string, string> = {},
+): { safetensors: Uint8Array; configJson: string } {
   const list = parameterShapes(config).map(([name, shape]) => {
     const data = weights.get(name);
     if (!data) throw new Error(`writeCheckpoint: missing ${name}`);

@@ -28,12 +28,18 @@ export function gptParameterShapes(c: GptConfig): [string, number[]][] {
   for (let i = 0; i < c.nLayer; i++) {
     const h = `transformer.h.${i}.`;
     out.push(
-      [h + 'ln_1.weight', [C]], [h + 'ln_1.bias', [C]],
-      [h + 'attn.c_attn.weight', [C, 3 * C]], [h + 'attn.c_attn.bias', [3 * C]],
-      [h + 'attn.c_proj.weight', [C, C]], [h + 'attn.c_proj.bias', [C]],
-      [h + 'ln_2.weight', [C]], [h + 'ln_2.bias', [C]],
-      [h + 'mlp.c_fc.weight', [C, 4 * C]], [h + 'mlp.c_fc.bias', [4 * C]],
-      [h + 'mlp.c_proj.weight', [4 * C, C]], [h + 'mlp.c_proj.bias', [C]],
+      [h + 'ln_1.weight', [C]],
+      [h + 'ln_1.bias', [C]],
+      [h + 'attn.c_attn.weight', [C, 3 * C]],
+      [h + 'attn.c_attn.bias', [3 * C]],
+      [h + 'attn.c_proj.weight', [C, C]],
+      [h + 'attn.c_proj.bias', [C]],
+      [h + 'ln_2.weight', [C]],
+      [h + 'ln_2.bias', [C]],
+      [h + 'mlp.c_fc.weight', [C, 4 * C]],
+      [h + 'mlp.c_fc.bias', [4 * C]],
+      [h + 'mlp.c_proj.weight', [4 * C, C]],
+      [h + 'mlp.c_proj.bias', [C]],
     );
   }
   out.push(['transformer.ln_f.weight', [C]], ['transformer.ln_f.bias', [C]]);
@@ -75,7 +81,12 @@ export class Gpt implements LabModel {
   readonly maskSites: MaskSite[];
   readonly parameterCount: number;
 
-  constructor(readonly engine: Engine, readonly config: GptConfig, values: Map<string, Float32Array>, trainable = false) {
+  constructor(
+    readonly engine: Engine,
+    readonly config: GptConfig,
+    values: Map<string, Float32Array>,
+    trainable = false,
+  ) {
     let count = 0;
     for (const [name, shape] of gptParameterShapes(config)) {
       const v = values.get(name);
@@ -109,7 +120,14 @@ export class Gpt implements LabModel {
       return linear(tape, x, W(name), W(bias), 'in_out');
     };
     const tokens = tape.constant(e.upload(input.inputs, [B * T], 'u32'), 'tokens');
-    const positions = tape.constant(e.upload(Uint32Array.from({ length: T }, (_, i) => i), [T], 'u32'), 'positions');
+    const positions = tape.constant(
+      e.upload(
+        Uint32Array.from({ length: T }, (_, i) => i),
+        [T],
+        'u32',
+      ),
+      'positions',
+    );
 
     let x = add(tape, embedding(tape, W('transformer.wte.weight'), tokens), embedding(tape, W('transformer.wpe.weight'), positions));
     for (let i = 0; i < c.nLayer; i++) {

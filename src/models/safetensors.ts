@@ -27,7 +27,19 @@ export interface ReadOptions {
 }
 
 export const ITEM_SIZE: Record<StDType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  U16: 2,
+  U32: 4,
+  U64: 8,
+  BOOL: 1,
 };
 
 const METADATA_KEY = '__metadata__';
@@ -118,10 +130,7 @@ export function checkDuplicateKeys(text: string): string | null {
   return null;
 }
 
-export function readSafetensors(
-  file: ArrayBuffer | Uint8Array,
-  opts: ReadOptions = {},
-): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
+export function readSafetensors(file: ArrayBuffer | Uint8Array, opts: ReadOptions = {}): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
   const u8 = file instanceof Uint8Array ? file : new Uint8Array(file);
   const maxHeader = opts.maxHeaderBytes ?? 100 * 1024 * 1024;
   if (u8.byteLength < 8) fail(`file is ${u8.byteLength} bytes, shorter than the 8-byte header length`);
@@ -176,11 +185,7 @@ export function readSafetensors(
     }
     const { dtype, shape, data_offsets: offs } = entry;
     if (!isStDType(dtype)) fail(`${where}: unknown dtype ${show(dtype)}`);
-    if (
-      !Array.isArray(offs) || offs.length !== 2 ||
-      !offs.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0) ||
-      offs[0] > offs[1]
-    ) {
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1]) {
       fail(`${where}: data_offsets must be two non-negative integers [begin, end] with begin <= end, got ${show(offs)}`);
     }
     const [begin, end] = offs as [number, number];
@@ -238,8 +243,12 @@ export function toFloat32(t: StTensor): Float32Array {
     return out;
   }
   switch (t.dtype) {
-    case 'F32': out.set(aligned(t, (b, o, k) => new Float32Array(b, o, k))); break;
-    case 'F64': out.set(aligned(t, (b, o, k) => new Float64Array(b, o, k))); break;
+    case 'F32':
+      out.set(aligned(t, (b, o, k) => new Float32Array(b, o, k)));
+      break;
+    case 'F64':
+      out.set(aligned(t, (b, o, k) => new Float64Array(b, o, k)));
+      break;
     case 'F16': {
       const bits = aligned(t, (b, o, k) => new Uint16Array(b, o, k));
       const table = f16DecodeTable();
@@ -252,32 +261,64 @@ export function toFloat32(t: StTensor): Float32Array {
       for (let i = 0; i < n; i++) u[i] = bits[i] << 16;
       break;
     }
-    case 'I64': { const a = aligned(t, (b, o, k) => new BigInt64Array(b, o, k)); for (let i = 0; i < n; i++) out[i] = Number(a[i]); break; }
-    case 'U64': { const a = aligned(t, (b, o, k) => new BigUint64Array(b, o, k)); for (let i = 0; i < n; i++) out[i] = Number(a[i]); break; }
-    case 'I32': out.set(aligned(t, (b, o, k) => new Int32Array(b, o, k))); break;
-    case 'U32': out.set(aligned(t, (b, o, k) => new Uint32Array(b, o, k))); break;
-    case 'I16': out.set(aligned(t, (b, o, k) => new Int16Array(b, o, k))); break;
-    case 'U16': out.set(aligned(t, (b, o, k) => new Uint16Array(b, o, k))); break;
-    case 'I8': out.set(new Int8Array(t.bytes.buffer, t.bytes.byteOffset, n)); break;
-    case 'U8': out.set(t.bytes); break;
+    case 'I64': {
+      const a = aligned(t, (b, o, k) => new BigInt64Array(b, o, k));
+      for (let i = 0; i < n; i++) out[i] = Number(a[i]);
+      break;
+    }
+    case 'U64': {
+      const a = aligned(t, (b, o, k) => new BigUint64Array(b, o, k));
+      for (let i = 0; i < n; i++) out[i] = Number(a[i]);
+      break;
+    }
+    case 'I32':
+      out.set(aligned(t, (b, o, k) => new Int32Array(b, o, k)));
+      break;
+    case 'U32':
+      out.set(aligned(t, (b, o, k) => new Uint32Array(b, o, k)));
+      break;
+    case 'I16':
+      out.set(aligned(t, (b, o, k) => new Int16Array(b, o, k)));
+      break;
+    case 'U16':
+      out.set(aligned(t, (b, o, k) => new Uint16Array(b, o, k)));
+      break;
+    case 'I8':
+      out.set(new Int8Array(t.bytes.buffer, t.bytes.byteOffset, n));
+      break;
+    case 'U8':
+      out.set(t.bytes);
+      break;
   }
   return out;
 }
 
 function readLE(dv: DataView, dtype: StDType, o: number): number {
   switch (dtype) {
-    case 'F64': return dv.getFloat64(o, true);
-    case 'F32': return dv.getFloat32(o, true);
-    case 'F16': return f16DecodeTable()[dv.getUint16(o, true)];
-    case 'BF16': return new Float32Array(new Uint32Array([dv.getUint16(o, true) << 16]).buffer)[0];
-    case 'I64': return Number(dv.getBigInt64(o, true));
-    case 'U64': return Number(dv.getBigUint64(o, true));
-    case 'I32': return dv.getInt32(o, true);
-    case 'U32': return dv.getUint32(o, true);
-    case 'I16': return dv.getInt16(o, true);
-    case 'U16': return dv.getUint16(o, true);
-    case 'I8': return dv.getInt8(o);
-    default: return dv.getUint8(o);
+    case 'F64':
+      return dv.getFloat64(o, true);
+    case 'F32':
+      return dv.getFloat32(o, true);
+    case 'F16':
+      return f16DecodeTable()[dv.getUint16(o, true)];
+    case 'BF16':
+      return new Float32Array(new Uint32Array([dv.getUint16(o, true) << 16]).buffer)[0];
+    case 'I64':
+      return Number(dv.getBigInt64(o, true));
+    case 'U64':
+      return Number(dv.getBigUint64(o, true));
+    case 'I32':
+      return dv.getInt32(o, true);
+    case 'U32':
+      return dv.getUint32(o, true);
+    case 'I16':
+      return dv.getInt16(o, true);
+    case 'U16':
+      return dv.getUint16(o, true);
+    case 'I8':
+      return dv.getInt8(o);
+    default:
+      return dv.getUint8(o);
   }
 }
 
@@ -338,7 +379,9 @@ export function writeSafetensors(tensors: WriteTensor[], metadata?: Record<strin
     if (t.dtype === 'BOOL' && bytes.some((b) => b > 1)) fail(`${where}: BOOL data must be bytes 0 or 1`);
     Object.defineProperty(header, t.name, {
       value: { dtype: t.dtype, shape: t.shape.slice(), data_offsets: [offset, offset + need] },
-      enumerable: true, writable: true, configurable: true,
+      enumerable: true,
+      writable: true,
+      configurable: true,
     });
     chunks.push(bytes);
     offset += need;

@@ -36,20 +36,25 @@ export function vitParameterShapes(c: VitConfig): [string, number[]][] {
   for (let i = 0; i < c.numLayers; i++) {
     const l = L(i);
     out.push(
-      [l + 'layernorm_before.weight', [H]], [l + 'layernorm_before.bias', [H]],
-      [l + 'attention.attention.query.weight', [H, H]], [l + 'attention.attention.query.bias', [H]],
-      [l + 'attention.attention.key.weight', [H, H]], [l + 'attention.attention.key.bias', [H]],
-      [l + 'attention.attention.value.weight', [H, H]], [l + 'attention.attention.value.bias', [H]],
-      [l + 'attention.output.dense.weight', [H, H]], [l + 'attention.output.dense.bias', [H]],
-      [l + 'layernorm_after.weight', [H]], [l + 'layernorm_after.bias', [H]],
-      [l + 'intermediate.dense.weight', [c.intermediateSize, H]], [l + 'intermediate.dense.bias', [c.intermediateSize]],
-      [l + 'output.dense.weight', [H, c.intermediateSize]], [l + 'output.dense.bias', [H]],
+      [l + 'layernorm_before.weight', [H]],
+      [l + 'layernorm_before.bias', [H]],
+      [l + 'attention.attention.query.weight', [H, H]],
+      [l + 'attention.attention.query.bias', [H]],
+      [l + 'attention.attention.key.weight', [H, H]],
+      [l + 'attention.attention.key.bias', [H]],
+      [l + 'attention.attention.value.weight', [H, H]],
+      [l + 'attention.attention.value.bias', [H]],
+      [l + 'attention.output.dense.weight', [H, H]],
+      [l + 'attention.output.dense.bias', [H]],
+      [l + 'layernorm_after.weight', [H]],
+      [l + 'layernorm_after.bias', [H]],
+      [l + 'intermediate.dense.weight', [c.intermediateSize, H]],
+      [l + 'intermediate.dense.bias', [c.intermediateSize]],
+      [l + 'output.dense.weight', [H, c.intermediateSize]],
+      [l + 'output.dense.bias', [H]],
     );
   }
-  out.push(
-    ['vit.layernorm.weight', [H]], ['vit.layernorm.bias', [H]],
-    ['classifier.weight', [c.numLabels, H]], ['classifier.bias', [c.numLabels]],
-  );
+  out.push(['vit.layernorm.weight', [H]], ['vit.layernorm.bias', [H]], ['classifier.weight', [c.numLabels, H]], ['classifier.bias', [c.numLabels]]);
   return out;
 }
 
@@ -97,8 +102,7 @@ export function patchify(images: Float32Array, batch: number, c: VitConfig): Flo
         const row = (b * P + py * g + px) * D;
         for (let ch = 0; ch < C; ch++)
           for (let ky = 0; ky < p; ky++)
-            for (let kx = 0; kx < p; kx++)
-              out[row + ch * p * p + ky * p + kx] = images[((b * C + ch) * S + py * p + ky) * S + px * p + kx];
+            for (let kx = 0; kx < p; kx++) out[row + ch * p * p + ky * p + kx] = images[((b * C + ch) * S + py * p + ky) * S + px * p + kx];
       }
   return out;
 }
@@ -108,7 +112,12 @@ export class Vit implements LabModel {
   readonly maskSites: MaskSite[];
   readonly parameterCount: number;
 
-  constructor(readonly engine: Engine, readonly config: VitConfig, values: Map<string, Float32Array>, trainable = false) {
+  constructor(
+    readonly engine: Engine,
+    readonly config: VitConfig,
+    values: Map<string, Float32Array>,
+    trainable = false,
+  ) {
     if (config.imageSize % config.patchSize !== 0) throw new Error(`image_size ${config.imageSize} is not a multiple of patch_size ${config.patchSize}`);
     let count = 0;
     for (const [name, shape] of vitParameterShapes(config)) {
@@ -173,7 +182,14 @@ export class Vit implements LabModel {
       x = add(tape, x, linear(tape, f, W(l + 'output.dense.weight'), W(l + 'output.dense.bias'), 'out_in'));
     }
     const xf = layerNorm(tape, x, W('vit.layernorm.weight'), W('vit.layernorm.bias'), c.layerNormEps);
-    const clsRows = tape.constant(e.upload(Uint32Array.from({ length: B }, (_, b) => b * T), [B], 'u32'), 'cls-rows');
+    const clsRows = tape.constant(
+      e.upload(
+        Uint32Array.from({ length: B }, (_, b) => b * T),
+        [B],
+        'u32',
+      ),
+      'cls-rows',
+    );
     const cls = embedding(tape, xf, clsRows);
     const logits = linear(tape, cls, W('classifier.weight'), W('classifier.bias'), 'out_in');
     const labels = tape.constant(e.upload(input.labels, [B], 'u32'), 'labels');

@@ -82,7 +82,8 @@ export function gelu(e: Engine, x: RawTensor, exact = false): RawTensor {
   checkF32('gelu', 'x', x);
   const out = e.empty(x.shape);
   if (e.kind === 'cpu') {
-    const X = x.f32, O = out.f32;
+    const X = x.f32,
+      O = out.f32;
     const f = exact ? geluErfScalar : geluScalar;
     for (let i = 0; i < x.size; i++) O[i] = f(X[i]);
     return out;
@@ -97,7 +98,9 @@ export function geluBackward(e: Engine, dy: RawTensor, x: RawTensor, exact = fal
   assertShape('geluBackward dy', dy.shape, x.shape);
   const out = e.empty(x.shape);
   if (e.kind === 'cpu') {
-    const X = x.f32, DY = dy.f32, O = out.f32;
+    const X = x.f32,
+      DY = dy.f32,
+      O = out.f32;
     const f = exact ? geluErfGradScalar : geluGradScalar;
     for (let i = 0; i < x.size; i++) O[i] = DY[i] * f(X[i]);
     return out;

@@ -20,7 +20,11 @@ export interface AdamWHyper {
 const kernel = (entry: string): Kernel => ({ name: 'adamw', code: src, entry });
 
 function validate(param: RawTensor, grad: RawTensor, m: RawTensor, v: RawTensor, h: AdamWHyper, gradScale?: RawTensor): void {
-  const named: [string, RawTensor][] = [['grad', grad], ['m', m], ['v', v]];
+  const named: [string, RawTensor][] = [
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ];
   if (param.dtype !== 'f32') throw new Error(`adamwStep: param must be f32, got ${param.dtype}`);
   for (const [name, t] of named) {
     if (t.dtype !== 'f32') throw new Error(`adamwStep: ${name} must be f32, got ${t.dtype}`);
@@ -41,21 +45,16 @@ function validate(param: RawTensor, grad: RawTensor, m: RawTensor, v: RawTensor,
 }
 
 /** One AdamW step, in place on param, m, v. gradScale: a [1] device tensor multiplying grad. */
-export function adamwStep(
-  e: Engine,
-  param: RawTensor,
-  grad: RawTensor,
-  m: RawTensor,
-  v: RawTensor,
-  h: AdamWHyper,
-  gradScale?: RawTensor,
-): void {
+export function adamwStep(e: Engine, param: RawTensor, grad: RawTensor, m: RawTensor, v: RawTensor, h: AdamWHyper, gradScale?: RawTensor): void {
   validate(param, grad, m, v, h, gradScale);
   const decay = 1 - h.lr * h.weightDecay;
   const stepSize = h.lr / (1 - h.beta1 ** h.step);
   const invBc2Sqrt = 1 / Math.sqrt(1 - h.beta2 ** h.step);
   if (e.kind === 'cpu') {
-    const P = param.f32, G = grad.f32, M = m.f32, V = v.f32;
+    const P = param.f32,
+      G = grad.f32,
+      M = m.f32,
+      V = v.f32;
     const s = gradScale ? gradScale.f32[0] : 1;
     for (let i = 0; i < param.size; i++) {
       const g = G[i] * s;

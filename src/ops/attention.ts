@@ -38,7 +38,16 @@ function dims(op: string, qkv: RawTensor, opts: AttentionOpts): Dims {
 }
 
 function attnParams(d: Dims, causal: boolean): ArrayBuffer {
-  return params().u32(d.B).u32(d.T).u32(d.C).u32(d.H).u32(d.D).u32(causal ? 1 : 0).f32(1 / Math.sqrt(d.D)).u32(0).build();
+  return params()
+    .u32(d.B)
+    .u32(d.T)
+    .u32(d.C)
+    .u32(d.H)
+    .u32(d.D)
+    .u32(causal ? 1 : 0)
+    .f32(1 / Math.sqrt(d.D))
+    .u32(0)
+    .build();
 }
 
 /** Rows of up to this many keys use the one-invocation-per-row kernels (no barriers). */
@@ -53,8 +62,11 @@ export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out
   const out = e.empty([B, T, C]);
   const probs = e.empty([B, H, T, T]);
   if (e.kind === 'cpu') {
-    const Q = qkv.f32, P = probs.f32, O = out.f32;
-    const C3 = 3 * C, scale = 1 / Math.sqrt(D);
+    const Q = qkv.f32,
+      P = probs.f32,
+      O = out.f32;
+    const C3 = 3 * C,
+      scale = 1 / Math.sqrt(D);
     const s = new Float64Array(T);
     for (let b = 0; b < B; b++)
       for (let h = 0; h < H; h++)
@@ -70,7 +82,7 @@ export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out
             m = Math.max(m, s[j]);
           }
           let sum = 0;
-          for (let j = 0; j < nk; j++) sum += (s[j] = Math.exp(s[j] - m));
+          for (let j = 0; j < nk; j++) sum += s[j] = Math.exp(s[j] - m);
           const prow = ((b * H + h) * T + i) * T;
           for (let j = 0; j < T; j++) P[prow + j] = j < nk ? s[j] / sum : 0;
           for (let d = 0; d < D; d++) {
@@ -83,7 +95,11 @@ export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out
     return { out, probs };
   }
   const row = rowVariant(T, opts);
-  e.dispatch(k(row ? 'attn_forward_row' : 'attn_forward'), { params: attnParams(dm, opts.causal), bindings: [qkv, null, probs, out], workgroups: row ? grid1d(B * H * T) : grid1d(B * H * T, 1) });
+  e.dispatch(k(row ? 'attn_forward_row' : 'attn_forward'), {
+    params: attnParams(dm, opts.causal),
+    bindings: [qkv, null, probs, out],
+    workgroups: row ? grid1d(B * H * T) : grid1d(B * H * T, 1),
+  });
   return { out, probs };
 }
 
@@ -94,8 +110,12 @@ export function attentionBackward(e: Engine, dout: RawTensor, qkv: RawTensor, pr
   assertShape('attentionBackward probs', probs.shape, [B, H, T, T]);
   const dqkv = e.empty(qkv.shape);
   if (e.kind === 'cpu') {
-    const Q = qkv.f32, P = probs.f32, G = dout.f32, DQ = dqkv.f32;
-    const C3 = 3 * C, scale = 1 / Math.sqrt(D);
+    const Q = qkv.f32,
+      P = probs.f32,
+      G = dout.f32,
+      DQ = dqkv.f32;
+    const C3 = 3 * C,
+      scale = 1 / Math.sqrt(D);
     DQ.fill(0);
     const dS = new Float64Array(T);
     const acc = new Float64Array(B * T * C3); // f64 accumulators, rounded to the output once
@@ -133,7 +153,11 @@ export function attentionBackward(e: Engine, dout: RawTensor, qkv: RawTensor, pr
   // and the dispatches recorded here come before that submit.
   const ds = e.empty([B, H, T, T]);
   const row = rowVariant(T, opts);
-  e.dispatch(k(row ? 'attn_backward_ds_row' : 'attn_backward_ds'), { params: u, bindings: [qkv, dout, probs, null, ds], workgroups: row ? grid1d(B * H * T) : grid1d(B * H * T, 1) });
+  e.dispatch(k(row ? 'attn_backward_ds_row' : 'attn_backward_ds'), {
+    params: u,
+    bindings: [qkv, dout, probs, null, ds],
+    workgroups: row ? grid1d(B * H * T) : grid1d(B * H * T, 1),
+  });
   if (row && C / opts.heads <= ATTN_ROW_MAX_D) {
     e.dispatch(k('attn_backward_dqkv_row'), { params: u, bindings: [qkv, dout, probs, null, ds, dqkv], workgroups: grid1d(B * H * T) });
   } else {

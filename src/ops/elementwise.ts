@@ -20,9 +20,13 @@ export function binary(e: Engine, op: BinaryOp, a: RawTensor, b: RawTensor): Raw
   checkBroadcast(op, a, b);
   const out = e.empty(a.shape);
   if (e.kind === 'cpu') {
-    const A = a.f32, B = b.f32, O = out.f32, nb = b.size;
+    const A = a.f32,
+      B = b.f32,
+      O = out.f32,
+      nb = b.size;
     for (let i = 0; i < a.size; i++) {
-      const x = A[i], y = B[i % nb];
+      const x = A[i],
+        y = B[i % nb];
       O[i] = op === 'add' ? x + y : op === 'sub' ? x - y : x * y;
     }
     return out;
@@ -39,7 +43,8 @@ export const mul = (e: Engine, a: RawTensor, b: RawTensor) => binary(e, 'mul', a
 export function scale(e: Engine, a: RawTensor, alpha: number): RawTensor {
   const out = e.empty(a.shape);
   if (e.kind === 'cpu') {
-    const A = a.f32, O = out.f32;
+    const A = a.f32,
+      O = out.f32;
     for (let i = 0; i < a.size; i++) O[i] = alpha * A[i];
     return out;
   }
@@ -51,7 +56,8 @@ export function scale(e: Engine, a: RawTensor, alpha: number): RawTensor {
 export function axpyInto(e: Engine, y: RawTensor, x: RawTensor, alpha = 1): void {
   if (x.size !== y.size) throw new Error(`axpyInto: sizes differ (${x.size} vs ${y.size})`);
   if (e.kind === 'cpu') {
-    const X = x.f32, Y = y.f32;
+    const X = x.f32,
+      Y = y.f32;
     for (let i = 0; i < x.size; i++) Y[i] += alpha * X[i];
     return;
   }
@@ -64,7 +70,8 @@ export function sumRepeat(e: Engine, a: RawTensor, shape: readonly number[]): Ra
   const nb = out.size;
   if (nb === 0 || a.size % nb !== 0) throw new Error(`sumRepeat: ${nb} does not divide ${a.size}`);
   if (e.kind === 'cpu') {
-    const A = a.f32, O = out.f32;
+    const A = a.f32,
+      O = out.f32;
     for (let j = 0; j < nb; j++) {
       let s = 0;
       for (let i = j; i < a.size; i += nb) s += A[i];

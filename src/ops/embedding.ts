@@ -35,7 +35,8 @@ export function gatherRows(e: Engine, table: RawTensor, idx: RawTensor): RawTens
   const [V, C] = table.shape;
   const N = idx.size;
   if (e.kind === 'cpu') {
-    const T = table.data, I = idx.data;
+    const T = table.data,
+      I = idx.data;
     I.forEach((j, r) => {
       if (j >= V) throw indexError('gatherRows', r, j, V);
     });
@@ -65,7 +66,8 @@ export function scatterAddRows(e: Engine, grad: RawTensor, idx: RawTensor, rows:
   const [N, C] = grad.shape;
   if (idx.size !== N) throw new Error(`scatterAddRows: ${idx.size} indices for ${N} gradient rows`);
   if (e.kind === 'cpu') {
-    const G = grad.f32, I = idx.data;
+    const G = grad.f32,
+      I = idx.data;
     I.forEach((v, n) => {
       if (v >= rows) throw indexError('scatterAddRows', n, v, rows);
     });

@@ -36,7 +36,8 @@ export function crossEntropy(e: Engine, logits: RawTensor, targets: RawTensor): 
   const lse = e.empty([N]);
   const rowLoss = e.empty([N]);
   if (e.kind === 'cpu') {
-    const X = logits.f32, T = targets.data;
+    const X = logits.f32,
+      T = targets.data;
     let total = 0;
     for (let r = 0; r < N; r++) {
       const t = cpuTarget('crossEntropy', T, r, V);
@@ -66,7 +67,10 @@ export function crossEntropyBackward(e: Engine, dloss: RawTensor, logits: RawTen
   if (lse.size !== N) throw new Error(`crossEntropyBackward: lse has ${lse.size} elements for ${N} rows`);
   const dlogits = e.empty(logits.shape);
   if (e.kind === 'cpu') {
-    const X = logits.f32, T = targets.data, L = lse.f32, D = dlogits.f32;
+    const X = logits.f32,
+      T = targets.data,
+      L = lse.f32,
+      D = dlogits.f32;
     const g = dloss.f32[0] / N;
     for (let r = 0; r < N; r++) {
       const t = cpuTarget('crossEntropyBackward', T, r, V);

@@ -58,7 +58,8 @@ const prod = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
  */
 export function matmulGeometry(aShape: readonly number[], bShape: readonly number[], opts: MatmulOpts = {}): MatmulGeometry {
   const { transA = false, transB = false } = opts;
-  const ra = aShape.length, rb = bShape.length;
+  const ra = aShape.length,
+    rb = bShape.length;
   if (ra < 2) throw new Error(`matmul: a must have rank ≥ 2, got shape ${fmt(aShape)}`);
   if (rb < 2) throw new Error(`matmul: b must have rank ≥ 2, got shape ${fmt(bShape)}`);
   const [am, ak] = transA ? [aShape[ra - 1], aShape[ra - 2]] : [aShape[ra - 2], aShape[ra - 1]];
@@ -105,7 +106,12 @@ export function matmulFlat(e: Engine, a: RawTensor, b: RawTensor, opts: MatmulOp
 
 /** Run an already-resolved geometry (sizes are checked against the operands). */
 export function matmulWith(e: Engine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts = {}): RawTensor {
-  for (const [name, t] of [['a', a], ['b', b], ['bias', opts.bias], ['bMask', opts.bMask]] as const) {
+  for (const [name, t] of [
+    ['a', a],
+    ['b', b],
+    ['bias', opts.bias],
+    ['bMask', opts.bMask],
+  ] as const) {
     if (t && t.dtype !== 'f32') throw new Error(`matmul: ${name} must be f32, got ${t.dtype}`);
   }
   const wantA = (g.batchedA ? g.batch : 1) * g.m * g.k;
@@ -122,7 +128,9 @@ export function matmulCpu(e: CpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeo
   const { batch, m, k, n } = g;
   const { transA = false, transB = false, bias, bMask } = opts;
   const out = e.empty(g.outShape);
-  const A = a.f32, O = out.f32, bs = bias?.f32;
+  const A = a.f32,
+    O = out.f32,
+    bs = bias?.f32;
   // the masked weight in the engine's precision (f64 on an f64 engine), as the fused GPU load computes it
   const B = bMask ? b.f32.map((v, i) => v * bMask.f32[i]) : b.f32;
   // element strides of the logical [m,k] and [k,n] views
@@ -130,7 +138,9 @@ export function matmulCpu(e: CpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeo
   const [bK, bCol] = transB ? [1, k] : [n, 1];
   const row = new Float64Array(n);
   for (let z = 0; z < batch; z++) {
-    const ao = g.batchedA ? z * m * k : 0, bo = g.batchedB ? z * k * n : 0, oo = z * m * n;
+    const ao = g.batchedA ? z * m * k : 0,
+      bo = g.batchedB ? z * k * n : 0,
+      oo = z * m * n;
     for (let i = 0; i < m; i++) {
       if (bs) for (let j = 0; j < n; j++) row[j] = bs[j];
       else row.fill(0);
@@ -196,13 +206,23 @@ function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, 
     code: src,
     entry: v,
     constants: {
-      TRANS_A: +!!opts.transA, TRANS_B: +!!opts.transB, HAS_BIAS: +!!opts.bias, HAS_MASK: +!!opts.bMask,
-      WG_X: wg[0], WG_Y: wg[1],
+      TRANS_A: +!!opts.transA,
+      TRANS_B: +!!opts.transB,
+      HAS_BIAS: +!!opts.bias,
+      HAS_MASK: +!!opts.bMask,
+      WG_X: wg[0],
+      WG_Y: wg[1],
     },
   };
   const u = params()
-    .u32(g.m).u32(g.k).u32(g.n).u32(g.batch)
-    .u32(g.batchedA ? g.m * g.k : 0).u32(g.batchedB ? g.k * g.n : 0).u32(0).u32(0)
+    .u32(g.m)
+    .u32(g.k)
+    .u32(g.n)
+    .u32(g.batch)
+    .u32(g.batchedA ? g.m * g.k : 0)
+    .u32(g.batchedB ? g.k * g.n : 0)
+    .u32(0)
+    .u32(0)
     .build();
   e.dispatch(kernel, {
     params: u,

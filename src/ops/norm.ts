@@ -29,7 +29,14 @@ export type NormVariant = 'row' | 'workgroup';
 export const NORM_ROW_MAX_COLS = 256;
 const pickNorm = (cols: number, v?: NormVariant): NormVariant => v ?? (cols <= NORM_ROW_MAX_COLS ? 'row' : 'workgroup');
 
-export function layerNorm(e: Engine, x: RawTensor, gamma: RawTensor, beta: RawTensor, eps: number, variant?: NormVariant): { y: RawTensor; mean: RawTensor; rstd: RawTensor } {
+export function layerNorm(
+  e: Engine,
+  x: RawTensor,
+  gamma: RawTensor,
+  beta: RawTensor,
+  eps: number,
+  variant?: NormVariant,
+): { y: RawTensor; mean: RawTensor; rstd: RawTensor } {
   const [rows, cols] = rowsCols('layerNorm', x);
   assertShape('layerNorm gamma', gamma.shape, [cols]);
   assertShape('layerNorm beta', beta.shape, [cols]);
@@ -38,7 +45,10 @@ export function layerNorm(e: Engine, x: RawTensor, gamma: RawTensor, beta: RawTe
   const mean = e.empty([rows]);
   const rstd = e.empty([rows]);
   if (e.kind === 'cpu') {
-    const X = x.f32, G = gamma.f32, B = beta.f32, Y = y.f32;
+    const X = x.f32,
+      G = gamma.f32,
+      B = beta.f32,
+      Y = y.f32;
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let s = 0;
@@ -54,7 +64,11 @@ export function layerNorm(e: Engine, x: RawTensor, gamma: RawTensor, beta: RawTe
     return { y, mean, rstd };
   }
   const row = pickNorm(cols, variant) === 'row';
-  e.dispatch(k(row ? 'ln_forward_row' : 'ln_forward'), { params: lnParams(rows, cols, eps), bindings: [x, gamma, beta, y, mean, rstd], workgroups: row ? grid1d(rows) : grid1d(rows, 1) });
+  e.dispatch(k(row ? 'ln_forward_row' : 'ln_forward'), {
+    params: lnParams(rows, cols, eps),
+    bindings: [x, gamma, beta, y, mean, rstd],
+    workgroups: row ? grid1d(rows) : grid1d(rows, 1),
+  });
   return { y, mean, rstd };
 }
 
@@ -78,21 +92,31 @@ export function layerNormBackward(
   const dgamma = needParamGrads ? e.empty([cols]) : null;
   const dbeta = needParamGrads ? e.empty([cols]) : null;
   if (e.kind === 'cpu') {
-    const X = x.f32, G = gamma.f32, DY = dy.f32, DX = dx.f32, M = mean.f32, RS = rstd.f32;
+    const X = x.f32,
+      G = gamma.f32,
+      DY = dy.f32,
+      DX = dx.f32,
+      M = mean.f32,
+      RS = rstd.f32;
     for (let r = 0; r < rows; r++) {
-      const o = r * cols, mu = M[r], rs = RS[r];
-      let sg = 0, sgx = 0;
+      const o = r * cols,
+        mu = M[r],
+        rs = RS[r];
+      let sg = 0,
+        sgx = 0;
       for (let c = 0; c < cols; c++) {
         const g = DY[o + c] * G[c];
         sg += g;
         sgx += g * (X[o + c] - mu) * rs;
       }
-      const mg = sg / cols, mgx = sgx / cols;
+      const mg = sg / cols,
+        mgx = sgx / cols;
       for (let c = 0; c < cols; c++) DX[o + c] = rs * (DY[o + c] * G[c] - mg - (X[o + c] - mu) * rs * mgx);
     }
     if (dgamma && dbeta) {
       for (let c = 0; c < cols; c++) {
-        let sg = 0, sb = 0;
+        let sg = 0,
+          sb = 0;
         for (let r = 0; r < rows; r++) {
           const i = r * cols + c;
           sg += DY[i] * (X[i] - M[r]) * RS[r];
@@ -106,7 +130,11 @@ export function layerNormBackward(
   }
   const u = lnParams(rows, cols, 0);
   const row = pickNorm(cols, variant) === 'row';
-  e.dispatch(k(row ? 'ln_backward_dx_row' : 'ln_backward_dx'), { params: u, bindings: [x, gamma, null, null, mean, rstd, dy, dx], workgroups: row ? grid1d(rows) : grid1d(rows, 1) });
+  e.dispatch(k(row ? 'ln_backward_dx_row' : 'ln_backward_dx'), {
+    params: u,
+    bindings: [x, gamma, null, null, mean, rstd, dy, dx],
+    workgroups: row ? grid1d(rows) : grid1d(rows, 1),
+  });
   if (dgamma && dbeta) {
     e.dispatch(k('ln_param_grads'), {
       params: u,

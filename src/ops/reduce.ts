@@ -131,7 +131,8 @@ export function l1Distance(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
   }
   checkNonEmpty('l1Distance', a);
   if (e.kind === 'cpu') {
-    const A = a.f32, B = b.f32;
+    const A = a.f32,
+      B = b.f32;
     let s = 0;
     for (let i = 0; i < a.size; i++) s += Math.abs(A[i] - B[i]);
     return cpuScalar(e, s / a.size);

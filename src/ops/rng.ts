@@ -68,7 +68,12 @@ function fill(e: Engine, pos: RngPosition, n: number, what: 'bits' | 'uniform01'
   }
   const out = e.empty([n], what === 'bits' ? 'u32' : 'f32');
   e.dispatch(kernel(what), {
-    params: params().u32(n).u32(pos.seed >>> 0).u32(pos.stream >>> 0).u32(pos.offset >>> 0).build(),
+    params: params()
+      .u32(n)
+      .u32(pos.seed >>> 0)
+      .u32(pos.stream >>> 0)
+      .u32(pos.offset >>> 0)
+      .build(),
     bindings: [out],
     workgroups: grid1d(n),
   });

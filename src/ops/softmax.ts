@@ -22,7 +22,8 @@ export function softmax(e: Engine, x: RawTensor): RawTensor {
   const [rows, cols] = rowsCols('softmax', 'x', x);
   const y = e.empty(x.shape);
   if (e.kind === 'cpu') {
-    const X = x.f32, Y = y.f32;
+    const X = x.f32,
+      Y = y.f32;
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let m = -Infinity;
@@ -43,7 +44,9 @@ export function softmaxBackward(e: Engine, dy: RawTensor, y: RawTensor): RawTens
   assertShape('softmaxBackward dy', dy.shape, y.shape);
   const dx = e.empty(y.shape);
   if (e.kind === 'cpu') {
-    const Y = y.f32, DY = dy.f32, DX = dx.f32;
+    const Y = y.f32,
+      DY = dy.f32,
+      DX = dx.f32;
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let s = 0;

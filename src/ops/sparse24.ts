@@ -50,13 +50,13 @@ export function toHalfBits(x: number): number {
     let h = full >>> shift;
     const rem = full & ((1 << shift) - 1);
     const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
+    if (rem > half || (rem === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (man >>> 13);
   const rem = man & 0x1fff;
   // a carry out of the mantissa correctly bumps the exponent (up to inf)
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
 }
 
@@ -83,8 +83,10 @@ export function packSparse24(w: ArrayLike<number>, mask: ArrayLike<number>, k: n
   if (k % 4 !== 0) throw new Error(`packSparse24: K = ${k} is not a multiple of 4 (groups of 4 along K)`);
   if (w.length !== k * n) throw new Error(`packSparse24: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
   if (mask.length !== k * n) throw new Error(`packSparse24: mask has ${mask.length} values, [${k}, ${n}] needs ${k * n}`);
-  const groups = k / 4, iw = ceilDiv(n, 8);
-  const vals = new Uint32Array(groups * n), idx = new Uint32Array(groups * iw);
+  const groups = k / 4,
+    iw = ceilDiv(n, 8);
+  const vals = new Uint32Array(groups * n),
+    idx = new Uint32Array(groups * iw);
   for (let g = 0; g < groups; g++) {
     for (let c = 0; c < n; c++) {
       const kept: number[] = [];
@@ -109,21 +111,24 @@ export function mask24FromScores(scores: ArrayLike<number>, k: number, n: number
   if (k % 4 !== 0) throw new Error(`mask24FromScores: K = ${k} is not a multiple of 4`);
   if (scores.length !== k * n) throw new Error(`mask24FromScores: ${scores.length} scores for [${k}, ${n}]`);
   const m = new Float32Array(k * n);
-  for (let g = 0; g < k / 4; g++) for (let c = 0; c < n; c++) {
-    const at = (r: number) => (4 * g + r) * n + c;
-    const rows = [0, 1, 2, 3].sort((a, b) => scores[at(b)] - scores[at(a)]).slice(0, keep);
-    for (const r of rows) m[at(r)] = 1;
-  }
+  for (let g = 0; g < k / 4; g++)
+    for (let c = 0; c < n; c++) {
+      const at = (r: number) => (4 * g + r) * n + c;
+      const rows = [0, 1, 2, 3].sort((a, b) => scores[at(b)] - scores[at(a)]).slice(0, keep);
+      for (const r of rows) m[at(r)] = 1;
+    }
   return m;
 }
 
 /** Back to dense [K,N] (the kept weights rounded to f16, zeros elsewhere): the reference product. */
 export function unpackSparse24(p: Sparse24Packed): Float32Array {
   const { k, n } = p;
-  const iw = ceilDiv(n, 8), out = new Float32Array(k * n);
+  const iw = ceilDiv(n, 8),
+    out = new Float32Array(k * n);
   for (let g = 0; g < k / 4; g++) {
     for (let c = 0; c < n; c++) {
-      const v = p.vals[g * n + c], code = (p.idx[g * iw + (c >> 3)] >>> (4 * (c & 7))) & 15;
+      const v = p.vals[g * n + c],
+        code = (p.idx[g * iw + (c >> 3)] >>> (4 * (c & 7))) & 15;
       out[(4 * g + (code & 3)) * n + c] += halfBitsToFloat(v & 0xffff);
       out[(4 * g + (code >> 2)) * n + c] += halfBitsToFloat(v >>> 16);
     }
@@ -148,7 +153,8 @@ export function sparse24Matmul(e: Engine, x: RawTensor, w: Sparse24Weight): RawT
   if (x.shape.length < 1 || k !== w.k) throw new Error(`sparse24Matmul: x [${x.shape.join(', ')}] must end in K = ${w.k}`);
   if (x.dtype !== 'f32') throw new Error(`sparse24Matmul: x must be f32, got ${x.dtype}`);
   if (w.vals.dtype !== 'u32' || w.idx.dtype !== 'u32') throw new Error('sparse24Matmul: vals and idx must be u32');
-  const groups = w.k / 4, iw = ceilDiv(w.n, 8);
+  const groups = w.k / 4,
+    iw = ceilDiv(w.n, 8);
   if (w.vals.size !== groups * w.n) throw new Error(`sparse24Matmul: vals has ${w.vals.size} words, needs ${groups * w.n}`);
   if (w.idx.size !== groups * iw) throw new Error(`sparse24Matmul: idx has ${w.idx.size} words, needs ${groups * iw}`);
   const m = x.size / Math.max(1, k);
@@ -160,7 +166,10 @@ export function sparse24Matmul(e: Engine, x: RawTensor, w: Sparse24Weight): RawT
 export function sparse24MatmulCpu(e: CpuEngine, x: RawTensor, w: Sparse24Weight, m: number, outShape: number[]): RawTensor {
   const out = e.empty(outShape);
   const dense = unpackSparse24({ k: w.k, n: w.n, vals: w.vals.data as Uint32Array, idx: w.idx.data as Uint32Array });
-  const X = x.f32, O = out.f32, n = w.n, k = w.k;
+  const X = x.f32,
+    O = out.f32,
+    n = w.n,
+    k = w.k;
   const row = new Float64Array(n);
   for (let i = 0; i < m; i++) {
     row.fill(0);

@@ -55,7 +55,11 @@ function checkPositive(what: string, name: string, v: number): void {
 }
 
 function layoutParams(g: GroupLayout) {
-  return params().u32(g.groups).u32(g.rows).u32(g.cols).u32(g.layout === 'in_out' ? 1 : 0);
+  return params()
+    .u32(g.groups)
+    .u32(g.rows)
+    .u32(g.cols)
+    .u32(g.layout === 'in_out' ? 1 : 0);
 }
 
 /**
@@ -74,8 +78,16 @@ export function sampleSoftMask(e: Engine, logits: RawTensor, g: GroupLayout, p: 
     return { mask, y };
   }
   e.dispatch(kernel('sample', p), {
-    params: layoutParams(g).u32(a.rng.seed >>> 0).u32(a.rng.stream >>> 0).u32(a.rng.offset >>> 0).u32(0)
-      .f32(a.kappa).f32(a.tau).f32(0).u32(0).build(),
+    params: layoutParams(g)
+      .u32(a.rng.seed >>> 0)
+      .u32(a.rng.stream >>> 0)
+      .u32(a.rng.offset >>> 0)
+      .u32(0)
+      .f32(a.kappa)
+      .f32(a.tau)
+      .f32(0)
+      .u32(0)
+      .build(),
     bindings: [logits, y, mask],
     workgroups: grid1d(g.groups),
   });
@@ -87,7 +99,14 @@ export function sampleSoftMask(e: Engine, logits: RawTensor, g: GroupLayout, p: 
  * W ⊙ m (bit-identical to applyMask(w, mask)). The unfused pair sampleSoftMask + applyMask stays
  * as the reference path (MaskLearner option `fusedSample: false`); `npm run bench` measures both.
  */
-export function sampleMaskedWeight(e: Engine, logits: RawTensor, w: RawTensor, g: GroupLayout, p: Pattern, a: SampleArgs): { mask: RawTensor; y: RawTensor; weff: RawTensor } {
+export function sampleMaskedWeight(
+  e: Engine,
+  logits: RawTensor,
+  w: RawTensor,
+  g: GroupLayout,
+  p: Pattern,
+  a: SampleArgs,
+): { mask: RawTensor; y: RawTensor; weff: RawTensor } {
   check('sampleMaskedWeight', logits, g, p);
   checkPositive('sampleMaskedWeight', 'tau', a.tau);
   if (!Number.isFinite(a.kappa)) throw new Error(`sampleMaskedWeight: kappa must be finite, got ${a.kappa}`);
@@ -99,13 +118,23 @@ export function sampleMaskedWeight(e: Engine, logits: RawTensor, w: RawTensor, g
   const weff = e.empty(weightShape(g));
   if (e.kind === 'cpu') {
     sampleCpu(logits.f32, y.f32, mask.f32, g, p, a);
-    const W = w.f32, Mk = mask.f32, out = weff.f32;
+    const W = w.f32,
+      Mk = mask.f32,
+      out = weff.f32;
     for (let i = 0; i < out.length; i++) out[i] = W[i] * Mk[i]; // one f32 product, as the kernel
     return { mask, y, weff };
   }
   e.dispatch(kernel('sample_masked', p), {
-    params: layoutParams(g).u32(a.rng.seed >>> 0).u32(a.rng.stream >>> 0).u32(a.rng.offset >>> 0).u32(0)
-      .f32(a.kappa).f32(a.tau).f32(0).u32(0).build(),
+    params: layoutParams(g)
+      .u32(a.rng.seed >>> 0)
+      .u32(a.rng.stream >>> 0)
+      .u32(a.rng.offset >>> 0)
+      .u32(0)
+      .f32(a.kappa)
+      .f32(a.tau)
+      .f32(0)
+      .u32(0)
+      .build(),
     bindings: [logits, y, mask, null, null, w, null, null, null, weff],
     workgroups: grid1d(g.groups),
   });
@@ -121,7 +150,14 @@ export function gumbelNoiseCpu(pos: RngPosition, count: number): Float64Array {
 }
 
 /** Soft mask from logits and fixed noise, all in f64 (also used by finite-difference checks). */
-export function softMaskFromNoise(logits: ArrayLike<number>, noise: ArrayLike<number>, g: GroupLayout, p: Pattern, kappa: number, tau: number): { y: Float64Array; mask: Float64Array } {
+export function softMaskFromNoise(
+  logits: ArrayLike<number>,
+  noise: ArrayLike<number>,
+  g: GroupLayout,
+  p: Pattern,
+  kappa: number,
+  tau: number,
+): { y: Float64Array; mask: Float64Array } {
   const C = p.candidates.length;
   const y = new Float64Array(g.groups * C);
   const mask = new Float64Array(g.rows * g.cols);
@@ -182,8 +218,16 @@ export function softMaskBackward(
     return out;
   }
   e.dispatch(kernel('backward', p), {
-    params: layoutParams(g).u32(0).u32(0).u32(0).u32(accumulate ? 1 : 0)
-      .f32(a.kappa).f32(a.tau).f32(a.lambda).u32(0).build(),
+    params: layoutParams(g)
+      .u32(0)
+      .u32(0)
+      .u32(0)
+      .u32(accumulate ? 1 : 0)
+      .f32(a.kappa)
+      .f32(a.tau)
+      .f32(a.lambda)
+      .u32(0)
+      .build(),
     bindings: [null, null, null, null, gradW, w, mask, y, out],
     workgroups: grid1d(g.groups),
   });
@@ -234,7 +278,9 @@ export function hardMask(e: Engine, logits: RawTensor, g: GroupLayout, p: Patter
   const mask = e.empty(weightShape(g));
   const choice = e.empty([g.groups], 'u32');
   if (e.kind === 'cpu') {
-    const L = logits.f32, Mk = mask.f32, ch = choice.data;
+    const L = logits.f32,
+      Mk = mask.f32,
+      ch = choice.data;
     for (let grp = 0; grp < g.groups; grp++) {
       let best = 0;
       for (let c = 1; c < C; c++) if (L[grp * C + c] > L[grp * C + best]) best = c;

@@ -27,7 +27,9 @@ export function groupLayout(shape: readonly number[], layout: WeightLayout, m: n
   if (!Number.isInteger(m) || m < 2) throw new Error(`groupLayout: bad group size m=${m}`);
   const [rows, cols] = layout === 'out_in' ? [shape[0], shape[1]] : [shape[1], shape[0]];
   if (cols % m !== 0) {
-    throw new Error(`groupLayout: the input dimension (${cols}, dim ${layout === 'out_in' ? 1 : 0} of [${shape.join(', ')}] in layout ${layout}) is not a multiple of m=${m}`);
+    throw new Error(
+      `groupLayout: the input dimension (${cols}, dim ${layout === 'out_in' ? 1 : 0} of [${shape.join(', ')}] in layout ${layout}) is not a multiple of m=${m}`,
+    );
   }
   return { layout, rows, cols, m, groups: (rows * cols) / m };
 }

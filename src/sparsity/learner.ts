@@ -74,7 +74,11 @@ export class MaskLearner {
   readonly width: number;
   readonly readEvery: number;
 
-  constructor(readonly model: LabModel, readonly opts: LearnerOptions, readEvery = 10) {
+  constructor(
+    readonly model: LabModel,
+    readonly opts: LearnerOptions,
+    readEvery = 10,
+  ) {
     const e = model.engine;
     this.pattern = nmPattern(opts.n, opts.m);
     const C = this.pattern.candidates.length;
@@ -86,7 +90,9 @@ export class MaskLearner {
       const w = model.weights.get(site.name);
       if (!w) throw new Error(`MaskLearner: the model has no weight ${site.name}`);
       return {
-        site, g, w: w.raw,
+        site,
+        g,
+        w: w.raw,
         logits: e.upload(init, [g.groups, C]),
         m: e.zeros([g.groups, C]),
         v: e.zeros([g.groups, C]),
@@ -149,11 +155,7 @@ export class MaskLearner {
         samples.forEach((x, i) => {
           const st = this.sites[i];
           const base = row * this.width + 1 + i * SITE_METRICS.length;
-          const vals = [
-            st.prevMask ? maskL1(e, x.mask, st.prevMask) : e.fill([1], Number.NaN),
-            meanMaxProb(e, x.y),
-            meanMaxProbClean(e, st.logits, s.kappa),
-          ];
+          const vals = [st.prevMask ? maskL1(e, x.mask, st.prevMask) : e.fill([1], Number.NaN), meanMaxProb(e, x.y), meanMaxProbClean(e, st.logits, s.kappa)];
           vals.forEach((t, j) => {
             e.copyRegion(t, 0, this.pending, base + j, 1);
             t.dispose();
@@ -175,16 +177,27 @@ export class MaskLearner {
       tape.dispose();
     }
     // average over samples, clip the global norm (on the GPU), AdamW on the logits
-    const avg = inputs.length > 1 ? grads.map((g) => {
-      const a = scaleOp(e, g, 1 / inputs.length);
-      g.dispose();
-      return a;
-    }) : grads;
+    const avg =
+      inputs.length > 1
+        ? grads.map((g) => {
+            const a = scaleOp(e, g, 1 / inputs.length);
+            g.dispose();
+            return a;
+          })
+        : grads;
     const normSq = globalSumSquares(e, avg);
     const clip = clipScale(e, normSq, h.clip);
     this.step++;
     this.sites.forEach((st, i) => {
-      adamwStep(e, st.logits, avg[i], st.m, st.v, { lr: s.lr, beta1: h.betas[0], beta2: h.betas[1], eps: 1e-8, weightDecay: h.weightDecay, step: this.step }, clip);
+      adamwStep(
+        e,
+        st.logits,
+        avg[i],
+        st.m,
+        st.v,
+        { lr: s.lr, beta1: h.betas[0], beta2: h.betas[1], eps: 1e-8, weightDecay: h.weightDecay, step: this.step },
+        clip,
+      );
     });
     for (const g of avg) g.dispose();
     normSq.dispose();
@@ -255,7 +268,10 @@ export class MaskLearner {
    * For the mask view of one site: the chosen candidate per group (argmax π), its noise-free
    * probability softmax(κπ) at `kappa`, and whether the choice differs from the last evaluation's.
    */
-  async maskView(site: number, kappa: number): Promise<{ choice: Uint8Array; confidence: Float32Array; flipped: Uint8Array; groups: number; rows: number; cols: number }> {
+  async maskView(
+    site: number,
+    kappa: number,
+  ): Promise<{ choice: Uint8Array; confidence: Float32Array; flipped: Uint8Array; groups: number; rows: number; cols: number }> {
     const st = this.sites[site];
     if (!st) throw new Error(`maskView: no site ${site}`);
     const e = this.engine;

@@ -21,9 +21,7 @@ export function cholesky(a: Float64Array, n: number): Float64Array {
     for (let k = 0; k < j; k++) d -= l[rj + k] * l[rj + k];
     // `!(d > 0)` also catches NaN (a NaN input would otherwise flow through silently).
     if (!(d > 0)) {
-      throw new Error(
-        `cholesky: matrix is not positive definite (pivot ${j} of ${n} is ${d}; diagonal entry was ${a[rj + j]})`,
-      );
+      throw new Error(`cholesky: matrix is not positive definite (pivot ${j} of ${n} is ${d}; diagonal entry was ${a[rj + j]})`);
     }
     const ljj = Math.sqrt(d);
     l[rj + j] = ljj;

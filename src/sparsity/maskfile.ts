@@ -92,7 +92,8 @@ function readContainer(buf: Uint8Array, magic: string, version: number, what: st
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const v = dv.getUint32(8, true);
   if (v !== version) throw new MaskFileError(`${what}: format version ${v}, this build reads version ${version}`);
-  const H = dv.getUint32(12, true), P = dv.getUint32(16, true);
+  const H = dv.getUint32(12, true),
+    P = dv.getUint32(16, true);
   const want = PREFIX + H + P;
   if (buf.length < want) throw new MaskFileError(`${what}: truncated: ${buf.length} bytes, the prefix declares ${want} (header ${H}, payload ${P})`);
   if (buf.length > want) throw new MaskFileError(`${what}: ${buf.length - want} trailing bytes after the declared ${want}`);
@@ -143,7 +144,10 @@ function checkEntries(what: string, entries: MaskEntry[], p: Pattern): { entry: 
     if (seen.has(entry.name)) throw new MaskFileError(`${what}: weight '${entry.name}' appears twice`);
     seen.add(entry.name);
     const g = layoutOf(what, entry.name, entry.shape, entry.layout, p.m);
-    if (entry.mask.length !== g.rows * g.cols) throw new MaskFileError(`${what}: weight '${entry.name}': mask has ${entry.mask.length} elements, shape [${entry.shape.join(', ')}] has ${g.rows * g.cols}`);
+    if (entry.mask.length !== g.rows * g.cols)
+      throw new MaskFileError(
+        `${what}: weight '${entry.name}': mask has ${entry.mask.length} elements, shape [${entry.shape.join(', ')}] has ${g.rows * g.cols}`,
+      );
     return { entry, g, choice: choicesOf(what, entry.name, entry.mask, g, p) };
   });
 }
@@ -156,18 +160,22 @@ function matchWeights(what: string, model: string, got: { name: string; shape: n
   for (const w of expect.weights) {
     const f = byName.get(w.name);
     if (!f) throw new MaskFileError(`${what}: weight '${w.name}' is missing: the file is for another model ('${model}')`);
-    if (!sameShape(f.shape, w.shape)) throw new MaskFileError(`${what}: weight '${w.name}' has shape [${f.shape.join(', ')}] in the file, expected [${w.shape.join(', ')}]`);
+    if (!sameShape(f.shape, w.shape))
+      throw new MaskFileError(`${what}: weight '${w.name}' has shape [${f.shape.join(', ')}] in the file, expected [${w.shape.join(', ')}]`);
     if (f.layout !== w.layout) throw new MaskFileError(`${what}: weight '${w.name}' has layout ${f.layout} in the file, expected ${w.layout}`);
   }
   const expected = new Set(expect.weights.map((w) => w.name));
   for (const w of got) {
-    if (!expected.has(w.name)) throw new MaskFileError(`${what}: the file has weight '${w.name}' that the model does not: the file is for another model ('${model}')`);
+    if (!expected.has(w.name))
+      throw new MaskFileError(`${what}: the file has weight '${w.name}' that the model does not: the file is for another model ('${model}')`);
   }
 }
 
 function matchMeta(what: string, file: { n: number; m: number; model: string }, expect: MaskExpect): void {
-  if (file.n !== expect.n || file.m !== expect.m) throw new MaskFileError(`${what}: the file holds ${file.n}:${file.m} masks, expected ${expect.n}:${expect.m}`);
-  if (expect.model !== undefined && file.model !== expect.model) throw new MaskFileError(`${what}: the file is for model '${file.model}', expected '${expect.model}'`);
+  if (file.n !== expect.n || file.m !== expect.m)
+    throw new MaskFileError(`${what}: the file holds ${file.n}:${file.m} masks, expected ${expect.n}:${expect.m}`);
+  if (expect.model !== undefined && file.model !== expect.model)
+    throw new MaskFileError(`${what}: the file is for model '${file.model}', expected '${expect.model}'`);
 }
 
 function isLayout(x: unknown): x is WeightLayout {
@@ -191,7 +199,15 @@ export function exportMaskSafetensors(entries: MaskEntry[], meta: { n: number; m
   for (const e of sorted) crc = crc32(e.mask, crc);
   return writeSafetensors(
     entries.map((e) => ({ name: e.name, dtype: 'U8' as const, shape: [...e.shape], data: e.mask })),
-    { format: SAFETENSORS_FORMAT, version: String(SAFETENSORS_VERSION), n: String(meta.n), m: String(meta.m), model: meta.model, layouts: JSON.stringify(layouts), crc32: String(crc) },
+    {
+      format: SAFETENSORS_FORMAT,
+      version: String(SAFETENSORS_VERSION),
+      n: String(meta.n),
+      m: String(meta.m),
+      model: meta.model,
+      layouts: JSON.stringify(layouts),
+      crc32: String(crc),
+    },
   );
 }
 
@@ -205,7 +221,8 @@ export function importMaskSafetensors(buf: Uint8Array, expect: MaskExpect): Mask
   }
   const md = file.metadata;
   if (md.format !== SAFETENSORS_FORMAT) throw new MaskFileError(`${what}: metadata format is ${JSON.stringify(md.format)}, expected '${SAFETENSORS_FORMAT}'`);
-  if (md.version !== String(SAFETENSORS_VERSION)) throw new MaskFileError(`${what}: format version ${md.version}, this build reads version ${SAFETENSORS_VERSION}`);
+  if (md.version !== String(SAFETENSORS_VERSION))
+    throw new MaskFileError(`${what}: format version ${md.version}, this build reads version ${SAFETENSORS_VERSION}`);
   let layouts: Record<string, unknown>;
   try {
     layouts = JSON.parse(md.layouts ?? 'null');
@@ -213,7 +230,8 @@ export function importMaskSafetensors(buf: Uint8Array, expect: MaskExpect): Mask
     throw new MaskFileError(`${what}: metadata 'layouts' is not JSON`);
   }
   if (typeof layouts !== 'object' || layouts === null) throw new MaskFileError(`${what}: metadata 'layouts' is missing`);
-  const n = Number(md.n), m = Number(md.m);
+  const n = Number(md.n),
+    m = Number(md.m);
   // CRC over the masks in name order (the order writeSafetensors stores them in)
   const names = [...file.tensors.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   let crc = 0;
@@ -310,7 +328,10 @@ export function importMaskPacked(buf: Uint8Array, expect: MaskExpect): MaskEntry
     return g;
   });
   const total = layouts.reduce((s, g) => s + g.groups, 0);
-  if (h.candidates !== C || h.digitsPerWord !== d || h.groups !== total) throw new MaskFileError(`${what}: header packing (${String(h.candidates)} candidates, ${String(h.digitsPerWord)} digits/word, ${String(h.groups)} groups) does not match ${p.n}:${p.m} with ${total} groups`);
+  if (h.candidates !== C || h.digitsPerWord !== d || h.groups !== total)
+    throw new MaskFileError(
+      `${what}: header packing (${String(h.candidates)} candidates, ${String(h.digitsPerWord)} digits/word, ${String(h.groups)} groups) does not match ${p.n}:${p.m} with ${total} groups`,
+    );
   const nWords = Math.ceil(total / d);
   if (payload.length !== nWords * 4) throw new MaskFileError(`${what}: payload is ${payload.length} bytes, ${total} groups need ${nWords * 4}`);
   const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -356,7 +377,8 @@ export function encodeState(s: ResumableState): Uint8Array {
     if (seen.has(site.name)) throw new MaskFileError(`${what}: site '${site.name}' appears twice`);
     seen.add(site.name);
     const n = site.logits.length;
-    if (site.m.length !== n || site.v.length !== n) throw new MaskFileError(`${what}: site '${site.name}': Adam m (${site.m.length}) and v (${site.v.length}) must match the ${n} logits`);
+    if (site.m.length !== n || site.v.length !== n)
+      throw new MaskFileError(`${what}: site '${site.name}': Adam m (${site.m.length}) and v (${site.v.length}) must match the ${n} logits`);
     floats += 3 * n;
   }
   const payload = new Float32Array(floats); // host byte order: little-endian on every WebGPU platform
@@ -383,7 +405,8 @@ export function decodeState(buf: Uint8Array): ResumableState {
   const { header: h, payload } = readContainer(buf, STATE_MAGIC, STATE_VERSION, what);
   if (h.format !== 'maskllm-state') throw new MaskFileError(`${what}: header format is ${JSON.stringify(h.format)}`);
   const rng = h.rng as Partial<RngPosition> | undefined;
-  if (!rng || ![rng.seed, rng.stream, rng.offset].every((x) => Number.isInteger(x) && (x as number) >= 0)) throw new MaskFileError(`${what}: header 'rng' is malformed`);
+  if (!rng || ![rng.seed, rng.stream, rng.offset].every((x) => Number.isInteger(x) && (x as number) >= 0))
+    throw new MaskFileError(`${what}: header 'rng' is malformed`);
   if (!Number.isInteger(h.step) || (h.step as number) < 0) throw new MaskFileError(`${what}: header 'step' is malformed`);
   if (!Array.isArray(h.sites)) throw new MaskFileError(`${what}: header 'sites' is missing`);
   const sites = (h.sites as unknown[]).map((x, i) => {

@@ -32,7 +32,8 @@ export function maskL1(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
   needF32('maskL1', a);
   assertShape('maskL1: b', b.shape, a.shape);
   if (e.kind === 'cpu') {
-    const A = a.f32, B = b.f32;
+    const A = a.f32,
+      B = b.f32;
     let s = 0;
     for (let i = 0; i < a.size; i++) s += Math.abs(A[i] - B[i]);
     return e.upload([s / a.size], [1]);
@@ -79,7 +80,8 @@ export function meanMaxProbClean(e: Engine, logits: RawTensor, kappa: number): R
 export function logitStats(e: Engine, logits: RawTensor): RawTensor {
   needF32('logitStats', logits);
   if (e.kind === 'cpu') {
-    const L = logits.f32, n = logits.size;
+    const L = logits.f32,
+      n = logits.size;
     let s = 0;
     for (let i = 0; i < n; i++) s += L[i];
     const mean = s / n;
@@ -96,7 +98,8 @@ export function countFlips(e: Engine, choiceA: RawTensor, choiceB: RawTensor): R
   assertShape('countFlips: choiceB', choiceB.shape, choiceA.shape);
   if (choiceA.size === 0) throw new Error('countFlips: empty tensor');
   if (e.kind === 'cpu') {
-    const A = choiceA.data, B = choiceB.data;
+    const A = choiceA.data,
+      B = choiceB.data;
     let n = 0;
     for (let i = 0; i < choiceA.size; i++) if (A[i] !== B[i]) n++;
     return e.upload([n], [1]);

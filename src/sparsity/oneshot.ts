@@ -109,7 +109,18 @@ export function prunedOverride(model: LabModel, masks: Map<string, Uint8Array>, 
     const mask = masks.get(s.name);
     const w = weights.get(s.name);
     if (!mask || !w) throw new Error(`no mask for ${s.name}`);
-    out.set(s.name, new Tensor(model.engine.upload(w.map((v, i) => (mask[i] ? v : 0)), s.shape), false, null, s.name));
+    out.set(
+      s.name,
+      new Tensor(
+        model.engine.upload(
+          w.map((v, i) => (mask[i] ? v : 0)),
+          s.shape,
+        ),
+        false,
+        null,
+        s.name,
+      ),
+    );
   }
   return out;
 }

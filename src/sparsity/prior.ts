@@ -64,7 +64,8 @@ export function maskFromChoice(choice: ArrayLike<number>, g: GroupLayout, p: Pat
   const out = new Uint8Array(g.rows * g.cols);
   for (let grp = 0; grp < g.groups; grp++) {
     const c = choice[grp];
-    if (!Number.isInteger(c) || c < 0 || c >= p.candidates.length) throw new Error(`maskFromChoice: choice ${c} of group ${grp} is not a candidate index (0..${p.candidates.length - 1})`);
+    if (!Number.isInteger(c) || c < 0 || c >= p.candidates.length)
+      throw new Error(`maskFromChoice: choice ${c} of group ${grp} is not a candidate index (0..${p.candidates.length - 1})`);
     const S = p.candidates[c];
     for (let k = 0; k < p.m; k++) out[elementIndex(g, grp, k)] = S[k];
   }

@@ -3,12 +3,22 @@
 // and the subscribers of LabControl.subscribe.
 import type { EvaluationEvent, ModelSummary, SessionEvent } from '../lab/session';
 import type { StepMetrics } from '../sparsity/learner';
-import { evalKeys, evalValue, evaluationX, groupByLayer, HARD_MASK_SERIES, layerMean, ROW_SERIES, stepX, type EvalKey, type LayerGroup } from '../ui/charts/spec';
+import {
+  evalKeys,
+  evalValue,
+  evaluationX,
+  groupByLayer,
+  HARD_MASK_SERIES,
+  layerMean,
+  ROW_SERIES,
+  stepX,
+  type EvalKey,
+  type LayerGroup,
+} from '../ui/charts/spec';
 import { RingSeries } from '../ui/ring';
 
 /** Points kept per chart series (the last ones win). */
 export const RING_CAPACITY = 20_000;
-
 
 class LiveData {
   // series names, values and x: the chart description (src/ui/charts/spec.ts)
@@ -32,7 +42,8 @@ class LiveData {
    * evaluation keys differ, in which case new ones are made and `layout` is bumped.
    */
   reset(model: ModelSummary | null): void {
-    for (const s of [this.loss, this.kappa, this.tau, this.meanMaskL1, this.meanMaxProb, ...this.layerMaskL1, ...this.layerMaxProb, ...this.evals.values()]) s.clear();
+    for (const s of [this.loss, this.kappa, this.tau, this.meanMaskL1, this.meanMaxProb, ...this.layerMaskL1, ...this.layerMaxProb, ...this.evals.values()])
+      s.clear();
     this.rows = [];
     this.evaluations = [];
     if (!model) return;

@@ -11,7 +11,6 @@ import { live, publishEvent } from './live';
 import { connection } from './connection';
 import type { LabState } from './store';
 
-
 export interface LoadingInfo {
   phase: ProgressPhase;
   done: number;
@@ -56,7 +55,7 @@ export interface SessionSlice {
   mergeDraft(partial: Record<string, unknown>): { config: ExperimentConfig; warnings: string[] };
   loadModel(): Promise<void>;
   openFiles(files: File[]): Promise<void>;
-  useBundled(name: string): void;
+  chooseBundled(name: string): void;
   startRun(): Promise<void>;
   pauseRun(): Promise<void>;
   stepRun(): Promise<void>;
@@ -89,8 +88,17 @@ function api() {
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 const INITIAL_RUN: RunInfo = {
-  state: 'idle', step: 0, total: 0, stepsPerSecond: null, etaSeconds: null, loading: null, message: null, busy: null,
-  savedStep: null, persistNote: null, evaluations: 0,
+  state: 'idle',
+  step: 0,
+  total: 0,
+  stepsPerSecond: null,
+  etaSeconds: null,
+  loading: null,
+  message: null,
+  busy: null,
+  savedStep: null,
+  persistNote: null,
+  evaluations: 0,
 };
 
 /** Fields whose change needs the model reloaded (or the learner rebuilt) to take effect. */
@@ -108,7 +116,8 @@ export function checkModelFiles(files: { name: string; size: number }[]): string
   const cfg = files.find((f) => f.name.endsWith('.json'));
   if (!st || !cfg) return `Open two files: a .safetensors checkpoint and its config.json (got ${files.map((f) => f.name).join(', ') || 'nothing'}).`;
   // the limits are USER_FILE_LIMITS (lab/files.ts); the messages are the page's own
-  if (st.size > USER_FILE_LIMITS.safetensors) return `${st.name} is ${(st.size / 1024 ** 3).toFixed(2)} GiB: the lab refuses checkpoints over ${USER_FILE_LIMITS.safetensors / 1024 ** 3} GiB (a browser tab cannot hold the weights and the learning state).`;
+  if (st.size > USER_FILE_LIMITS.safetensors)
+    return `${st.name} is ${(st.size / 1024 ** 3).toFixed(2)} GiB: the lab refuses checkpoints over ${USER_FILE_LIMITS.safetensors / 1024 ** 3} GiB (a browser tab cannot hold the weights and the learning state).`;
   if (st.size === 0) return `${st.name} is empty.`;
   if (cfg.size > USER_FILE_LIMITS.config) return `${cfg.name} is ${(cfg.size / 1024 ** 2).toFixed(1)} MiB: that is not a model config.json.`;
   return null;
@@ -155,7 +164,7 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
       return r;
     },
 
-    useBundled(name) {
+    chooseBundled(name) {
       customModel = null;
       set((s) => ({ custom: null, draft: { ...s.draft, model: name } }));
     },
@@ -253,7 +262,12 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
         live.reset(null);
         await viaWorker(c, a.resumeSaved());
         const snap = await viaWorker(c, a.getState());
-        set((s) => ({ loaded: snap.config, draft: snap.config, custom: null, run: { ...s.run, step: snap.step, total: snap.totalSteps, savedStep: offer && 'info' in offer ? offer.info.step : null } }));
+        set((s) => ({
+          loaded: snap.config,
+          draft: snap.config,
+          custom: null,
+          run: { ...s.run, step: snap.step, total: snap.totalSteps, savedStep: offer && 'info' in offer ? offer.info.step : null },
+        }));
       });
     },
     async discardSaved() {
@@ -284,7 +298,11 @@ function handleWorkerEvent(e: Exclude<WorkerEvent, { type: 'recovery' }>, set: S
       // a finished run is not kept for a reload (the worker clears it)
       set((s) => ({
         run: {
-          ...s.run, state: e.state, message: e.message ?? null, loading: e.state === 'running' ? null : s.run.loading, savedStep: e.state === 'done' ? null : s.run.savedStep,
+          ...s.run,
+          state: e.state,
+          message: e.message ?? null,
+          loading: e.state === 'running' ? null : s.run.loading,
+          savedStep: e.state === 'done' ? null : s.run.savedStep,
         },
       }));
       if (e.state === 'error' && e.message) set({ sessionError: e.message });

@@ -17,6 +17,7 @@ import {
 import type { Recovery } from '../lab/runner';
 import { setConnection } from './connection';
 import { assetBase, type SessionSlice, sessionSlice } from './session-slice';
+import type { EngineKind } from '../lab/names';
 
 export type { Recovery } from '../lab/runner';
 
@@ -28,7 +29,7 @@ export interface SelfTestState {
   cases: SelfTestCaseInfo[];
   /** One slot per case; null until that case has reported in the current run. */
   rows: (SelfTestResult | null)[];
-  engine: 'gpu' | 'cpu' | null;
+  engine: EngineKind | null;
   reference: 'cpu-f32' | 'cpu-f64' | null;
   totalMs: number | null;
   /** Completed runs since the page loaded. */
@@ -171,7 +172,11 @@ export const useLab = create<LabState>()((set, get, store) => ({
     // the engine was recreated (it may now be the CPU engine); a resumed run's failed step is handled
     set({ lost: null, ...(r.resumedFromStep !== null ? { sessionError: null } : {}) });
     const c = conn;
-    if (c) void viaWorker(c, c.api.engineInfo()).then((init) => init && set({ init, phase: 'ready' }), () => {});
+    if (c)
+      void viaWorker(c, c.api.engineInfo()).then(
+        (init) => init && set({ init, phase: 'ready' }),
+        () => {},
+      );
   },
 
   dismissRecovery() {

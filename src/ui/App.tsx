@@ -31,9 +31,9 @@ export function App() {
       <header className="site-header">
         <h1>MaskLLM WebGPU lab</h1>
         <p>
-          MaskLLM learns which 2 of every 4 weights to keep: the weights stay frozen and a mask for each group of four is sampled
-          from learnable logits (Gumbel-softmax) and trained end to end — here with hand-written WGSL on your GPU. Pick a model, press
-          Run, and watch the masks settle; compare with the one-shot baselines and download the mask.
+          MaskLLM learns which 2 of every 4 weights to keep: the weights stay frozen and a mask for each group of four is sampled from learnable logits
+          (Gumbel-softmax) and trained end to end — here with hand-written WGSL on your GPU. Pick a model, press Run, and watch the masks settle; compare with
+          the one-shot baselines and download the mask.
         </p>
       </header>
       <main>
@@ -86,14 +86,7 @@ export function App() {
               <ErrorBoundary what="the timing chart">
                 <section className="panel" aria-labelledby="timing-title" data-testid="selftest-timing">
                   <h2 id="timing-title">Self-test timing</h2>
-                  <Chart
-                    title="Total self-test time per run"
-                    series={TIMING_SERIES}
-                    xTitle="run"
-                    yTitle="ms"
-                    emptyText="No completed run yet."
-                    integerX
-                  />
+                  <Chart title="Total self-test time per run" series={TIMING_SERIES} xTitle="run" yTitle="ms" emptyText="No completed run yet." integerX />
                 </section>
               </ErrorBoundary>
             </>

@@ -9,7 +9,10 @@ export class RingSeries {
   /** Bumped on every change; a chart redraws when it differs from the last one it drew. */
   version = 0;
 
-  constructor(readonly name: string, readonly capacity: number) {
+  constructor(
+    readonly name: string,
+    readonly capacity: number,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`RingSeries "${name}": capacity must be a positive integer, got ${capacity}`);
     this.xs = new Float64Array(capacity);
     this.ys = new Float64Array(capacity);

@@ -46,8 +46,7 @@ export function shownBy(hidden: Iterable<string>): Shown {
   const shown: Shown = {
     panel: (name) => !set.has(name),
     field: (key) => !set.has(key),
-    groups: (groups = CONFIG_GROUPS) =>
-      groups.map((g) => ({ title: g.title, keys: g.keys.filter((k) => !set.has(k)) })).filter((g) => g.keys.length > 0),
+    groups: (groups = CONFIG_GROUPS) => groups.map((g) => ({ title: g.title, keys: g.keys.filter((k) => !set.has(k)) })).filter((g) => g.keys.length > 0),
     configPanel: () => shown.panel('config') && (shown.field('preset') || shown.groups().length > 0),
     resultsPanel: () => shown.panel('table') || shown.panel('export'),
   };

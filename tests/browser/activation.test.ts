@@ -31,7 +31,8 @@ describe('activation.wgsl (GELU, tanh form) vs CPU twin', async () => {
   it.runIf(g)('forward and backward on odd sizes', async () => {
     for (const shape of shapes) {
       const n = shape.reduce((a, b) => a * b);
-      const x = clampTail(randn(n, seed, 3)), dy = randn(n, seed + 1);
+      const x = clampTail(randn(n, seed, 3)),
+        dy = randn(n, seed + 1);
       expectClose(await g!.read(gelu(g!, g!.upload(x, shape))), gelu(c, c.upload(x, shape)).f32, 1e-5, `gelu [${shape}] seed=${seed}`);
       const want = geluBackward(c, c.upload(dy, shape), c.upload(x, shape)).f32;
       expectClose(await g!.read(geluBackward(g!, g!.upload(dy, shape), g!.upload(x, shape))), want, 1e-5, `gelu' [${shape}] seed=${seed}`);
@@ -69,7 +70,12 @@ describe('activation.wgsl exact GELU (gelu_erf) vs CPU twin', async () => {
       x[0] = n > 1 ? 40 : x[0];
       const dy = randn(n, seed + 1);
       expectClose(await g!.read(ops.gelu(g!, g!.upload(x, [n]), true)), ops.gelu(c, c.upload(x, [n]), true).f32, 1e-5, `gelu_erf n=${n} seed=${seed}`);
-      expectClose(await g!.read(ops.geluBackward(g!, g!.upload(dy, [n]), g!.upload(x, [n]), true)), ops.geluBackward(c, c.upload(dy, [n]), c.upload(x, [n]), true).f32, 1e-5, `gelu_erf_backward n=${n}`);
+      expectClose(
+        await g!.read(ops.geluBackward(g!, g!.upload(dy, [n]), g!.upload(x, [n]), true)),
+        ops.geluBackward(c, c.upload(dy, [n]), c.upload(x, [n]), true).f32,
+        1e-5,
+        `gelu_erf_backward n=${n}`,
+      );
     }
     expect(g!.takeErrors()).toEqual([]);
   });

@@ -8,9 +8,12 @@ import { randn, testSeed } from '../helpers/random';
 
 /** Independent reference from torch.optim.AdamW (_single_tensor_adamw), f64, per element. */
 function torchAdamW(p0: ArrayLike<number>, grads: ArrayLike<number>[], scales: number[], h: Omit<AdamWHyper, 'step'>) {
-  const p = Float64Array.from(p0), m = new Float64Array(p.length), v = new Float64Array(p.length);
+  const p = Float64Array.from(p0),
+    m = new Float64Array(p.length),
+    v = new Float64Array(p.length);
   grads.forEach((gr, k) => {
-    const bc1 = 1 - Math.pow(h.beta1, k + 1), bc2 = 1 - Math.pow(h.beta2, k + 1);
+    const bc1 = 1 - Math.pow(h.beta1, k + 1),
+      bc2 = 1 - Math.pow(h.beta2, k + 1);
     for (let i = 0; i < p.length; i++) {
       const g = gr[i] * scales[k];
       p[i] *= 1 - h.lr * h.weightDecay; // decoupled decay first
@@ -33,8 +36,12 @@ describe('adamw.wgsl vs CPU twin vs torch reference', async () => {
       const p0 = randn(n, seed + n);
       const grads = [randn(n, seed + 1), randn(n, seed + 2, 0.1), randn(n, seed + 3, 3)];
       const scales = [1, 0.25, 0.5];
-      const pg = g!.upload(p0, [n]), mg = g!.zeros([n]), vg = g!.zeros([n]);
-      const pc = c.upload(p0, [n]), mc = c.zeros([n]), vc = c.zeros([n]);
+      const pg = g!.upload(p0, [n]),
+        mg = g!.zeros([n]),
+        vg = g!.zeros([n]);
+      const pc = c.upload(p0, [n]),
+        mc = c.zeros([n]),
+        vc = c.zeros([n]);
       grads.forEach((gr, k) => {
         const h = { ...hyper, step: k + 1 };
         // step 1 runs the unscaled entry point, steps 2-3 the scaled one
@@ -48,7 +55,12 @@ describe('adamw.wgsl vs CPU twin vs torch reference', async () => {
       expectClose(vGot, vc.f32, 1e-5, `v vs twin n=${n}`);
       expectClose(pGot, ref.p, 1e-5, `param vs torch reference n=${n}`);
       expectClose(vGot, ref.v, 1e-5, `v vs torch reference n=${n}`);
-      expectClose(Array.from(pGot, (x, i) => x - p0[i]), Array.from(ref.p, (x, i) => x - p0[i]), 1e-5, `update vs torch n=${n}`);
+      expectClose(
+        Array.from(pGot, (x, i) => x - p0[i]),
+        Array.from(ref.p, (x, i) => x - p0[i]),
+        1e-5,
+        `update vs torch n=${n}`,
+      );
     }
     expect(g!.takeErrors()).toEqual([]);
   });

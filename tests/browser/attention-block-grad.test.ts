@@ -15,7 +15,10 @@ import { getEngine } from '../helpers/gpu';
 import { randn, testSeed } from '../helpers/random';
 
 // B=2, T=5, C=6 (not a multiple of 4), 3 heads of D=2, causal: small enough for SwiftShader.
-const B = 2, T = 5, C = 6, HEADS = 3;
+const B = 2,
+  T = 5,
+  C = 6,
+  HEADS = 3;
 
 type QkvPath = 'linear' | 'matmul-free';
 

@@ -20,12 +20,18 @@ describe('attention.wgsl (fused multi-head attention) vs CPU twin', async () => 
     [1, 257, 6, 3],
   ];
 
-  for (const [causal, variant] of [[false, 'row'], [true, 'row'], [false, 'workgroup'], [true, 'workgroup']] as const) {
+  for (const [causal, variant] of [
+    [false, 'row'],
+    [true, 'row'],
+    [false, 'workgroup'],
+    [true, 'workgroup'],
+  ] as const) {
     it.runIf(g)(`forward and backward, causal=${causal}, ${variant} kernels`, async () => {
       for (const [B, T, C, heads] of cases) {
         const opts: AttentionOpts = { heads, causal, variant };
         const shape = [B, T, 3 * C];
-        const qkv = randn(B * T * 3 * C, seed + T, 1.5), dout = randn(B * T * C, seed + T + 1);
+        const qkv = randn(B * T * 3 * C, seed + T, 1.5),
+          dout = randn(B * T * C, seed + T + 1);
         const fc = attention(c, c.upload(qkv, shape), opts);
         const qg = g!.upload(qkv, shape);
         const fg = attention(g!, qg, opts);
@@ -43,7 +49,9 @@ describe('attention.wgsl (fused multi-head attention) vs CPU twin', async () => 
   }
 
   it.runIf(g)('causal rows only see the past: probs above the diagonal are 0, rows sum to 1', async () => {
-    const B = 1, T = 9, C = 4;
+    const B = 1,
+      T = 9,
+      C = 4;
     const { probs } = attention(g!, g!.upload(randn(B * T * 3 * C, seed + 99), [B, T, 3 * C]), { heads: 2, causal: true });
     const p = await g!.read(probs);
     for (let h = 0; h < 2; h++)

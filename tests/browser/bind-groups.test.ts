@@ -22,7 +22,8 @@ describe('bind groups and uniform slots', async () => {
     let cx = c.upload(x, [37]);
     for (let i = 0; i < 40; i++) {
       const alpha = 1 + (i % 7) / 10;
-      const gn = scale(g!, gx, alpha), cn = scale(c, cx, alpha);
+      const gn = scale(g!, gx, alpha),
+        cn = scale(c, cx, alpha);
       gx.dispose();
       gx = gn;
       cx = cn;
@@ -59,12 +60,15 @@ describe('bind groups and uniform slots', async () => {
 
   it.runIf(g)('the cache is bounded: at its cap the least recently used group goes, a hit keeps its group', () => {
     const d = g!.device;
-    const module = d.createShaderModule({ code: '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(1) fn main() { x[0] = 1.0; }' });
+    const module = d.createShaderModule({
+      code: '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(1) fn main() { x[0] = 1.0; }',
+    });
     const pipeline = d.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
     const bufs = [0, 1, 2, 3].map(() => d.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }));
     const cache = new BindGroupCache(d, 3);
     const at = (i: number) => cache.get(pipeline, [{ binding: 0, buffer: bufs[i] }]);
-    const g0 = at(0), g1 = at(1);
+    const g0 = at(0),
+      g1 = at(1);
     at(2);
     expect(at(0), 'a hit returns the cached group').toBe(g0);
     at(3); // full: evicts 1, the least recently used (0 was just used)

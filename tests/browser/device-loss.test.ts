@@ -13,7 +13,17 @@ import type { LabSession, SessionEvent } from '../../src/lab/session';
 import { getEngine } from '../helpers/gpu';
 import { microAssets } from '../helpers/micro-assets';
 
-const base: ExperimentConfig = { ...DEFAULT_CONFIG, model: 'micro-gpt', batch: 2, steps: 6, evalEvery: 3, calibBatches: 2, evalWindows: 2, samplesPerStep: 1, prior: 'magnitude' };
+const base: ExperimentConfig = {
+  ...DEFAULT_CONFIG,
+  model: 'micro-gpt',
+  batch: 2,
+  steps: 6,
+  evalEvery: 3,
+  calibBatches: 2,
+  evalWindows: 2,
+  samplesPerStep: 1,
+  prior: 'magnitude',
+};
 const SAVE_AT = 2;
 const LOSE_AFTER = 4;
 
@@ -73,7 +83,11 @@ describe('device loss', () => {
     for (let k = 0; k < SAVE_AT; k++) await a.r.step();
     const saved = await a.s.exportMask('state');
     // lose the device in the middle of the run, right after step LOSE_AFTER's progress event
-    const loss = loseAt(() => a.s, () => a.e, LOSE_AFTER);
+    const loss = loseAt(
+      () => a.s,
+      () => a.e,
+      LOSE_AFTER,
+    );
     await a.r.runToEnd();
     const destroyedAt = loss.stop();
     expect(destroyedAt).toBeGreaterThanOrEqual(LOSE_AFTER);
@@ -145,7 +159,11 @@ describe('device loss', () => {
     const events: RunnerEvent[] = [];
     r.watch((e) => events.push(e));
     await r.load(config);
-    const loss = loseAt(() => r.session, () => engines[0], 5);
+    const loss = loseAt(
+      () => r.session,
+      () => engines[0],
+      5,
+    );
     await r.runToEnd();
     const destroyedAt = loss.stop();
     expect(destroyedAt).toBeGreaterThanOrEqual(5);
@@ -161,7 +179,10 @@ describe('device loss', () => {
     expect(r.state).toBe('done');
     expect(r.session!.engine).toBe(engines[1]);
     const m = await r.getMetrics();
-    expect(m.rows.map((x) => x.step), 'one metrics row per step, none lost or repeated').toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(
+      m.rows.map((x) => x.step),
+      'one metrics row per step, none lost or repeated',
+    ).toEqual(Array.from({ length: 10 }, (_, i) => i));
     expect(m.evaluations.map((x) => x.step)).toEqual([5, 10]);
     // the resumed run learns exactly what an uninterrupted one does
     const got = await r.session!.learner!.state();

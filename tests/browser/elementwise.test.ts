@@ -10,10 +10,16 @@ describe('elementwise.wgsl vs CPU twin', async () => {
   const c = new CpuEngine();
   const seed = testSeed();
   // sizes that are not multiples of the workgroup (64), size 1, and a broadcast over rows
-  const cases: [number, number][] = [[1, 1], [67, 67], [130 * 3, 3], [1000, 8]];
+  const cases: [number, number][] = [
+    [1, 1],
+    [67, 67],
+    [130 * 3, 3],
+    [1000, 8],
+  ];
   it.runIf(g)('add / sub / mul with modulo broadcasting', async () => {
     for (const [n, nb] of cases) {
-      const a = randn(n, seed), b = randn(nb, seed + 1);
+      const a = randn(n, seed),
+        b = randn(nb, seed + 1);
       for (const op of ['add', 'sub', 'mul'] as const) {
         const want = ew.binary(c, op, c.upload(a, [n]), c.upload(b, [nb])).f32;
         const out = ew.binary(g!, op, g!.upload(a, [n]), g!.upload(b, [nb]));
@@ -23,7 +29,8 @@ describe('elementwise.wgsl vs CPU twin', async () => {
   });
   it.runIf(g)('scale, axpyInto, sumRepeat', async () => {
     for (const [n, nb] of cases) {
-      const a = randn(n, seed + 2), y = randn(n, seed + 3);
+      const a = randn(n, seed + 2),
+        y = randn(n, seed + 3);
       expectClose(await g!.read(ew.scale(g!, g!.upload(a, [n]), -0.7)), ew.scale(c, c.upload(a, [n]), -0.7).f32, 1e-6, 'scale');
       const yg = g!.upload(y, [n]);
       ew.axpyInto(g!, yg, g!.upload(a, [n]), 0.3);

@@ -13,11 +13,18 @@ describe('embedding.wgsl vs CPU twin', async () => {
   const c = new CpuEngine();
   const seed = testSeed();
   // [V, C, N]: size-1 edges, sizes that do not divide the workgroup (64), many repeats (V < N)
-  const cases: [number, number, number][] = [[1, 1, 1], [37, 5, 50], [7, 67, 300], [101, 3, 1], [5, 1, 129]];
+  const cases: [number, number, number][] = [
+    [1, 1, 1],
+    [37, 5, 50],
+    [7, 67, 300],
+    [101, 3, 1],
+    [5, 1, 129],
+  ];
 
   it.runIf(g)('gatherRows', async () => {
     for (const [V, C, N] of cases) {
-      const table = randn(V * C, seed + V), idx = randint(N, seed + N, V);
+      const table = randn(V * C, seed + V),
+        idx = randint(N, seed + N, V);
       const got = Emb.gatherRows(g!, g!.upload(table, [V, C]), g!.upload(idx, [N], 'u32'));
       expect(got.shape).toEqual([N, C]);
       expectClose(await g!.read(got), Emb.gatherRows(c, c.upload(table, [V, C]), c.upload(idx, [N], 'u32')).f32, 0, `V=${V} C=${C} N=${N} seed=${seed}`);
@@ -30,7 +37,8 @@ describe('embedding.wgsl vs CPU twin', async () => {
   });
 
   it.runIf(g)('out-of-range indices: the GPU writes zero rows (gather) and skips them (scatter); the CPU throws', async () => {
-    const V = 4, C = 3;
+    const V = 4,
+      C = 3;
     const table = randn(V * C, seed + 1);
     const idx = [2, 4, 0, 0xffffffff];
     const got = await g!.read(Emb.gatherRows(g!, g!.upload(table, [V, C]), g!.upload(idx, [4], 'u32')));
@@ -50,8 +58,10 @@ describe('embedding.wgsl vs CPU twin', async () => {
 
   it.runIf(g)('scatterAddRows: repeated indices, unused rows zero, deterministic bits', async () => {
     for (const [V, C, N] of cases) {
-      const grad = randn(N * C, seed + 3 * N), idx = randint(N, seed + N + 5, V);
-      const gg = g!.upload(grad, [N, C]), ig = g!.upload(idx, [N], 'u32');
+      const grad = randn(N * C, seed + 3 * N),
+        idx = randint(N, seed + N + 5, V);
+      const gg = g!.upload(grad, [N, C]),
+        ig = g!.upload(idx, [N], 'u32');
       const a = await g!.read(Emb.scatterAddRows(g!, gg, ig, V));
       const want = Emb.scatterAddRows(c, c.upload(grad, [N, C]), c.upload(idx, [N], 'u32'), V).f32;
       expectClose(a, want, 1e-6, `V=${V} C=${C} N=${N} seed=${seed}`);
@@ -59,7 +69,9 @@ describe('embedding.wgsl vs CPU twin', async () => {
       expect(Array.from(b), 'same bits on a second run').toEqual(Array.from(a));
     }
     // all positions on one row (the longest chain), and more rows than indices
-    const N = 200, C = 3, grad = randn(N * C, seed + 9);
+    const N = 200,
+      C = 3,
+      grad = randn(N * C, seed + 9);
     const one = new Uint32Array(N).fill(6);
     const got = await g!.read(Emb.scatterAddRows(g!, g!.upload(grad, [N, C]), g!.upload(one, [N], 'u32'), 9));
     expectClose(got, Emb.scatterAddRows(c, c.upload(grad, [N, C]), c.upload(one, [N], 'u32'), 9).f32, 1e-6, 'one row');
@@ -67,8 +79,14 @@ describe('embedding.wgsl vs CPU twin', async () => {
   });
 
   it.runIf(g)('concatRows and sliceRows (f32 and u32, empty sides)', async () => {
-    for (const [na, nb, C] of [[3, 5, 7], [0, 2, 3], [4, 0, 1], [1, 1, 65]]) {
-      const a = randn(na * C, seed + na), b = randn(nb * C, seed + nb + 11);
+    for (const [na, nb, C] of [
+      [3, 5, 7],
+      [0, 2, 3],
+      [4, 0, 1],
+      [1, 1, 65],
+    ]) {
+      const a = randn(na * C, seed + na),
+        b = randn(nb * C, seed + nb + 11);
       const got = Emb.concatRows(g!, g!.upload(a, [na, C]), g!.upload(b, [nb, C]));
       expect(got.shape).toEqual([na + nb, C]);
       const want = Emb.concatRows(c, c.upload(a, [na, C]), c.upload(b, [nb, C])).f32;
@@ -83,12 +101,18 @@ describe('embedding.wgsl vs CPU twin', async () => {
   });
 
   it.runIf(g)('autograd on the GPU: embedding + concatRows backward match the CPU', async () => {
-    const V = 11, C = 6, N = 70, P = 3;
-    const table = randn(V * C, seed + 40), extra = randn(P * C, seed + 41), idx = randint(N, seed + 42, V);
+    const V = 11,
+      C = 6,
+      N = 70,
+      P = 3;
+    const table = randn(V * C, seed + 40),
+      extra = randn(P * C, seed + 41),
+      idx = randint(N, seed + 42, V);
     const seedGrad = randn((N + P) * C, seed + 43);
     const run = async (e: typeof g | CpuEngine) => {
       const eng = e!;
-      const w = param(eng.upload(table, [V, C])), x = param(eng.upload(extra, [P, C]));
+      const w = param(eng.upload(table, [V, C])),
+        x = param(eng.upload(extra, [P, C]));
       const tape = new Tape(eng);
       const y = FE.concatRows(tape, FE.embedding(tape, w, tape.constant(eng.upload(idx, [N], 'u32'))), x);
       tape.backward(y, tape.own(eng.upload(seedGrad, [N + P, C])));

@@ -23,13 +23,25 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
 
   // κ, τ at the start and the middle of the LLM schedule; logits at the init scale σ0 = 0.01 and
   // larger (a trained layer). Max abs difference ≤ 1e-6 here.
-  const regimes: [number, number, number][] = [[100, 4, 0.01], [300, 2.025, 0.01], [300, 2.025, 0.05], [1, 1, 1]];
+  const regimes: [number, number, number][] = [
+    [100, 4, 0.01],
+    [300, 2.025, 0.01],
+    [300, 2.025, 0.05],
+    [1, 1, 1],
+  ];
 
   it.runIf(gpu)('soft mask and y match within 1e-6 (2:4, 2:8, 4:8; both layouts; G = 65 and 1)', async () => {
     const g = gpu!;
-    for (const [n, m] of [[2, 4], [2, 8], [4, 8]]) {
+    for (const [n, m] of [
+      [2, 4],
+      [2, 8],
+      [4, 8],
+    ]) {
       for (const layout of LAYOUTS) {
-        for (const [rows, per] of [[13, 5], [1, 1]]) {
+        for (const [rows, per] of [
+          [13, 5],
+          [1, 1],
+        ]) {
           const { p, shape, g: gl, C } = setup(n, m, layout, rows, per);
           for (const [kappa, tau, scale] of regimes) {
             const L = randn(gl.groups * C, seed + kappa, scale);
@@ -39,7 +51,8 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
             const got = sampleSoftMask(g, g.upload(L, [gl.groups, C]), gl, p, a);
             expect(got.mask.shape).toEqual(shape);
             const what = `${n}:${m} ${layout} G=${gl.groups} κ=${kappa} τ=${tau} seed=${seed}`;
-            const mask = await g.read(got.mask), y = await g.read(got.y);
+            const mask = await g.read(got.mask),
+              y = await g.read(got.y);
             expect(maxAbsDiff(mask, want.mask.f32), `mask ${what}`).toBeLessThanOrEqual(1e-6);
             expect(maxAbsDiff(y, want.y.f32), `y ${what}`).toBeLessThanOrEqual(1e-6);
             for (let grp = 0; grp < gl.groups; grp++) {
@@ -58,7 +71,10 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
     // |z| reaches ~10² here and one f32 ulp of z moves y by up to ~y(1−y)·|z|·6e-8: the GPU cannot
     // be closer to the f64 twin than that (measured ~3e-6 on SwiftShader).
     const g = gpu!;
-    for (const [n, m] of [[2, 4], [2, 8]]) {
+    for (const [n, m] of [
+      [2, 4],
+      [2, 8],
+    ]) {
       for (const layout of LAYOUTS) {
         const { p, g: gl, C } = setup(n, m, layout, 13, 5);
         const L = randn(gl.groups * C, seed + 7, 0.01);
@@ -84,15 +100,27 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
 
   it.runIf(gpu)('backward to the logits matches (same y, mask; both layouts; accumulate)', async () => {
     const g = gpu!;
-    for (const [n, m] of [[2, 4], [2, 8], [4, 8]]) {
+    for (const [n, m] of [
+      [2, 4],
+      [2, 8],
+      [4, 8],
+    ]) {
       for (const layout of LAYOUTS) {
-        for (const [rows, per] of [[13, 5], [1, 1]]) {
+        for (const [rows, per] of [
+          [13, 5],
+          [1, 1],
+        ]) {
           const { p, shape, g: gl, C } = setup(n, m, layout, rows, per);
-          for (const [kappa, tau, lambda] of [[100, 4, 1e-5], [500, 0.05, 0.3], [2, 0.7, 0]]) {
+          for (const [kappa, tau, lambda] of [
+            [100, 4, 1e-5],
+            [500, 0.05, 0.3],
+            [2, 0.7, 0],
+          ]) {
             const L = randn(gl.groups * C, seed + 1, 0.3);
             const s = sampleSoftMask(cpu, cpu.upload(L, [gl.groups, C]), gl, p, { kappa: 1, tau: 1, rng: { seed, stream: 2, offset: 0 } });
             const nW = gl.rows * gl.cols;
-            const gw = randn(nW, seed + 2), w = randn(nW, seed + 3);
+            const gw = randn(nW, seed + 2),
+              w = randn(nW, seed + 3);
             const a = { kappa, tau, lambda };
             const want = softMaskBackward(cpu, cpu.upload(gw, shape), cpu.upload(w, shape), s.mask, s.y, gl, p, a);
             const args = [g.upload(gw, shape), g.upload(w, shape), g.upload(s.mask.f32, shape), g.upload(s.y.f32, [gl.groups, C])] as const;
@@ -105,7 +133,12 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
             const base = randn(gl.groups * C, seed + 4);
             const acc = g.upload(base, [gl.groups, C]);
             expect(softMaskBackward(g, ...args, gl, p, a, acc)).toBe(acc);
-            expectClose(await g.read(acc), base.map((x, i) => x + want.f32[i]), 1e-5, `accumulate ${what}`);
+            expectClose(
+              await g.read(acc),
+              base.map((x, i) => x + want.f32[i]),
+              1e-5,
+              `accumulate ${what}`,
+            );
           }
         }
       }
@@ -115,9 +148,16 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
 
   it.runIf(gpu)('hard mask: argmax with ties to the lowest index, both layouts', async () => {
     const g = gpu!;
-    for (const [n, m] of [[2, 4], [2, 8], [4, 8]]) {
+    for (const [n, m] of [
+      [2, 4],
+      [2, 8],
+      [4, 8],
+    ]) {
       for (const layout of LAYOUTS) {
-        for (const [rows, per] of [[13, 5], [1, 1]]) {
+        for (const [rows, per] of [
+          [13, 5],
+          [1, 1],
+        ]) {
           const { p, g: gl, C } = setup(n, m, layout, rows, per);
           // small integers: many ties within a group
           const L = Float32Array.from(randint(gl.groups * C, seed + m, 3));
@@ -137,38 +177,55 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
     expect(g.takeErrors()).toEqual([]);
   });
 
-  it.runIf(gpu)('fused sample_masked: mask and y as the CPU twin (1e-6), W ⊙ m bit-identical to the unfused pair, no NaN (2:4, 1:4, 4:8; both layouts)', async () => {
-    const g = gpu!;
-    for (const [n, m] of [[2, 4], [1, 4], [4, 8]]) {
-      for (const layout of LAYOUTS) {
-        // 13 × 5 groups: not a multiple of the workgroup size (64)
-        const { p, shape, g: gl, C } = setup(n, m, layout, 13, 5);
-        const L = randn(gl.groups * C, seed + 7 * m + n, 0.05);
-        const W = randn(shape[0] * shape[1], seed + 99);
-        const a = { kappa: 300, tau: 2.025, rng: { seed, stream: 11, offset: 77 } };
-        const what = `${n}:${m} ${layout} seed=${seed}`;
-        const want = sampleMaskedWeight(cpu, cpu.upload(L, [gl.groups, C]), cpu.upload(W, shape), gl, p, a);
-        const lg = g.upload(L, [gl.groups, C]), wg = g.upload(W, shape);
-        const got = sampleMaskedWeight(g, lg, wg, gl, p, a); // outputs are poisoned at allocation in tests
-        const mask = await g.read(got.mask), y = await g.read(got.y), weff = await g.read(got.weff);
-        expect(maxAbsDiff(mask, want.mask.f32), `mask ${what}`).toBeLessThanOrEqual(1e-6);
-        expect(maxAbsDiff(y, want.y.f32), `y ${what}`).toBeLessThanOrEqual(1e-6);
-        expect(weff.every(Number.isFinite), `W ⊙ m finite ${what}`).toBe(true);
-        expectClose(weff, want.weff.f32, 1e-6, `W ⊙ m vs CPU ${what}`);
-        // the reference path on the same GPU: sample, then the separate W ⊙ m pass
-        const ref = sampleSoftMask(g, lg, gl, p, a);
-        const refW = await g.read(applyMask(g, wg, ref.mask));
-        expect(Array.from(weff), `fused = unfused, bit for bit, ${what}`).toEqual(Array.from(refW));
-        expect(Array.from(mask)).toEqual(Array.from(await g.read(ref.mask)));
+  it.runIf(gpu)(
+    'fused sample_masked: mask and y as the CPU twin (1e-6), W ⊙ m bit-identical to the unfused pair, no NaN (2:4, 1:4, 4:8; both layouts)',
+    async () => {
+      const g = gpu!;
+      for (const [n, m] of [
+        [2, 4],
+        [1, 4],
+        [4, 8],
+      ]) {
+        for (const layout of LAYOUTS) {
+          // 13 × 5 groups: not a multiple of the workgroup size (64)
+          const { p, shape, g: gl, C } = setup(n, m, layout, 13, 5);
+          const L = randn(gl.groups * C, seed + 7 * m + n, 0.05);
+          const W = randn(shape[0] * shape[1], seed + 99);
+          const a = { kappa: 300, tau: 2.025, rng: { seed, stream: 11, offset: 77 } };
+          const what = `${n}:${m} ${layout} seed=${seed}`;
+          const want = sampleMaskedWeight(cpu, cpu.upload(L, [gl.groups, C]), cpu.upload(W, shape), gl, p, a);
+          const lg = g.upload(L, [gl.groups, C]),
+            wg = g.upload(W, shape);
+          const got = sampleMaskedWeight(g, lg, wg, gl, p, a); // outputs are poisoned at allocation in tests
+          const mask = await g.read(got.mask),
+            y = await g.read(got.y),
+            weff = await g.read(got.weff);
+          expect(maxAbsDiff(mask, want.mask.f32), `mask ${what}`).toBeLessThanOrEqual(1e-6);
+          expect(maxAbsDiff(y, want.y.f32), `y ${what}`).toBeLessThanOrEqual(1e-6);
+          expect(weff.every(Number.isFinite), `W ⊙ m finite ${what}`).toBe(true);
+          expectClose(weff, want.weff.f32, 1e-6, `W ⊙ m vs CPU ${what}`);
+          // the reference path on the same GPU: sample, then the separate W ⊙ m pass
+          const ref = sampleSoftMask(g, lg, gl, p, a);
+          const refW = await g.read(applyMask(g, wg, ref.mask));
+          expect(Array.from(weff), `fused = unfused, bit for bit, ${what}`).toEqual(Array.from(refW));
+          expect(Array.from(mask)).toEqual(Array.from(await g.read(ref.mask)));
+        }
       }
-    }
-    expect(() => sampleMaskedWeight(g, g.upload(new Float32Array(6), [1, 6]), g.upload(new Float32Array(8), [2, 4]), groupLayout([1, 4], 'out_in', 4), nmPattern(2, 4), { kappa: 1, tau: 1, rng: { seed: 1, stream: 0, offset: 0 } })).toThrow(/w: .*shape|shape/);
-    expect(g.takeErrors()).toEqual([]);
-  });
+      expect(() =>
+        sampleMaskedWeight(g, g.upload(new Float32Array(6), [1, 6]), g.upload(new Float32Array(8), [2, 4]), groupLayout([1, 4], 'out_in', 4), nmPattern(2, 4), {
+          kappa: 1,
+          tau: 1,
+          rng: { seed: 1, stream: 0, offset: 0 },
+        }),
+      ).toThrow(/w: .*shape|shape/);
+      expect(g.takeErrors()).toEqual([]);
+    },
+  );
 
   it.runIf(gpu)('applyMask = W ⊙ m', async () => {
     const g = gpu!;
-    const w = randn(65 * 8, seed), m = randn(65 * 8, seed + 1);
+    const w = randn(65 * 8, seed),
+      m = randn(65 * 8, seed + 1);
     const want = applyMask(cpu, cpu.upload(w, [65, 8]), cpu.upload(m, [65, 8]));
     expectClose(await g.read(applyMask(g, g.upload(w, [65, 8]), g.upload(m, [65, 8]))), want.f32, 1e-6, 'applyMask');
   });

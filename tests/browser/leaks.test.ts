@@ -12,7 +12,17 @@ const CYCLES = 50;
  * model's state per cycle (weights + logits, ~40 KB each) would add, above allocator noise. */
 const HEAP_BOUND_BYTES = 1.5 * 2 ** 20;
 
-const base: ExperimentConfig = { ...DEFAULT_CONFIG, model: 'micro-gpt', batch: 2, steps: 1, evalEvery: 1, calibBatches: 2, evalWindows: 2, samplesPerStep: 1, prior: 'magnitude' };
+const base: ExperimentConfig = {
+  ...DEFAULT_CONFIG,
+  model: 'micro-gpt',
+  batch: 2,
+  steps: 1,
+  evalEvery: 1,
+  calibBatches: 2,
+  evalWindows: 2,
+  samplesPerStep: 1,
+  prior: 'magnitude',
+};
 
 /**
  * Used JS heap after a full GC. Chromium does not expose gc() to pages by default and

@@ -10,14 +10,22 @@ describe('loss.wgsl (mean cross-entropy) vs CPU twin', async () => {
   const c = new CpuEngine();
   const seed = testSeed();
   // [N, V]: one row, one class, V past and not a multiple of the workgroup, N past the workgroup
-  const cases: [number, number][] = [[1, 1], [1, 5], [3, 67], [70, 13], [5, 1000]];
+  const cases: [number, number][] = [
+    [1, 1],
+    [1, 5],
+    [3, 67],
+    [70, 13],
+    [5, 1000],
+  ];
 
   it.runIf(g)('forward (loss, lse, rowLoss) and backward with dloss read on the GPU', async () => {
     for (const [N, V] of cases) {
-      const x = randn(N * V, seed + V, 3), t = randint(N, seed + N, V);
+      const x = randn(N * V, seed + V, 3),
+        t = randint(N, seed + N, V);
       const dl = Float32Array.of(randn(1, seed + 5)[0]);
       const fc = crossEntropy(c, c.upload(x, [N, V]), c.upload(t, [N], 'u32'));
-      const xg = g!.upload(x, [N, V]), tg = g!.upload(t, [N], 'u32');
+      const xg = g!.upload(x, [N, V]),
+        tg = g!.upload(t, [N], 'u32');
       const fg = crossEntropy(g!, xg, tg);
       const what = `N=${N} V=${V} seed=${seed}`;
       expect(fg.loss.shape).toEqual([1]);
@@ -42,7 +50,8 @@ describe('loss.wgsl (mean cross-entropy) vs CPU twin', async () => {
   });
 
   it.runIf(g)('out-of-range targets are clamped to V − 1 on the GPU (no out-of-bounds read)', async () => {
-    const N = 4, V = 7;
+    const N = 4,
+      V = 7;
     const x = randn(N * V, seed + 11);
     const bad = Uint32Array.of(3, 7, 0xffffffff, 6);
     const clamped = Uint32Array.of(3, 6, 6, 6);

@@ -27,7 +27,8 @@ describe('mask_metrics.wgsl vs CPU twin', async () => {
   it.runIf(gpu)('maskL1 = mean |a − b|', async () => {
     const g = gpu!;
     for (const n of sizes) {
-      const a = randu(n, seed, 0, 1), b = randu(n, seed + 1, 0, 1);
+      const a = randu(n, seed, 0, 1),
+        b = randu(n, seed + 1, 0, 1);
       const want = maskL1(cpu, cpu.upload(a, [n]), cpu.upload(b, [n])).f32;
       const got = maskL1(g, g.upload(a, [n]), g.upload(b, [n]));
       expect(got.shape).toEqual([1]);
@@ -68,7 +69,8 @@ describe('mask_metrics.wgsl vs CPU twin', async () => {
   it.runIf(gpu)('countFlips counts differing choices', async () => {
     const g = gpu!;
     for (const n of sizes) {
-      const a = randint(n, seed, 6), b = randint(n, seed + 1, 6);
+      const a = randint(n, seed, 6),
+        b = randint(n, seed + 1, 6);
       const want = countFlips(cpu, cpu.upload(a, [n], 'u32'), cpu.upload(b, [n], 'u32')).f32;
       const got = await g.read(countFlips(g, g.upload(a, [n], 'u32'), g.upload(b, [n], 'u32')));
       expect(Array.from(got), `n=${n}`).toEqual(Array.from(want));

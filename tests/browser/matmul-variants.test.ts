@@ -15,14 +15,22 @@ describe('matmul variants vs CPU twin', async () => {
   const c = new CpuEngine();
   const seed = testSeed();
 
-  async function check(aShape: number[], bShape: number[], o: { transA?: boolean; transB?: boolean; bias?: boolean; mask?: boolean; variant?: MatmulVariant }, what: string) {
-    const a = randn(size(aShape), seed), b = randn(size(bShape), seed + 1);
+  async function check(
+    aShape: number[],
+    bShape: number[],
+    o: { transA?: boolean; transB?: boolean; bias?: boolean; mask?: boolean; variant?: MatmulVariant },
+    what: string,
+  ) {
+    const a = randn(size(aShape), seed),
+      b = randn(size(bShape), seed + 1);
     const n = o.transB ? bShape[bShape.length - 2] : bShape[bShape.length - 1];
     const bias = o.bias ? randn(n, seed + 2) : null;
     const mask = o.mask ? randu(size(bShape), seed + 3, 0, 1) : null;
     const run = (e: Engine, variant?: MatmulVariant) =>
       matmul(e, e.upload(a, aShape), e.upload(b, bShape), {
-        transA: o.transA, transB: o.transB, variant,
+        transA: o.transA,
+        transB: o.transB,
+        variant,
         bias: bias ? e.upload(bias, [n]) : undefined,
         bMask: mask ? e.upload(mask, bShape) : undefined,
       });
@@ -33,13 +41,21 @@ describe('matmul variants vs CPU twin', async () => {
   }
 
   // (M, K, N) with N % 4 == 0 (the vec4 variants need it) but M, K odd; size-1 rows and K
-  const shapes: [number, number, number][] = [[1, 37, 4], [3, 1, 8], [9, 13, 36], [67, 33, 44], [130, 5, 260]];
+  const shapes: [number, number, number][] = [
+    [1, 37, 4],
+    [3, 1, 8],
+    [9, 13, 36],
+    [67, 33, 44],
+    [130, 5, 260],
+  ];
   for (const variant of MATMUL_VARIANTS.filter((v) => v !== 'matmul_4x4_dot')) {
     it.runIf(g)(`${variant}: 2-D shapes × transA × bias × mask`, async () => {
       for (const [m, k, n] of shapes) {
-        for (const transA of [false, true]) for (const bias of [false, true]) for (const mask of [false, true]) {
-          await check(transA ? [k, m] : [m, k], [k, n], { transA, bias, mask, variant }, `${m}×${k}×${n}`);
-        }
+        for (const transA of [false, true])
+          for (const bias of [false, true])
+            for (const mask of [false, true]) {
+              await check(transA ? [k, m] : [m, k], [k, n], { transA, bias, mask, variant }, `${m}×${k}×${n}`);
+            }
       }
       await check([3, 5, 7], [3, 7, 12], { variant, bias: true }, 'batched');
       await check([2, 6, 9], [9, 8], { variant, mask: true }, 'folded rows');
@@ -49,10 +65,17 @@ describe('matmul variants vs CPU twin', async () => {
 
   it.runIf(g)('matmul_4x4_dot: transposed b, K % 4 == 0, M and N odd × bias × mask', async () => {
     const variant = 'matmul_4x4_dot';
-    for (const [m, k, n] of [[1, 4, 1], [5, 8, 3], [67, 36, 45], [33, 4, 66], [9, 128, 130]]) {
-      for (const bias of [false, true]) for (const mask of [false, true]) {
-        await check([m, k], [n, k], { transB: true, bias, mask, variant }, `${m}×${k}×${n}`);
-      }
+    for (const [m, k, n] of [
+      [1, 4, 1],
+      [5, 8, 3],
+      [67, 36, 45],
+      [33, 4, 66],
+      [9, 128, 130],
+    ]) {
+      for (const bias of [false, true])
+        for (const mask of [false, true]) {
+          await check([m, k], [n, k], { transB: true, bias, mask, variant }, `${m}×${k}×${n}`);
+        }
     }
     await check([3, 17, 12], [3, 13, 12], { transB: true, mask: true, variant }, 'batched');
     await check([2, 6, 8], [5, 8], { transB: true, bias: true, variant }, 'folded rows');

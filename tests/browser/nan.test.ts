@@ -10,7 +10,17 @@ import { getEngine } from '../helpers/gpu';
 import { microAssets } from '../helpers/micro-assets';
 import { testSeed } from '../helpers/random';
 
-const base: ExperimentConfig = { ...DEFAULT_CONFIG, model: 'micro-gpt', batch: 2, steps: 4, evalEvery: 2, calibBatches: 2, evalWindows: 2, samplesPerStep: 1, prior: 'magnitude' };
+const base: ExperimentConfig = {
+  ...DEFAULT_CONFIG,
+  model: 'micro-gpt',
+  batch: 2,
+  steps: 4,
+  evalEvery: 2,
+  calibBatches: 2,
+  evalWindows: 2,
+  samplesPerStep: 1,
+  prior: 'magnitude',
+};
 
 const g = await getEngine();
 

@@ -23,8 +23,10 @@ describe('reduce.wgsl vs CPU twin (f64)', async () => {
       const a = data(n, seed + n);
       // the JS RNG is slow: for the big case b is a reversed copy of a, shifted
       const b = n > 100_000 ? a.map((_, i) => a[n - 1 - i] + 0.1) : data(n, seed + n + 1);
-      const ag = g!.upload(a, [n]), bg = g!.upload(b, [n]);
-      const ac = c.upload(a, [n]), bc = c.upload(b, [n]);
+      const ag = g!.upload(a, [n]),
+        bg = g!.upload(b, [n]);
+      const ac = c.upload(a, [n]),
+        bc = c.upload(b, [n]);
       const reads = g!.stats.readbacks;
       const outs = {
         sum: [R.sum(g!, ag), R.sum(c, ac)],
@@ -57,10 +59,18 @@ describe('reduce.wgsl vs CPU twin (f64)', async () => {
     await g!.sync();
     const live = g!.liveTensors;
     const shapes = [[1], [63], [0], [5, 205], [70_001], [2, 3]];
-    const xs = shapes.map((s, k) => randn(s.reduce((p, q) => p * q, 1), seed + 20 + k));
+    const xs = shapes.map((s, k) =>
+      randn(
+        s.reduce((p, q) => p * q, 1),
+        seed + 20 + k,
+      ),
+    );
     const gs = xs.map((x, k) => g!.upload(x, shapes[k]));
     const got = R.globalSumSquares(g!, gs);
-    const want = R.globalSumSquares(c, xs.map((x, k) => c.upload(x, shapes[k])));
+    const want = R.globalSumSquares(
+      c,
+      xs.map((x, k) => c.upload(x, shapes[k])),
+    );
     expectClose(await g!.read(got), want.f32, 1e-5, `globalSumSquares seed=${seed}`);
     // known norm: 100·1² + 25·2² + 100·0.5² = 225 = 15²
     const known = [g!.fill([100], 1), g!.fill([25], 2), g!.fill([4, 25], 0.5)];
@@ -80,7 +90,10 @@ describe('reduce.wgsl vs CPU twin (f64)', async () => {
 
   it.runIf(g)('sum / mean backward broadcast the [1] gradient on the device', async () => {
     const n = 67;
-    for (const [name, f, div] of [['sum', FR.sum, 1], ['mean', FR.mean, n]] as const) {
+    for (const [name, f, div] of [
+      ['sum', FR.sum, 1],
+      ['mean', FR.mean, n],
+    ] as const) {
       const x = param(g!.upload(randn(n, seed + 30), [1, n]));
       const tape = new Tape(g!);
       const y = f(tape, x);

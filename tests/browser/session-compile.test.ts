@@ -12,7 +12,17 @@ const g = await getEngine();
 describe('shader compilation ahead of the run', () => {
   for (const model of ['micro-gpt', 'micro-vit']) {
     it.runIf(g)(`${model}: progress k of n, then no pipeline compiled while learning`, async () => {
-      const config: ExperimentConfig = { ...DEFAULT_CONFIG, model, batch: 2, steps: 3, evalEvery: 3, calibBatches: 2, evalWindows: 2, samplesPerStep: 1, prior: 'magnitude' };
+      const config: ExperimentConfig = {
+        ...DEFAULT_CONFIG,
+        model,
+        batch: 2,
+        steps: 3,
+        evalEvery: 3,
+        calibBatches: 2,
+        evalWindows: 2,
+        samplesPerStep: 1,
+        prior: 'magnitude',
+      };
       const events: SessionEvent[] = [];
       const live = g!.liveTensors;
       const r = new LabRunner({ engine: fixedEngine(g!), assets: microAssets() });
@@ -30,7 +40,10 @@ describe('shader compilation ahead of the run', () => {
       const before = new Set(g!.kernels.keys());
       await r.runToEnd();
       expect(r.state).toBe('done');
-      expect(g!.kernels.keys().filter((k) => !before.has(k)), 'pipelines compiled during learning and the final evaluation').toEqual([]);
+      expect(
+        g!.kernels.keys().filter((k) => !before.has(k)),
+        'pipelines compiled during learning and the final evaluation',
+      ).toEqual([]);
       s.dispose();
       expect(g!.liveTensors, 'GPU tensors left after dispose (the dry run must free its own)').toBe(live);
       expect(g!.takeErrors()).toEqual([]);

@@ -9,12 +9,19 @@ describe('softmax.wgsl vs CPU twin', async () => {
   const g = await getEngine();
   const c = new CpuEngine();
   const seed = testSeed();
-  const shapes: number[][] = [[1, 1], [4, 1], [1, 67], [5, 130], [2, 3, 200]];
+  const shapes: number[][] = [
+    [1, 1],
+    [4, 1],
+    [1, 67],
+    [5, 130],
+    [2, 3, 200],
+  ];
 
   it.runIf(g)('forward and backward over the last dim', async () => {
     for (const shape of shapes) {
       const n = shape.reduce((a, b) => a * b);
-      const x = randn(n, seed, 4), dy = randn(n, seed + 1);
+      const x = randn(n, seed, 4),
+        dy = randn(n, seed + 1);
       const yc = softmax(c, c.upload(x, shape));
       const yg = softmax(g!, g!.upload(x, shape));
       const what = `[${shape}] seed=${seed}`;

@@ -13,11 +13,18 @@ describe('sparse24.wgsl vs CPU', async () => {
   const seed = testSeed();
 
   // (M, K, N): matvec, N not a multiple of 4 or 8 or the 256-column workgroup, size-1 edges
-  const shapes: [number, number, number, number][] = [[1, 4, 1, 2], [1, 36, 29, 2], [3, 8, 259, 2], [5, 64, 17, 1], [2, 12, 8, 0]];
+  const shapes: [number, number, number, number][] = [
+    [1, 4, 1, 2],
+    [1, 36, 29, 2],
+    [3, 8, 259, 2],
+    [5, 64, 17, 1],
+    [2, 12, 8, 0],
+  ];
   it.runIf(g)('compressed product = CPU twin = dense masked product (weights rounded to f16)', async () => {
     for (const [m, k, n, keep] of shapes) {
       const what = `${m}×${k}×${n} keep=${keep} seed=${seed}`;
-      const w = randn(k * n, seed), mask = mask24FromScores(randn(k * n, seed + 1), k, n, keep);
+      const w = randn(k * n, seed),
+        mask = mask24FromScores(randn(k * n, seed + 1), k, n, keep);
       const packed = packSparse24(w, mask, k, n);
       const x = randn(m * k, seed + 2);
       const got = await g!.read(sparse24Matmul(g!, g!.upload(x, [m, k]), uploadSparse24(g!, packed)));

@@ -10,15 +10,17 @@ export let gpuSkipReason = '';
 
 export function getEngine(): Promise<GpuEngine | null> {
   if (!enginePromise) {
-    enginePromise = GpuEngine.create().then((e) => {
-      e.poisonAllocations = true;
-      return e;
-    }).catch((e: Error) => {
-      if (__REQUIRE_WEBGPU__) throw new Error(`REQUIRE_WEBGPU=1 but no WebGPU device: ${e.message}`);
-      gpuSkipReason = `GPU tests skipped: ${e.message}`;
-      console.warn(gpuSkipReason);
-      return null;
-    });
+    enginePromise = GpuEngine.create()
+      .then((e) => {
+        e.poisonAllocations = true;
+        return e;
+      })
+      .catch((e: Error) => {
+        if (__REQUIRE_WEBGPU__) throw new Error(`REQUIRE_WEBGPU=1 but no WebGPU device: ${e.message}`);
+        gpuSkipReason = `GPU tests skipped: ${e.message}`;
+        console.warn(gpuSkipReason);
+        return null;
+      });
   }
   return enginePromise;
 }

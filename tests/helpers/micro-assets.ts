@@ -8,10 +8,29 @@ import { gptInitialWeights } from '../../src/models/gpt';
 import { vitInitialWeights } from '../../src/models/vit';
 import { rngBitsCpu } from '../../src/ops/rng';
 
-export const BYTE_GPT: GptConfig = { kind: 'gpt2', vocabSize: 256, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEps: 1e-5, tieWordEmbeddings: true };
+export const BYTE_GPT: GptConfig = {
+  kind: 'gpt2',
+  vocabSize: 256,
+  nPositions: 16,
+  nEmbd: 16,
+  nLayer: 2,
+  nHead: 2,
+  layerNormEps: 1e-5,
+  tieWordEmbeddings: true,
+};
 export const SMALL_VIT: VitConfig = {
-  kind: 'vit', hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, imageSize: 28, patchSize: 7, numChannels: 1,
-  numLabels: 10, layerNormEps: 1e-12, qkvBias: true, labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  kind: 'vit',
+  hiddenSize: 16,
+  numLayers: 2,
+  numHeads: 2,
+  intermediateSize: 32,
+  imageSize: 28,
+  patchSize: 7,
+  numChannels: 1,
+  numLabels: 10,
+  layerNormEps: 1e-12,
+  qkvBias: true,
+  labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
 };
 
 function bytes(n: number, seed: number, alphabet = 256): Uint8Array {
@@ -35,7 +54,10 @@ export function microAssets(seed = 1): AssetLoader {
   add('micro-gpt', BYTE_GPT, scale(gptInitialWeights(BYTE_GPT, seed)));
   add('micro-vit', SMALL_VIT, scale(vitInitialWeights(SMALL_VIT, seed)));
   // text: a small alphabet so there is something to learn
-  for (const [d, s] of [['en', 10], ['code', 20]] as const) {
+  for (const [d, s] of [
+    ['en', 10],
+    ['code', 20],
+  ] as const) {
     files.set(`data/${d}.train.bin`, encodeTextShard(bytes(4000, seed + s, 16)));
     files.set(`data/${d}.val.bin`, encodeTextShard(bytes(400, seed + s + 1, 16)));
     files.set(`data/${d}.test.bin`, encodeTextShard(bytes(400, seed + s + 2, 16)));

@@ -40,7 +40,9 @@ describe('AdamW CPU twin', () => {
     const p0 = randn(n, seed);
     const grads = [randn(n, seed + 1), randn(n, seed + 2, 0.1), randn(n, seed + 3, 3)];
     const scales = [1, 0.25, 0.5];
-    const p = e.upload(p0, [n]), m = e.zeros([n]), v = e.zeros([n]);
+    const p = e.upload(p0, [n]),
+      m = e.zeros([n]),
+      v = e.zeros([n]);
     grads.forEach((g, k) => {
       const s = k === 0 ? undefined : e.upload([scales[k]], [1]); // step 1 without a gradScale
       adamwStep(e, p, e.upload(g, [n]), m, v, { ...hyper, step: k + 1 }, s);
@@ -71,15 +73,22 @@ describe('AdamW CPU twin', () => {
 
   it('global-norm clipping through gradScale matches clipping the gradients by hand', () => {
     const e = new CpuEngine(true);
-    const ga = randn(20, seed + 4, 2), gb = randn(7, seed + 5, 2);
+    const ga = randn(20, seed + 4, 2),
+      gb = randn(7, seed + 5, 2);
     let sq = 0;
     for (const g of [ga, gb]) for (const x of g) sq += x * x;
     const want = Math.min(1, 1 / (Math.sqrt(sq) + 1e-6));
     const scale = clipScale(e, globalSumSquares(e, [e.upload(ga, [20]), e.upload(gb, [7])]), 1);
     expect(scale.f32[0]).toBeCloseTo(want, 12);
-    const p = e.zeros([20]), m = e.zeros([20]), v = e.zeros([20]);
+    const p = e.zeros([20]),
+      m = e.zeros([20]),
+      v = e.zeros([20]);
     adamwStep(e, p, e.upload(ga, [20]), m, v, { ...hyper, step: 1 }, scale);
-    expectClose(m.f32, Array.from(ga, (x) => 0.1 * x * want), 1e-12);
+    expectClose(
+      m.f32,
+      Array.from(ga, (x) => 0.1 * x * want),
+      1e-12,
+    );
   });
 
   it('rejects bad input with a specific message', () => {

@@ -38,10 +38,7 @@ describe('autograd: elementwise ops (finite differences, f64 CPU)', () => {
   });
   it('a wrong backward is caught (the check can fail)', async () => {
     const e = new CpuEngine(true);
-    const r = await gradcheck(
-      (t, [x]) => t.record('bad', F.scale(t, x, 2).raw, [x], (g) => [g.engine === e ? g : g]),
-      [A],
-    );
+    const r = await gradcheck((t, [x]) => t.record('bad', F.scale(t, x, 2).raw, [x], (g) => [g.engine === e ? g : g]), [A]);
     expect(r.worst).toBeGreaterThan(0.1);
   });
 });

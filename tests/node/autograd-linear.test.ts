@@ -11,23 +11,27 @@ const TOL = 1e-6;
 
 describe('autograd: matmul and linear (finite differences, f64 CPU)', () => {
   const s = testSeed();
-  const inp = (shape: number[], k: number) => ({ data: randn(shape.reduce((x, y) => x * y, 1), s + k), shape });
+  const inp = (shape: number[], k: number) => ({
+    data: randn(
+      shape.reduce((x, y) => x * y, 1),
+      s + k,
+    ),
+    shape,
+  });
   const sa = (m: number, k: number, t: boolean) => (t ? [k, m] : [m, k]);
   const sb = (k: number, n: number, t: boolean) => (t ? [n, k] : [k, n]);
 
-  for (const tA of [false, true]) for (const tB of [false, true]) {
-    it(`matmul 2-D 3×4×2 transA=${tA} transB=${tB}`, async () => {
-      const r = await gradcheck((t, [a, b]) => matmul(t, a, b, { transA: tA, transB: tB }), [inp(sa(3, 4, tA), 1), inp(sb(4, 2, tB), 2)]);
-      expect(r.worst, `seed ${s}`).toBeLessThan(TOL);
-    });
-    it(`matmul batched [2,3,4]·[2,4,2] transA=${tA} transB=${tB}`, async () => {
-      const r = await gradcheck(
-        (t, [a, b]) => matmul(t, a, b, { transA: tA, transB: tB }),
-        [inp([2, ...sa(3, 4, tA)], 3), inp([2, ...sb(4, 2, tB)], 4)],
-      );
-      expect(r.worst, `seed ${s}`).toBeLessThan(TOL);
-    });
-  }
+  for (const tA of [false, true])
+    for (const tB of [false, true]) {
+      it(`matmul 2-D 3×4×2 transA=${tA} transB=${tB}`, async () => {
+        const r = await gradcheck((t, [a, b]) => matmul(t, a, b, { transA: tA, transB: tB }), [inp(sa(3, 4, tA), 1), inp(sb(4, 2, tB), 2)]);
+        expect(r.worst, `seed ${s}`).toBeLessThan(TOL);
+      });
+      it(`matmul batched [2,3,4]·[2,4,2] transA=${tA} transB=${tB}`, async () => {
+        const r = await gradcheck((t, [a, b]) => matmul(t, a, b, { transA: tA, transB: tB }), [inp([2, ...sa(3, 4, tA)], 3), inp([2, ...sb(4, 2, tB)], 4)]);
+        expect(r.worst, `seed ${s}`).toBeLessThan(TOL);
+      });
+    }
 
   for (const tB of [false, true]) {
     it(`matmul with folded leading dims [2,3,4]·W transB=${tB}`, async () => {
@@ -43,14 +47,15 @@ describe('autograd: matmul and linear (finite differences, f64 CPU)', () => {
   });
 
   const layouts: WeightLayout[] = ['out_in', 'in_out'];
-  for (const layout of layouts) for (const withBias of [true, false]) {
-    it(`linear ${layout} rank-3 x [2,3,5] → 4, bias=${withBias}`, async () => {
-      const w = inp(layout === 'out_in' ? [4, 5] : [5, 4], 9);
-      const ins = [inp([2, 3, 5], 10), w, ...(withBias ? [inp([4], 11)] : [])];
-      const r = await gradcheck((t, [x, W, b]) => linear(t, x, W, b ?? null, layout), ins);
-      expect(r.worst, `seed ${s}`).toBeLessThan(TOL);
-    });
-  }
+  for (const layout of layouts)
+    for (const withBias of [true, false]) {
+      it(`linear ${layout} rank-3 x [2,3,5] → 4, bias=${withBias}`, async () => {
+        const w = inp(layout === 'out_in' ? [4, 5] : [5, 4], 9);
+        const ins = [inp([2, 3, 5], 10), w, ...(withBias ? [inp([4], 11)] : [])];
+        const r = await gradcheck((t, [x, W, b]) => linear(t, x, W, b ?? null, layout), ins);
+        expect(r.worst, `seed ${s}`).toBeLessThan(TOL);
+      });
+    }
 
   it('linear 2-D x, weight frozen: only x and bias get gradients', async () => {
     const r = await gradcheck((t, [x, W, b]) => linear(t, x, W, b, 'out_in'), [inp([3, 5], 12), { ...inp([4, 5], 13), grad: false }, inp([4], 14)]);

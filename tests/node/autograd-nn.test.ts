@@ -26,11 +26,14 @@ describe('autograd: nn ops (finite differences, f64 CPU)', () => {
   });
 
   it('layerNorm over rank 3 with a single column edge', async () => {
-    const r = await gradcheck((t, [a, g, b]) => layerNorm(t, a, g, b, 1e-3), [
-      { data: randn(4, s + 3), shape: [2, 2, 1] },
-      { data: randn(1, s + 4), shape: [1] },
-      { data: randn(1, s + 5), shape: [1] },
-    ]);
+    const r = await gradcheck(
+      (t, [a, g, b]) => layerNorm(t, a, g, b, 1e-3),
+      [
+        { data: randn(4, s + 3), shape: [2, 2, 1] },
+        { data: randn(1, s + 4), shape: [1] },
+        { data: randn(1, s + 5), shape: [1] },
+      ],
+    );
     expect(r.worst, `seed ${s}`).toBeLessThan(TOL);
   });
 
@@ -50,7 +53,9 @@ describe('autograd: nn ops (finite differences, f64 CPU)', () => {
     [3, true],
     [1, true],
   ] as const)('attention heads=%i causal=%s', async (heads, causal) => {
-    const B = 2, T = 3, C = 6;
+    const B = 2,
+      T = 3,
+      C = 6;
     const r = await gradcheck((t, [q]) => attention(t, q, { heads, causal }), [{ data: randn(B * T * 3 * C, s + 8 + heads), shape: [B, T, 3 * C] }]);
     expect(r.worst, `seed ${s}`).toBeLessThan(TOL);
   });
@@ -61,11 +66,15 @@ describe('autograd: nn ops (finite differences, f64 CPU)', () => {
   });
 
   it('crossEntropy (targets: u32, no gradient)', async () => {
-    const N = 4, V = 5;
-    const r = await gradcheck((t, [x, y]) => crossEntropy(t, x, y), [
-      { data: randn(N * V, s + 13, 2), shape: [N, V] },
-      { data: randint(N, s + 14, V), shape: [N], dtype: 'u32' },
-    ]);
+    const N = 4,
+      V = 5;
+    const r = await gradcheck(
+      (t, [x, y]) => crossEntropy(t, x, y),
+      [
+        { data: randn(N * V, s + 13, 2), shape: [N, V] },
+        { data: randint(N, s + 14, V), shape: [N], dtype: 'u32' },
+      ],
+    );
     expect(r.errors[1]).toBeNull();
     expect(r.worst, `seed ${s}`).toBeLessThan(TOL);
   });
@@ -86,7 +95,8 @@ describe('autograd: nn ops (finite differences, f64 CPU)', () => {
   it('the tape frees saved tensors (mean/rstd, probs, lse) on dispose', () => {
     const e = new CpuEngine();
     const x = param(e.upload(randn(2 * 3 * 6, s + 19), [2, 3, 6]));
-    const gamma = param(e.fill([6], 1)), beta = param(e.zeros([6]));
+    const gamma = param(e.fill([6], 1)),
+      beta = param(e.zeros([6]));
     const tape = new Tape(e);
     const ln = layerNorm(tape, x, gamma, beta, 1e-5);
     const a = attention(tape, ln, { heads: 2, causal: true }); // [2, 3, 2]

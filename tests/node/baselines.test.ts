@@ -7,7 +7,12 @@ import { HessianAccumulator, magnitudeMask, sparseGpt, wandaMask } from '../../s
 import { maxAbsDiff } from '../helpers/close';
 import { randn, randu, testSeed } from '../helpers/random';
 
-const PATTERNS: [number, number][] = [[2, 4], [1, 4], [2, 8], [4, 8]];
+const PATTERNS: [number, number][] = [
+  [2, 4],
+  [1, 4],
+  [2, 8],
+  [4, 8],
+];
 const LAYOUTS: WeightLayout[] = ['out_in', 'in_out'];
 
 function shapeOf(rows: number, cols: number, layout: WeightLayout): [number, number] {
@@ -156,10 +161,14 @@ describe('magnitude and Wanda on hand-made weights', () => {
   it('magnitude groups run along the input dimension in the in_out layout', () => {
     // in_out [4 in, 2 out]: column r holds output row r's 4 inputs (stride 2).
     const w = Float32Array.from([
-      1, -9, // input 0
-      -4, 8, // input 1
-      3, 1, // input 2
-      2, 0.5, // input 3
+      1,
+      -9, // input 0
+      -4,
+      8, // input 1
+      3,
+      1, // input 2
+      2,
+      0.5, // input 3
     ]);
     expect(Array.from(magnitudeMask(w, [4, 2], 'in_out', 2, 4))).toEqual([0, 1, 1, 1, 1, 0, 0, 0]);
   });
@@ -354,9 +363,7 @@ describe('SparseGPT', () => {
     expect(() => sparseGpt(w, [2, 8], 'out_in', new Float64Array(9), { n: 2, m: 4, update: true })).toThrow(
       /Hessian has 9 elements, expected in×in = 8×8 = 64/,
     );
-    expect(() => sparseGpt(w, [2, 8], 'out_in', h, { n: 2, m: 4, blockSize: 6, update: true })).toThrow(
-      /blockSize 6 must be a positive multiple of m=4/,
-    );
+    expect(() => sparseGpt(w, [2, 8], 'out_in', h, { n: 2, m: 4, blockSize: 6, update: true })).toThrow(/blockSize 6 must be a positive multiple of m=4/);
     expect(() => sparseGpt(w, [2, 8], 'out_in', h, { n: 5, m: 4, update: true })).toThrow(/n must be an integer in \[1, m=4\]/);
     const neg = Float64Array.from(h);
     neg[0] = -1;

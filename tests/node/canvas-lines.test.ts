@@ -3,7 +3,19 @@
 // min/max decimation per pixel column, legend wrapping, and that a redraw's canvas work is bounded
 // by the plot's width rather than the series length.
 import { describe, expect, it } from 'vitest';
-import { arraySource, decimate, formatTick, legendLayout, linearTicks, logTicks, makeScale, niceStep, toPixel, yRange, type PointSource } from '../../src/ui/charts/canvas-lines';
+import {
+  arraySource,
+  decimate,
+  formatTick,
+  legendLayout,
+  linearTicks,
+  logTicks,
+  makeScale,
+  niceStep,
+  toPixel,
+  yRange,
+  type PointSource,
+} from '../../src/ui/charts/canvas-lines';
 import { drawLineChart, MARGIN, type Ctx2D } from '../../src/ui/charts/draw-lines';
 import { RingSeries } from '../../src/ui/ring';
 
@@ -131,7 +143,11 @@ describe('ticks', () => {
 });
 
 describe('extent', () => {
-  const src = (ys: number[]) => arraySource(ys.map((_, i) => i), ys);
+  const src = (ys: number[]) =>
+    arraySource(
+      ys.map((_, i) => i),
+      ys,
+    );
 
   it('a linear axis reaches zero, is padded by 5 % away from it and takes the reference lines in', () => {
     expect(yRange([src([2, 4, 3])], [], false)).toEqual([0, 4.2]);
@@ -168,7 +184,11 @@ describe('decimation to pixel columns', () => {
 
   it('keeps the first, lowest, highest and last point of each column, in order, at most 4 per column', () => {
     const rand = mulberry32(21);
-    for (const [n, width] of [[5000, 300], [20000, 640], [777, 50]]) {
+    for (const [n, width] of [
+      [5000, 300],
+      [20000, 640],
+      [777, 50],
+    ]) {
       const x = Array.from({ length: n }, (_, i) => i + 1);
       const y = Array.from({ length: n }, () => rand() * 2 - 1 + Math.sin(rand()));
       const s = arraySource(x, y);
@@ -191,8 +211,14 @@ describe('decimation to pixel columns', () => {
         expect(keptHere.length, `column ${c}`).toBeLessThanOrEqual(4);
         expect(keptHere[0], `first of column ${c}`).toBe(idx[0]);
         expect(keptHere.at(-1), `last of column ${c}`).toBe(idx.at(-1));
-        expect(keptHere.some((i) => y[i] === lo), `min of column ${c}`).toBe(true);
-        expect(keptHere.some((i) => y[i] === hi), `max of column ${c}`).toBe(true);
+        expect(
+          keptHere.some((i) => y[i] === lo),
+          `min of column ${c}`,
+        ).toBe(true);
+        expect(
+          keptHere.some((i) => y[i] === hi),
+          `max of column ${c}`,
+        ).toBe(true);
       }
     }
   });
@@ -293,14 +319,31 @@ describe('drawLineChart', () => {
 
   it('reads a wrapped ring buffer oldest first', () => {
     const r = ring('s', 5, (i) => 10 * i, 3); // keeps pushes 3, 4, 5
-    expect([0, 1, 2].map((k) => [r.xAt(k), r.yAt(k)])).toEqual([[3, 20], [4, 30], [5, 40]]);
+    expect([0, 1, 2].map((k) => [r.xAt(k), r.yAt(k)])).toEqual([
+      [3, 20],
+      [4, 30],
+      [5, 40],
+    ]);
     expect(r.toArrays()).toEqual({ x: [3, 4, 5], y: [20, 30, 40] });
   });
 
   it('draws reference lines dashed with their labels, and a legend naming every line', () => {
     const { ctx, calls } = recordingContext();
     const s = ring('MaskLLM (hard mask)', 2, (i) => 40 - 5 * i);
-    drawLineChart(ctx, { ...base, series: [{ name: s.name, src: s }], refs: [{ name: 'dense', y: 20 }, { name: 'magnitude', y: 80 }], legendHeight: 60 }, 500, 300);
+    drawLineChart(
+      ctx,
+      {
+        ...base,
+        series: [{ name: s.name, src: s }],
+        refs: [
+          { name: 'dense', y: 20 },
+          { name: 'magnitude', y: 80 },
+        ],
+        legendHeight: 60,
+      },
+      500,
+      300,
+    );
     expect(calls.dashes).toContainEqual([6, 4]);
     expect(calls.text.filter((t) => t === 'dense')).toHaveLength(2); // at the line and in the legend
     expect(calls.text.filter((t) => t === 'magnitude')).toHaveLength(2);

@@ -11,17 +11,32 @@ import { baselineRefs, CHARTS, evaluationChart, evaluationX, evalValue, groupByL
 
 const siteNames = ['h.0.attn.w', 'h.0.mlp.w', 'h.1.attn.w', 'h.1.mlp.w'];
 const model: ModelSummary = {
-  name: 'm', kind: 'gpt2', parameters: 1, layers: 2, maskedWeights: 4, learningStateBytes: 0,
+  name: 'm',
+  kind: 'gpt2',
+  parameters: 1,
+  layers: 2,
+  maskedWeights: 4,
+  learningStateBytes: 0,
   sites: siteNames.map((name) => ({ name, shape: [4, 4], layout: 'in_out' })),
 };
 const row = (step: number): StepMetrics => ({
-  step, loss: 3 - step / 10, kappa: 100 + step, tau: 4 - step / 10, lr: 1e-3, lambda: 0,
+  step,
+  loss: 3 - step / 10,
+  kappa: 100 + step,
+  tau: 4 - step / 10,
+  lr: 1e-3,
+  lambda: 0,
   sites: siteNames.map((_, i) => ({ maskL1: i + step, maxProb: 0.1 * i, maxProbClean: 0.5, logitMean: 0, logitStd: 0 })),
-  meanMaskL1: 1.5 + step, meanMaxProb: 0.15, meanMaxProbClean: 0.5,
+  meanMaskL1: 1.5 + step,
+  meanMaxProb: 0.15,
+  meanMaxProbClean: 0.5,
 });
 const ppl = (p: number) => ({ loss: Math.log(p), ppl: p, bitsPerToken: 1, tokens: 10 });
 const rows = [0, 1, 2, 3].map(row);
-const evaluations: EvaluationEvent[] = [{ step: 2, metrics: { en: ppl(9), code: ppl(12) }, flips: null }, { step: 4, metrics: { en: ppl(8), code: ppl(11) }, flips: 3 }];
+const evaluations: EvaluationEvent[] = [
+  { step: 2, metrics: { en: ppl(9), code: ppl(12) }, flips: null },
+  { step: 4, metrics: { en: ppl(8), code: ppl(11) }, flips: 3 },
+];
 const table: ResultRow[] = [
   { key: 'dense', label: 'Dense', metrics: { en: ppl(6), code: ppl(7) }, bitsPerWeight: null },
   { key: 'magnitude', label: 'Magnitude', metrics: { en: ppl(NaN), code: ppl(10) }, bitsPerWeight: 0.6 },
@@ -60,13 +75,23 @@ describe('runCharts', () => {
     const en = byFile['validation-ppl-en'];
     expect(en.traces).toEqual([{ name: 'MaskLLM (hard mask)', x: [2, 4], y: [9, 8] }]);
     expect(en.refs).toEqual([{ name: 'Dense', y: 6 }]);
-    expect(byFile['validation-ppl-code'].refs).toEqual([{ name: 'Dense', y: 7 }, { name: 'Magnitude', y: 10 }]);
+    expect(byFile['validation-ppl-code'].refs).toEqual([
+      { name: 'Dense', y: 7 },
+      { name: 'Magnitude', y: 10 },
+    ]);
   });
 
   it('a ViT gets one accuracy chart in percent; no rows, no charts', () => {
     const vit: ModelSummary = { ...model, kind: 'vit' };
     const acc = { loss: 0.5, accuracy: 0.8, images: 10 };
-    const c = runCharts({ rows, evaluations: [{ step: 4, metrics: { val: acc } }], table: [{ key: 'dense', label: 'Dense', metrics: { val: { ...acc, accuracy: 0.9 } }, bitsPerWeight: null }] }, vit);
+    const c = runCharts(
+      {
+        rows,
+        evaluations: [{ step: 4, metrics: { val: acc } }],
+        table: [{ key: 'dense', label: 'Dense', metrics: { val: { ...acc, accuracy: 0.9 } }, bitsPerWeight: null }],
+      },
+      vit,
+    );
     expect(c.map((x) => x.file).at(-1)).toBe('validation-accuracy');
     expect(c.at(-1)!.traces[0].y).toEqual([80]);
     expect(c.at(-1)!.refs).toEqual([{ name: 'Dense', y: 90 }]);
@@ -89,6 +114,9 @@ describe('the page’s live buffers read the same description', () => {
     expect(live.layerMaskL1[1].toArrays().y).toEqual([2.5, 3.5, 4.5, 5.5]);
     expect(live.evals.get('en')!.toArrays()).toEqual({ x: [2, 4], y: [9, 8] });
     expect(baselineRefs(table, 'en')).toEqual([{ name: 'Dense', y: 6 }]);
-    expect(groupByLayer(['a', 'b.3.c'])).toEqual([{ label: 'other', sites: [0] }, { label: 'layer 3', sites: [1] }]);
+    expect(groupByLayer(['a', 'b.3.c'])).toEqual([
+      { label: 'other', sites: [0] },
+      { label: 'layer 3', sites: [1] },
+    ]);
   });
 });

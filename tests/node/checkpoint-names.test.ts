@@ -8,10 +8,29 @@ import { canonicalWeights, parameterShapes } from '../../src/models/checkpoint';
 import type { GptConfig, ModelConfig, VitConfig } from '../../src/models/config';
 import { SafetensorsError, type StTensor } from '../../src/models/safetensors';
 
-const GPT2_SMALL: GptConfig = { kind: 'gpt2', vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 12, nHead: 12, layerNormEps: 1e-5, tieWordEmbeddings: true };
+const GPT2_SMALL: GptConfig = {
+  kind: 'gpt2',
+  vocabSize: 50257,
+  nPositions: 1024,
+  nEmbd: 768,
+  nLayer: 12,
+  nHead: 12,
+  layerNormEps: 1e-5,
+  tieWordEmbeddings: true,
+};
 const VIT_B16: VitConfig = {
-  kind: 'vit', hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, imageSize: 224, patchSize: 16,
-  numChannels: 3, numLabels: 1000, layerNormEps: 1e-12, qkvBias: true, labels: Array.from({ length: 1000 }, (_, i) => `c${i}`),
+  kind: 'vit',
+  hiddenSize: 768,
+  numLayers: 12,
+  numHeads: 12,
+  intermediateSize: 3072,
+  imageSize: 224,
+  patchSize: 16,
+  numChannels: 3,
+  numLabels: 1000,
+  layerNormEps: 1e-12,
+  qkvBias: true,
+  labels: Array.from({ length: 1000 }, (_, i) => `c${i}`),
 };
 const tinyGpt: GptConfig = { kind: 'gpt2', vocabSize: 11, nPositions: 7, nEmbd: 6, nLayer: 2, nHead: 2, layerNormEps: 1e-5, tieWordEmbeddings: true };
 
@@ -54,7 +73,12 @@ describe('parameterShapes: the published models', () => {
 describe('canonicalWeights: GPT-2 naming variants', () => {
   it('accepts the transformer. prefix with causal-mask buffers and a tied lm_head, or the hub names without the prefix', () => {
     const withBuffers = fileOf(tinyGpt);
-    for (const [n, s] of [['transformer.h.0.attn.bias', [1, 1, 7, 7]], ['transformer.h.1.attn.masked_bias', []], ['lm_head.weight', [11, 6]]] as [string, number[]][]) withBuffers.set(...tensor(n, s));
+    for (const [n, s] of [
+      ['transformer.h.0.attn.bias', [1, 1, 7, 7]],
+      ['transformer.h.1.attn.masked_bias', []],
+      ['lm_head.weight', [11, 6]],
+    ] as [string, number[]][])
+      withBuffers.set(...tensor(n, s));
     const w = canonicalWeights(tinyGpt, withBuffers);
     expect([...w.keys()]).toEqual(parameterShapes(tinyGpt).map(([n]) => n));
     const bare = fileOf(tinyGpt, (n) => n.replace(/^transformer\./, ''));

@@ -51,7 +51,18 @@ describe('one configuration path', () => {
     for (const name of ['paperLLM', 'paperViT', 'tunedSmall'] as const) {
       const c = expectSameEverywhere({ preset: name });
       const h = PRESETS[name];
-      expect(c).toMatchObject({ preset: name, kappaStart: h.kappa[0], kappaEnd: h.kappa[1], tauStart: h.tau[0], sigma0: h.sigma0, lr: h.lr, lrMin: h.lrMin, lambdaDecay: h.lambdaDecay, clip: h.clip, steps: h.steps });
+      expect(c).toMatchObject({
+        preset: name,
+        kappaStart: h.kappa[0],
+        kappaEnd: h.kappa[1],
+        tauStart: h.tau[0],
+        sigma0: h.sigma0,
+        lr: h.lr,
+        lrMin: h.lrMin,
+        lambdaDecay: h.lambdaDecay,
+        clip: h.clip,
+        steps: h.steps,
+      });
     }
   });
 
@@ -90,7 +101,9 @@ describe('one configuration path', () => {
     };
     // the CLI has its own rule for prior=file (it needs --prior-file), so that choice stays out
     const partial = fc
-      .record(Object.fromEntries(FIELDS.map((f) => [f.key, f.key === 'prior' ? fc.constantFrom('none', 'magnitude', 'wanda', 'sparsegpt') : valueOf(f)])), { requiredKeys: [] })
+      .record(Object.fromEntries(FIELDS.map((f) => [f.key, f.key === 'prior' ? fc.constantFrom('none', 'magnitude', 'wanda', 'sparsegpt') : valueOf(f)])), {
+        requiredKeys: [],
+      })
       .map((p) => p as Partial_)
       .filter((p) => sanitizeConfig(p).warnings.length === 0);
     fc.assert(

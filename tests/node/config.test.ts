@@ -31,7 +31,11 @@ const GPT2_SMALL = {
 
 // google/vit-base-patch16-224 config.json: the 1000 ImageNet labels are abbreviated to their first
 // three real names plus generated ones (only the count and the order matter here).
-const IMAGENET_HEAD = ['tench, Tinca tinca', 'goldfish, Carassius auratus', 'great white shark, white shark, man-eater, man-eating shark, Carcharodon carcharias'];
+const IMAGENET_HEAD = [
+  'tench, Tinca tinca',
+  'goldfish, Carassius auratus',
+  'great white shark, white shark, man-eater, man-eating shark, Carcharodon carcharias',
+];
 const imagenetLabels = Array.from({ length: 1000 }, (_, i) => IMAGENET_HEAD[i] ?? `class ${i}`);
 const VIT_BASE = {
   _name_or_path: 'google/vit-base-patch16-224',
@@ -102,7 +106,7 @@ describe('parseConfig: real configs', () => {
 
   it('defaults and alternatives: n_ctx only, untied head, no qkv_bias key, labels from num_labels', () => {
     const { n_positions: _, ...old } = GPT2_SMALL;
-    expect((parseConfig({ ...old, n_ctx: 512, tie_word_embeddings: false }) as GptConfig)).toMatchObject({ nPositions: 512, tieWordEmbeddings: false });
+    expect(parseConfig({ ...old, n_ctx: 512, tie_word_embeddings: false }) as GptConfig).toMatchObject({ nPositions: 512, tieWordEmbeddings: false });
     const { qkv_bias: __, id2label: ___, label2id: ____, ...bare } = VIT_BASE;
     const v = parseConfig({ ...bare, num_labels: 3 }) as VitConfig;
     expect(v.qkvBias).toBe(true);
@@ -166,11 +170,27 @@ describe('configToJson', () => {
   it('writes Hugging Face keys that parse back to the same config (real configs)', () => {
     const g = parseConfig(GPT2_SMALL);
     const gj = configToJson(g);
-    expect(gj).toMatchObject({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', torch_dtype: 'float32', n_embd: 768, n_positions: 1024, vocab_size: 50257, activation_function: 'gelu_new' });
+    expect(gj).toMatchObject({
+      architectures: ['GPT2LMHeadModel'],
+      model_type: 'gpt2',
+      torch_dtype: 'float32',
+      n_embd: 768,
+      n_positions: 1024,
+      vocab_size: 50257,
+      activation_function: 'gelu_new',
+    });
     expect(parseConfig(JSON.parse(JSON.stringify(gj)))).toEqual(g);
     const v = parseConfig(VIT_BASE);
     const vj = configToJson(v);
-    expect(vj).toMatchObject({ architectures: ['ViTForImageClassification'], model_type: 'vit', torch_dtype: 'float32', hidden_size: 768, image_size: 224, patch_size: 16, qkv_bias: true });
+    expect(vj).toMatchObject({
+      architectures: ['ViTForImageClassification'],
+      model_type: 'vit',
+      torch_dtype: 'float32',
+      hidden_size: 768,
+      image_size: 224,
+      patch_size: 16,
+      qkv_bias: true,
+    });
     expect((vj.id2label as Record<string, string>)['2']).toBe(IMAGENET_HEAD[2]);
     expect((vj.label2id as Record<string, number>)[IMAGENET_HEAD[1]]).toBe(1);
     expect(parseConfig(JSON.parse(JSON.stringify(vj)))).toEqual(v);
@@ -179,16 +199,37 @@ describe('configToJson', () => {
   it('round-trips random valid configs (fast-check)', () => {
     const eps = fc.constantFrom(1e-5, 1e-6, 1e-12, 0.001);
     const gptArb: fc.Arbitrary<ModelConfig> = fc
-      .record({ nHead: fc.integer({ min: 1, max: 16 }), headDim: fc.integer({ min: 1, max: 64 }), vocabSize: fc.integer({ min: 1, max: 1_000_000 }), nPositions: fc.integer({ min: 1, max: 65536 }), nLayer: fc.integer({ min: 1, max: 48 }), layerNormEps: eps, tieWordEmbeddings: fc.boolean() })
+      .record({
+        nHead: fc.integer({ min: 1, max: 16 }),
+        headDim: fc.integer({ min: 1, max: 64 }),
+        vocabSize: fc.integer({ min: 1, max: 1_000_000 }),
+        nPositions: fc.integer({ min: 1, max: 65536 }),
+        nLayer: fc.integer({ min: 1, max: 48 }),
+        layerNormEps: eps,
+        tieWordEmbeddings: fc.boolean(),
+      })
       .map(({ headDim, ...r }) => ({ kind: 'gpt2' as const, ...r, nEmbd: r.nHead * headDim }));
     const vitArb: fc.Arbitrary<ModelConfig> = fc
       .record({
-        numHeads: fc.integer({ min: 1, max: 16 }), headDim: fc.integer({ min: 1, max: 64 }), numLayers: fc.integer({ min: 1, max: 24 }),
-        intermediateSize: fc.integer({ min: 1, max: 4096 }), patchSize: fc.integer({ min: 1, max: 32 }), patches: fc.integer({ min: 1, max: 16 }),
-        numChannels: fc.integer({ min: 1, max: 4 }), layerNormEps: eps, qkvBias: fc.boolean(),
+        numHeads: fc.integer({ min: 1, max: 16 }),
+        headDim: fc.integer({ min: 1, max: 64 }),
+        numLayers: fc.integer({ min: 1, max: 24 }),
+        intermediateSize: fc.integer({ min: 1, max: 4096 }),
+        patchSize: fc.integer({ min: 1, max: 32 }),
+        patches: fc.integer({ min: 1, max: 16 }),
+        numChannels: fc.integer({ min: 1, max: 4 }),
+        layerNormEps: eps,
+        qkvBias: fc.boolean(),
         labels: fc.array(fc.string({ maxLength: 5 }), { minLength: 1, maxLength: 20 }),
       })
-      .map(({ headDim, patches, ...r }) => ({ kind: 'vit' as const, ...r, hiddenSize: r.numHeads * headDim, imageSize: r.patchSize * patches, numLabels: r.labels.length, hiddenAct: 'gelu_new' as const }));
+      .map(({ headDim, patches, ...r }) => ({
+        kind: 'vit' as const,
+        ...r,
+        hiddenSize: r.numHeads * headDim,
+        imageSize: r.patchSize * patches,
+        numLabels: r.labels.length,
+        hiddenAct: 'gelu_new' as const,
+      }));
     fc.assert(
       fc.property(fc.oneof(gptArb, vitArb), (c) => {
         expect(parseConfig(JSON.parse(JSON.stringify(configToJson(c))))).toEqual(c);

@@ -2,27 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import {
-  evalTextWindows,
-  EVAL_BATCH,
-  FMNIST_MEAN,
-  FMNIST_STD,
-  imageBatches,
-  sampleImageBatch,
-  sampleTextBatch,
-  type TextBatch,
-} from '../../src/data/batches';
+import { evalTextWindows, EVAL_BATCH, FMNIST_MEAN, FMNIST_STD, imageBatches, sampleImageBatch, sampleTextBatch, type TextBatch } from '../../src/data/batches';
 import { gpt2Tokenizer } from '../../src/data/bpe';
 import { byteTokenizer } from '../../src/data/byte-tokenizer';
-import {
-  crc32,
-  encodeImageShard,
-  encodeTextShard,
-  parseShard,
-  ShardError,
-  type ImageShard,
-  type TextShard,
-} from '../../src/data/shards';
+import { crc32, encodeImageShard, encodeTextShard, parseShard, ShardError, type ImageShard, type TextShard } from '../../src/data/shards';
 import { randint, testSeed } from '../helpers/random';
 
 const DATA = 'public/data';

@@ -260,7 +260,11 @@ describe('embed host: rate limit', () => {
 
 describe('embed host: events to the parent', () => {
   it('sends ready and then session events to the referrer origin when it is allowed', async () => {
-    const { parent, control, host } = setup({ embedded: true, referrer: HOST + '/lesson/3?x=1', search: '?origins=https://a.example,' + encodeURIComponent(HOST) });
+    const { parent, control, host } = setup({
+      embedded: true,
+      referrer: HOST + '/lesson/3?x=1',
+      search: '?origins=https://a.example,' + encodeURIComponent(HOST),
+    });
     expect(host.parentOrigin()).toBe(HOST);
     control.emit({ type: 'progress', phase: 'learning', done: 0, total: 3 }); // before ready: not sent
     await flush();
@@ -362,9 +366,17 @@ describe('client ↔ host over simulated windows', () => {
     control.failWith = 'no model loaded';
     await expect(client.run()).rejects.toMatchObject({ name: 'LabClientError', code: 'lab-error', message: 'no model loaded', command: 'run' });
     // A message pretending to be the lab from another frame of the page is not heard.
-    page.deliver({ protocol: 'maskllm-lab', version: 1, type: 'event', event: 'progress', data: { phase: 'learning', done: 9, total: 9 } }, LAB, new FakeTarget());
+    page.deliver(
+      { protocol: 'maskllm-lab', version: 1, type: 'event', event: 'progress', data: { phase: 'learning', done: 9, total: 9 } },
+      LAB,
+      new FakeTarget(),
+    );
     client.on('progress', (p) => progress.push(p.done));
-    page.deliver({ protocol: 'maskllm-lab', version: 1, type: 'event', event: 'progress', data: { phase: 'learning', done: 9, total: 9 } }, HOST, iframe.contentWindow as unknown as FakeTarget);
+    page.deliver(
+      { protocol: 'maskllm-lab', version: 1, type: 'event', event: 'progress', data: { phase: 'learning', done: 9, total: 9 } },
+      HOST,
+      iframe.contentWindow as unknown as FakeTarget,
+    );
     expect(progress).toEqual([1]);
     client.close();
     await expect(client.getState()).rejects.toMatchObject({ code: 'closed' });

@@ -31,9 +31,16 @@ import {
 import { testSeed } from '../helpers/random';
 
 const stepRow = {
-  step: 3, loss: 2.5, kappa: 10, tau: 2, lr: 1e-3, lambda: 0,
+  step: 3,
+  loss: 2.5,
+  kappa: 10,
+  tau: 2,
+  lr: 1e-3,
+  lambda: 0,
   sites: [{ maskL1: 0.1, maxProb: 0.4, maxProbClean: 0.3, logitMean: 0, logitStd: 0.01 }],
-  meanMaskL1: 0.1, meanMaxProb: 0.4, meanMaxProbClean: 0.3,
+  meanMaskL1: 0.1,
+  meanMaxProb: 0.4,
+  meanMaxProbClean: 0.3,
 };
 const en = { loss: 3, ppl: 20.1, bitsPerToken: 4.3, tokens: 4096 };
 const resultRow: ResultRow = { key: 'maskllm', label: 'MaskLLM 2:4', metrics: { en }, bitsPerWeight: 0.667 };
@@ -120,12 +127,32 @@ describe('embed protocol: malformed messages are rejected with reasons', () => {
     ['missing format', { ...good, format: undefined }, /message.format is missing/],
     ['extra field', { ...good, url: 'https://evil.example/x' }, /unexpected field "url"/],
     ['extra field on run', { ...makeCommand(1, { command: 'run' }), path: '/etc/passwd' }, /unexpected field "path"/],
-    ['config not an object', makeCommand(1, { command: 'setConfig', config: [1] as never }), /message.config must be an object of field: value pairs \(got an array\)/],
-    ['config nested value', makeCommand(1, { command: 'setConfig', config: { seed: { $gt: 1 } } as never }), /message.config.seed must be a string, number or boolean \(got an object\)/],
-    ['config null value', makeCommand(1, { command: 'setConfig', config: { seed: null } as never }), /message.config.seed must be a string, number or boolean \(got null\)/],
-    ['too many config keys', makeCommand(1, { command: 'setConfig', config: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i])) }), /has 65 keys \(at most 64\)/],
+    [
+      'config not an object',
+      makeCommand(1, { command: 'setConfig', config: [1] as never }),
+      /message.config must be an object of field: value pairs \(got an array\)/,
+    ],
+    [
+      'config nested value',
+      makeCommand(1, { command: 'setConfig', config: { seed: { $gt: 1 } } as never }),
+      /message.config.seed must be a string, number or boolean \(got an object\)/,
+    ],
+    [
+      'config null value',
+      makeCommand(1, { command: 'setConfig', config: { seed: null } as never }),
+      /message.config.seed must be a string, number or boolean \(got null\)/,
+    ],
+    [
+      'too many config keys',
+      makeCommand(1, { command: 'setConfig', config: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i])) }),
+      /has 65 keys \(at most 64\)/,
+    ],
     ['long config key', makeCommand(1, { command: 'setConfig', config: { ['k'.repeat(65)]: 1 } }), /a key longer than 64 characters/],
-    ['long config string', makeCommand(1, { command: 'setConfig', config: { model: 'm'.repeat(1025) } }), /message.config.model is longer than 1024 characters/],
+    [
+      'long config string',
+      makeCommand(1, { command: 'setConfig', config: { model: 'm'.repeat(1025) } }),
+      /message.config.model is longer than 1024 characters/,
+    ],
     ['over 64 KiB', { ...good, pad: 'x'.repeat(40_000) }, /larger than 65536 bytes/],
     ['big typed array', { ...good, pad: new Uint8Array(70_000) }, /larger than 65536 bytes/],
     ['a function', { ...good, f: () => 1 }, /unsupported value \(\[object Function\]\)/],
@@ -164,14 +191,22 @@ describe('embed protocol: malformed messages are rejected with reasons', () => {
     expect(bad('exportMask', { format: 'packed', bytes: new Uint8Array(3) })).toBe('result of exportMask.bytes must be an ArrayBuffer (got an object)');
     expect(bad('getState', { ...(validResults.getState as object), state: 'flying' })).toMatch(/result of getState.state must be one of idle/);
     expect(bad('run', {})).toBe('result of run must be null (got an object)');
-    expect(bad('getMetrics', { rows: [{ ...stepRow, loss: '2' }], evaluations: [], table: [] })).toBe('result of getMetrics.rows[0].loss must be a number (got "2")');
+    expect(bad('getMetrics', { rows: [{ ...stepRow, loss: '2' }], evaluations: [], table: [] })).toBe(
+      'result of getMetrics.rows[0].loss must be a number (got "2")',
+    );
   });
 
   it('events of the wrong shape are named', () => {
     const ev = (x: Record<string, unknown>) => validateEvent({ protocol: PROTOCOL, version: 1, type: 'event', ...x });
-    expect(ev({ event: 'tick', data: {} })).toEqual({ ok: false, reason: 'event must be one of ready, progress, metrics, evaluation, done, error (got "tick")' });
+    expect(ev({ event: 'tick', data: {} })).toEqual({
+      ok: false,
+      reason: 'event must be one of ready, progress, metrics, evaluation, done, error (got "tick")',
+    });
     expect(ev({ event: 'progress', data: { phase: 'learning', done: 1 } })).toEqual({ ok: false, reason: 'message.data.total is missing' });
-    expect(ev({ event: 'progress', data: { phase: 'learning', done: 1, total: Infinity } })).toEqual({ ok: false, reason: 'message.data.total must be a finite number (got Infinity)' });
+    expect(ev({ event: 'progress', data: { phase: 'learning', done: 1, total: Infinity } })).toEqual({
+      ok: false,
+      reason: 'message.data.total must be a finite number (got Infinity)',
+    });
     expect(ev({ event: 'error', data: { message: 'x', extra: 1 } })).toEqual({ ok: false, reason: 'message.data has an unexpected field "extra"' });
     expect(ev({ event: 'done' })).toEqual({ ok: false, reason: 'message.data is missing' });
   });
@@ -180,10 +215,22 @@ describe('embed protocol: malformed messages are rejected with reasons', () => {
 describe('embed protocol: fuzz', () => {
   it('random values never throw in any validator', () => {
     fc.assert(
-      fc.property(fc.anything({ withMap: true, withSet: true, withTypedArray: true, withDate: true, withNullPrototype: true, withBigInt: true, withSparseArray: true, withBoxedValues: true }), (v) => {
-        for (const f of [validateCommand, validateReply, validateEvent]) expect(typeof f(v).ok).toBe('boolean');
-        for (const c of COMMANDS) expect(typeof validateResult(c, v).ok).toBe('boolean');
-      }),
+      fc.property(
+        fc.anything({
+          withMap: true,
+          withSet: true,
+          withTypedArray: true,
+          withDate: true,
+          withNullPrototype: true,
+          withBigInt: true,
+          withSparseArray: true,
+          withBoxedValues: true,
+        }),
+        (v) => {
+          for (const f of [validateCommand, validateReply, validateEvent]) expect(typeof f(v).ok).toBe('boolean');
+          for (const c of COMMANDS) expect(typeof validateResult(c, v).ok).toBe('boolean');
+        },
+      ),
       { seed: testSeed(), numRuns: 500 },
     );
   });
@@ -191,24 +238,30 @@ describe('embed protocol: fuzz', () => {
   it('random JSON inside a protocol envelope never throws and is accepted only when well formed', () => {
     const env = { protocol: PROTOCOL, version: 1 };
     fc.assert(
-      fc.property(fc.constantFrom('command', 'reply', 'event'), fc.constantFrom(...COMMANDS, ...EVENTS, 'x'), fc.jsonValue(), fc.jsonValue(), (type, name, a, b) => {
-        const msgs = [
-          { ...env, type, id: 1, command: name, config: a, format: b },
-          { ...env, type, id: 1, command: name },
-          { ...env, type, id: 1, ok: true, result: a },
-          { ...env, type, event: name, data: a },
-        ];
-        for (const m of msgs) {
-          const c = validateCommand(m);
-          // Whatever it accepted must be a command it knows, with a config object where needed.
-          if (c.ok) {
-            expect(COMMANDS).toContain(c.value.command);
-            if (c.value.command === 'setConfig') expect(typeof c.value.config).toBe('object');
+      fc.property(
+        fc.constantFrom('command', 'reply', 'event'),
+        fc.constantFrom(...COMMANDS, ...EVENTS, 'x'),
+        fc.jsonValue(),
+        fc.jsonValue(),
+        (type, name, a, b) => {
+          const msgs = [
+            { ...env, type, id: 1, command: name, config: a, format: b },
+            { ...env, type, id: 1, command: name },
+            { ...env, type, id: 1, ok: true, result: a },
+            { ...env, type, event: name, data: a },
+          ];
+          for (const m of msgs) {
+            const c = validateCommand(m);
+            // Whatever it accepted must be a command it knows, with a config object where needed.
+            if (c.ok) {
+              expect(COMMANDS).toContain(c.value.command);
+              if (c.value.command === 'setConfig') expect(typeof c.value.config).toBe('object');
+            }
+            validateReply(m);
+            validateEvent(m);
           }
-          validateReply(m);
-          validateEvent(m);
-        }
-      }),
+        },
+      ),
       { seed: testSeed(), numRuns: 500 },
     );
   });

@@ -92,7 +92,16 @@ describe('overtaking', () => {
   });
   it('higher is better', () => {
     expect(overtakeAt(curve, 12, 'higher')).toBeNull();
-    expect(overtakeAt([{ x: 1, y: 0.5 }, { x: 2, y: 0.9 }], 0.8, 'higher')).toBe(2);
+    expect(
+      overtakeAt(
+        [
+          { x: 1, y: 0.5 },
+          { x: 2, y: 0.9 },
+        ],
+        0.8,
+        'higher',
+      ),
+    ).toBe(2);
   });
 });
 
@@ -105,27 +114,48 @@ describe('windows and curves', () => {
     expect(windowMean([], 0.1, 'end')).toBeNaN();
   });
   it('mean curve over seeds, cut to the shortest', () => {
-    expect(meanCurve([[1, 2, 3], [3, 4]])).toEqual([2, 3]);
+    expect(
+      meanCurve([
+        [1, 2, 3],
+        [3, 4],
+      ]),
+    ).toEqual([2, 3]);
   });
 });
 
 function fakeRecord(name: string, seconds: number, seed: number, adapter = 'SwiftShader'): RunRecord {
   return {
-    name, dir: `results/${name}`, config: { ...ablationConfig({ quick: false, seeds: [seed], models: [] }, seed) }, rows: [], seconds, adapter,
-    evaluations: [], model: null, files: {}, differs: [], metrics: () => [],
+    name,
+    dir: `results/${name}`,
+    config: { ...ablationConfig({ quick: false, seeds: [seed], models: [] }, seed) },
+    rows: [],
+    seconds,
+    adapter,
+    evaluations: [],
+    model: null,
+    files: {},
+    differs: [],
+    metrics: () => [],
   };
 }
 
 describe('runtime paragraph', () => {
   it('sums measured run times; within the budget it says it fits', () => {
-    const runs = new Map<string, RunRecord | null>([['a', fakeRecord('a', 600, 1)], ['b', fakeRecord('b', 900, 2)]]);
+    const runs = new Map<string, RunRecord | null>([
+      ['a', fakeRecord('a', 600, 1)],
+      ['b', fakeRecord('b', 900, 2)],
+    ]);
     const text = runtimeLines(runs, 1, { seconds: 1600, ran: 1, reused: 1, failed: [] }).join(' ');
     expect(text).toMatch(/The 2 run directories of this report took \*\*25\.0 min\*\*/);
     expect(text).toMatch(/fits the 60-minute budget/);
     expect(text).toMatch(/ran 1, reused 1, in 26\.7 min/);
   });
   it('over the budget it says by how much and what one seed took; missing runs are named', () => {
-    const runs = new Map<string, RunRecord | null>([['a', fakeRecord('a', 3000, 1)], ['b', fakeRecord('b', 3000, 2)], ['c', null]]);
+    const runs = new Map<string, RunRecord | null>([
+      ['a', fakeRecord('a', 3000, 1)],
+      ['b', fakeRecord('b', 3000, 2)],
+      ['c', null],
+    ]);
     const text = runtimeLines(new Map([...runs].filter(([k]) => k !== 'c')), 1, { seconds: 10, ran: 0, reused: 2, failed: [] }).join(' ');
     expect(text).toMatch(/does \*\*not\*\* fit 60 minutes/);
     expect(text).toMatch(/needs 100\.0 min, 1\.7× the budget/);
@@ -174,7 +204,12 @@ function tinyPng(): Uint8Array {
   v.setUint32(4, 1);
   ihdr.set([8, 2, 0, 0, 0], 8);
   const raw = new Uint8Array([0, 255, 0, 0, 0, 0, 255]);
-  const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', new Uint8Array(deflateSync(raw))), chunk('IEND', new Uint8Array())];
+  const parts = [
+    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', new Uint8Array(deflateSync(raw))),
+    chunk('IEND', new Uint8Array()),
+  ];
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
   for (const p of parts) {

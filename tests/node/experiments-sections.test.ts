@@ -37,8 +37,16 @@ describe('run directories: identity and reuse', () => {
     // the first version of tools/experiments.ts built exactly this object (and wrote { ...config, adapter }),
     // with 300 steps; the committed runs have 200 (run with --steps 200), now the default
     const firstVersion = (model: string, seed: number): ExperimentConfig => ({
-      ...sanitizeConfig({ preset: 'tunedSmall' }).config, model, method: 'maskllm', prior: 'sparsegpt', seed, steps: 200,
-      batch: model === 'tiny-vit' ? 64 : 8, evalEvery: 50, calibBatches: 8, evalWindows: 0,
+      ...sanitizeConfig({ preset: 'tunedSmall' }).config,
+      model,
+      method: 'maskllm',
+      prior: 'sparsegpt',
+      seed,
+      steps: 200,
+      batch: model === 'tiny-vit' ? 64 : 8,
+      evalEvery: 50,
+      calibBatches: 8,
+      evalWindows: 0,
     });
     const runs = join(root, 'old');
     const defs = SECTIONS[0].runs(FULL);
@@ -48,7 +56,9 @@ describe('run directories: identity and reuse', () => {
       writeRun(runs, def, {
         'config.json': { ...firstVersion(model, Number(seed)), adapter: 'SwiftShader Device' },
         'summary.json': { rows: [], seconds: 1, adapter: 'SwiftShader Device' },
-        'mask.safetensors': new Uint8Array(4), 'metrics.jsonl': '', 'evaluations.jsonl': '',
+        'mask.safetensors': new Uint8Array(4),
+        'metrics.jsonl': '',
+        'evaluations.jsonl': '',
       });
       expect(reuseCheck(join(runs, def.name), def, runIdentity(def))).toEqual({ reuse: true, why: 'config matches' });
     }
@@ -60,7 +70,12 @@ describe('run directories: identity and reuse', () => {
     const dir = join(runs, def.name);
     expect(reuseCheck(dir, def, runIdentity(def)).why).toBe('not run yet');
     writeRun(runs, def, {
-      'config.json': { ...def.config, steps: 7, adapter: 'x' }, 'summary.json': {}, 'mask.safetensors': '', 'metrics.jsonl': '', 'evaluations.jsonl': '', 'files.json': { safetensors: 1, packed: 1 },
+      'config.json': { ...def.config, steps: 7, adapter: 'x' },
+      'summary.json': {},
+      'mask.safetensors': '',
+      'metrics.jsonl': '',
+      'evaluations.jsonl': '',
+      'files.json': { safetensors: 1, packed: 1 },
     });
     expect(reuseCheck(dir, def, runIdentity(def))).toEqual({ reuse: false, why: 'config differs in steps' });
     writeRun(runs, def, { 'config.json': { ...def.config, adapter: 'x' } });
@@ -134,8 +149,18 @@ describe('the plan', () => {
 
 const ONE_SHOT: Record<Exclude<ResultKey, 'maskllm'>, number> = { dense: 5, magnitude: 18, wanda: 17, sparsegpt: 12, 'sparsegpt+update': 9 };
 const LEARNED: Record<string, number> = {
-  base: 6, 'priors/none': 7, 'priors/magnitude': 6.2, 'priors/wanda': 6.1, 'regulariser/off': 6.05, 'kappa/small': 30, 'kappa/large': 11,
-  'transfer/en-scratch': 5.5, 'transfer/en-from-general': 5.3, 'patterns/1of4': 20, 'patterns/2of8': 15, 'patterns/4of8': 5.8,
+  base: 6,
+  'priors/none': 7,
+  'priors/magnitude': 6.2,
+  'priors/wanda': 6.1,
+  'regulariser/off': 6.05,
+  'kappa/small': 30,
+  'kappa/large': 11,
+  'transfer/en-scratch': 5.5,
+  'transfer/en-from-general': 5.3,
+  'patterns/1of4': 20,
+  'patterns/2of8': 15,
+  'patterns/4of8': 5.8,
 };
 const CALIB: Record<number, [number, number]> = { 1: [13, 10], 2: [12.5, 9.5], 8: [11.8, 8.9], 16: [11.7, 8.8] };
 const BASE_CURVE = [20, 15, 12.5, 11.5, 10, 8.5, 7.5, 7, 6.5, 6];
@@ -159,21 +184,43 @@ function fabricate(runs: string): void {
     const group = def.name.replace(/-seed\d+$/, '').replace(/^base\/.*/, 'base');
     const off = 0.02 * seed; // 6.02 and 6.04: means like 6.03 do not sit on a rounding edge
     const calib = /calib(\d+)/.exec(def.name);
-    const oneShot = (key: keyof typeof ONE_SHOT) => (calib ? (key === 'sparsegpt' ? CALIB[Number(calib[1])][0] : key === 'sparsegpt+update' ? CALIB[Number(calib[1])][1] : ONE_SHOT[key]) : ONE_SHOT[key]);
+    const oneShot = (key: keyof typeof ONE_SHOT) =>
+      calib ? (key === 'sparsegpt' ? CALIB[Number(calib[1])][0] : key === 'sparsegpt+update' ? CALIB[Number(calib[1])][1] : ONE_SHOT[key]) : ONE_SHOT[key];
     const keys = Object.keys(ONE_SHOT) as (keyof typeof ONE_SHOT)[];
     const isVit = c.model === 'tiny-vit';
     const row = (key: ResultKey, v: number): ResultRow => ({
-      key, label: key, bitsPerWeight: key === 'dense' ? null : 0.646,
-      metrics: isVit ? { test: { accuracy: v / 100, loss: 1, images: 10 } } : { en: { ppl: v + off, loss: 1, bitsPerToken: 1, tokens: 1 }, code: { ppl: 2 * v + off, loss: 1, bitsPerToken: 1, tokens: 1 } },
+      key,
+      label: key,
+      bitsPerWeight: key === 'dense' ? null : 0.646,
+      metrics: isVit
+        ? { test: { accuracy: v / 100, loss: 1, images: 10 } }
+        : { en: { ppl: v + off, loss: 1, bitsPerToken: 1, tokens: 1 }, code: { ppl: 2 * v + off, loss: 1, bitsPerToken: 1, tokens: 1 } },
     });
     let rows: ResultRow[];
-    if (isVit) rows = [row('dense', 80 + off), row('magnitude', 60), row('wanda', 61), row('sparsegpt', 65), row('sparsegpt+update', 70 + off), row('maskllm', 77.5 + off)];
-    else rows = [...keys.map((k) => row(k, oneShot(k))), ...(c.method === 'maskllm' ? [row('maskllm', group.startsWith('main/') ? LEARNED.base : LEARNED[group])] : [])];
+    if (isVit)
+      rows = [
+        row('dense', 80 + off),
+        row('magnitude', 60),
+        row('wanda', 61),
+        row('sparsegpt', 65),
+        row('sparsegpt+update', 70 + off),
+        row('maskllm', 77.5 + off),
+      ];
+    else
+      rows = [
+        ...keys.map((k) => row(k, oneShot(k))),
+        ...(c.method === 'maskllm' ? [row('maskllm', group.startsWith('main/') ? LEARNED.base : LEARNED[group])] : []),
+      ];
     const steps = Array.from({ length: c.method === 'maskllm' ? 100 : 0 }, (_, i) => i + 1);
     const kappaKind = group === 'kappa/small' ? 'small' : group === 'kappa/large' ? 'large' : 'suitable';
     const metrics = steps.map((s) => {
       const t = s / 100;
-      const [l1, mp, mpc] = kappaKind === 'small' ? [0.5, 0.6 + 0.3 * t, 0.17] : kappaKind === 'large' ? [0.001, 0.999, 0.999] : [0.2 * (1 - t) + 0.01, 0.5 + 0.49 * t, 0.3 + 0.65 * t];
+      const [l1, mp, mpc] =
+        kappaKind === 'small'
+          ? [0.5, 0.6 + 0.3 * t, 0.17]
+          : kappaKind === 'large'
+            ? [0.001, 0.999, 0.999]
+            : [0.2 * (1 - t) + 0.01, 0.5 + 0.49 * t, 0.3 + 0.65 * t];
       return { step: s, loss: 1, kappa: 1, tau: 1, lr: 1, lambda: 0, sites: [], meanMaskL1: l1, meanMaxProb: mp, meanMaxProbClean: mpc };
     });
     const evals = group === 'base' ? BASE_CURVE.map((v, i) => ({ step: 10 * (i + 1), flips: 3, metrics: { en: { ppl: v + off }, code: { ppl: v } } })) : [];
@@ -215,7 +262,9 @@ describe('section reports over fabricated run directories', () => {
 
   it('2: no prior is worse; each learned mask beats its prior', () => {
     const t = text(2);
-    expect(t).toMatch(/SparseGPT prior vs no prior \(learned English PPL\): \*\*shown\*\*: the SparseGPT prior beats no prior in 2 of 2 seeds \(mean 6\.03 vs 7\.03\)/);
+    expect(t).toMatch(
+      /SparseGPT prior vs no prior \(learned English PPL\): \*\*shown\*\*: the SparseGPT prior beats no prior in 2 of 2 seeds \(mean 6\.03 vs 7\.03\)/,
+    );
     expect(t.match(/Learned vs own, .*\*\*shown\*\*/g)).toHaveLength(3);
   });
 
@@ -264,7 +313,9 @@ describe('section reports over fabricated run directories', () => {
     const t = text(8);
     // 2:4: payload 4·ceil(50000/12) bytes, header 624, · 8 / 200000 weights
     const payload = 4 * Math.ceil(50000 / 12);
-    expect(t).toContain(`| 2:4 | 200000 | 0.646 | 0.667 | ${((8 * payload) / MASKED).toFixed(3)} | 624 | ${((8 * (624 + payload)) / MASKED).toFixed(3)} | 8.04 | 144.0 |`);
+    expect(t).toContain(
+      `| 2:4 | 200000 | 0.646 | 0.667 | ${((8 * payload) / MASKED).toFixed(3)} | 624 | ${((8 * (624 + payload)) / MASKED).toFixed(3)} | 8.04 | 144.0 |`,
+    );
     expect(t).toMatch(/\*\*shown\*\*: the packed payload sits between the bound and its u32 word rounding for 4 of 4 patterns/);
     expect(t).toMatch(/largest excess is 2:8's, 10\.9%: 6 base-28 digits per u32/);
     // a payload beyond its word rounding is not the bound
@@ -275,7 +326,14 @@ describe('section reports over fabricated run directories', () => {
   });
 
   it('RESULTS.md has the runtime and all eight numbered sections', () => {
-    const md = composeResults({ command: 'npm run experiments', date: '2026-01-01', sections: SECTIONS.map((s) => ({ section: s, report: reports.get(s.id)! })), runs: store.seen, firstSeed: 1, invocation: null });
+    const md = composeResults({
+      command: 'npm run experiments',
+      date: '2026-01-01',
+      sections: SECTIONS.map((s) => ({ section: s, report: reports.get(s.id)! })),
+      runs: store.seen,
+      firstSeed: 1,
+      invocation: null,
+    });
     expect(md.match(/^## \d+\. /gm)).toHaveLength(8);
     expect(md).toMatch(/^## Runtime$/m);
     expect(md).toMatch(/run directories of this report took \*\*\d+\.\d min\*\*/);

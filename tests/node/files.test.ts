@@ -50,15 +50,20 @@ describe('checkUserFile', () => {
 
   it('property: accepted exactly when 1 ≤ size ≤ limit; otherwise a FileSizeError naming the file', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...KINDS), fc.oneof(fc.integer({ min: -5, max: 2 ** 33 }), fc.double()), fc.string({ minLength: 1, maxLength: 12 }), (kind, size, name) => {
-        const ok = Number.isInteger(size) && size >= 1 && size <= USER_FILE_LIMITS[kind];
-        try {
-          checkUserFile({ name, size }, kind);
-          return ok;
-        } catch (e) {
-          return !ok && e instanceof FileSizeError && e.message.includes(`"${name}"`);
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...KINDS),
+        fc.oneof(fc.integer({ min: -5, max: 2 ** 33 }), fc.double()),
+        fc.string({ minLength: 1, maxLength: 12 }),
+        (kind, size, name) => {
+          const ok = Number.isInteger(size) && size >= 1 && size <= USER_FILE_LIMITS[kind];
+          try {
+            checkUserFile({ name, size }, kind);
+            return ok;
+          } catch (e) {
+            return !ok && e instanceof FileSizeError && e.message.includes(`"${name}"`);
+          }
+        },
+      ),
       { numRuns: 5000, seed: testSeed() },
     );
   });

@@ -7,8 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../src/models/safetensors';
 import { groupLayout, type WeightLayout } from '../../src/sparsity/layout';
 import {
-  crc32, decodeState, encodeState, exportMaskPacked, exportMaskSafetensors, importMaskPacked, importMaskSafetensors, MaskFileError,
-  type MaskEntry, type MaskExpect, type ResumableState,
+  crc32,
+  decodeState,
+  encodeState,
+  exportMaskPacked,
+  exportMaskSafetensors,
+  importMaskPacked,
+  importMaskSafetensors,
+  MaskFileError,
+  type MaskEntry,
+  type MaskExpect,
+  type ResumableState,
 } from '../../src/sparsity/maskfile';
 import { nmPattern } from '../../src/sparsity/patterns';
 import { maskFromChoice } from '../../src/sparsity/prior';
@@ -31,7 +40,13 @@ function rejects(f: () => unknown, pattern: RegExp): void {
   expect((r as Error).message).toMatch(pattern);
 }
 
-const NM: [number, number][] = [[2, 4], [1, 4], [2, 8], [4, 8], [1, 2]];
+const NM: [number, number][] = [
+  [2, 4],
+  [1, 4],
+  [2, 8],
+  [4, 8],
+  [1, 2],
+];
 
 interface Case {
   n: number;
@@ -44,23 +59,39 @@ const caseArb: fc.Arbitrary<Case> = fc
   .record({
     nm: fc.constantFrom(...NM),
     model: fc.string({ maxLength: 10 }),
-    shapes: fc.array(fc.record({ rows: fc.integer({ min: 1, max: 4 }), k: fc.integer({ min: 1, max: 3 }), layout: fc.constantFrom<WeightLayout>('out_in', 'in_out') }), { minLength: 1, maxLength: 3 }),
+    shapes: fc.array(
+      fc.record({ rows: fc.integer({ min: 1, max: 4 }), k: fc.integer({ min: 1, max: 3 }), layout: fc.constantFrom<WeightLayout>('out_in', 'in_out') }),
+      { minLength: 1, maxLength: 3 },
+    ),
   })
   .chain(({ nm: [n, m], model, shapes }) => {
     const p = nmPattern(n, m);
     const specs = shapes.map((s, i) => ({ name: `h.${i}.w`, shape: s.layout === 'out_in' ? [s.rows, s.k * m] : [s.k * m, s.rows], layout: s.layout }));
     return fc
-      .tuple(...specs.map((s) => fc.array(fc.nat({ max: p.candidates.length - 1 }), { minLength: (s.shape[0] * s.shape[1]) / m, maxLength: (s.shape[0] * s.shape[1]) / m })))
+      .tuple(
+        ...specs.map((s) =>
+          fc.array(fc.nat({ max: p.candidates.length - 1 }), { minLength: (s.shape[0] * s.shape[1]) / m, maxLength: (s.shape[0] * s.shape[1]) / m }),
+        ),
+      )
       .map((choices) => ({
-        n, m, model,
+        n,
+        m,
+        model,
         entries: specs.map((s, i) => ({ ...s, mask: maskFromChoice(choices[i], groupLayout(s.shape, s.layout, m), p) })),
       }));
   });
 
-const expectOf = (c: Case, model = true): MaskExpect => ({ n: c.n, m: c.m, ...(model ? { model: c.model } : {}), weights: c.entries.map(({ name, shape, layout }) => ({ name, shape, layout })) });
-const sameMasks = (a: MaskEntry[], b: MaskEntry[]) => a.length === b.length && a.every((x, i) => x.name === b[i].name && Buffer.from(x.mask).equals(Buffer.from(b[i].mask)));
+const expectOf = (c: Case, model = true): MaskExpect => ({
+  n: c.n,
+  m: c.m,
+  ...(model ? { model: c.model } : {}),
+  weights: c.entries.map(({ name, shape, layout }) => ({ name, shape, layout })),
+});
+const sameMasks = (a: MaskEntry[], b: MaskEntry[]) =>
+  a.length === b.length && a.every((x, i) => x.name === b[i].name && Buffer.from(x.mask).equals(Buffer.from(b[i].mask)));
 
-type Mut = { kind: 'xor'; at: number; v: number } | { kind: 'truncate'; at: number } | { kind: 'extend'; extra: Uint8Array } | { kind: 'u32'; at: number; v: number };
+type Mut =
+  { kind: 'xor'; at: number; v: number } | { kind: 'truncate'; at: number } | { kind: 'extend'; extra: Uint8Array } | { kind: 'u32'; at: number; v: number };
 const mutationArb = (len: number): fc.Arbitrary<Mut> =>
   fc.oneof(
     fc.record({ kind: fc.constant('xor' as const), at: fc.nat({ max: len - 1 }), v: fc.integer({ min: 1, max: 255 }) }),
@@ -101,15 +132,24 @@ function open(buf: Uint8Array): { header: Record<string, unknown>; payload: Uint
 
 describe('mask safetensors (fuzz)', () => {
   it('round-trips', () => {
-    fc.assert(fc.property(caseArb, (c) => sameMasks(importMaskSafetensors(exportMaskSafetensors(c.entries, c), expectOf(c)), c.entries)), runs(800));
+    fc.assert(
+      fc.property(caseArb, (c) => sameMasks(importMaskSafetensors(exportMaskSafetensors(c.entries, c), expectOf(c)), c.entries)),
+      runs(800),
+    );
   });
 
   it('any mutation: MaskFileError or exactly the original masks', () => {
     fc.assert(
-      fc.property(caseArb.chain((c) => { const f = exportMaskSafetensors(c.entries, c); return mutationArb(f.length).map((m) => ({ c, f, m })); }), ({ c, f, m }) => {
-        const r = only(() => importMaskSafetensors(mutate(f, m), expectOf(c)));
-        return r instanceof MaskFileError ? r.message.startsWith('mask safetensors: ') : sameMasks(r, c.entries);
-      }),
+      fc.property(
+        caseArb.chain((c) => {
+          const f = exportMaskSafetensors(c.entries, c);
+          return mutationArb(f.length).map((m) => ({ c, f, m }));
+        }),
+        ({ c, f, m }) => {
+          const r = only(() => importMaskSafetensors(mutate(f, m), expectOf(c)));
+          return r instanceof MaskFileError ? r.message.startsWith('mask safetensors: ') : sameMasks(r, c.entries);
+        },
+      ),
       runs(3000),
     );
   });
@@ -126,7 +166,19 @@ describe('mask safetensors (fuzz)', () => {
           const data = (x: MaskEntry) => (dtype === 'U8' ? x.mask : new Uint8Array(Float32Array.from(x.mask).buffer));
           for (const x of sorted) crc = crc32(data(x), crc);
           const layouts = Object.fromEntries(entries.map((x) => [x.name, x.layout]));
-          return writeSafetensors(entries.map((x) => ({ name: x.name, dtype, shape: x.shape, data: data(x) })), { format: 'maskllm-mask', version: '1', n: String(c.n), m: String(c.m), model: c.model, layouts: JSON.stringify(layouts), crc32: String(crc), ...over });
+          return writeSafetensors(
+            entries.map((x) => ({ name: x.name, dtype, shape: x.shape, data: data(x) })),
+            {
+              format: 'maskllm-mask',
+              version: '1',
+              n: String(c.n),
+              m: String(c.m),
+              model: c.model,
+              layouts: JSON.stringify(layouts),
+              crc32: String(crc),
+              ...over,
+            },
+          );
         };
         // one mask byte flipped: caught by the CRC before anything else
         const flipped = f.slice();
@@ -145,11 +197,19 @@ describe('mask safetensors (fuzz)', () => {
         rejects(() => importMaskSafetensors(meta({}, notNM), ex), new RegExp(`weight '${e.name.replace(/\./g, '\\.')}' is not a ${c.n}:${c.m} mask`));
         // wrong shape for the model
         const other = { ...ex, weights: ex.weights.map((w) => (w.name === e.name ? { ...w, shape: [w.shape[0] * 2, w.shape[1]] } : w)) };
-        rejects(() => importMaskSafetensors(f, other), new RegExp(`weight '${e.name.replace(/\./g, '\\.')}' has shape \\[${e.shape.join(', ')}\\] in the file, expected \\[${other.weights.find((w) => w.name === e.name)!.shape.join(', ')}\\]`));
+        rejects(
+          () => importMaskSafetensors(f, other),
+          new RegExp(
+            `weight '${e.name.replace(/\./g, '\\.')}' has shape \\[${e.shape.join(', ')}\\] in the file, expected \\[${other.weights.find((w) => w.name === e.name)!.shape.join(', ')}\\]`,
+          ),
+        );
         // another model: a weight the model has is missing / the file has one the model does not
         const renamed = { ...ex, weights: ex.weights.map((w) => (w.name === e.name ? { ...w, name: 'other.w' } : w)) };
         rejects(() => importMaskSafetensors(f, renamed), /weight 'other\.w' is missing: the file is for another model/);
-        rejects(() => importMaskSafetensors(f, { ...ex, weights: ex.weights.filter((w) => w.name !== e.name) }), new RegExp(`the file has weight '${e.name.replace(/\./g, '\\.')}' that the model does not`));
+        rejects(
+          () => importMaskSafetensors(f, { ...ex, weights: ex.weights.filter((w) => w.name !== e.name) }),
+          new RegExp(`the file has weight '${e.name.replace(/\./g, '\\.')}' that the model does not`),
+        );
         rejects(() => importMaskSafetensors(f, { ...ex, model: c.model + 'x' }), /the file is for model '.*', expected '.*x'/);
         rejects(() => importMaskSafetensors(meta({ n: String(c.n + 10) }), ex), new RegExp(`the file holds ${c.n + 10}:${c.m} masks, expected ${c.n}:${c.m}`));
         rejects(() => importMaskSafetensors(meta({ version: '2' }), ex), /format version 2, this build reads version 1/);
@@ -165,17 +225,26 @@ describe('mask safetensors (fuzz)', () => {
 
 describe('packed mask files (fuzz)', () => {
   it('round-trips', () => {
-    fc.assert(fc.property(caseArb, (c) => sameMasks(importMaskPacked(exportMaskPacked(c.entries, c), expectOf(c)), c.entries)), runs(800));
+    fc.assert(
+      fc.property(caseArb, (c) => sameMasks(importMaskPacked(exportMaskPacked(c.entries, c), expectOf(c)), c.entries)),
+      runs(800),
+    );
   });
 
   it('any mutation: MaskFileError (every byte is CRC- or length-checked) unless the bytes are unchanged', () => {
     fc.assert(
-      fc.property(caseArb.chain((c) => { const f = exportMaskPacked(c.entries, c); return mutationArb(f.length).map((m) => ({ c, f, m })); }), ({ c, f, m }) => {
-        const bad = mutate(f, m);
-        const r = only(() => importMaskPacked(bad, expectOf(c)));
-        if (r instanceof MaskFileError) return r.message.startsWith('packed mask file: ');
-        return Buffer.from(bad).equals(Buffer.from(f)) && sameMasks(r, c.entries);
-      }),
+      fc.property(
+        caseArb.chain((c) => {
+          const f = exportMaskPacked(c.entries, c);
+          return mutationArb(f.length).map((m) => ({ c, f, m }));
+        }),
+        ({ c, f, m }) => {
+          const bad = mutate(f, m);
+          const r = only(() => importMaskPacked(bad, expectOf(c)));
+          if (r instanceof MaskFileError) return r.message.startsWith('packed mask file: ');
+          return Buffer.from(bad).equals(Buffer.from(f)) && sameMasks(r, c.entries);
+        },
+      ),
       runs(3000),
     );
   });
@@ -192,14 +261,21 @@ describe('packed mask files (fuzz)', () => {
         rejects(() => importMaskPacked(re({ m: c.m * 2 }), ex), new RegExp(`holds ${c.n}:${c.m * 2} masks, expected ${c.n}:${c.m}`));
         rejects(() => importMaskPacked(re({ weights: [{ name: 1 }] }), ex), /header weight 0 is malformed/);
         const w0 = (header.weights as { name: string; groups: number }[])[0];
-        rejects(() => importMaskPacked(re({ weights: (header.weights as object[]).map((w, i) => (i === 0 ? { ...w, groups: w0.groups + 1 } : w)) }), ex), new RegExp(`weight '${w0.name.replace(/\./g, '\\.')}' declares ${w0.groups + 1} groups, its shape has ${w0.groups}`));
+        rejects(
+          () => importMaskPacked(re({ weights: (header.weights as object[]).map((w, i) => (i === 0 ? { ...w, groups: w0.groups + 1 } : w)) }), ex),
+          new RegExp(`weight '${w0.name.replace(/\./g, '\\.')}' declares ${w0.groups + 1} groups, its shape has ${w0.groups}`),
+        );
         rejects(() => importMaskPacked(re({ digitsPerWord: 1 }), ex), /header packing .* does not match/);
-        rejects(() => importMaskPacked(re({}, Uint8Array.from([...payload, 0, 0, 0, 0])), ex), new RegExp(`payload is ${payload.length + 4} bytes, ${header.groups} groups need ${payload.length}`));
+        rejects(
+          () => importMaskPacked(re({}, Uint8Array.from([...payload, 0, 0, 0, 0])), ex),
+          new RegExp(`payload is ${payload.length + 4} bytes, ${header.groups} groups need ${payload.length}`),
+        );
         // a word ≥ C^d (not a valid base-C packing)
         const big = payload.slice();
         new DataView(big.buffer).setUint32(0, 0xffffffff, true);
         const C = nmPattern(c.n, c.m).candidates.length;
-        if (C ** (header.digitsPerWord as number) < 2 ** 32) rejects(() => importMaskPacked(re({}, big), ex), new RegExp(`word 0 exceeds ${C}\\^${header.digitsPerWord}`));
+        if (C ** (header.digitsPerWord as number) < 2 ** 32)
+          rejects(() => importMaskPacked(re({}, big), ex), new RegExp(`word 0 exceeds ${C}\\^${header.digitsPerWord}`));
         rejects(() => importMaskPacked(container('MLLMPACK', 2, header, payload), ex), /format version 2, this build reads version 1/);
         rejects(() => importMaskPacked(container('MLLMSTAT', 1, header, payload), ex), /not a packed mask file \(magic "MLLMSTAT"/);
         return true;
@@ -220,28 +296,50 @@ describe('resumable state (fuzz)', () => {
     })
     .chain((s) =>
       fc.tuple(...s.sizes.map((x) => fc.float32Array({ minLength: 3 * x.size, maxLength: 3 * x.size, noNaN: true }))).map((arrs) => ({
-        version: 1, config: s.config, step: s.step, rng: { seed: s.seed, stream: 0, offset: s.offset },
+        version: 1,
+        config: s.config,
+        step: s.step,
+        rng: { seed: s.seed, stream: 0, offset: s.offset },
         sites: s.sizes.map((x, i) => ({ name: x.name, logits: arrs[i].slice(0, x.size), m: arrs[i].slice(x.size, 2 * x.size), v: arrs[i].slice(2 * x.size) })),
       })),
     );
   const same = (a: ResumableState, b: ResumableState) =>
-    a.step === b.step && JSON.stringify(a.rng) === JSON.stringify(b.rng) && a.sites.length === b.sites.length &&
-    a.sites.every((s, i) => s.name === b.sites[i].name && ['logits', 'm', 'v'].every((k) => Buffer.from((s as never as Record<string, Float32Array>)[k].buffer).equals(Buffer.from((b.sites[i] as never as Record<string, Float32Array>)[k].buffer))));
+    a.step === b.step &&
+    JSON.stringify(a.rng) === JSON.stringify(b.rng) &&
+    a.sites.length === b.sites.length &&
+    a.sites.every(
+      (s, i) =>
+        s.name === b.sites[i].name &&
+        ['logits', 'm', 'v'].every((k) =>
+          Buffer.from((s as never as Record<string, Float32Array>)[k].buffer).equals(
+            Buffer.from((b.sites[i] as never as Record<string, Float32Array>)[k].buffer),
+          ),
+        ),
+    );
 
   it('round-trips (config JSON included)', () => {
-    fc.assert(fc.property(stateArb, (s) => {
-      const d = decodeState(encodeState(s));
-      return same(d, s) && JSON.stringify(d.config) === JSON.stringify(s.config ?? null);
-    }), runs(800));
+    fc.assert(
+      fc.property(stateArb, (s) => {
+        const d = decodeState(encodeState(s));
+        return same(d, s) && JSON.stringify(d.config) === JSON.stringify(s.config ?? null);
+      }),
+      runs(800),
+    );
   });
 
   it('any mutation: MaskFileError unless the bytes are unchanged', () => {
     fc.assert(
-      fc.property(stateArb.chain((s) => { const f = encodeState(s); return mutationArb(f.length).map((m) => ({ s, f, m })); }), ({ s, f, m }) => {
-        const bad = mutate(f, m);
-        const r = only(() => decodeState(bad));
-        return r instanceof MaskFileError ? r.message.startsWith('state file: ') : Buffer.from(bad).equals(Buffer.from(f)) && same(r, s);
-      }),
+      fc.property(
+        stateArb.chain((s) => {
+          const f = encodeState(s);
+          return mutationArb(f.length).map((m) => ({ s, f, m }));
+        }),
+        ({ s, f, m }) => {
+          const bad = mutate(f, m);
+          const r = only(() => decodeState(bad));
+          return r instanceof MaskFileError ? r.message.startsWith('state file: ') : Buffer.from(bad).equals(Buffer.from(f)) && same(r, s);
+        },
+      ),
       runs(3000),
     );
   });
@@ -258,7 +356,10 @@ describe('resumable state (fuzz)', () => {
         rejects(() => decodeState(re({ step: 1.5 })), /header 'step' is malformed/);
         rejects(() => decodeState(re({ sites: null })), /header 'sites' is missing/);
         rejects(() => decodeState(re({ sites: [{ name: 'a', size: -1 }] })), /header site 0 is malformed/);
-        rejects(() => decodeState(re({}, Uint8Array.from([...payload, 1, 2, 3, 4]))), new RegExp(`payload is ${payload.length + 4} bytes, the sites need ${payload.length}`));
+        rejects(
+          () => decodeState(re({}, Uint8Array.from([...payload, 1, 2, 3, 4]))),
+          new RegExp(`payload is ${payload.length + 4} bytes, the sites need ${payload.length}`),
+        );
         const flipped = f.slice();
         flipped[30] ^= 0x40;
         rejects(() => decodeState(flipped), /CRC mismatch \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\): the file is corrupted/);

@@ -28,14 +28,24 @@ function rejects(cls: new (...a: never[]) => Error, f: () => unknown, pattern: R
 
 const textArb = fc.uint8Array({ maxLength: 300 });
 const imageArb = fc
-  .record({ count: fc.integer({ min: 0, max: 5 }), height: fc.integer({ min: 1, max: 6 }), width: fc.integer({ min: 1, max: 6 }), numClasses: fc.integer({ min: 1, max: 256 }) })
+  .record({
+    count: fc.integer({ min: 0, max: 5 }),
+    height: fc.integer({ min: 1, max: 6 }),
+    width: fc.integer({ min: 1, max: 6 }),
+    numClasses: fc.integer({ min: 1, max: 256 }),
+  })
   .chain((h) =>
-    fc.record({
-      images: fc.uint8Array({ minLength: h.count * h.height * h.width, maxLength: h.count * h.height * h.width }),
-      labels: fc.array(fc.integer({ min: 0, max: h.numClasses - 1 }), { minLength: h.count, maxLength: h.count }).map((l) => Uint8Array.from(l)),
-    }).map((d) => ({ ...h, ...d })),
+    fc
+      .record({
+        images: fc.uint8Array({ minLength: h.count * h.height * h.width, maxLength: h.count * h.height * h.width }),
+        labels: fc.array(fc.integer({ min: 0, max: h.numClasses - 1 }), { minLength: h.count, maxLength: h.count }).map((l) => Uint8Array.from(l)),
+      })
+      .map((d) => ({ ...h, ...d })),
   );
-const shardArb = fc.oneof(textArb.map((t) => encodeTextShard(t)), imageArb.map((s) => encodeImageShard(s)));
+const shardArb = fc.oneof(
+  textArb.map((t) => encodeTextShard(t)),
+  imageArb.map((s) => encodeImageShard(s)),
+);
 
 /** Mutations of a file: xor a byte, truncate, extend, splice random bytes, overwrite a u32. */
 const mutation = (len: number) =>
@@ -43,7 +53,11 @@ const mutation = (len: number) =>
     fc.record({ kind: fc.constant('xor' as const), at: fc.nat({ max: Math.max(0, len - 1) }), v: fc.integer({ min: 1, max: 255 }) }),
     fc.record({ kind: fc.constant('truncate' as const), at: fc.nat({ max: len }) }),
     fc.record({ kind: fc.constant('extend' as const), extra: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-    fc.record({ kind: fc.constant('u32' as const), at: fc.nat({ max: Math.max(0, len - 4) }), v: fc.oneof(fc.constantFrom(0, 1, 0xffffffff, 0x7fffffff, 0x80000000), fc.nat()) }),
+    fc.record({
+      kind: fc.constant('u32' as const),
+      at: fc.nat({ max: Math.max(0, len - 4) }),
+      v: fc.oneof(fc.constantFrom(0, 1, 0xffffffff, 0x7fffffff, 0x80000000), fc.nat()),
+    }),
   );
 
 function mutate(buf: Uint8Array, m: { kind: string; at?: number; v?: number; extra?: Uint8Array }): Uint8Array {
@@ -85,7 +99,15 @@ describe('data shards (fuzz)', () => {
     fc.assert(
       fc.property(imageArb, (x) => {
         const s = parseShard(encodeImageShard(x));
-        return s.kind === 'images' && s.count === x.count && s.height === x.height && s.width === x.width && s.numClasses === x.numClasses && Buffer.from(s.images).equals(Buffer.from(x.images)) && Buffer.from(s.labels).equals(Buffer.from(x.labels));
+        return (
+          s.kind === 'images' &&
+          s.count === x.count &&
+          s.height === x.height &&
+          s.width === x.width &&
+          s.numClasses === x.numClasses &&
+          Buffer.from(s.images).equals(Buffer.from(x.images)) &&
+          Buffer.from(s.labels).equals(Buffer.from(x.labels))
+        );
       }),
       runs(1000),
     );
@@ -107,42 +129,62 @@ describe('data shards (fuzz)', () => {
   });
 
   it('random bytes are rejected with a ShardError', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (b) => only(ShardError, () => parseShard(b)) instanceof ShardError), runs(2000));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (b) => only(ShardError, () => parseShard(b)) instanceof ShardError),
+      runs(2000),
+    );
   });
 
   it('targeted mutations name what is wrong', () => {
     fc.assert(
-      fc.property(imageArb.filter((x) => x.count > 0), fc.integer({ min: 2, max: 0xfffe }), (x, v) => {
-        const ok = encodeImageShard(x);
-        const set32 = (at: number, val: number) => {
-          const b = ok.slice();
-          new DataView(b.buffer).setUint32(at, val, true);
-          return b;
-        };
-        const set16 = (at: number, val: number) => {
-          const b = ok.slice();
-          new DataView(b.buffer).setUint16(at, val, true);
-          return b;
-        };
-        rejects(ShardError, () => parseShard(set16(4, v)), new RegExp(`unsupported shard version ${v}`));
-        rejects(ShardError, () => parseShard(set16(6, v + 1)), new RegExp(`unknown shard kind ${v + 1}`));
-        rejects(ShardError, () => parseShard(Uint8Array.from([0x50, ...ok.subarray(1)])), /bad magic: expected "MLSH" .* found 50 4c 53 48/);
-        rejects(ShardError, () => parseShard(set32(12, 0)), /zero dimension \(height 0/);
-        rejects(ShardError, () => parseShard(set32(20, 257)), /numClasses 257 is outside 1\.\.256/);
-        rejects(ShardError, () => parseShard(set32(24, ok.length)), new RegExp(`header payload length ${ok.length} does not match the ${ok.length - 32} bytes`));
-        rejects(ShardError, () => parseShard(ok.subarray(0, ok.length - 1)), new RegExp(`shard is ${ok.length - 1} bytes but its header says ${ok.length} \\(truncated\\)`));
-        rejects(ShardError, () => parseShard(Uint8Array.from([...ok, 0])), /\(trailing bytes\)/);
-        rejects(ShardError, () => parseShard(ok.subarray(0, 31)), /shard is 31 bytes, shorter than the 32-byte header/);
-        const flipped = ok.slice();
-        flipped[flipped.length - 1] ^= 1;
-        rejects(ShardError, () => parseShard(flipped), /payload CRC32 mismatch: header says [0-9a-f]{8}, payload has [0-9a-f]{8}/);
-        // a label out of range with a valid CRC: names the label and its index
-        const badLabel = ok.slice();
-        const at = ok.length - 1;
-        badLabel[at] = x.numClasses > 255 ? 0 : x.numClasses;
-        if (x.numClasses <= 255) rejects(ShardError, () => parseShard(rewriteCrc(badLabel)), new RegExp(`label ${x.numClasses} at index ${x.count - 1} is not below numClasses ${x.numClasses}`));
-        return true;
-      }),
+      fc.property(
+        imageArb.filter((x) => x.count > 0),
+        fc.integer({ min: 2, max: 0xfffe }),
+        (x, v) => {
+          const ok = encodeImageShard(x);
+          const set32 = (at: number, val: number) => {
+            const b = ok.slice();
+            new DataView(b.buffer).setUint32(at, val, true);
+            return b;
+          };
+          const set16 = (at: number, val: number) => {
+            const b = ok.slice();
+            new DataView(b.buffer).setUint16(at, val, true);
+            return b;
+          };
+          rejects(ShardError, () => parseShard(set16(4, v)), new RegExp(`unsupported shard version ${v}`));
+          rejects(ShardError, () => parseShard(set16(6, v + 1)), new RegExp(`unknown shard kind ${v + 1}`));
+          rejects(ShardError, () => parseShard(Uint8Array.from([0x50, ...ok.subarray(1)])), /bad magic: expected "MLSH" .* found 50 4c 53 48/);
+          rejects(ShardError, () => parseShard(set32(12, 0)), /zero dimension \(height 0/);
+          rejects(ShardError, () => parseShard(set32(20, 257)), /numClasses 257 is outside 1\.\.256/);
+          rejects(
+            ShardError,
+            () => parseShard(set32(24, ok.length)),
+            new RegExp(`header payload length ${ok.length} does not match the ${ok.length - 32} bytes`),
+          );
+          rejects(
+            ShardError,
+            () => parseShard(ok.subarray(0, ok.length - 1)),
+            new RegExp(`shard is ${ok.length - 1} bytes but its header says ${ok.length} \\(truncated\\)`),
+          );
+          rejects(ShardError, () => parseShard(Uint8Array.from([...ok, 0])), /\(trailing bytes\)/);
+          rejects(ShardError, () => parseShard(ok.subarray(0, 31)), /shard is 31 bytes, shorter than the 32-byte header/);
+          const flipped = ok.slice();
+          flipped[flipped.length - 1] ^= 1;
+          rejects(ShardError, () => parseShard(flipped), /payload CRC32 mismatch: header says [0-9a-f]{8}, payload has [0-9a-f]{8}/);
+          // a label out of range with a valid CRC: names the label and its index
+          const badLabel = ok.slice();
+          const at = ok.length - 1;
+          badLabel[at] = x.numClasses > 255 ? 0 : x.numClasses;
+          if (x.numClasses <= 255)
+            rejects(
+              ShardError,
+              () => parseShard(rewriteCrc(badLabel)),
+              new RegExp(`label ${x.numClasses} at index ${x.count - 1} is not below numClasses ${x.numClasses}`),
+            );
+          return true;
+        },
+      ),
       runs(300),
     );
     // a text shard must not carry image fields
@@ -153,12 +195,10 @@ describe('data shards (fuzz)', () => {
 });
 
 describe('IDX (fuzz)', () => {
-  const idxArb = fc
-    .array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 })
-    .chain((dims) => {
-      const n = dims.reduce((a, b) => a * b, 1);
-      return fc.uint8Array({ minLength: n, maxLength: n }).map((data) => ({ dims, data }));
-    });
+  const idxArb = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }).chain((dims) => {
+    const n = dims.reduce((a, b) => a * b, 1);
+    return fc.uint8Array({ minLength: n, maxLength: n }).map((data) => ({ dims, data }));
+  });
 
   it('valid files round-trip', () => {
     fc.assert(
@@ -172,16 +212,22 @@ describe('IDX (fuzz)', () => {
 
   it('any mutation or random bytes: IdxError, or a file consistent with its dims', () => {
     fc.assert(
-      fc.property(fc.oneof(withMutation(idxArb.map(({ dims, data }) => encodeIdx(dims, data))).map(({ buf, m }) => mutate(buf, m)), fc.uint8Array({ maxLength: 64 })), (bad) => {
-        for (const parse of [parseIdx, parseIdxImages, parseIdxLabels]) {
-          const r = only(IdxError, () => parse(bad));
-          if (r instanceof Error) continue;
-          const size = 'dims' in r ? r.dims.reduce((a, b) => a * b, 1) : 'images' in r ? r.count * r.height * r.width : r.length;
-          const data = 'dims' in r ? r.data : 'images' in r ? r.images : r;
-          if (data.length !== size) return false;
-        }
-        return true;
-      }),
+      fc.property(
+        fc.oneof(
+          withMutation(idxArb.map(({ dims, data }) => encodeIdx(dims, data))).map(({ buf, m }) => mutate(buf, m)),
+          fc.uint8Array({ maxLength: 64 }),
+        ),
+        (bad) => {
+          for (const parse of [parseIdx, parseIdxImages, parseIdxLabels]) {
+            const r = only(IdxError, () => parse(bad));
+            if (r instanceof Error) continue;
+            const size = 'dims' in r ? r.dims.reduce((a, b) => a * b, 1) : 'images' in r ? r.count * r.height * r.width : r.length;
+            const data = 'dims' in r ? r.data : 'images' in r ? r.images : r;
+            if (data.length !== size) return false;
+          }
+          return true;
+        },
+      ),
       runs(4000),
     );
   });

@@ -39,7 +39,8 @@ interface PyResult {
 
 function runPy(script: string, args: string[]): PyResult {
   const p = spawnSync(PYTHON, [join(PY_DIR, script), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (p.error) throw new Error(`cannot run ${PYTHON} (${p.error.message}): the independent evaluation needs Python 3 with numpy (Debian: python3, python3-numpy)`);
+  if (p.error)
+    throw new Error(`cannot run ${PYTHON} (${p.error.message}): the independent evaluation needs Python 3 with numpy (Debian: python3, python3-numpy)`);
   if (p.status !== 0 && /No module named .?numpy/.test(p.stderr)) {
     throw new Error(`${PYTHON} has no numpy: the independent evaluation needs the Debian package python3-numpy`);
   }
@@ -61,7 +62,8 @@ async function logitSpread(model: LabModel, input: ModelInput): Promise<number> 
   const k = z.length / rows;
   let sum = 0;
   for (let r = 0; r < rows; r++) {
-    let m = 0, v = 0;
+    let m = 0,
+      v = 0;
     for (let j = 0; j < k; j++) m += z[r * k + j] / k;
     for (let j = 0; j < k; j++) v += (z[r * k + j] - m) ** 2 / k;
     sum += Math.sqrt(v);
@@ -78,9 +80,17 @@ function scaledWeights(init: Map<string, Float32Array>, seed: number, gain: numb
   for (const [name, v] of init) {
     const noise = randn(v.length, seed + 101 * ++k, 0.2);
     const isNormGain = /(ln_\w+|layernorm\w*)\.weight$/.test(name);
-    if (isNormGain) out.set(name, v.map((x, i) => 1 + noise[i]));
+    if (isNormGain)
+      out.set(
+        name,
+        v.map((x, i) => 1 + noise[i]),
+      );
     else if (name.endsWith('.bias')) out.set(name, noise);
-    else out.set(name, v.map((x) => gain * x));
+    else
+      out.set(
+        name,
+        v.map((x) => gain * x),
+      );
   }
   return out;
 }
@@ -155,7 +165,13 @@ describe('GPT-2 checkpoint: lab (CPU engine) vs independent numpy GPT2LMHeadMode
     ck = writeModel(dir, 'gpt', MICRO_GPT, weights);
     const windows = evalTextWindows(tokens, context, 33);
     ({ masks, siteWeights } = await effectiveMasks(model, weights, seed, async (o) => (await evaluateText(model, windows, o)).loss));
-    writeFileSync(maskPath, exportMaskSafetensors(model.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout, mask: masks.get(s.name)! })), { n: 2, m: 4, model: 'micro-gpt' }));
+    writeFileSync(
+      maskPath,
+      exportMaskSafetensors(
+        model.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout, mask: masks.get(s.name)! })),
+        { n: 2, m: 4, model: 'micro-gpt' },
+      ),
+    );
   });
 
   it(`dense: same loss within 1e-5 relative over every window (seed ${seed})`, async () => {
@@ -175,7 +191,20 @@ describe('GPT-2 checkpoint: lab (CPU engine) vs independent numpy GPT2LMHeadMode
     const lab = await evaluateText(model, evalTextWindows(tokens, context, 33), override);
     disposeOverride(override);
     const dense = await evaluateText(model, evalTextWindows(tokens, context, 33));
-    const py = runPyJson('eval_checkpoint.py', ['--checkpoint', ck, '--mask', maskPath, '--data', shardPath, '--context', String(context), '--max-windows', '33', '--batch', '4']);
+    const py = runPyJson('eval_checkpoint.py', [
+      '--checkpoint',
+      ck,
+      '--mask',
+      maskPath,
+      '--data',
+      shardPath,
+      '--context',
+      String(context),
+      '--max-windows',
+      '33',
+      '--batch',
+      '4',
+    ]);
     expect(py.tokens).toBe(33 * context);
     expect(relErr(lab.loss, dense.loss), 'the mask must change the loss').toBeGreaterThan(MIN_MASK_EFFECT);
     expect(relErr(lab.loss, py.loss), `lab ${lab.loss} python ${py.loss}`).toBeLessThan(1e-5);
@@ -191,9 +220,21 @@ describe('GPT-2 checkpoint: lab (CPU engine) vs independent numpy GPT2LMHeadMode
     let crc = 0;
     for (const en of sorted) crc = crc32(en.mask, crc);
     const path = join(dir, name);
-    writeFileSync(path, writeSafetensors(entries.map((en) => ({ name: en.name, dtype: 'U8' as const, shape: en.shape, data: en.mask })), {
-      format: 'maskllm-mask', version: '1', n: '2', m: '4', model: 'micro-gpt', layouts: JSON.stringify(layouts), crc32: String(crc),
-    }));
+    writeFileSync(
+      path,
+      writeSafetensors(
+        entries.map((en) => ({ name: en.name, dtype: 'U8' as const, shape: en.shape, data: en.mask })),
+        {
+          format: 'maskllm-mask',
+          version: '1',
+          n: '2',
+          m: '4',
+          model: 'micro-gpt',
+          layouts: JSON.stringify(layouts),
+          crc32: String(crc),
+        },
+      ),
+    );
     return path;
   }
 
@@ -201,13 +242,16 @@ describe('GPT-2 checkpoint: lab (CPU engine) vs independent numpy GPT2LMHeadMode
     const site = model.maskSites[2]; // transformer.h.0.mlp.c_fc.weight [12, 48], in_out
     const mask = Uint8Array.from(masks.get(site.name)!);
     // column 5, rows 4..7 is one group in the Conv1D [in, out] layout: turn a dropped weight on
-    const col = 5, out = site.shape[1];
+    const col = 5,
+      out = site.shape[1];
     const off = [4, 5, 6, 7].find((r) => mask[r * out + col] === 0)!;
     mask[off * out + col] = 1;
     const path = rawMaskFile('bad-count.safetensors', [{ name: site.name, shape: site.shape, mask }], { [site.name]: 'in_out' });
     const r = runPy('apply_mask.py', ['--checkpoint', ck, '--mask', path]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`${site.name.replace(/\./g, '\\.')}: not 2:4 along the input dimension \\(in_out\\): column 5, rows 4\\.\\.7 keep 3 of 4`));
+    expect(r.stderr).toMatch(
+      new RegExp(`${site.name.replace(/\./g, '\\.')}: not 2:4 along the input dimension \\(in_out\\): column 5, rows 4\\.\\.7 keep 3 of 4`),
+    );
     // and eval_checkpoint.py refuses to evaluate with it
     const ev = runPy('eval_checkpoint.py', ['--checkpoint', ck, '--mask', path, '--data', shardPath, '--context', '8']);
     expect(ev.status).toBe(2);
@@ -238,7 +282,10 @@ describe('ViT checkpoint: lab (CPU engine) vs independent numpy ViTForImageClass
   const count = 37;
   const S = MICRO_VIT.imageSize;
   const shardBytes = encodeImageShard({
-    count, height: S, width: S, numClasses: MICRO_VIT.numLabels,
+    count,
+    height: S,
+    width: S,
+    numClasses: MICRO_VIT.numLabels,
     images: Uint8Array.from(randint(count * S * S, seed + 2, 256)),
     labels: Uint8Array.from(randint(count, seed + 3, MICRO_VIT.numLabels)),
   });
@@ -253,7 +300,13 @@ describe('ViT checkpoint: lab (CPU engine) vs independent numpy ViTForImageClass
     ({ model, weights } = await spreadModel(MICRO_VIT, vitInitialWeights(MICRO_VIT, seed), seed, imageInput(imageBatches(shard, 16)[0])));
     ck = writeModel(dir, 'vit', MICRO_VIT, weights);
     ({ masks, siteWeights } = await effectiveMasks(model, weights, seed, async (o) => (await evaluateImages(model, imageBatches(shard, 16), o)).loss));
-    writeFileSync(maskPath, exportMaskSafetensors(model.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout, mask: masks.get(s.name)! })), { n: 2, m: 4, model: 'micro-vit' }));
+    writeFileSync(
+      maskPath,
+      exportMaskSafetensors(
+        model.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout, mask: masks.get(s.name)! })),
+        { n: 2, m: 4, model: 'micro-vit' },
+      ),
+    );
   });
 
   it(`dense: same loss within 1e-5 relative, same accuracy (seed ${seed})`, async () => {
@@ -281,9 +334,18 @@ describe('ViT checkpoint: lab (CPU engine) vs independent numpy ViTForImageClass
     const wrong = magnitudeMask(siteWeights.get(site.name)!, site.shape, 'in_out', 2, 4);
     const crc = crc32(wrong, 0);
     const path = join(dir, 'vit-transposed.safetensors');
-    writeFileSync(path, writeSafetensors([{ name: site.name, dtype: 'U8', shape: site.shape, data: wrong }], {
-      format: 'maskllm-mask', version: '1', n: '2', m: '4', model: 'micro-vit', layouts: JSON.stringify({ [site.name]: 'out_in' }), crc32: String(crc),
-    }));
+    writeFileSync(
+      path,
+      writeSafetensors([{ name: site.name, dtype: 'U8', shape: site.shape, data: wrong }], {
+        format: 'maskllm-mask',
+        version: '1',
+        n: '2',
+        m: '4',
+        model: 'micro-vit',
+        layouts: JSON.stringify({ [site.name]: 'out_in' }),
+        crc32: String(crc),
+      }),
+    );
     const r = runPy('apply_mask.py', ['--checkpoint', ck, '--mask', path]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/query\.weight: not 2:4 along the input dimension \(out_in\): row \d+, columns \d+\.\.\d+ keep [0134] of 4/);

@@ -51,7 +51,9 @@ describe('loadLabData', () => {
     await expect(loadLabData(assets, { ...BYTE_GPT, vocabSize: 50257 }, { trainDomain: 'en', evalWindows: 0 })).rejects.toThrow(
       new LabDataError("this GPT has a 50257-token vocabulary; the lab's text data is byte-level (256). Use a byte-level model."),
     );
-    await expect(loadLabData(assets, { ...SMALL_VIT, imageSize: 32 }, { trainDomain: 'en', evalWindows: 0 })).rejects.toThrow(/^the ViT expects 1×32×32 images, the data has 1×28×28$/);
+    await expect(loadLabData(assets, { ...SMALL_VIT, imageSize: 32 }, { trainDomain: 'en', evalWindows: 0 })).rejects.toThrow(
+      /^the ViT expects 1×32×32 images, the data has 1×28×28$/,
+    );
   });
 
   it('a shard of the wrong kind is named', async () => {

@@ -11,8 +11,10 @@ import { microAssets } from '../helpers/micro-assets';
 
 const ROOT = join(__dirname, '../..');
 const MICRO_FILES = [
-  'checkpoints/micro-gpt/model.safetensors', 'checkpoints/micro-gpt/config.json',
-  'checkpoints/micro-vit/model.safetensors', 'checkpoints/micro-vit/config.json',
+  'checkpoints/micro-gpt/model.safetensors',
+  'checkpoints/micro-gpt/config.json',
+  'checkpoints/micro-vit/model.safetensors',
+  'checkpoints/micro-vit/config.json',
   ...['en', 'code'].flatMap((d) => ['train', 'val', 'test'].map((s) => `data/${d}.${s}.bin`)),
   ...['train', 'val', 'test'].map((s) => `data/fmnist.${s}.bin`),
 ];
@@ -27,7 +29,9 @@ async function writeMicroPublic(dir: string): Promise<void> {
 
 function learn(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', 'tools/learn.ts', ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 240_000,
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 240_000,
     env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json', DEBUG: '' },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -80,18 +84,37 @@ describe('npm run learn', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/eval @ step 3: ppl en [\d.]+, ppl code [\d.]+/);
-    const names = ['config.json', 'metrics.jsonl', 'evaluations.jsonl', 'summary.json', 'mask.safetensors', 'mask.packed', 'state.bin',
-      'mask-l1.png', 'max-prob.png', 'loss.png', 'kappa-tau.png', 'validation-ppl-en.png', 'validation-ppl-code.png'];
+    const names = [
+      'config.json',
+      'metrics.jsonl',
+      'evaluations.jsonl',
+      'summary.json',
+      'mask.safetensors',
+      'mask.packed',
+      'state.bin',
+      'mask-l1.png',
+      'max-prob.png',
+      'loss.png',
+      'kappa-tau.png',
+      'validation-ppl-en.png',
+      'validation-ppl-code.png',
+    ];
     for (const n of names) expect(existsSync(join(out, n)), n).toBe(true);
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(cfg.config).toMatchObject({ model: 'micro-gpt', method: 'maskllm', steps: 3, batch: 2 });
     expect(cfg.seed).toBe(1);
     expect(cfg.adapter).toMatch(/\S/);
     expect(cfg.versions.chromium).toMatch(/^\d+\./);
-    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((x) => x.step)).toEqual([0, 1, 2]);
     expect(rows[0].sites).toHaveLength(8);
-    const evals = readFileSync(join(out, 'evaluations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const evals = readFileSync(join(out, 'evaluations.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(evals.map((x) => x.step)).toEqual([3]);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.table.map((x: { key: string }) => x.key)).toEqual(['dense', 'magnitude', 'wanda', 'sparsegpt', 'sparsegpt+update', 'maskllm']);
@@ -105,7 +128,9 @@ describe('npm run learn', () => {
     const st = readFileSync(join(out, 'mask.safetensors'));
     const header = JSON.parse(st.subarray(8, 8 + Number(st.readBigUInt64LE(0))).toString('utf8'));
     // GPT-2 Linear weights are Conv1D, stored [in, out]
-    const weights = Object.entries(header).filter(([k]) => k !== '__metadata__').map(([name, v]) => ({ name, shape: (v as { shape: number[] }).shape, layout: 'in_out' as const }));
+    const weights = Object.entries(header)
+      .filter(([k]) => k !== '__metadata__')
+      .map(([name, v]) => ({ name, shape: (v as { shape: number[] }).shape, layout: 'in_out' as const }));
     expect(weights).toHaveLength(sites);
     const fromSt = importMaskSafetensors(new Uint8Array(st), { n: 2, m: 4, weights });
     const fromPacked = importMaskPacked(new Uint8Array(readFileSync(join(out, 'mask.packed'))), { n: 2, m: 4, weights });
@@ -117,7 +142,22 @@ describe('npm run learn', () => {
     mkdirSync(modelDir, { recursive: true });
     for (const f of ['model.safetensors', 'config.json']) writeFileSync(join(modelDir, f), readFileSync(join(tmp, 'public/checkpoints/micro-gpt', f)));
     const out2 = join(tmp, 'run2');
-    const r2 = learn(['--model', modelDir, '--public-dir', join(tmp, 'public'), ...TINY, '--steps', '1', '--eval-every', '1', '--prior-file', join(out, 'mask.safetensors'), '--no-charts', '--out', out2]);
+    const r2 = learn([
+      '--model',
+      modelDir,
+      '--public-dir',
+      join(tmp, 'public'),
+      ...TINY,
+      '--steps',
+      '1',
+      '--eval-every',
+      '1',
+      '--prior-file',
+      join(out, 'mask.safetensors'),
+      '--no-charts',
+      '--out',
+      out2,
+    ]);
     expect(r2.err).toBe('');
     expect(r2.code).toBe(0);
     const cfg2 = JSON.parse(readFileSync(join(out2, 'config.json'), 'utf8'));

@@ -17,8 +17,13 @@ describe('MaskLearner on the CPU engine', () => {
     // before any step most hard masks are the prior's: it gets +3σ, its 4 neighbours 0, all plus
     // N(0, σ²) noise, so a neighbour wins in roughly 1 group in 10
     const h0 = await learner.hardMasks();
-    let same = 0, total = 0;
-    for (const [n, m] of h0) m.forEach((v, i) => { same += v === prior.get(n)![i] ? 1 : 0; total++; });
+    let same = 0,
+      total = 0;
+    for (const [n, m] of h0)
+      m.forEach((v, i) => {
+        same += v === prior.get(n)![i] ? 1 : 0;
+        total++;
+      });
     expect(same / total).toBeGreaterThan(0.85);
     const all = [];
     for (let s = 0; s < 6; s++) {
@@ -39,11 +44,12 @@ describe('MaskLearner on the CPU engine', () => {
       const site = model.maskSites.find((s) => s.name === n)!;
       // in_out layout: groups of 4 run down the input dim (dim 0) of each output column
       const [rows, cols] = site.shape;
-      for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r += 4) {
-        let kept = 0;
-        for (let k = 0; k < 4; k++) kept += m[(r + k) * cols + c];
-        expect(kept).toBe(2);
-      }
+      for (let c = 0; c < cols; c++)
+        for (let r = 0; r < rows; r += 4) {
+          let kept = 0;
+          for (let k = 0; k < 4; k++) kept += m[(r + k) * cols + c];
+          expect(kept).toBe(2);
+        }
     }
     const { override, flips } = await learner.hardOverride();
     expect(flips).toBeNull();

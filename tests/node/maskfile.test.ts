@@ -2,8 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../src/models/safetensors';
 import { elementIndex, groupLayout, type WeightLayout } from '../../src/sparsity/layout';
 import {
-  crc32, decodeState, digitsPerWord, encodeState, exportMaskPacked, exportMaskSafetensors, importMaskPacked,
-  importMaskSafetensors, MaskFileError, type MaskEntry, type MaskExpect, type ResumableState,
+  crc32,
+  decodeState,
+  digitsPerWord,
+  encodeState,
+  exportMaskPacked,
+  exportMaskSafetensors,
+  importMaskPacked,
+  importMaskSafetensors,
+  MaskFileError,
+  type MaskEntry,
+  type MaskExpect,
+  type ResumableState,
 } from '../../src/sparsity/maskfile';
 import { nmPattern } from '../../src/sparsity/patterns';
 import { maskFromChoice } from '../../src/sparsity/prior';
@@ -23,7 +33,12 @@ function entries(n: number, m: number): MaskEntry[] {
     return { name, shape, layout, mask: maskFromChoice(randint(g.groups, seed + i, p.candidates.length), g, p) };
   });
 }
-const expectOf = (es: MaskEntry[], n: number, m: number, model?: string): MaskExpect => ({ n, m, model, weights: es.map(({ name, shape, layout }) => ({ name, shape, layout })) });
+const expectOf = (es: MaskEntry[], n: number, m: number, model?: string): MaskExpect => ({
+  n,
+  m,
+  model,
+  weights: es.map(({ name, shape, layout }) => ({ name, shape, layout })),
+});
 const meta = (n: number, m: number) => ({ n, m, model: 'gpt2-d64' });
 
 /** Rewrite the container CRC after tampering, to reach the checks behind it. */
@@ -46,7 +61,11 @@ describe('CRC-32 and packing constants', () => {
 
 describe('packed mask file', () => {
   it('round-trips 2:4, 2:8, 4:8 with both layouts', () => {
-    for (const [n, m] of [[2, 4], [2, 8], [4, 8]]) {
+    for (const [n, m] of [
+      [2, 4],
+      [2, 8],
+      [4, 8],
+    ]) {
       const es = entries(n, m);
       const back = importMaskPacked(exportMaskPacked(es, meta(n, m)), expectOf(es, n, m, 'gpt2-d64'));
       expect(back.map((e) => e.name)).toEqual(es.map((e) => e.name));
@@ -87,7 +106,9 @@ describe('packed mask file', () => {
     expect(() => importMaskPacked(buf, shape)).toThrow(/weight 'h.0.attn.c_attn.weight' has shape \[16, 24\] in the file, expected \[24, 16\]/);
     const other = { ...ex, weights: [...ex.weights.slice(1), { name: 'blocks.0.attn.qkv.weight', shape: [16, 24], layout: 'out_in' as const }] };
     expect(() => importMaskPacked(buf, other)).toThrow(/weight 'blocks.0.attn.qkv.weight' is missing: the file is for another model \('gpt2-d64'\)/);
-    expect(() => importMaskPacked(buf, { ...ex, weights: ex.weights.slice(1) })).toThrow(/the file has weight 'h.0.attn.c_attn.weight' that the model does not/);
+    expect(() => importMaskPacked(buf, { ...ex, weights: ex.weights.slice(1) })).toThrow(
+      /the file has weight 'h.0.attn.c_attn.weight' that the model does not/,
+    );
     expect(() => importMaskPacked(buf, { ...ex, model: 'vit-tiny' })).toThrow(/the file is for model 'gpt2-d64', expected 'vit-tiny'/);
     expect(() => importMaskPacked(buf, { ...ex, n: 1 })).toThrow(/holds 2:4 masks, expected 1:4/);
     const lay = { ...ex, weights: ex.weights.map((w, i) => (i === 2 ? { ...w, layout: 'out_in' as const } : w)) };
@@ -109,7 +130,9 @@ describe('packed mask file', () => {
     const longer = new Uint8Array(buf.length + 4);
     longer.set(buf);
     expect(() => importMaskPacked(longer, ex)).toThrow(/4 trailing bytes/);
-    expect(() => importMaskPacked(encodeState({ version: 1, config: {}, step: 0, rng: { seed: 0, stream: 0, offset: 0 }, sites: [] }), ex)).toThrow(/magic "MLLMSTAT", expected "MLLMPACK"/);
+    expect(() => importMaskPacked(encodeState({ version: 1, config: {}, step: 0, rng: { seed: 0, stream: 0, offset: 0 }, sites: [] }), ex)).toThrow(
+      /magic "MLLMSTAT", expected "MLLMPACK"/,
+    );
     const v2 = Uint8Array.from(buf);
     new DataView(v2.buffer).setUint32(8, 2, true);
     expect(() => importMaskPacked(v2, ex)).toThrow(/format version 2, this build reads version 1/);
@@ -118,7 +141,10 @@ describe('packed mask file', () => {
 
 describe('safetensors mask file', () => {
   it('round-trips: one U8 weight-shaped 0/1 tensor per weight, keyed by name', () => {
-    for (const [n, m] of [[2, 4], [4, 8]]) {
+    for (const [n, m] of [
+      [2, 4],
+      [4, 8],
+    ]) {
       const es = entries(n, m);
       const buf = exportMaskSafetensors(es, meta(n, m));
       const back = importMaskSafetensors(buf, expectOf(es, n, m, 'gpt2-d64'));
@@ -142,14 +168,18 @@ describe('safetensors mask file', () => {
     const sorted = [...bad].sort((a, b) => (a.name < b.name ? -1 : 1));
     let crc = 0;
     for (const e of sorted) crc = crc32(e.mask, crc);
-    const forged = writeSafetensors(bad.map((e) => ({ name: e.name, dtype: 'U8' as const, shape: e.shape, data: e.mask })),
-      { format: 'maskllm-mask', version: '1', n: '2', m: '4', model: 'gpt2-d64', layouts: JSON.stringify(layouts), crc32: String(crc) });
+    const forged = writeSafetensors(
+      bad.map((e) => ({ name: e.name, dtype: 'U8' as const, shape: e.shape, data: e.mask })),
+      { format: 'maskllm-mask', version: '1', n: '2', m: '4', model: 'gpt2-d64', layouts: JSON.stringify(layouts), crc32: String(crc) },
+    );
     expect(() => importMaskSafetensors(forged, ex)).toThrow(/weight 'h.1.attn.c_proj.weight' is not a 2:4 mask/);
 
     const buf = exportMaskSafetensors(es, meta(2, 4));
     const shape = { ...ex, weights: ex.weights.map((w, i) => (i === 1 ? { ...w, shape: [8, 24] } : w)) };
     expect(() => importMaskSafetensors(buf, shape)).toThrow(/has shape \[24, 8\] in the file, expected \[8, 24\]/);
-    expect(() => importMaskSafetensors(buf, { ...ex, weights: [{ name: 'blocks.0.mlp.fc1.weight', shape: [16, 24], layout: 'out_in' }] })).toThrow(/is missing: the file is for another model/);
+    expect(() => importMaskSafetensors(buf, { ...ex, weights: [{ name: 'blocks.0.mlp.fc1.weight', shape: [16, 24], layout: 'out_in' }] })).toThrow(
+      /is missing: the file is for another model/,
+    );
     expect(() => importMaskSafetensors(buf, { ...ex, model: 'other' })).toThrow(/for model 'gpt2-d64', expected 'other'/);
     const flipped = Uint8Array.from(buf);
     flipped[flipped.length - 1] ^= 1; // a mask byte: still parses, but the CRC catches it

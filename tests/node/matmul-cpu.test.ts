@@ -6,8 +6,16 @@ import { randn, testSeed } from '../helpers/random';
 
 // Independent reference: explicit transposes into plain nested arrays, then the textbook triple loop.
 function reference(
-  a: Float32Array, b: Float32Array, batch: number, m: number, k: number, n: number,
-  tA: boolean, tB: boolean, shareB: boolean, bias?: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  tA: boolean,
+  tB: boolean,
+  shareB: boolean,
+  bias?: Float32Array,
 ): Float64Array {
   const out = new Float64Array(batch * m * n);
   for (let z = 0; z < batch; z++) {
@@ -32,30 +40,44 @@ describe('matmul CPU twin', () => {
   const shapeB = (k: number, n: number, tB: boolean) => (tB ? [n, k] : [k, n]);
 
   it.each([
-    [1, 1, 1], [5, 7, 3], [1, 9, 6], [6, 1, 4], [13, 8, 1],
+    [1, 1, 1],
+    [5, 7, 3],
+    [1, 9, 6],
+    [6, 1, 4],
+    [13, 8, 1],
   ])('2-D %i×%i×%i, every transpose combination, with and without bias', (m, k, n) => {
-    for (const tA of [false, true]) for (const tB of [false, true]) for (const withBias of [false, true]) {
-      const a = randn(m * k, seed), b = randn(k * n, seed + 1), bias = withBias ? randn(n, seed + 2) : undefined;
-      const out = matmul(e, e.upload(a, shapeA(m, k, tA)), e.upload(b, shapeB(k, n, tB)), {
-        transA: tA, transB: tB, bias: bias && e.upload(bias, [n]),
-      });
-      expect(out.shape).toEqual([m, n]);
-      expectClose(out.f32, reference(a, b, 1, m, k, n, tA, tB, true, bias), 1e-12, `tA=${tA} tB=${tB} bias=${withBias} seed=${seed}`);
-    }
+    for (const tA of [false, true])
+      for (const tB of [false, true])
+        for (const withBias of [false, true]) {
+          const a = randn(m * k, seed),
+            b = randn(k * n, seed + 1),
+            bias = withBias ? randn(n, seed + 2) : undefined;
+          const out = matmul(e, e.upload(a, shapeA(m, k, tA)), e.upload(b, shapeB(k, n, tB)), {
+            transA: tA,
+            transB: tB,
+            bias: bias && e.upload(bias, [n]),
+          });
+          expect(out.shape).toEqual([m, n]);
+          expectClose(out.f32, reference(a, b, 1, m, k, n, tA, tB, true, bias), 1e-12, `tA=${tA} tB=${tB} bias=${withBias} seed=${seed}`);
+        }
   });
 
   it('batched [3,4,5]·[3,5,2] with every transpose combination', () => {
     const [B, m, k, n] = [3, 4, 5, 2];
-    for (const tA of [false, true]) for (const tB of [false, true]) {
-      const a = randn(B * m * k, seed + 3), b = randn(B * k * n, seed + 4);
-      const out = matmul(e, e.upload(a, [B, ...shapeA(m, k, tA)]), e.upload(b, [B, ...shapeB(k, n, tB)]), { transA: tA, transB: tB });
-      expect(out.shape).toEqual([B, m, n]);
-      expectClose(out.f32, reference(a, b, B, m, k, n, tA, tB, false), 1e-12, `batched tA=${tA} tB=${tB}`);
-    }
+    for (const tA of [false, true])
+      for (const tB of [false, true]) {
+        const a = randn(B * m * k, seed + 3),
+          b = randn(B * k * n, seed + 4);
+        const out = matmul(e, e.upload(a, [B, ...shapeA(m, k, tA)]), e.upload(b, [B, ...shapeB(k, n, tB)]), { transA: tA, transB: tB });
+        expect(out.shape).toEqual([B, m, n]);
+        expectClose(out.f32, reference(a, b, B, m, k, n, tA, tB, false), 1e-12, `batched tA=${tA} tB=${tB}`);
+      }
   });
 
   it('folds leading dims of a into rows when b is 2-D ([2,3,5]·[5,4] and transB)', () => {
-    const a = randn(2 * 3 * 5, seed + 5), b = randn(5 * 4, seed + 6), bias = randn(4, seed + 7);
+    const a = randn(2 * 3 * 5, seed + 5),
+      b = randn(5 * 4, seed + 6),
+      bias = randn(4, seed + 7);
     for (const tB of [false, true]) {
       const out = matmul(e, e.upload(a, [2, 3, 5]), e.upload(b, shapeB(5, 4, tB)), { transB: tB, bias: e.upload(bias, [4]) });
       expect(out.shape).toEqual([2, 3, 4]);
@@ -64,7 +86,8 @@ describe('matmul CPU twin', () => {
   });
 
   it('matmulFlat reads both operands as matrices (Xᵀ·G over folded rows)', () => {
-    const x = randn(2 * 3 * 5, seed + 8), g = randn(2 * 3 * 4, seed + 9);
+    const x = randn(2 * 3 * 5, seed + 8),
+      g = randn(2 * 3 * 4, seed + 9);
     const out = matmulFlat(e, e.upload(x, [2, 3, 5]), e.upload(g, [2, 3, 4]), { transA: true });
     expect(out.shape).toEqual([5, 4]);
     expectClose(out.f32, reference(x, g, 1, 5, 6, 4, true, false, true), 1e-12, 'flat');
@@ -72,7 +95,8 @@ describe('matmul CPU twin', () => {
 
   it('f32 engine stores rounded f64 sums', () => {
     const c = new CpuEngine();
-    const a = randn(7 * 9, seed + 10), b = randn(9 * 3, seed + 11);
+    const a = randn(7 * 9, seed + 10),
+      b = randn(9 * 3, seed + 11);
     const out = matmul(c, c.upload(a, [7, 9]), c.upload(b, [9, 3]));
     expect(out.f32).toBeInstanceOf(Float32Array);
     const want = reference(a, b, 1, 7, 9, 3, false, false, true);
@@ -80,7 +104,8 @@ describe('matmul CPU twin', () => {
   });
 
   it('the reference tells transposes apart (the comparison can fail)', () => {
-    const a = randn(9, seed + 12), b = randn(9, seed + 13);
+    const a = randn(9, seed + 12),
+      b = randn(9, seed + 13);
     const out = matmul(e, e.upload(a, [3, 3]), e.upload(b, [3, 3]), { transA: true });
     expect(() => expectClose(out.f32, reference(a, b, 1, 3, 3, 3, false, false, true), 1e-6)).toThrow();
   });

@@ -8,7 +8,13 @@ import { MICRO_GPT, MICRO_VIT, microImages, microText } from '../helpers/tiny-mo
 import { testSeed } from '../helpers/random';
 
 /** Central differences of the model loss w.r.t. a few elements of one weight, vs backward. */
-function checkWeightGrad(make: (e: CpuEngine, w: Map<string, Float32Array>) => LabModel, init: Map<string, Float32Array>, input: ModelInput, name: string, idx: number[]) {
+function checkWeightGrad(
+  make: (e: CpuEngine, w: Map<string, Float32Array>) => LabModel,
+  init: Map<string, Float32Array>,
+  input: ModelInput,
+  name: string,
+  idx: number[],
+) {
   const e = new CpuEngine(true);
   const model = make(e, init);
   const tape = new Tape(e);
@@ -38,19 +44,44 @@ describe('GPT-2 and ViT on the CPU engine', () => {
   it('GPT-2: every weight gets a gradient matching finite differences', () => {
     const init = gptInitialWeights(MICRO_GPT, seed);
     // larger weights than GPT-2's init so the check exercises every path
-    for (const [k, v] of init) if (!k.includes('ln_')) init.set(k, v.map((x) => x * 10));
+    for (const [k, v] of init)
+      if (!k.includes('ln_'))
+        init.set(
+          k,
+          v.map((x) => x * 10),
+        );
     const make = (e: CpuEngine, w: Map<string, Float32Array>) => new Gpt(e, MICRO_GPT, w, true);
     const input = microText(seed);
-    for (const name of ['transformer.wte.weight', 'transformer.wpe.weight', 'transformer.h.0.attn.c_attn.weight', 'transformer.h.1.mlp.c_proj.weight', 'transformer.h.1.ln_2.bias', 'transformer.ln_f.weight']) {
+    for (const name of [
+      'transformer.wte.weight',
+      'transformer.wpe.weight',
+      'transformer.h.0.attn.c_attn.weight',
+      'transformer.h.1.mlp.c_proj.weight',
+      'transformer.h.1.ln_2.bias',
+      'transformer.ln_f.weight',
+    ]) {
       checkWeightGrad(make, init, input, name, [0, 5, 17]);
     }
   });
   it('ViT: every weight gets a gradient matching finite differences', () => {
     const init = vitInitialWeights(MICRO_VIT, seed);
-    for (const [k, v] of init) if (!k.includes('layernorm')) init.set(k, v.map((x) => x * 10));
+    for (const [k, v] of init)
+      if (!k.includes('layernorm'))
+        init.set(
+          k,
+          v.map((x) => x * 10),
+        );
     const make = (e: CpuEngine, w: Map<string, Float32Array>) => new Vit(e, MICRO_VIT, w, true);
     const input = microImages(seed);
-    for (const name of ['vit.embeddings.cls_token', 'vit.embeddings.position_embeddings', 'vit.embeddings.patch_embeddings.projection.weight', 'vit.encoder.layer.0.attention.attention.key.weight', 'vit.encoder.layer.1.attention.attention.value.bias', 'vit.encoder.layer.1.output.dense.weight', 'classifier.weight']) {
+    for (const name of [
+      'vit.embeddings.cls_token',
+      'vit.embeddings.position_embeddings',
+      'vit.embeddings.patch_embeddings.projection.weight',
+      'vit.encoder.layer.0.attention.attention.key.weight',
+      'vit.encoder.layer.1.attention.attention.value.bias',
+      'vit.encoder.layer.1.output.dense.weight',
+      'classifier.weight',
+    ]) {
       checkWeightGrad(make, init, input, name, [0, 3, 7]);
     }
   });

@@ -47,13 +47,19 @@ describe('examples/maskllm_lab.ipynb', () => {
   });
 
   it('tells how to serve the built lab', () => {
-    const md = cells.filter((c) => c.cell_type === 'markdown').map(text).join('\n');
+    const md = cells
+      .filter((c) => c.cell_type === 'markdown')
+      .map(text)
+      .join('\n');
     expect(md).toContain('npm run build && npm run preview');
     expect(md).toContain('http://127.0.0.1:4173/');
   });
 
   it('embeds the lab with IPython.display.IFrame and URLs that decode without warnings', () => {
-    const code = cells.filter((c) => c.cell_type === 'code').map(text).join('\n');
+    const code = cells
+      .filter((c) => c.cell_type === 'code')
+      .map(text)
+      .join('\n');
     expect(code).toContain('from IPython.display import IFrame');
     const urls = [...code.matchAll(/IFrame\(\s*"([^"]+)"/g)].map((m) => m[1]);
     expect(urls.length).toBeGreaterThanOrEqual(2);

@@ -11,14 +11,18 @@ describe('N:M candidate sets', () => {
 
   it('1:4, 2:8, 4:8 have 4, 28, 70 candidates, ordered like combinations(range(m), n)', () => {
     expect(nmPattern(1, 4).candidates.map(str)).toEqual(['1000', '0100', '0010', '0001']);
-    for (const [n, m, count] of [[2, 8, 28], [4, 8, 70]]) {
+    for (const [n, m, count] of [
+      [2, 8, 28],
+      [4, 8, 70],
+    ]) {
       const p = nmPattern(n, m);
       expect(p.candidates.length).toBe(count);
       const kept = p.candidates.map((v) => [...v.keys()].filter((k) => v[k] === 1));
       for (const k of kept) expect(k.length).toBe(n);
       // strictly increasing in lexicographic order of the kept-position tuples
       for (let i = 1; i < kept.length; i++) {
-        const a = kept[i - 1], b = kept[i];
+        const a = kept[i - 1],
+          b = kept[i];
         const j = a.findIndex((x, t) => x !== b[t]);
         expect(j >= 0 && a[j] < b[j], `candidates ${i - 1}, ${i}`).toBe(true);
       }
@@ -28,7 +32,13 @@ describe('N:M candidate sets', () => {
   });
 
   it('candidate bit masks decrease strictly (the order the WGSL kernels enumerate)', () => {
-    for (const [n, m] of [[1, 4], [2, 4], [2, 8], [4, 8], [3, 5]]) {
+    for (const [n, m] of [
+      [1, 4],
+      [2, 4],
+      [2, 8],
+      [4, 8],
+      [3, 5],
+    ]) {
       const bits = candidateBits(nmPattern(n, m));
       for (let i = 1; i < bits.length; i++) expect(bits[i]).toBeLessThan(bits[i - 1]);
       // and they are all the m-bit masks with n ones
@@ -74,11 +84,14 @@ describe('group layout', () => {
   });
 
   it('the two layouts are transposes of each other and cover every element once', () => {
-    const a = groupLayout([5, 12], 'out_in', 4), b = groupLayout([12, 5], 'in_out', 4);
-    const seenA = new Set<number>(), seenB = new Set<number>();
+    const a = groupLayout([5, 12], 'out_in', 4),
+      b = groupLayout([12, 5], 'in_out', 4);
+    const seenA = new Set<number>(),
+      seenB = new Set<number>();
     for (let grp = 0; grp < a.groups; grp++) {
       for (let k = 0; k < 4; k++) {
-        const ia = elementIndex(a, grp, k), ib = elementIndex(b, grp, k);
+        const ia = elementIndex(a, grp, k),
+          ib = elementIndex(b, grp, k);
         seenA.add(ia);
         seenB.add(ib);
         // W_out_in[r][c] ↔ W_in_out[c][r]

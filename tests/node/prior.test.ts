@@ -34,7 +34,11 @@ describe('logit initialisation', () => {
 
 describe('choice ↔ mask', () => {
   it('round-trips for both layouts and all candidates', () => {
-    for (const [n, m] of [[2, 4], [2, 8], [4, 8]]) {
+    for (const [n, m] of [
+      [2, 4],
+      [2, 8],
+      [4, 8],
+    ]) {
       const p = nmPattern(n, m);
       for (const layout of ['out_in', 'in_out'] as const) {
         const g = groupLayout(layout === 'out_in' ? [5, 3 * m] : [3 * m, 5], layout, m);
@@ -50,7 +54,8 @@ describe('choice ↔ mask', () => {
   });
 
   it('rejects masks that are not N:M, values other than 0/1, wrong sizes, bad choices', () => {
-    const p = nmPattern(2, 4), g = groupLayout([2, 8], 'out_in', 4);
+    const p = nmPattern(2, 4),
+      g = groupLayout([2, 8], 'out_in', 4);
     const ok = maskFromChoice([0, 1, 2, 3], g, p);
     const three = Uint8Array.from(ok);
     three[elementIndex(g, 2, 1)] = 1; // group 2 = 1001 → 1101
@@ -86,7 +91,8 @@ describe('applyPrior', () => {
   });
 
   it('2:8 offsets are σα·(overlap − 1)', () => {
-    const p = nmPattern(2, 8), g = groupLayout([2, 8], 'out_in', 8);
+    const p = nmPattern(2, 8),
+      g = groupLayout([2, 8], 'out_in', 8);
     const logits = initLogits(g.groups, p, 1, seed, 4);
     const before = Float32Array.from(logits);
     const sigma = std(before).std;
@@ -98,7 +104,8 @@ describe('applyPrior', () => {
   });
 
   it('rejects a prior that is not exactly N:M, and mismatched sizes', () => {
-    const p = nmPattern(2, 4), g = groupLayout([2, 8], 'out_in', 4);
+    const p = nmPattern(2, 4),
+      g = groupLayout([2, 8], 'out_in', 4);
     const logits = initLogits(g.groups, p, 0.01, seed, 0);
     const bad = maskFromChoice([0, 1, 2, 3], g, p);
     bad[0] = 0; // group 0 = 0100

@@ -19,7 +19,10 @@ function fake() {
   };
   const control: LabControl = {
     setConfig: async () => ({ config: DEFAULT_CONFIG, warnings: [] }),
-    run: async () => {}, pause: async () => {}, step: async () => {}, reset: async () => {},
+    run: async () => {},
+    pause: async () => {},
+    step: async () => {},
+    reset: async () => {},
     getState: async () => ({ ...snap }),
     getMetrics: async () => ({ rows: [], evaluations: [], table: [] }),
     exportMask: async () => new Uint8Array([0, 1, 2, 255]),

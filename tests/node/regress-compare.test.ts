@@ -24,35 +24,67 @@ describe('compareWithBaseline', () => {
   });
 
   it('ppl: within 2% passes, worse beyond fails naming cell and metric, better beyond is a note', () => {
-    expect(compareWithBaseline(baseline(), run((r) => (r.cells['gpt/maskllm/seed1'].metrics['ppl.en'] = 101.9)), { requireAll: true }).ok).toBe(true);
-    const bad = compareWithBaseline(baseline(), run((r) => (r.cells['gpt/maskllm/seed1'].metrics['ppl.en'] = 102.1)), { requireAll: true });
+    expect(
+      compareWithBaseline(
+        baseline(),
+        run((r) => (r.cells['gpt/maskllm/seed1'].metrics['ppl.en'] = 101.9)),
+        { requireAll: true },
+      ).ok,
+    ).toBe(true);
+    const bad = compareWithBaseline(
+      baseline(),
+      run((r) => (r.cells['gpt/maskllm/seed1'].metrics['ppl.en'] = 102.1)),
+      { requireAll: true },
+    );
     expect(bad.ok).toBe(false);
     expect(bad.failures).toHaveLength(1);
     expect(bad.failures[0]).toMatchObject({ kind: 'regression', cell: 'gpt/maskllm/seed1', metric: 'ppl.en' });
     expect(bad.failures[0].message).toMatch(/gpt\/maskllm\/seed1 ppl\.en: .*2\.10% worse/);
-    const better = compareWithBaseline(baseline(), run((r) => (r.cells['gpt/maskllm/seed1'].metrics['ppl.code'] = 40)), { requireAll: true });
+    const better = compareWithBaseline(
+      baseline(),
+      run((r) => (r.cells['gpt/maskllm/seed1'].metrics['ppl.code'] = 40)),
+      { requireAll: true },
+    );
     expect(better.ok).toBe(true);
     expect(better.notes[0]).toMatchObject({ kind: 'improvement', metric: 'ppl.code' });
   });
 
   it('accuracy: ±1 point', () => {
-    const at = (v: number) => compareWithBaseline(baseline(), run((r) => (r.cells['vit/wanda/seed1'].metrics['accuracy.test'] = v)), { requireAll: true });
+    const at = (v: number) =>
+      compareWithBaseline(
+        baseline(),
+        run((r) => (r.cells['vit/wanda/seed1'].metrics['accuracy.test'] = v)),
+        { requireAll: true },
+      );
     expect(at(79.01).ok).toBe(true);
     expect(at(78.9).failures[0]).toMatchObject({ kind: 'regression', metric: 'accuracy.test' });
     expect(at(81.5).notes[0]).toMatchObject({ kind: 'improvement' });
   });
 
   it('mask L1 and max prob: absolute, in either direction', () => {
-    const l1 = (v: number) => compareWithBaseline(baseline(), run((r) => (r.cells['gpt/maskllm/seed1'].metrics['maskL1.final'] = v)), { requireAll: true });
+    const l1 = (v: number) =>
+      compareWithBaseline(
+        baseline(),
+        run((r) => (r.cells['gpt/maskllm/seed1'].metrics['maskL1.final'] = v)),
+        { requireAll: true },
+      );
     expect(l1(0.119).ok).toBe(true);
     expect(l1(0.121).ok).toBe(false);
     expect(l1(0.079).ok).toBe(false);
-    const mp = compareWithBaseline(baseline(), run((r) => (r.cells['gpt/maskllm/seed1'].metrics['maxProb.final'] = 0.87)), { requireAll: true });
+    const mp = compareWithBaseline(
+      baseline(),
+      run((r) => (r.cells['gpt/maskllm/seed1'].metrics['maxProb.final'] = 0.87)),
+      { requireAll: true },
+    );
     expect(mp.failures[0]).toMatchObject({ kind: 'regression', metric: 'maxProb.final' });
   });
 
   it('NaN never passes', () => {
-    const c = compareWithBaseline(baseline(), run((r) => (r.cells['gpt/maskllm/seed1'].metrics['ppl.en'] = Number.NaN)), { requireAll: true });
+    const c = compareWithBaseline(
+      baseline(),
+      run((r) => (r.cells['gpt/maskllm/seed1'].metrics['ppl.en'] = Number.NaN)),
+      { requireAll: true },
+    );
     expect(c.failures[0]).toMatchObject({ kind: 'regression', metric: 'ppl.en' });
   });
 

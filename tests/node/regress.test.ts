@@ -12,13 +12,16 @@ import { microAssets } from '../helpers/micro-assets';
 
 const ROOT = join(__dirname, '../..');
 const MICRO_FILES = [
-  'checkpoints/micro-gpt/model.safetensors', 'checkpoints/micro-gpt/config.json',
+  'checkpoints/micro-gpt/model.safetensors',
+  'checkpoints/micro-gpt/config.json',
   ...['en', 'code'].flatMap((d) => ['train', 'val', 'test'].map((s) => `data/${d}.${s}.bin`)),
 ];
 
 function regress(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', 'tools/regress.ts', ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 300_000,
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 300_000,
     env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json', DEBUG: '' },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };

@@ -22,13 +22,22 @@ function independentEval(checkpoint: string, mask: string, data: string, maxWind
   return JSON.parse(p.stdout);
 }
 
-interface Row { key: string; metrics: { en?: { ppl: number; tokens: number }; code?: { ppl: number; tokens: number }; test?: { accuracy: number; images: number } } }
+interface Row {
+  key: string;
+  metrics: { en?: { ppl: number; tokens: number }; code?: { ppl: number; tokens: number }; test?: { accuracy: number; images: number } };
+}
 
 describe('the lab-exported MaskLLM masks, applied independently to the bundled checkpoints', () => {
   const dirs = existsSync(RUNS) ? readdirSync(RUNS).filter((d) => /^tiny-(gpt|vit)-seed\d+$/.test(d) && existsSync(join(RUNS, d, 'summary.json'))) : [];
   it('the committed main-table runs of tiny-gpt and tiny-vit exist', () => {
-    expect(dirs.some((d) => d.startsWith('tiny-gpt')), `no finished results/main/tiny-gpt-seed*: run npm run experiments`).toBe(true);
-    expect(dirs.some((d) => d.startsWith('tiny-vit')), `no finished results/main/tiny-vit-seed*: run npm run experiments`).toBe(true);
+    expect(
+      dirs.some((d) => d.startsWith('tiny-gpt')),
+      `no finished results/main/tiny-gpt-seed*: run npm run experiments`,
+    ).toBe(true);
+    expect(
+      dirs.some((d) => d.startsWith('tiny-vit')),
+      `no finished results/main/tiny-vit-seed*: run npm run experiments`,
+    ).toBe(true);
   });
   for (const d of dirs) {
     it(`${d}: independent metric = the lab's`, () => {

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/lab/config';
 import {
-  decodeJsonl, decodeMetrics, encodeJsonl, RUN_RECORD_VERSION, RunRecordError, runConfigFile, runSummaryFile, upgradeConfig, upgradeSummary,
+  decodeJsonl,
+  decodeMetrics,
+  encodeJsonl,
+  RUN_RECORD_VERSION,
+  RunRecordError,
+  runConfigFile,
+  runSummaryFile,
+  upgradeConfig,
+  upgradeSummary,
 } from '../../src/lab/run-record';
 import type { EvaluationEvent, ModelSummary, ResultRow } from '../../src/lab/session';
 import type { StepMetrics } from '../../src/sparsity/learner';
@@ -17,11 +25,27 @@ import { readRunConfig, readRunRecord, writeRunRecord } from '../../tools/lib/ru
 const ROOT = join(__dirname, '../..');
 const config = { ...DEFAULT_CONFIG, model: 'micro-gpt', steps: 2, seed: 3 };
 const model: ModelSummary = {
-  name: 'micro-gpt', kind: 'gpt2', parameters: 100, layers: 1, maskedWeights: 64, learningStateBytes: 1024,
+  name: 'micro-gpt',
+  kind: 'gpt2',
+  parameters: 100,
+  layers: 1,
+  maskedWeights: 64,
+  learningStateBytes: 1024,
   sites: [{ name: 'transformer.h.0.mlp.c_fc.weight', shape: [8, 8], layout: 'in_out' }],
 };
 const site = { maskL1: 0.5, maxProb: 0.4, maxProbClean: 0.7, logitMean: 0, logitStd: 0.02 };
-const rows: StepMetrics[] = [0, 1].map((step) => ({ step, loss: 2 - step / 10, kappa: 100, tau: 4, lr: 0.002, lambda: 1e-5, sites: [site], meanMaskL1: 0.5, meanMaxProb: 0.4, meanMaxProbClean: 0.7 }));
+const rows: StepMetrics[] = [0, 1].map((step) => ({
+  step,
+  loss: 2 - step / 10,
+  kappa: 100,
+  tau: 4,
+  lr: 0.002,
+  lambda: 1e-5,
+  sites: [site],
+  meanMaskL1: 0.5,
+  meanMaxProb: 0.4,
+  meanMaxProbClean: 0.7,
+}));
 const evals: EvaluationEvent[] = [{ step: 2, metrics: { en: { loss: 2, ppl: 7.4, bitsPerToken: 2.9, tokens: 256 } }, flips: 3 }];
 const table: ResultRow[] = [{ key: 'dense', label: 'Dense', metrics: { en: { loss: 1.9, ppl: 6.7, bitsPerToken: 2.7, tokens: 256 } }, bitsPerWeight: null }];
 
@@ -37,13 +61,18 @@ describe('run record: write and read', () => {
     const rec = {
       config: runConfigFile('learn', config, 'SwiftShader', { engine: 'gpu' as const, priorFile: null }),
       summary: runSummaryFile(config, table, 12.5, 'SwiftShader', model),
-      metrics: rows, evaluations: evals, model,
-      masks: { safetensors: new Uint8Array([1, 2, 3]) }, sizes: { state: 99 },
+      metrics: rows,
+      evaluations: evals,
+      model,
+      masks: { safetensors: new Uint8Array([1, 2, 3]) },
+      sizes: { state: 99 },
       extra: { 'loss.png': new Uint8Array([0x89]) },
     };
     const written = writeRunRecord(dir, rec);
     expect(written.at(-1)).toBe('summary.json');
-    expect(written).toEqual(expect.arrayContaining(['config.json', 'metrics.jsonl', 'evaluations.jsonl', 'model.json', 'files.json', 'mask.safetensors', 'loss.png']));
+    expect(written).toEqual(
+      expect.arrayContaining(['config.json', 'metrics.jsonl', 'evaluations.jsonl', 'model.json', 'files.json', 'mask.safetensors', 'loss.png']),
+    );
     const back = readRunRecord(dir)!;
     expect(back.config).toEqual(rec.config);
     expect(back.config.version).toBe(RUN_RECORD_VERSION);
@@ -74,18 +103,36 @@ describe('run record: write and read', () => {
 describe('run record: the experiments read what they write', () => {
   it('a v1 directory with a prior file is reused by its identity and read for the report', () => {
     const runs = join(tmp, 'exp');
-    const def = { name: 'transfer/x-seed1', config: { ...config, prior: 'file' as const }, priorFrom: 'base/x-seed1', exports: ['packed' as const, 'state' as const] };
+    const def = {
+      name: 'transfer/x-seed1',
+      config: { ...config, prior: 'file' as const },
+      priorFrom: 'base/x-seed1',
+      exports: ['packed' as const, 'state' as const],
+    };
     const prior = new Uint8Array([7, 7]);
     const id = runIdentity(def, prior);
     writeRunRecord(join(runs, def.name), {
       config: runConfigFile('experiments', def.config, 'SwiftShader', { priorFrom: def.priorFrom, priorSha256: id.priorSha256 as string }),
       summary: runSummaryFile(def.config, table, 30, 'SwiftShader', model),
-      metrics: rows, evaluations: evals, model, masks: { safetensors: new Uint8Array(4), packed: new Uint8Array(2) }, sizes: { state: 64 },
+      metrics: rows,
+      evaluations: evals,
+      model,
+      masks: { safetensors: new Uint8Array(4), packed: new Uint8Array(2) },
+      sizes: { state: 64 },
     });
     expect(reuseCheck(join(runs, def.name), def, id)).toEqual({ reuse: true, why: 'config matches' });
     expect(reuseCheck(join(runs, def.name), def, runIdentity(def, new Uint8Array([8])))).toEqual({ reuse: false, why: 'config differs in priorSha256' });
     const r = readRun(runs, def)!;
-    expect(r).toMatchObject({ name: def.name, rows: table, seconds: 30, adapter: 'SwiftShader', evaluations: evals, model, files: { safetensors: 4, packed: 2, state: 64 }, differs: [] });
+    expect(r).toMatchObject({
+      name: def.name,
+      rows: table,
+      seconds: 30,
+      adapter: 'SwiftShader',
+      evaluations: evals,
+      model,
+      files: { safetensors: 4, packed: 2, state: 64 },
+      differs: [],
+    });
     expect(r.config).toMatchObject({ ...def.config, adapter: 'SwiftShader', priorFrom: 'base/x-seed1' });
     expect(r.metrics()).toEqual(rows);
   });
@@ -97,13 +144,34 @@ describe('run record: versions', () => {
     expect(c).toMatchObject({ version: 0, tool: 'experiments', config, seed: 3, adapter: 'SwiftShader', priorFrom: 'base/x', priorSha256: 'ab' });
     expect(c.config).not.toHaveProperty('adapter');
     const s = upgradeSummary({ rows: table, seconds: 60, adapter: 'SwiftShader' }, c);
-    expect(s).toEqual({ version: 0, table, wallSeconds: 60, adapter: 'SwiftShader', model: null, method: 'maskllm', pattern: '2:4', prior: 'sparsegpt', steps: 2 });
+    expect(s).toEqual({
+      version: 0,
+      table,
+      wallSeconds: 60,
+      adapter: 'SwiftShader',
+      model: null,
+      method: 'maskllm',
+      pattern: '2:4',
+      prior: 'sparsegpt',
+      steps: 2,
+    });
   });
 
   it('reads learn’s first shape ({ config, seed, adapter, … }, { table, wallSeconds, … })', () => {
-    const c = upgradeConfig({ config, seed: 3, adapter: 'A', engine: 'gpu', versions: { lab: '0.1.0' }, model: { source: 'bundled', name: 'micro-gpt', publicDir: 'public' }, priorFile: null });
+    const c = upgradeConfig({
+      config,
+      seed: 3,
+      adapter: 'A',
+      engine: 'gpu',
+      versions: { lab: '0.1.0' },
+      model: { source: 'bundled', name: 'micro-gpt', publicDir: 'public' },
+      priorFile: null,
+    });
     expect(c).toMatchObject({ version: 0, tool: 'learn', config, seed: 3, adapter: 'A', engine: 'gpu' });
-    const s = upgradeSummary({ model: { ...model, sites: 1 }, method: 'maskllm', pattern: '2:4', prior: 'sparsegpt', steps: 2, table, wallSeconds: 5, adapter: 'A' }, c);
+    const s = upgradeSummary(
+      { model: { ...model, sites: 1 }, method: 'maskllm', pattern: '2:4', prior: 'sparsegpt', steps: 2, table, wallSeconds: 5, adapter: 'A' },
+      c,
+    );
     expect(s).toMatchObject({ version: 0, table, wallSeconds: 5, model: { sites: 1 } });
   });
 
@@ -119,7 +187,10 @@ describe('run record: versions', () => {
       const r = readRunRecord(d)!;
       expect(r.summary.table.length, d).toBeGreaterThan(0);
       expect(r.config.config.model, d).toMatch(/^tiny-/);
-      expect(r.metrics().every((m, i, a) => i === 0 || m.step > a[i - 1].step), d).toBe(true);
+      expect(
+        r.metrics().every((m, i, a) => i === 0 || m.step > a[i - 1].step),
+        d,
+      ).toBe(true);
     }
   });
 
@@ -143,8 +214,12 @@ describe('run record: malformed files are refused with the file and field', () =
   });
 
   it('summary.json without its table or time', () => {
-    expect(() => upgradeSummary({ version: 1, table: [{ label: 'x' }], wallSeconds: 1, adapter: 'A' }, null)).toThrow(/^summary\.json: "table" must be an array of result rows/);
-    expect(() => upgradeSummary({ rows: table, adapter: 'A' }, null)).toThrow(/^summary\.json: "wallSeconds" must be a non-negative number of seconds \(got undefined\)$/);
+    expect(() => upgradeSummary({ version: 1, table: [{ label: 'x' }], wallSeconds: 1, adapter: 'A' }, null)).toThrow(
+      /^summary\.json: "table" must be an array of result rows/,
+    );
+    expect(() => upgradeSummary({ rows: table, adapter: 'A' }, null)).toThrow(
+      /^summary\.json: "wallSeconds" must be a non-negative number of seconds \(got undefined\)$/,
+    );
   });
 
   it('a bad line of metrics.jsonl names the file and line', () => {

@@ -4,15 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bf16ToF32, f16ToF32 } from '../../src/models/dtype';
-import {
-  ITEM_SIZE,
-  readSafetensors,
-  SafetensorsError,
-  toFloat32,
-  writeSafetensors,
-  type StDType,
-  type WriteTensor,
-} from '../../src/models/safetensors';
+import { ITEM_SIZE, readSafetensors, SafetensorsError, toFloat32, writeSafetensors, type StDType, type WriteTensor } from '../../src/models/safetensors';
 import { testSeed } from '../helpers/random';
 
 const DTYPES = Object.keys(ITEM_SIZE) as StDType[];
@@ -58,18 +50,41 @@ function decodeRef(dtype: StDType, bytes: Uint8Array): number[] {
   for (let o = 0; o < bytes.length; o += size) {
     let v: number;
     switch (dtype) {
-      case 'F64': v = dv.getFloat64(o, true); break;
-      case 'F32': v = dv.getFloat32(o, true); break;
-      case 'F16': v = f16ToF32(dv.getUint16(o, true)); break;
-      case 'BF16': v = bf16ToF32(dv.getUint16(o, true)); break;
-      case 'I64': v = Number(dv.getBigInt64(o, true)); break;
-      case 'U64': v = Number(dv.getBigUint64(o, true)); break;
-      case 'I32': v = dv.getInt32(o, true); break;
-      case 'U32': v = dv.getUint32(o, true); break;
-      case 'I16': v = dv.getInt16(o, true); break;
-      case 'U16': v = dv.getUint16(o, true); break;
-      case 'I8': v = dv.getInt8(o); break;
-      default: v = dv.getUint8(o);
+      case 'F64':
+        v = dv.getFloat64(o, true);
+        break;
+      case 'F32':
+        v = dv.getFloat32(o, true);
+        break;
+      case 'F16':
+        v = f16ToF32(dv.getUint16(o, true));
+        break;
+      case 'BF16':
+        v = bf16ToF32(dv.getUint16(o, true));
+        break;
+      case 'I64':
+        v = Number(dv.getBigInt64(o, true));
+        break;
+      case 'U64':
+        v = Number(dv.getBigUint64(o, true));
+        break;
+      case 'I32':
+        v = dv.getInt32(o, true);
+        break;
+      case 'U32':
+        v = dv.getUint32(o, true);
+        break;
+      case 'I16':
+        v = dv.getInt16(o, true);
+        break;
+      case 'U16':
+        v = dv.getUint16(o, true);
+        break;
+      case 'I8':
+        v = dv.getInt8(o);
+        break;
+      default:
+        v = dv.getUint8(o);
     }
     out.push(Math.fround(v));
   }
@@ -117,7 +132,10 @@ describe('safetensors properties (fast-check, seed ' + seed + ')', () => {
         const { tensors: got, metadata: meta } = readSafetensors(file);
         expect(meta).toEqual(metadata ?? {});
         expect([...got.keys()].filter((n) => got.get(n)!.bytes.length > 0)).toEqual(
-          tensors.map((t) => t.name).sort().filter((n) => got.get(n)!.bytes.length > 0),
+          tensors
+            .map((t) => t.name)
+            .sort()
+            .filter((n) => got.get(n)!.bytes.length > 0),
         );
         for (const t of tensors) {
           const r = got.get(t.name)!;

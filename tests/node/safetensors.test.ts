@@ -5,14 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/models/dtype';
-import {
-  readSafetensors,
-  SafetensorsError,
-  toFloat32,
-  writeSafetensors,
-  type StDType,
-  type WriteTensor,
-} from '../../src/models/safetensors';
+import { readSafetensors, SafetensorsError, toFloat32, writeSafetensors, type StDType, type WriteTensor } from '../../src/models/safetensors';
 import { randn, testSeed } from '../helpers/random';
 
 const enc = new TextEncoder();
@@ -235,7 +228,10 @@ describe('safetensors reader rejects malformed files with specific messages', ()
   it('entries that are not objects or have unknown fields, duplicate keys', () => {
     expectError(fileOf({ w: [1, 2] }, 0), /tensor "w": entry must be an object, got \[1,2\]/);
     expectError(fileOf({ w: { ...entry('U8', [1], [0, 1]), extra: 1 } }, 1), /tensor "w": unexpected field "extra"/);
-    expectError(rawFile('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}', [1]), /repeats the key "w"/);
+    expectError(
+      rawFile('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}', [1]),
+      /repeats the key "w"/,
+    );
     expectError(rawFile('{"__metadata__":{"k":"a","k":"b"}}'), /repeats the key "k"/);
   });
 
@@ -259,7 +255,10 @@ describe('safetensors reader rejects malformed files with specific messages', ()
     expectError(fileOf({ w: entry('F32', [2, 3], [0, 20]) }, 20), /F32 \[2,3\] needs 24 bytes but data_offsets \[0,20\] span 20/);
     expectError(fileOf({ w: entry('F16', [3], [0, 3]) }, 3), /needs 6 bytes/);
     const t0 = performance.now();
-    expectError(fileOf({ w: entry('F64', [2 ** 40, 2 ** 40, 2 ** 40], [0, 8]) }, 8), /F64 \[1099511627776,1099511627776,1099511627776\] needs more than 2\^53 bytes/);
+    expectError(
+      fileOf({ w: entry('F64', [2 ** 40, 2 ** 40, 2 ** 40], [0, 8]) }, 8),
+      /F64 \[1099511627776,1099511627776,1099511627776\] needs more than 2\^53 bytes/,
+    );
     expect(performance.now() - t0).toBeLessThan(1000);
     // A zero dimension makes a huge shape empty: that is valid.
     expect(readSafetensors(fileOf({ w: entry('F64', [2 ** 40, 0], [0, 0]) }, 0)).tensors.get('w')!.bytes.length).toBe(0);
@@ -349,7 +348,16 @@ describe('cross-check with an independent Python reader (tests/python/read_safet
       header_len: number;
       data_len: number;
       metadata: Record<string, string>;
-      tensors: { name: string; dtype: string; shape: number[]; offsets: [number, number]; sha256: string; values?: (number | string)[]; f16_bits?: number[]; bf16_bits?: number[] }[];
+      tensors: {
+        name: string;
+        dtype: string;
+        shape: number[];
+        offsets: [number, number];
+        sha256: string;
+        values?: (number | string)[];
+        f16_bits?: number[];
+        bf16_bits?: number[];
+      }[];
     };
     const ours = readSafetensors(file);
     const headerLen = Number(new DataView(file.buffer).getBigUint64(0, true));

@@ -30,7 +30,7 @@ describe('MaskLLM schedules', () => {
 
   it('t = 1/4: cosine, not linear, lr', () => {
     const s = scheduleAt(h, h.steps / 4);
-    expect(s.lr).toBeCloseTo(5e-5 + 4.5e-4 * (1 + Math.SQRT1_2) / 2, 15);
+    expect(s.lr).toBeCloseTo(5e-5 + (4.5e-4 * (1 + Math.SQRT1_2)) / 2, 15);
     expect(s.kappa).toBeCloseTo(200, 10);
   });
 

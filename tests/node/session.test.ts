@@ -15,7 +15,9 @@ function session(e = new CpuEngine(), opts: { store?: boolean; readEvery?: numbe
   r.watch((ev) => events.push(ev));
   // `s` is the runner's session once loaded
   return {
-    r, events, e,
+    r,
+    events,
+    e,
     get s() {
       return r.session!;
     },
@@ -120,7 +122,9 @@ describe('LabRunner over a LabSession (CPU engine, micro models)', () => {
     expect(r.state).toBe('error');
     expect(events.filter((e) => e.type === 'error')).toHaveLength(1);
     await expect(r.run()).rejects.toThrow(/loading failed: .*no asset checkpoints\/nope/);
-    expect(() => new LabRunner({ engine: fixedEngine(new CpuEngine()), assets: microAssets(), readEvery: 0 })).toThrow(/readEvery must be a whole number ≥ 1 \(got 0\)/);
+    expect(() => new LabRunner({ engine: fixedEngine(new CpuEngine()), assets: microAssets(), readEvery: 0 })).toThrow(
+      /readEvery must be a whole number ≥ 1 \(got 0\)/,
+    );
   });
 
   it('reads metrics back every readEvery steps and at every save; saves every saveEvery steps', async () => {

@@ -2,7 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import { CpuEngine } from '../../src/backend/cpu';
 import { matmul } from '../../src/ops/matmul';
-import { halfBitsToFloat, mask24FromScores, packSparse24, roundToHalf, sparse24Bytes, sparse24Matmul, toHalfBits, unpackSparse24, uploadSparse24 } from '../../src/ops/sparse24';
+import {
+  halfBitsToFloat,
+  mask24FromScores,
+  packSparse24,
+  roundToHalf,
+  sparse24Bytes,
+  sparse24Matmul,
+  toHalfBits,
+  unpackSparse24,
+  uploadSparse24,
+} from '../../src/ops/sparse24';
 import { expectClose } from '../helpers/close';
 import { randn, testSeed } from '../helpers/random';
 
@@ -28,8 +38,14 @@ describe('f16 conversion', () => {
 describe('packSparse24', () => {
   const seed = testSeed();
   it('round-trips to the masked weight rounded to f16 (full and under-full groups)', () => {
-    for (const [k, n, keep] of [[4, 1, 2], [8, 9, 2], [12, 17, 1], [16, 8, 0]] as const) {
-      const w = randn(k * n, seed), m = mask24(k, n, seed + 1, keep);
+    for (const [k, n, keep] of [
+      [4, 1, 2],
+      [8, 9, 2],
+      [12, 17, 1],
+      [16, 8, 0],
+    ] as const) {
+      const w = randn(k * n, seed),
+        m = mask24(k, n, seed + 1, keep);
       const p = packSparse24(w, m, k, n);
       expect(p.vals.length).toBe((k / 4) * n);
       expect(p.idx.length).toBe((k / 4) * Math.ceil(n / 8));
@@ -56,7 +72,8 @@ describe('sparse24Matmul CPU twin', () => {
   it('equals the dense product with the unpacked weight (rank-3 x, N not a multiple of 8)', () => {
     const e = new CpuEngine();
     const [k, n] = [12, 11];
-    const w = randn(k * n, seed), m = mask24(k, n, seed + 1);
+    const w = randn(k * n, seed),
+      m = mask24(k, n, seed + 1);
     const p = packSparse24(w, m, k, n);
     const x = e.upload(randn(2 * 3 * k, seed + 2), [2, 3, k]);
     const got = sparse24Matmul(e, x, uploadSparse24(e, p));

@@ -26,7 +26,12 @@ function fieldArb(f: FieldSpec): fc.Arbitrary<unknown> {
 
 /** Any configuration that passes every check (fields within bounds and the cross-field rules). */
 const validConfig: fc.Arbitrary<ExperimentConfig> = fc
-  .record(Object.fromEntries(FIELDS.map((f) => [f.key, fc.oneof(fc.constant(DEFAULT_CONFIG[f.key]), fieldArb(f))])) as Record<keyof ExperimentConfig, fc.Arbitrary<unknown>>)
+  .record(
+    Object.fromEntries(FIELDS.map((f) => [f.key, fc.oneof(fc.constant(DEFAULT_CONFIG[f.key]), fieldArb(f))])) as Record<
+      keyof ExperimentConfig,
+      fc.Arbitrary<unknown>
+    >,
+  )
   .map((r) => r as unknown as ExperimentConfig)
   .filter((c) => crossCheck(c).length === 0);
 
@@ -119,7 +124,10 @@ describe('url-config warnings', () => {
   });
 
   it('page options: bad flags, unknown hide names and bad origins are warnings', () => {
-    const d = decodeConfigFromSearch('embed=yes&autorun=2&hide=lr,nosuch,charts&origins=' + encodeURIComponent('https://ok.example,ftp://x.org,https://a.org/path,javascript:alert(1),null,http://u:p@h.org'));
+    const d = decodeConfigFromSearch(
+      'embed=yes&autorun=2&hide=lr,nosuch,charts&origins=' +
+        encodeURIComponent('https://ok.example,ftp://x.org,https://a.org/path,javascript:alert(1),null,http://u:p@h.org'),
+    );
     expect(d.embed).toBe(false);
     expect(d.autorun).toBe(false);
     expect(d.hide).toEqual(['lr', 'charts']);
@@ -149,7 +157,8 @@ describe('url-config warnings', () => {
     expect(parseOrigin('HTTPS://Example.ORG/')).toBe('https://example.org');
     expect(parseOrigin('http://127.0.0.1:5173')).toBe('http://127.0.0.1:5173');
     expect(parseOrigin('https://example.org:443')).toBe(null); // not canonical: the default port is dropped by URL
-    for (const bad of ['', '*', 'null', 'example.org', 'file:///etc/passwd', 'https://a.org?x=1', 'https://a.org#x', 'data:text/html,x']) expect(parseOrigin(bad), bad).toBe(null);
+    for (const bad of ['', '*', 'null', 'example.org', 'file:///etc/passwd', 'https://a.org?x=1', 'https://a.org#x', 'data:text/html,x'])
+      expect(parseOrigin(bad), bad).toBe(null);
   });
 
   it('random query strings never throw and always give a valid config', () => {

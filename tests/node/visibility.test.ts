@@ -39,7 +39,11 @@ describe('hide= visibility', () => {
 
   it('a group whose fields are all hidden is dropped; the panel goes when nothing is left in it', () => {
     const optimizer = CONFIG_GROUPS.find((g) => g.title === 'Optimizer')!.keys;
-    expect(shownBy(optimizer).groups().map((g) => g.title)).toEqual(['Method', 'Schedules', 'Run']);
+    expect(
+      shownBy(optimizer)
+        .groups()
+        .map((g) => g.title),
+    ).toEqual(['Method', 'Schedules', 'Run']);
     const everyControl = CONFIG_GROUPS.flatMap((g) => g.keys);
     // the preset buttons still show
     expect(shownBy(everyControl).configPanel()).toBe(true);

@@ -12,13 +12,22 @@ const shape = (label: string, m: number, k: number, n: number, transA = false, t
 
 /** --only matmul --quick: a square product, two GPT Linear shapes and the matvec. */
 export const QUICK_MATMUL_SHAPES: BenchShape[] = [
-  shape('512³', 512, 512, 512), shape('gpt c_attn fwd, batch 16', 2048, 64, 192), shape('gpt mlp.c_proj fwd, batch 16', 2048, 256, 64), shape('matvec', 1, 768, 3072),
+  shape('512³', 512, 512, 512),
+  shape('gpt c_attn fwd, batch 16', 2048, 64, 192),
+  shape('gpt mlp.c_proj fwd, batch 16', 2048, 256, 64),
+  shape('matvec', 1, 768, 3072),
 ];
 
 /** --only variants: the products the shape-based variant choice was tuned on (--quick: the first two). */
 export const VARIANT_SHAPES: BenchShape[] = [
-  shape('', 1024, 64, 192), shape('', 1024, 192, 64, false, true), shape('', 64, 1024, 192, true, false), shape('', 1024, 256, 64),
-  shape('', 1088, 64, 256, false, true), shape('', 256, 1088, 64, true, false), shape('', 512, 512, 512), shape('', 1, 768, 3072),
+  shape('', 1024, 64, 192),
+  shape('', 1024, 192, 64, false, true),
+  shape('', 64, 1024, 192, true, false),
+  shape('', 1024, 256, 64),
+  shape('', 1088, 64, 256, false, true),
+  shape('', 256, 1088, 64, true, false),
+  shape('', 512, 512, 512),
+  shape('', 1, 768, 3072),
 ];
 
 const rand = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
@@ -34,13 +43,17 @@ function operands(e: GpuEngine, s: BenchShape) {
 export async function benchMatmulNode(e: GpuEngine, shapes: BenchShape[], reps: number, log: (s: string) => void): Promise<void> {
   for (const s of shapes) {
     const { a, b, opts } = operands(e, s);
-    const ms = median(await timeRuns(async () => {
-      const out = matmul(e, a, b, opts);
-      await e.sync();
-      out.dispose();
-    }, reps));
+    const ms = median(
+      await timeRuns(async () => {
+        const out = matmul(e, a, b, opts);
+        await e.sync();
+        out.dispose();
+      }, reps),
+    );
     const pick = chooseMatmulVariant(matmulGeometry(a.shape, b.shape, opts), opts);
-    log(`${shapeName(s).padEnd(22)} ${ms.toFixed(2).padStart(9)} ms ${gflops(s, ms).toFixed(2).padStart(8)} GFLOP/s  ${pick}${s.label ? `  (${s.label})` : ''}`);
+    log(
+      `${shapeName(s).padEnd(22)} ${ms.toFixed(2).padStart(9)} ms ${gflops(s, ms).toFixed(2).padStart(8)} GFLOP/s  ${pick}${s.label ? `  (${s.label})` : ''}`,
+    );
     a.dispose();
     b.dispose();
   }

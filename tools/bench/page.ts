@@ -22,7 +22,9 @@ const rand = (n: number, seed: number) => {
   const out = new Float32Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     out[i] = (x >>> 0) / 2 ** 31 - 1;
   }
   return out;
@@ -139,9 +141,22 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     const kTf = opts.tfjs ? await tfKernelMs(s, reps) : [];
     const kPlain = await ourKernelMs(e, s, reps, 'matmul_4x4');
     const kernelMs = kOurs.length ? { ours: median(kOurs), plain: median(kPlain), tfjsWebgpu: kTf.length ? median(kTf) : null } : undefined;
-    const row: MatmulRow = { ...s, shape: shapeName(s), chosen, ours: variants[chosen], variants, tfjsWebgpu: webgpu, tfjsWasm: wasm, chained, kernelMs, readbackMs: median(await readbackTimes(e, s.m * s.n, reps)) };
+    const row: MatmulRow = {
+      ...s,
+      shape: shapeName(s),
+      chosen,
+      ours: variants[chosen],
+      variants,
+      tfjsWebgpu: webgpu,
+      tfjsWasm: wasm,
+      chained,
+      kernelMs,
+      readbackMs: median(await readbackTimes(e, s.m * s.n, reps)),
+    };
     rows.push(row);
-    log(`${row.shape.padEnd(22)} ours(${chosen})=${row.ours.toFixed(2)} tfjs-webgpu=${webgpu?.toFixed(3)} tfjs-wasm=${wasm?.toFixed(2)} GFLOP/s; chained ×${CHAIN}: ours ${chained.ours.toFixed(2)} webgpu ${chained.tfjsWebgpu?.toFixed(3)} wasm ${chained.tfjsWasm?.toFixed(2)}`);
+    log(
+      `${row.shape.padEnd(22)} ours(${chosen})=${row.ours.toFixed(2)} tfjs-webgpu=${webgpu?.toFixed(3)} tfjs-wasm=${wasm?.toFixed(2)} GFLOP/s; chained ×${CHAIN}: ours ${chained.ours.toFixed(2)} webgpu ${chained.tfjsWebgpu?.toFixed(3)} wasm ${chained.tfjsWasm?.toFixed(2)}`,
+    );
   }
   if (opts.tfjs) await tf.setBackend('webgpu'); // leave tfjs idle on its own device
   const fusion = opts.fusion ? await benchFusion(e, reps, log) : [];

@@ -12,11 +12,17 @@ import type { BenchOptions, BenchResults, TorchResult } from './results';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const SPECS: OptionSpec[] = [
-  { name: 'quick', type: 'flag', help: 'page: 2 shapes, one GPT step, no fusion/2:4, nothing written unless --out (smoke test); --only matmul/variants: fewer shapes' },
+  {
+    name: 'quick',
+    type: 'flag',
+    help: 'page: 2 shapes, one GPT step, no fusion/2:4, nothing written unless --out (smoke test); --only matmul/variants: fewer shapes',
+  },
   { name: 'reps', type: 'int', help: 'timed runs per measurement (a written report needs ≥ 5; --only variants: 3 if not given)' },
   { name: 'out', type: 'string', help: 'write results.json there instead of bench/ (and no docs/PERFORMANCE.md)' },
   {
-    name: 'only', type: 'string', choices: ['matmul', 'variants', 'step-profile'],
+    name: 'only',
+    type: 'string',
+    choices: ['matmul', 'variants', 'step-profile'],
     help: 'one Node-engine measurement, printed: matmul (the chosen variant per shape, GFLOP/s), variants (every matmul variant per shape), step-profile (per-kernel times of one dense training step)',
   },
   { name: 'model', type: 'string', choices: ['tiny-gpt', 'tiny-vit'], help: '--only step-profile: the model', default: 'tiny-gpt' },
@@ -29,9 +35,15 @@ function machineLoad(): { loadavg1: number; otherHeavyProcesses: string[] } {
   const load = Number(execFileSync('cat', ['/proc/loadavg']).toString().split(' ')[0]);
   let procs: string[] = [];
   try {
-    procs = execFileSync('ps', ['-eo', 'pcpu=,args=', '--sort=-pcpu']).toString().split('\n')
-      .map((l) => l.trim()).filter((l) => parseFloat(l) > 20 && !l.includes('chromium') && !l.includes('tools/bench') && !l.startsWith(l.split(' ')[0] + ' ps -eo')).slice(0, 5);
-  } catch { /* ps missing: report the load only */ }
+    procs = execFileSync('ps', ['-eo', 'pcpu=,args=', '--sort=-pcpu'])
+      .toString()
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => parseFloat(l) > 20 && !l.includes('chromium') && !l.includes('tools/bench') && !l.startsWith(l.split(' ')[0] + ' ps -eo'))
+      .slice(0, 5);
+  } catch {
+    /* ps missing: report the load only */
+  }
   return { loadavg1: load, otherHeavyProcesses: procs };
 }
 
@@ -39,7 +51,10 @@ function torchBench(quick: boolean): TorchResult {
   const py = '/usr/bin/python3';
   if (!existsSync(py)) return { available: false, reason: `${py} not found` };
   try {
-    const out = execFileSync(py, [join(root, 'tools/bench/torch_step.py'), quick ? '1' : '3'], { env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }, timeout: 600_000 });
+    const out = execFileSync(py, [join(root, 'tools/bench/torch_step.py'), quick ? '1' : '3'], {
+      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+      timeout: 600_000,
+    });
     return JSON.parse(out.toString()) as TorchResult;
   } catch (err) {
     return { available: false, reason: (err as Error).message.split('\n')[0] };
@@ -79,7 +94,13 @@ async function pageBench(quick: boolean, reps: number, outDir: string | undefine
   const loadAfterPage = machineLoad();
   console.log('[bench] PyTorch CPU step…');
   const torch = torchBench(quick);
-  const full = { ...results, torch, machine: { before: loadBefore, after: loadAfterPage, cores: (await import('node:os')).cpus().length }, date: new Date().toISOString(), chromium: chromiumPath() };
+  const full = {
+    ...results,
+    torch,
+    machine: { before: loadBefore, after: loadAfterPage, cores: (await import('node:os')).cpus().length },
+    date: new Date().toISOString(),
+    chromium: chromiumPath(),
+  };
   if (quick && !outDir) {
     console.log(renderReport(full));
     return;
@@ -122,10 +143,10 @@ async function main(): Promise<void> {
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}" (see --help)`);
   const reps = opts.reps as number | undefined;
   if (reps !== undefined && reps < 1) throw new UsageError(`--reps must be at least 1 (got ${reps})`);
-  if (opts.batch as number < 1) throw new UsageError(`--batch must be at least 1 (got ${opts.batch})`);
+  if ((opts.batch as number) < 1) throw new UsageError(`--batch must be at least 1 (got ${opts.batch})`);
   const only = opts.only as string | undefined;
   if (only) {
-    if (opts.out !== undefined) throw new UsageError('--out writes the page bench\'s results; --only prints and writes nothing');
+    if (opts.out !== undefined) throw new UsageError("--out writes the page bench's results; --only prints and writes nothing");
     return nodeBench(only, !!opts.quick, reps, opts.model as 'tiny-gpt' | 'tiny-vit', opts.batch as number);
   }
   return pageBench(!!opts.quick, reps ?? 5, opts.out as string | undefined);

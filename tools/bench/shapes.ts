@@ -32,8 +32,10 @@ function linearProducts(tag: string, rows: number, inF: number, outF: number, la
 }
 
 export function labShapes(): BenchShape[] {
-  const C = TINY_GPT.nEmbd, R = GPT_BATCH * TINY_GPT.nPositions;
-  const H = TINY_VIT.hiddenSize, I = TINY_VIT.intermediateSize;
+  const C = TINY_GPT.nEmbd,
+    R = GPT_BATCH * TINY_GPT.nPositions;
+  const H = TINY_VIT.hiddenSize,
+    I = TINY_VIT.intermediateSize;
   const patches = (TINY_VIT.imageSize / TINY_VIT.patchSize) ** 2;
   const RV = VIT_BATCH * (patches + 1);
   const list: BenchShape[] = [

@@ -18,7 +18,9 @@ import { median } from './timing';
 function input(which: 'tiny-gpt' | 'tiny-vit', step: number): ModelInput {
   let x = 0x9e3779b9 ^ (step + 1);
   const next = () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     return (x >>> 0) / 2 ** 32;
   };
   if (which === 'tiny-gpt') {
@@ -84,14 +86,17 @@ export async function benchStep(e: GpuEngine, which: 'tiny-gpt' | 'tiny-vit', re
   // pool two different request sequences, so its stable placement (and the bind-group cache) would
   // see new buffers every step. Four steps to settle (the pool remembers three placements), then two counted.
   for (let i = 0; i < 4; i++) await one();
-  const c0 = e.kernels.compiled, g0 = e.bindGroups.stats.created, s0 = { ...e.stats };
+  const c0 = e.kernels.compiled,
+    g0 = e.bindGroups.stats.created,
+    s0 = { ...e.stats };
   await one();
   await one();
   const per = (k: 'dispatches' | 'submits' | 'readbacks') => (e.stats[k] - s0[k]) / 2;
   const perStep = { dispatches: per('dispatches'), submits: per('submits'), readbacks: per('readbacks') };
   const compiled = e.kernels.compiled - c0;
   const bindGroupsCreated = e.bindGroups.stats.created - g0;
-  let kernelMs: number | null = null, profiledWallMs: number | null = null;
+  let kernelMs: number | null = null,
+    profiledWallMs: number | null = null;
   let kernels: StepResult['kernels'] = [];
   if (e.startProfiling()) {
     const t0 = performance.now();

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { parseIdxImages, parseIdxLabels } from '../../src/data/idx';
 import { crc32, encodeImageShard, encodeTextShard, SHARD_HEADER_BYTES } from '../../src/data/shards';
+import { DATA_SPLITS, type TextDomainName } from '../../src/lab/names';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const OUT_DIR = join(ROOT, 'public', 'data');
@@ -16,7 +17,7 @@ export const FMNIST_DIR = '/usr/share/datasets/fashion-mnist';
 const MOBY_DIR = join(ROOT, 'node_modules', '@stdlib', 'datasets-moby-dick');
 const LODASH_DIR = join(ROOT, 'node_modules', 'lodash-es');
 
-export const SPLITS = ['train', 'val', 'test'] as const;
+export const SPLITS = DATA_SPLITS;
 export type Split = (typeof SPLITS)[number];
 
 /** Images per class in the train / validation subsets of the 60k official train set. */
@@ -130,7 +131,7 @@ function debianVersion(): string {
 
 export interface ManifestFile {
   name: string;
-  domain: 'en' | 'code' | 'fmnist';
+  domain: TextDomainName | 'fmnist';
   split: Split;
   kind: 'text' | 'images';
   /** File size in bytes (header + payload). */
@@ -196,7 +197,7 @@ export function buildData(): BuiltData {
   const entries: ManifestFile[] = [];
   const sources: Manifest['sources'] = {};
 
-  const text: Array<['en' | 'code', Uint8Array]> = [
+  const text: Array<[TextDomainName, Uint8Array]> = [
     ['en', englishSource()],
     ['code', codeSource()],
   ];
@@ -290,7 +291,6 @@ export function buildData(): BuiltData {
 
 /** Pretty JSON, but every array of numbers (offsets, index lists) stays on one line. */
 export function manifestJson(m: Manifest): string {
-  const flat = (_key: string, value: unknown) =>
-    Array.isArray(value) && value.every((x) => typeof x === 'number') ? `@@${JSON.stringify(value)}@@` : value;
+  const flat = (_key: string, value: unknown) => (Array.isArray(value) && value.every((x) => typeof x === 'number') ? `@@${JSON.stringify(value)}@@` : value);
   return JSON.stringify(m, flat, 2).replace(/"@@(\[[0-9,]*\])@@"/g, '$1') + '\n';
 }

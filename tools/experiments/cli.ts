@@ -1,5 +1,5 @@
 // npm run experiments [-- options]: the lab's experiments (issue 8) headless on the lab's own engine
-// (Node `webgpu`, the same LabSession the page runs). Each section (sections/*.ts) names its runs;
+// (Node `webgpu`, the same LabRunner the page runs). Each section (sections/*.ts) names its runs;
 // the runner fills one directory per run under --runs (reusing a directory whose config.json already
 // matches) and the report rebuilds RESULTS.md and its PNG charts from the run directories.
 // --quick: micro schedules of all eight sections into a temporary folder, then a self-check; it runs
@@ -36,7 +36,10 @@ const SPECS: OptionSpec[] = [
 export function selectSections(spec: string | undefined, sections: Section[] = SECTIONS): Section[] {
   if (!spec) return sections;
   const ids = new Set<number>();
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const range = /^(\d+)-(\d+)$/.exec(part);
     if (range) {
       for (let i = Number(range[1]); i <= Number(range[2]); i++) ids.add(i);
@@ -50,7 +53,11 @@ export function selectSections(spec: string | undefined, sections: Section[] = S
   return sections.filter((s) => ids.has(s.id));
 }
 
-const list = (v: unknown): string[] => String(v).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: unknown): string[] =>
+  String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function parseSeeds(v: unknown, flag = '--seeds'): number[] {
   const seeds = list(v).map(Number);
@@ -106,7 +113,9 @@ export async function main(argv: string[]): Promise<void> {
   if (!opts['report-only']) {
     const todo = defs.filter((d) => opts.force || d.priorFrom || !reuseCheck(join(runsRoot, d.name), d, { ...d.config }).reuse);
     const est = todo.reduce((a, d) => a + estimateRunSeconds(d.config), 0);
-    console.log(`sections ${selected.map((s) => s.id).join(', ')}: ${defs.length} runs, ${defs.length - todo.length} reusable, up to ${todo.length} to run; rough estimate ${(est / 60).toFixed(0)} min on the CPU adapter (2 cores)`);
+    console.log(
+      `sections ${selected.map((s) => s.id).join(', ')}: ${defs.length} runs, ${defs.length - todo.length} reusable, up to ${todo.length} to run; rough estimate ${(est / 60).toFixed(0)} min on the CPU adapter (2 cores)`,
+    );
     const { nodeGpuEngine } = await import('../lib/node-gpu');
     const { runAll } = await import('./runner');
     const engine = await nodeGpuEngine();
@@ -115,20 +124,28 @@ export async function main(argv: string[]): Promise<void> {
     let progressShown = false;
     const tty = process.stdout.isTTY;
     const outcomes = await runAll(defs, {
-      engine, assets, adapter, runsRoot, force: !!opts.force,
+      engine,
+      assets,
+      adapter,
+      runsRoot,
+      force: !!opts.force,
       log: (line) => {
         if (progressShown) process.stdout.write('\n');
         progressShown = false;
         console.log(line);
       },
-      progress: tty ? (line) => {
-        process.stdout.write(`\r${line}   `);
-        progressShown = true;
-      } : undefined,
+      progress: tty
+        ? (line) => {
+            process.stdout.write(`\r${line}   `);
+            progressShown = true;
+          }
+        : undefined,
     });
     if (progressShown) process.stdout.write('\n');
     invocation = {
-      seconds: 0, ran: outcomes.filter((x) => x.status === 'ran').length, reused: outcomes.filter((x) => x.status === 'reused').length,
+      seconds: 0,
+      ran: outcomes.filter((x) => x.status === 'ran').length,
+      reused: outcomes.filter((x) => x.status === 'reused').length,
       failed: outcomes.filter((x) => x.status === 'failed').map((x) => x.name),
     };
   }
@@ -150,16 +167,36 @@ export async function main(argv: string[]): Promise<void> {
   const command = `npm run experiments${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   mkdirSync(dirname(out), { recursive: true });
   const missingSeconds = [...store.seen].filter(([, r]) => r === null).reduce((a, [name]) => a + estimateRunSeconds(store.defs.get(name)!.config), 0);
-  writeFileSync(out, composeResults({ command, date: new Date().toISOString().slice(0, 10), sections: reports, runs: store.seen, firstSeed: seeds[0], invocation, chartsError, missingSeconds, quick }));
+  writeFileSync(
+    out,
+    composeResults({
+      command,
+      date: new Date().toISOString().slice(0, 10),
+      sections: reports,
+      runs: store.seen,
+      firstSeed: seeds[0],
+      invocation,
+      chartsError,
+      missingSeconds,
+      quick,
+    }),
+  );
   console.log(`wrote ${out}${pngs.length ? ` and ${pngs.length} charts in ${chartsDir}` : ''} in ${((performance.now() - t0) / 60000).toFixed(1)} min`);
 
   const failed = invocation?.failed ?? [];
   if (quick) {
-    const problems = checkQuickOutput(out, runsRoot, defs, charts.map((c) => join(chartsDir, c.file)));
+    const problems = checkQuickOutput(
+      out,
+      runsRoot,
+      defs,
+      charts.map((c) => join(chartsDir, c.file)),
+    );
     if (failed.length) problems.push(`runs failed: ${failed.join(', ')}`);
     if (chartsError) problems.push(`charts: ${chartsError}`);
     if (problems.length) throw new Error(`quick experiments self-check failed (output kept in ${dirname(out)}):\n  ${problems.join('\n  ')}`);
-    console.log(`quick self-check passed: 8 sections, ${new Set(defs.map((d) => d.name)).size} run directories, ${pngs.length} valid PNG charts (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    console.log(
+      `quick self-check passed: 8 sections, ${new Set(defs.map((d) => d.name)).size} run directories, ${pngs.length} valid PNG charts (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+    );
     if (tmp && !opts.keep) rmSync(tmp, { recursive: true, force: true });
   } else if (failed.length) {
     throw new Error(`${failed.length} runs failed: ${failed.join(', ')} (RESULTS.md says which)`);

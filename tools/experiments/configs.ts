@@ -15,7 +15,10 @@ export function mainConfig(o: PlanOptions, model: string, seed: number): Experim
   const isVit = model === 'tiny-vit';
   return experimentConfig({
     preset: 'tunedSmall',
-    model, method: 'maskllm', prior: 'sparsegpt', seed,
+    model,
+    method: 'maskllm',
+    prior: 'sparsegpt',
+    seed,
     steps: o.steps ?? (o.quick ? 3 : 200),
     batch: o.quick ? 2 : isVit ? 64 : 8,
     evalEvery: o.quick ? 3 : 50,
@@ -34,7 +37,10 @@ export const ABLATION_MODEL = 'tiny-gpt';
 export function ablationConfig(o: PlanOptions, seed: number, over: Partial<ExperimentConfig> = {}): ExperimentConfig {
   return experimentConfig({
     preset: 'tunedSmall',
-    model: ABLATION_MODEL, method: 'maskllm', prior: 'sparsegpt', seed,
+    model: ABLATION_MODEL,
+    method: 'maskllm',
+    prior: 'sparsegpt',
+    seed,
     steps: o.steps ?? (o.quick ? 4 : 100),
     batch: o.quick ? 1 : 4,
     evalEvery: o.quick ? 2 : 10,
@@ -72,13 +78,18 @@ export const codePpl = (m: EvalMetrics) => m.code?.ppl;
 /** "`results/x` (3.2 min)" for each run found, "`x` (not run)" for the others. */
 export function runList(runsOf: { def: RunDef; rec: RunRecord | null }[]): string {
   return runsOf
-    .map(({ def, rec }) => (rec ? `\`${rec.dir}\` (${(rec.seconds / 60).toFixed(1)} min${rec.differs.length ? `; differs from the current definition in ${rec.differs.join(', ')}` : ''})` : `\`${def.name}\` (not run)`))
+    .map(({ def, rec }) =>
+      rec
+        ? `\`${rec.dir}\` (${(rec.seconds / 60).toFixed(1)} min${rec.differs.length ? `; differs from the current definition in ${rec.differs.join(', ')}` : ''})`
+        : `\`${def.name}\` (not run)`,
+    )
     .join(', ');
 }
 
 /** A one-line summary of a config for the report. */
 /** How a cell aggregates seeds, as a sentence: "Mean over seeds 1, 2 (min–max)." */
-export const seedNote = (seeds: readonly number[]): string => (seeds.length === 1 ? `Seed ${seeds[0]} only (one seed: no spread).` : `Mean over seeds ${seeds.join(', ')} (min–max).`);
+export const seedNote = (seeds: readonly number[]): string =>
+  seeds.length === 1 ? `Seed ${seeds[0]} only (one seed: no spread).` : `Mean over seeds ${seeds.join(', ')} (min–max).`;
 
 /** 1e-5 rather than 0.00001 */
 export const num = (x: number): string => (x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential().replace('e-', 'e−') : String(x));

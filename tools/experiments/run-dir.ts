@@ -24,7 +24,12 @@ export function runIdentity(def: RunDef, priorBytes?: Uint8Array): Record<string
 
 /** A stored config.json as one flat object: the configuration, the adapter and the prior's provenance. */
 export function flatConfig(c: RunConfigFile): Record<string, unknown> & RunConfigFile['config'] {
-  return { ...c.config, adapter: c.adapter, ...(c.priorFrom !== undefined ? { priorFrom: c.priorFrom } : {}), ...(c.priorSha256 !== undefined ? { priorSha256: c.priorSha256 } : {}) };
+  return {
+    ...c.config,
+    adapter: c.adapter,
+    ...(c.priorFrom !== undefined ? { priorFrom: c.priorFrom } : {}),
+    ...(c.priorSha256 !== undefined ? { priorSha256: c.priorSha256 } : {}),
+  };
 }
 
 /** Keys of `wanted` whose stored value differs (extra stored keys such as `adapter` do not count). */

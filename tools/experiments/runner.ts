@@ -63,7 +63,9 @@ export async function ensureRun(def: RunDef, env: RunnerEnv): Promise<'reused' |
     return 'reused';
   }
   const c = def.config;
-  env.log(`${def.name}: ${c.method}${c.method === 'maskllm' ? ` ${c.prior} prior, ${c.steps} steps` : ''}, ${c.n}:${c.m}, batch ${c.batch} (${env.force && check.reuse ? 'forced' : check.why})`);
+  env.log(
+    `${def.name}: ${c.method}${c.method === 'maskllm' ? ` ${c.prior} prior, ${c.steps} steps` : ''}, ${c.n}:${c.m}, batch ${c.batch} (${env.force && check.reuse ? 'forced' : check.why})`,
+  );
   const metrics: StepMetrics[] = [];
   const evals: EvaluationEvent[] = [];
   let model: ModelSummary | null = null;
@@ -76,9 +78,12 @@ export async function ensureRun(def: RunDef, env: RunnerEnv): Promise<'reused' |
     if (e.type === 'evaluation') {
       evals.push(e.evaluation);
       const m = e.evaluation.metrics;
-      env.log(`  ${def.name} step ${e.evaluation.step}: ${m.val ? `val acc ${fmt(100 * m.val.accuracy)}%` : `en ppl ${fmt(m.en?.ppl ?? NaN)} code ppl ${fmt(m.code?.ppl ?? NaN)}`} flips ${e.evaluation.flips ?? '—'}`);
+      env.log(
+        `  ${def.name} step ${e.evaluation.step}: ${m.val ? `val acc ${fmt(100 * m.val.accuracy)}%` : `en ppl ${fmt(m.en?.ppl ?? NaN)} code ppl ${fmt(m.code?.ppl ?? NaN)}`} flips ${e.evaluation.flips ?? '—'}`,
+      );
     }
-    if (e.type === 'progress' && e.phase === 'learning') env.progress?.(`  ${def.name} step ${e.done}/${e.total} ${e.stepsPerSecond ? (1 / e.stepsPerSecond).toFixed(2) + ' s/step' : ''}`);
+    if (e.type === 'progress' && e.phase === 'learning')
+      env.progress?.(`  ${def.name} step ${e.done}/${e.total} ${e.stepsPerSecond ? (1 / e.stepsPerSecond).toFixed(2) + ' s/step' : ''}`);
     if (e.type === 'error') lastError = e.message;
   });
   try {
@@ -89,14 +94,21 @@ export async function ensureRun(def: RunDef, env: RunnerEnv): Promise<'reused' |
     const session = runner.session!;
     const seconds = (performance.now() - t0) / 1000;
     const sizes: FileSizes = {};
-    const masks = { safetensors: await session.exportMask('safetensors'), ...(def.exports?.includes('packed') ? { packed: await session.exportMask('packed') } : {}) };
+    const masks = {
+      safetensors: await session.exportMask('safetensors'),
+      ...(def.exports?.includes('packed') ? { packed: await session.exportMask('packed') } : {}),
+    };
     // the resumable state is logits + Adam moments (tens of MB for 4:8): only its size is kept
     if (def.exports?.includes('state')) sizes.state = (await session.exportMask('state')).length;
     // a half-written directory never looks finished: the record's summary.json goes last
     writeRunRecord(dir, {
       config: runConfigFile('experiments', c, env.adapter, def.priorFrom ? { priorFrom: def.priorFrom, priorSha256: identity.priorSha256 as string } : {}),
       summary: runSummaryFile(c, session.table, seconds, env.adapter, model),
-      metrics, evaluations: evals, model, masks, sizes,
+      metrics,
+      evaluations: evals,
+      model,
+      masks,
+      sizes,
     });
     env.log(`  ${def.name}: done in ${(seconds / 60).toFixed(1)} min`);
     return 'ran';

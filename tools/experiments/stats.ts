@@ -64,8 +64,10 @@ export function verdictText(c: Comparison, a: string, b: string, d = 2, verb = '
   if (c.verdict === 'no data') return `no data yet (${a} vs ${b} not run)`;
   const seeds = `${c.total} seed${c.total === 1 ? '' : 's'}`;
   const head =
-    c.verdict === 'shown' ? `**shown**: ${a} ${verb} ${b} in ${c.wins} of ${seeds}`
-      : c.verdict === 'not shown' ? `**not shown**: ${a} ${verb} ${b} in 0 of ${seeds}`
+    c.verdict === 'shown'
+      ? `**shown**: ${a} ${verb} ${b} in ${c.wins} of ${seeds}`
+      : c.verdict === 'not shown'
+        ? `**not shown**: ${a} ${verb} ${b} in 0 of ${seeds}`
         : `**mixed**: ${a} ${verb} ${b} in ${c.wins} of ${seeds}`;
   const noise = c.total < 2 ? '; one seed, so the noise is unknown' : c.withinNoise ? `; the difference is within the seed spread (${fmt(c.spread, d)})` : '';
   return `${head} (mean ${fmt(c.meanA, d)} vs ${fmt(c.meanB, d)})${noise}.`;

@@ -2,8 +2,16 @@
 // which objects, if any, are made per step once the run is warm). Wrapping only adds an own property
 // per method on this device object; the objects themselves are untouched.
 const METHODS = [
-  'createBuffer', 'createBindGroup', 'createCommandEncoder', 'createComputePipeline', 'createShaderModule',
-  'createQuerySet', 'createBindGroupLayout', 'createPipelineLayout', 'createTexture', 'createSampler',
+  'createBuffer',
+  'createBindGroup',
+  'createCommandEncoder',
+  'createComputePipeline',
+  'createShaderModule',
+  'createQuerySet',
+  'createBindGroupLayout',
+  'createPipelineLayout',
+  'createTexture',
+  'createSampler',
 ] as const;
 
 export type DeviceCounts = Record<(typeof METHODS)[number], number>;

@@ -23,6 +23,7 @@ import type { LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from '../../src
 import type { ExperimentConfig } from '../../src/lab/config';
 import type { SessionEvent } from '../../src/lab/session';
 import { chromiumArgs, chromiumExists, chromiumPath } from '../chromium.mjs';
+import type { EngineKind } from '../../src/lab/names';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -32,7 +33,7 @@ export interface DriverOptions {
   /** Folder served as the site root for assets (checkpoints/, data/); default public/. */
   publicDir?: string;
   /** 'cpu' opens headless.html?engine=cpu (no WebGPU needed; slow). */
-  engine?: 'gpu' | 'cpu';
+  engine?: EngineKind;
 }
 
 export interface RunRequest {
@@ -72,9 +73,11 @@ export interface Versions {
 /** window.lab on headless.html: the automation hooks and the headless extras. */
 type LabHooks = LabAutomation & HeadlessExtras;
 type EvalFn<A, R> = (page: Page, arg: A) => Promise<R>;
-const call = <A, R>(f: (lab: LabHooks, arg: A) => R | Promise<R>): EvalFn<A, R> =>
+const call =
+  <A, R>(f: (lab: LabHooks, arg: A) => R | Promise<R>): EvalFn<A, R> =>
   // the function body is serialised into the page: only `lab` and `arg` are in scope there
-  (page, arg) => (page.evaluate as (fn: unknown, a: A) => Promise<R>)(new Function('arg', `return (${f.toString()})(window.lab, arg);`), arg);
+  (page, arg) =>
+    (page.evaluate as (fn: unknown, a: A) => Promise<R>)(new Function('arg', `return (${f.toString()})(window.lab, arg);`), arg);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,8 +107,8 @@ export class HeadlessDriver {
     const cacheDir = mkdtempSync(join(tmpdir(), 'maskllm-vite-'));
     // The free port is found by binding port 0 and closing it; another process may take it before
     // Vite binds (strictPort makes that an error): try a few ports.
-    let server: ViteDevServer | null = null;
-    let port = 0;
+    let server: ViteDevServer;
+    let port: number;
     for (let attempt = 0; ; attempt++) {
       port = await freePort();
       const s = await createServer({
@@ -136,7 +139,9 @@ export class HeadlessDriver {
       const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
       let git: string | null = null;
       try {
-        git = execSync('git rev-parse HEAD', { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+        git = execSync('git rev-parse HEAD', { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim();
       } catch {
         git = null;
       }
@@ -189,7 +194,10 @@ export class HeadlessDriver {
           started = true;
           await call<null, void>((lab) => lab.run())(page, null);
         }
-        if (Date.now() > deadline) throw new DriverError(`the run did not finish within ${Math.round((req.timeoutMs ?? 0) / 1000)} s (at step ${s.step}/${s.totalSteps}, state ${s.state})`);
+        if (Date.now() > deadline)
+          throw new DriverError(
+            `the run did not finish within ${Math.round((req.timeoutMs ?? 0) / 1000)} s (at step ${s.step}/${s.totalSteps}, state ${s.state})`,
+          );
         await sleep(250);
       }
       // events emitted between the last poll and "done"

@@ -6,7 +6,9 @@ import { writeRunRecord } from './run-record-fs';
 
 /** Writes `r` into `dir` (mask files as exported, PNG charts as <key>.png); returns the file names written. */
 export function writeHeadlessRun(
-  dir: string, tool: RunTool, r: RunResult,
+  dir: string,
+  tool: RunTool,
+  r: RunResult,
   extra: Omit<Partial<RunConfigFile>, 'version' | 'tool' | 'config' | 'seed' | 'adapter'>,
   /** the run's time from the tool's start (browser start included); the driver's own by default */
   wallSeconds = r.wallSeconds,

@@ -58,11 +58,15 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stdout): (e: S
         break;
       case 'evaluation':
         newline();
-        out.write(`eval @ step ${e.evaluation.step}: ${describeMetrics(e.evaluation.metrics)}${e.evaluation.flips !== null ? `, ${e.evaluation.flips} groups flipped` : ''}\n`);
+        out.write(
+          `eval @ step ${e.evaluation.step}: ${describeMetrics(e.evaluation.metrics)}${e.evaluation.flips !== null ? `, ${e.evaluation.flips} groups flipped` : ''}\n`,
+        );
         break;
       case 'model':
         newline();
-        out.write(`model ${e.summary.name}: ${e.summary.parameters.toLocaleString('en')} parameters, ${e.summary.maskedWeights.toLocaleString('en')} masked weights in ${e.summary.sites.length} layers\n`);
+        out.write(
+          `model ${e.summary.name}: ${e.summary.parameters.toLocaleString('en')} parameters, ${e.summary.maskedWeights.toLocaleString('en')} masked weights in ${e.summary.sites.length} layers\n`,
+        );
         break;
       case 'error':
         newline();

@@ -4,8 +4,19 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { EvaluationEvent, ModelSummary } from '../../src/lab/session';
 import {
-  decodeEvaluations, decodeJson, decodeMetrics, encodeJson, encodeJsonl, MASK_FILE_NAMES, RUN_FILES, upgradeConfig, upgradeSummary,
-  type FileSizes, type MaskFileFormat, type RunConfigFile, type RunSummaryFile,
+  decodeEvaluations,
+  decodeJson,
+  decodeMetrics,
+  encodeJson,
+  encodeJsonl,
+  MASK_FILE_NAMES,
+  RUN_FILES,
+  upgradeConfig,
+  upgradeSummary,
+  type FileSizes,
+  type MaskFileFormat,
+  type RunConfigFile,
+  type RunSummaryFile,
 } from '../../src/lab/run-record';
 import type { StepMetrics } from '../../src/sparsity/learner';
 

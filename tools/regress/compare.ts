@@ -84,11 +84,18 @@ export function parseBaseline(json: unknown): Baseline {
   if (typeof b.cells !== 'object' || b.cells === null || Array.isArray(b.cells)) fail('missing "cells" object');
   for (const [id, c] of Object.entries(b.cells as Record<string, unknown>)) {
     const cell = c as Record<string, unknown>;
-    if (typeof cell !== 'object' || cell === null || typeof cell.config !== 'string' || typeof cell.metrics !== 'object' || cell.metrics === null) fail(`cell ${id} needs "config" (string) and "metrics" (object)`);
+    if (typeof cell !== 'object' || cell === null || typeof cell.config !== 'string' || typeof cell.metrics !== 'object' || cell.metrics === null)
+      fail(`cell ${id} needs "config" (string) and "metrics" (object)`);
     for (const [m, v] of Object.entries(cell.metrics as Record<string, unknown>)) if (!num(v)) fail(`cell ${id} metric ${m} is not a number`);
   }
   if (b.adapter !== null && b.adapter !== undefined && typeof b.adapter !== 'string') fail('"adapter" must be a string or null');
-  return { ...(b as object), version: 1, tolerances: t as unknown as Tolerances, adapter: (b.adapter as string | null) ?? null, cells: b.cells as Record<string, Cell> } as Baseline;
+  return {
+    ...(b as object),
+    version: 1,
+    tolerances: t as unknown as Tolerances,
+    adapter: (b.adapter as string | null) ?? null,
+    cells: b.cells as Record<string, Cell>,
+  } as Baseline;
 }
 
 function compareMetric(tol: Tolerances, cell: string, metric: string, base: number, cur: number): Finding | null {
@@ -98,14 +105,27 @@ function compareMetric(tol: Tolerances, cell: string, metric: string, base: numb
   switch (family) {
     case 'ppl': {
       const rel = (cur - base) / Math.abs(base);
-      if (rel > tol.pplRelative) return f('regression', `${cur.toPrecision(6)} is ${(100 * rel).toFixed(2)}% worse than the baseline ${base.toPrecision(6)} (tolerance ${100 * tol.pplRelative}%)`);
-      if (-rel > tol.pplRelative) return f('improvement', `${cur.toPrecision(6)} is ${(-100 * rel).toFixed(2)}% better than the baseline ${base.toPrecision(6)}; update the baseline if intended`);
+      if (rel > tol.pplRelative)
+        return f(
+          'regression',
+          `${cur.toPrecision(6)} is ${(100 * rel).toFixed(2)}% worse than the baseline ${base.toPrecision(6)} (tolerance ${100 * tol.pplRelative}%)`,
+        );
+      if (-rel > tol.pplRelative)
+        return f(
+          'improvement',
+          `${cur.toPrecision(6)} is ${(-100 * rel).toFixed(2)}% better than the baseline ${base.toPrecision(6)}; update the baseline if intended`,
+        );
       return null;
     }
     case 'accuracy': {
       const d = cur - base;
-      if (-d > tol.accuracyPoints) return f('regression', `${cur.toFixed(2)}% is ${(-d).toFixed(2)} points below the baseline ${base.toFixed(2)}% (tolerance ${tol.accuracyPoints} points)`);
-      if (d > tol.accuracyPoints) return f('improvement', `${cur.toFixed(2)}% is ${d.toFixed(2)} points above the baseline ${base.toFixed(2)}%; update the baseline if intended`);
+      if (-d > tol.accuracyPoints)
+        return f(
+          'regression',
+          `${cur.toFixed(2)}% is ${(-d).toFixed(2)} points below the baseline ${base.toFixed(2)}% (tolerance ${tol.accuracyPoints} points)`,
+        );
+      if (d > tol.accuracyPoints)
+        return f('improvement', `${cur.toFixed(2)}% is ${d.toFixed(2)} points above the baseline ${base.toFixed(2)}%; update the baseline if intended`);
       return null;
     }
     case 'maskL1':
@@ -128,7 +148,11 @@ export function compareWithBaseline(baseline: Baseline, run: RegressResults, opt
   const notes: Finding[] = [];
   const tol = baseline.tolerances;
   if (baseline.adapter && run.adapter !== baseline.adapter) {
-    notes.push({ kind: 'adapter', cell: '*', message: `the baseline was recorded on "${baseline.adapter}", this run used "${run.adapter}": exact determinism only holds on one adapter` });
+    notes.push({
+      kind: 'adapter',
+      cell: '*',
+      message: `the baseline was recorded on "${baseline.adapter}", this run used "${run.adapter}": exact determinism only holds on one adapter`,
+    });
   }
   for (const [id, cur] of Object.entries(run.cells)) {
     const base = baseline.cells[id];
@@ -137,7 +161,11 @@ export function compareWithBaseline(baseline: Baseline, run: RegressResults, opt
       continue;
     }
     if (base.config !== cur.config) {
-      failures.push({ kind: 'config', cell: id, message: `${id}: run with a different configuration than the baseline (${cur.config} vs ${base.config}); update the baseline on purpose` });
+      failures.push({
+        kind: 'config',
+        cell: id,
+        message: `${id}: run with a different configuration than the baseline (${cur.config} vs ${base.config}); update the baseline on purpose`,
+      });
       continue;
     }
     for (const [metric, b] of Object.entries(base.metrics)) {
@@ -157,7 +185,11 @@ export function compareWithBaseline(baseline: Baseline, run: RegressResults, opt
     }
   }
   if (run.determinism && !run.determinism.identical) {
-    failures.push({ kind: 'determinism', cell: run.determinism.cell, message: `${run.determinism.cell}: two runs with the same seed, config and adapter differ (${run.determinism.detail ?? 'no detail'})` });
+    failures.push({
+      kind: 'determinism',
+      cell: run.determinism.cell,
+      message: `${run.determinism.cell}: two runs with the same seed, config and adapter differ (${run.determinism.detail ?? 'no detail'})`,
+    });
   }
   return { ok: failures.length === 0, failures, notes };
 }
@@ -165,7 +197,8 @@ export function compareWithBaseline(baseline: Baseline, run: RegressResults, opt
 /** The first place two JSON-like values differ, as a path (null when identical; -0 ≠ 0, NaN = NaN). */
 export function firstDifference(a: unknown, b: unknown, path = ''): string | null {
   if (typeof a === 'number' && typeof b === 'number') return Object.is(a, b) ? null : `${path || '.'}: ${a} vs ${b}`;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return a === b ? null : `${path || '.'}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object')
+    return a === b ? null : `${path || '.'}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
   if (Array.isArray(a) !== Array.isArray(b)) return `${path || '.'}: array vs object`;
   const ka = Object.keys(a as object);
   const kb = Object.keys(b as object);

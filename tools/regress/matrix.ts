@@ -58,7 +58,16 @@ function cellConfig(c: ExperimentConfig, method: Method): string {
   const { method: _m, ...rest } = c;
   void _m;
   // one-shot cells do not depend on the learning schedule
-  if (method !== 'maskllm') return JSON.stringify({ model: rest.model, n: rest.n, m: rest.m, seed: rest.seed, calibBatches: rest.calibBatches, batch: rest.batch, evalWindows: rest.evalWindows });
+  if (method !== 'maskllm')
+    return JSON.stringify({
+      model: rest.model,
+      n: rest.n,
+      m: rest.m,
+      seed: rest.seed,
+      calibBatches: rest.calibBatches,
+      batch: rest.batch,
+      evalWindows: rest.evalWindows,
+    });
   return JSON.stringify(rest);
 }
 
@@ -66,7 +75,15 @@ export async function runMatrix(driver: HeadlessDriver, models: string[], quick:
   const plan = quick ? QUICK : MATRIX;
   const t0 = performance.now();
   const report: RegressReport = {
-    version: 1, date: new Date().toISOString(), quick, versions: driver.versions, adapter: '', cells: {}, determinism: null, wallSeconds: 0, runs: [],
+    version: 1,
+    date: new Date().toISOString(),
+    quick,
+    versions: driver.versions,
+    adapter: '',
+    cells: {},
+    determinism: null,
+    wallSeconds: 0,
+    runs: [],
   };
   const total = models.length * plan.seeds.length + 1;
   let k = 0;

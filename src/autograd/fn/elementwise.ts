@@ -24,11 +24,7 @@ export function mul(tape: Tape, a: Tensor, b: Tensor): Tensor {
   const e = tape.engine;
   return tape.record('mul', ew.mul(e, a.raw, b.raw), [a, b], (g) => [
     a.requiresGrad ? ew.mul(e, g, b.raw) : null,
-    b.requiresGrad
-      ? b.size === a.size
-        ? ew.mul(e, g, a.raw)
-        : ew.sumRepeat(e, tape.own(ew.mul(e, g, a.raw)), b.shape)
-      : null,
+    b.requiresGrad ? (b.size === a.size ? ew.mul(e, g, a.raw) : ew.sumRepeat(e, tape.own(ew.mul(e, g, a.raw)), b.shape)) : null,
   ]);
 }
 

@@ -17,7 +17,8 @@ export function embedding(tape: Tape, table: Tensor, idx: Tensor): Tensor {
 /** [a; b]: a [Na, ...rest], b [Nb, ...rest] → [Na + Nb, ...rest]. */
 export function concatRows(tape: Tape, a: Tensor, b: Tensor): Tensor {
   const e = tape.engine;
-  const na = a.shape[0], nb = b.shape[0];
+  const na = a.shape[0],
+    nb = b.shape[0];
   return tape.record('concatRows', Emb.concatRows(e, a.raw, b.raw), [a, b], (g) => [
     a.requiresGrad ? Emb.sliceRows(e, g, 0, na) : null,
     b.requiresGrad ? Emb.sliceRows(e, g, na, nb) : null,

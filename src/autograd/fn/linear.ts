@@ -14,7 +14,8 @@ import type { Tensor } from '../tensor';
  */
 export function matmul(tape: Tape, a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
   const e = tape.engine;
-  const tA = opts.transA ?? false, tB = opts.transB ?? false;
+  const tA = opts.transA ?? false,
+    tB = opts.transB ?? false;
   const geo = mm.matmulGeometry(a.shape, b.shape, { transA: tA, transB: tB });
   // Folded case (a rank > 2, b rank 2): b's gradient sums over all folded rows, so both operands of
   // that matmul are read as flat matrices. In the batched case every matmul stays batched.

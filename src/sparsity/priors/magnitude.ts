@@ -8,14 +8,7 @@ import { elementIndex, groupLayout, type GroupLayout, type WeightLayout } from '
  * Validates a weight and its N:M pattern and returns its group layout (an [out, in] view whatever
  * the storage layout); `what` names the caller in error messages.
  */
-export function weightDims(
-  what: string,
-  length: number,
-  shape: readonly number[],
-  layout: WeightLayout,
-  n: number,
-  m: number,
-): GroupLayout {
+export function weightDims(what: string, length: number, shape: readonly number[], layout: WeightLayout, n: number, m: number): GroupLayout {
   let g: GroupLayout;
   try {
     g = groupLayout(shape, layout, m);
@@ -71,13 +64,7 @@ export function toOutIn(w: Float32Array, d: GroupLayout): Float64Array {
   return out;
 }
 
-export function magnitudeMask(
-  w: Float32Array,
-  shape: readonly number[],
-  layout: WeightLayout,
-  n: number,
-  m: number,
-): Uint8Array {
+export function magnitudeMask(w: Float32Array, shape: readonly number[], layout: WeightLayout, n: number, m: number): Uint8Array {
   const d = weightDims('magnitudeMask', w.length, shape, layout, n, m);
   const scores = toOutIn(w, d).map(Math.abs);
   return maskFromScores('magnitudeMask (weight)', scores, d, n, m);

@@ -42,13 +42,7 @@ function prepareHessian(h: Float64Array, cols: number, percDamp: number): { h: F
   return { h: hd, dead };
 }
 
-export function sparseGpt(
-  w: Float32Array,
-  shape: readonly number[],
-  layout: WeightLayout,
-  h: Float64Array,
-  opts: SparseGptOptions,
-): SparseGptResult {
+export function sparseGpt(w: Float32Array, shape: readonly number[], layout: WeightLayout, h: Float64Array, opts: SparseGptOptions): SparseGptResult {
   const { n, m, update } = opts;
   const blockSize = opts.blockSize ?? 128;
   const percDamp = opts.percDamp ?? 0.01;

@@ -3,14 +3,7 @@
 import type { WeightLayout } from '../layout';
 import { maskFromScores, toOutIn, weightDims } from './magnitude';
 
-export function wandaMask(
-  w: Float32Array,
-  shape: readonly number[],
-  layout: WeightLayout,
-  n: number,
-  m: number,
-  colNorms: Float64Array,
-): Uint8Array {
+export function wandaMask(w: Float32Array, shape: readonly number[], layout: WeightLayout, n: number, m: number, colNorms: Float64Array): Uint8Array {
   const d = weightDims('wandaMask', w.length, shape, layout, n, m);
   if (colNorms.length !== d.cols) {
     throw new Error(`wandaMask: colNorms has ${colNorms.length} entries but the weight has ${d.cols} input channels`);

@@ -7,7 +7,23 @@ import { decimate, formatTick, legendLayout, linearTicks, logTicks, makeScale, t
 
 export type Ctx2D = Pick<
   CanvasRenderingContext2D,
-  'save' | 'restore' | 'clearRect' | 'fillRect' | 'beginPath' | 'moveTo' | 'lineTo' | 'stroke' | 'fill' | 'arc' | 'rect' | 'clip' | 'fillText' | 'measureText' | 'setLineDash' | 'translate' | 'rotate'
+  | 'save'
+  | 'restore'
+  | 'clearRect'
+  | 'fillRect'
+  | 'beginPath'
+  | 'moveTo'
+  | 'lineTo'
+  | 'stroke'
+  | 'fill'
+  | 'arc'
+  | 'rect'
+  | 'clip'
+  | 'fillText'
+  | 'measureText'
+  | 'setLineDash'
+  | 'translate'
+  | 'rotate'
 > & {
   fillStyle: CanvasRenderingContext2D['fillStyle'];
   strokeStyle: CanvasRenderingContext2D['strokeStyle'];

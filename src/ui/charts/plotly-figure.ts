@@ -18,13 +18,24 @@ export interface FigureOptions {
 
 export function plotlyFigure(series: readonly RingSeries[], refs: readonly { name: string; y: number }[], o: FigureOptions) {
   // markers only while there are few points: hundreds of SVG markers make every redraw slower
-  const data = series.map((s) => ({ type: 'scatter' as const, mode: s.length > MARKER_MAX_POINTS ? ('lines' as const) : ('lines+markers' as const), name: s.name, ...s.toArrays() }));
+  const data = series.map((s) => ({
+    type: 'scatter' as const,
+    mode: s.length > MARKER_MAX_POINTS ? ('lines' as const) : ('lines+markers' as const),
+    name: s.name,
+    ...s.toArrays(),
+  }));
   const span = Math.max(1, ...data.map((d) => (d.x.length ? d.x[d.x.length - 1] - d.x[0] : 0)));
   const xs = data.flatMap((d) => (d.x.length ? [d.x[0], d.x[d.x.length - 1]] : []));
   const x0 = Math.min(...xs);
   const x1 = Math.max(...xs);
   const lines = refs.map((r) => ({
-    type: 'scatter' as const, mode: 'lines' as const, name: r.name, x: [x0, x1], y: [r.y, r.y], line: { dash: 'dash' as const, width: 1.5 }, hoverinfo: 'name+y' as const,
+    type: 'scatter' as const,
+    mode: 'lines' as const,
+    name: r.name,
+    x: [x0, x1],
+    y: [r.y, r.y],
+    line: { dash: 'dash' as const, width: 1.5 },
+    hoverinfo: 'name+y' as const,
   }));
   // About ten integer ticks; Plotly's automatic ticks would put some at 0.5, 1.5, … for a few points.
   const xTicks = o.integerX ? { tickformat: 'd', dtick: Math.max(1, Math.ceil(span / 10)) } : {};

@@ -11,6 +11,7 @@
 // a run then share one axis: the last row of a 100-step run and its final evaluation are both at 100.
 import type { EvalMetrics, ModelSummary, ResultRow } from '../../lab/session';
 import type { StepMetrics } from '../../sparsity/learner';
+import { TEXT_DOMAINS, type TextDomainName } from '../../lab/names';
 
 /** x of a metrics row: the steps taken once its step ran (row k → k + 1). */
 export const stepX = (row: Pick<StepMetrics, 'step'>): number => row.step + 1;
@@ -18,8 +19,8 @@ export const stepX = (row: Pick<StepMetrics, 'step'>): number => row.step + 1;
 export const evaluationX = (ev: { step: number }): number => ev.step;
 
 /** Validation sets: per domain for a GPT (perplexity), 'val' for a ViT (accuracy). */
-export type EvalKey = 'en' | 'code' | 'val';
-export const evalKeys = (kind: ModelSummary['kind']): EvalKey[] => (kind === 'vit' ? ['val'] : ['en', 'code']);
+export type EvalKey = TextDomainName | 'val';
+export const evalKeys = (kind: ModelSummary['kind']): EvalKey[] => (kind === 'vit' ? ['val'] : [...TEXT_DOMAINS]);
 
 /** The plotted value of an evaluation: perplexity, or accuracy in percent. */
 export function evalValue(m: EvalMetrics, key: EvalKey): number | undefined {
@@ -93,7 +94,14 @@ export interface ChartLook {
 
 const NO_STEPS = 'No steps yet.';
 const look = (file: string, testId: string, title: string, yTitle: string, logY = false, emptyText = NO_STEPS): ChartLook => ({
-  title, xTitle: 'step', yTitle, logY, integerX: true, file, testId, emptyText,
+  title,
+  xTitle: 'step',
+  yTitle,
+  logY,
+  integerX: true,
+  file,
+  testId,
+  emptyText,
 });
 
 export const CHARTS = {
@@ -129,7 +137,10 @@ export interface ChartData extends ChartLook {
  * Every chart of a finished (or paused) run with its data, as the page shows them with "per layer"
  * curves and the mean on top; keyed by file stem. Empty without metrics rows.
  */
-export function runCharts(m: { rows: StepMetrics[]; evaluations: { step: number; metrics: EvalMetrics }[]; table: ResultRow[] }, model: ModelSummary | null): ChartData[] {
+export function runCharts(
+  m: { rows: StepMetrics[]; evaluations: { step: number; metrics: EvalMetrics }[]; table: ResultRow[] },
+  model: ModelSummary | null,
+): ChartData[] {
   const rows = m.rows;
   if (!rows.length) return [];
   const xs = rows.map(stepX);

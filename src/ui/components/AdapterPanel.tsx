@@ -35,7 +35,10 @@ export function AdapterPanel() {
       {init && (
         <p>
           Engine: <strong data-testid="engine-kind">{init.engine === 'gpu' ? 'GPU (WebGPU)' : 'CPU (no WebGPU)'}</strong>
-          <span className="small"> ({init.engine === 'gpu' ? 'adapter and device' : 'WebGPU check'} took {init.initMs.toFixed(0)} ms)</span>
+          <span className="small">
+            {' '}
+            ({init.engine === 'gpu' ? 'adapter and device' : 'WebGPU check'} took {init.initMs.toFixed(0)} ms)
+          </span>
           {lost && <span className="tag tag-fail"> device lost</span>}
         </p>
       )}

@@ -56,10 +56,13 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
   // reference lines change rarely: read through a ref so a new table does not restart the chart
   const refsRef = useRef(refs);
   const refsVersion = useRef(0);
+  // (a ref written during render on purpose: the chart's effect reads the latest lines without restarting)
+  /* eslint-disable react-hooks/refs */
   if (refsRef.current !== refs) {
     refsRef.current = refs;
     refsVersion.current++;
   }
+  /* eslint-enable react-hooks/refs */
   const liveRef = useRef(still);
   const setLive = useRef<((live: boolean) => void) | null>(null);
   const [empty, setEmpty] = useState(() => series.every((s) => s.length === 0));
@@ -111,7 +114,8 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
         if (el.dataset.points !== String(n)) el.dataset.points = String(n);
         setEmpty(n === 0);
       },
-      canvasDirty: () => showing === 'canvas' && cssW > 0 && cssH > 0 && (behind(canvasDrawn) || canvasRefs !== refsVersion.current || canvasSize !== sizeKey()),
+      canvasDirty: () =>
+        showing === 'canvas' && cssW > 0 && cssH > 0 && (behind(canvasDrawn) || canvasRefs !== refsVersion.current || canvasSize !== sizeKey()),
       drawCanvas() {
         canvasDrawn = series.map((s) => s.version);
         canvasRefs = refsVersion.current;
@@ -128,7 +132,20 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
         }
         ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
         const lines = finite(refsRef.current);
-        drawLineChart(ctx, { series: series.map((s) => ({ name: s.name, src: s })), refs: lines, xTitle, yTitle, logY, integerX, legendHeight: series.length + lines.length > 1 ? LEGEND_HEIGHT : 0 }, cssW, cssH);
+        drawLineChart(
+          ctx,
+          {
+            series: series.map((s) => ({ name: s.name, src: s })),
+            refs: lines,
+            xTitle,
+            yTitle,
+            logY,
+            integerX,
+            legendHeight: series.length + lines.length > 1 ? LEGEND_HEIGHT : 0,
+          },
+          cssW,
+          cssH,
+        );
         // User Timing entry (DevTools' performance panel; the lab e2e test reads them)
         performance.measure('chart:draw', { start: t0, detail: { chart: name, renderer: 'canvas' } });
       },
@@ -193,7 +210,9 @@ export function Chart({ title, series, xTitle, yTitle, emptyText, height = 240, 
       .then((m) => {
         if (!cancelled) plotly = m; // the next tick draws it (when learning is not running)
       })
-      .catch((e: unknown) => setLoadError(`The interactive chart library failed to load (${e instanceof Error ? e.message : String(e)}); the plain chart stays.`));
+      .catch((e: unknown) =>
+        setLoadError(`The interactive chart library failed to load (${e instanceof Error ? e.message : String(e)}); the plain chart stays.`),
+      );
 
     return () => {
       cancelled = true;

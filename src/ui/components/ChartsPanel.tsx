@@ -8,16 +8,25 @@ import { useLab } from '../../state/store';
 import { baselineRefs, CHARTS, evaluationChart, type ChartLook } from '../charts/spec';
 import { useShown } from '../use-shown';
 import { Chart } from './Chart';
+import type { TextDomainName } from '../../lab/names';
 
 /** Chart props from the one chart description (src/ui/charts/spec.ts). */
-const lookProps = (c: ChartLook) => ({ testId: c.testId, title: c.title, xTitle: c.xTitle, yTitle: c.yTitle, emptyText: c.emptyText, integerX: c.integerX, logY: c.logY });
+const lookProps = (c: ChartLook) => ({
+  testId: c.testId,
+  title: c.title,
+  xTitle: c.xTitle,
+  yTitle: c.yTitle,
+  emptyText: c.emptyText,
+  integerX: c.integerX,
+  logY: c.logY,
+});
 
 export function ChartsPanel() {
   const model = useLab((s) => s.model);
   const table = useLab((s) => s.table);
   const still = useLab((s) => s.run.state === 'running');
   const [view, setView] = useState<'mean' | 'layers'>('mean');
-  const [domain, setDomain] = useState<'en' | 'code'>('en');
+  const [domain, setDomain] = useState<TextDomainName>('en');
   const showEval = useShown().panel('evaluation');
   const layout = live.layout;
   const isVit = model?.kind === 'vit';
@@ -46,7 +55,7 @@ export function ChartsPanel() {
           {!isVit && showEval && (
             <>
               <label htmlFor="chart-domain">Validation text</label>
-              <select id="chart-domain" value={domain} onChange={(e) => setDomain(e.target.value as 'en' | 'code')}>
+              <select id="chart-domain" value={domain} onChange={(e) => setDomain(e.target.value as TextDomainName)}>
                 <option value="en">English</option>
                 <option value="code">code</option>
               </select>
@@ -55,8 +64,8 @@ export function ChartsPanel() {
         </div>
       </div>
       <p className="small">
-        Mask L1: mean change of the sampled soft masks between consecutive steps (falls as the masks settle). Max probability: the
-        mean over groups of the largest candidate weight in the sampled soft mask (→ 1 as the samples become one-hot).
+        Mask L1: mean change of the sampled soft masks between consecutive steps (falls as the masks settle). Max probability: the mean over groups of the
+        largest candidate weight in the sampled soft mask (→ 1 as the samples become one-hot).
       </p>
       <div className="charts">
         <Chart {...lookProps(CHARTS.maskL1)} series={l1} still={still} />

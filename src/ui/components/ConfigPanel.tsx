@@ -2,7 +2,7 @@
 // prior mask file. Values are checked with checkField as they are typed; an invalid value shows its
 // message and is not applied. Controls named in hide= are not rendered (their values stay; see
 // ../visibility.ts); App leaves the panel out when nothing in it is shown.
-import { memo, useEffect, useState } from 'react';
+import { memo, useState } from 'react';
 import { checkField, crossCheck, FIELDS, type ExperimentConfig, type FieldSpec, type PresetName } from '../../lab/config';
 import { checkUserFile } from '../../lab/files';
 import { needsLoad } from '../../state/session-slice';
@@ -16,14 +16,26 @@ const PRESET_LABELS: Record<PresetName, string> = {
 };
 
 // memo: a field re-renders when its own value or the disabled flag changes, not with every other field
-const FieldControl = memo(function FieldControl({ spec, value, disabled }: { spec: FieldSpec; value: ExperimentConfig[keyof ExperimentConfig]; disabled: boolean }) {
+const FieldControl = memo(function FieldControl({
+  spec,
+  value,
+  disabled,
+}: {
+  spec: FieldSpec;
+  value: ExperimentConfig[keyof ExperimentConfig];
+  disabled: boolean;
+}) {
   const setField = useLab((s) => s.setField);
   const [text, setText] = useState(String(value));
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
+  // a new value from the store (preset, URL, automation) replaces what is typed: adjusted while
+  // rendering, React's pattern for state that follows a prop (an effect would render twice)
+  const [shown, setShown] = useState(value);
+  if (shown !== value) {
+    setShown(value);
     setText(String(value));
     setError(null);
-  }, [value]);
+  }
   const id = `field-${spec.key}`;
   const help = `${id}-help`;
   const commit = (raw: unknown) => {
@@ -36,7 +48,17 @@ const FieldControl = memo(function FieldControl({ spec, value, disabled }: { spe
   };
   let input;
   if (spec.kind === 'bool') {
-    input = <input id={id} data-testid={id} type="checkbox" checked={value as boolean} disabled={disabled} aria-describedby={help} onChange={(e) => commit(e.target.checked)} />;
+    input = (
+      <input
+        id={id}
+        data-testid={id}
+        type="checkbox"
+        checked={value as boolean}
+        disabled={disabled}
+        aria-describedby={help}
+        onChange={(e) => commit(e.target.checked)}
+      />
+    );
   } else if (spec.kind === 'choice') {
     input = (
       <select id={id} data-testid={id} value={value as string} disabled={disabled} aria-describedby={help} onChange={(e) => commit(e.target.value)}>
@@ -124,7 +146,14 @@ export function ConfigPanel() {
       {shown.field('preset') && (
         <div className="presets" role="group" aria-label="Presets" data-testid="presets">
           {(Object.keys(PRESET_LABELS) as PresetName[]).map((p) => (
-            <button key={p} type="button" className={draft.preset === p ? 'secondary active' : 'secondary'} aria-pressed={draft.preset === p} disabled={disabled} onClick={() => applyPreset(p)}>
+            <button
+              key={p}
+              type="button"
+              className={draft.preset === p ? 'secondary active' : 'secondary'}
+              aria-pressed={draft.preset === p}
+              disabled={disabled}
+              onClick={() => applyPreset(p)}
+            >
               {PRESET_LABELS[p]}
             </button>
           ))}
@@ -144,7 +173,11 @@ export function ConfigPanel() {
           ))}
         </ul>
       )}
-      {dirty && <p className="note small" data-testid="config-dirty">Changed since the model was loaded: the run uses the new values after Load (or Run before the first step).</p>}
+      {dirty && (
+        <p className="note small" data-testid="config-dirty">
+          Changed since the model was loaded: the run uses the new values after Load (or Run before the first step).
+        </p>
+      )}
       {groups.map((g) => (
         <fieldset key={g.title} className="field-group" disabled={disabled}>
           <legend>{g.title}</legend>

@@ -87,7 +87,9 @@ export function MaskView() {
   };
 
   // refresh on a new evaluation (flips are counted against it), a new site, and when a run pauses
+  // refresh() sets state only after awaiting the worker, not synchronously in the effect
   useEffect(() => {
+    // eslint-disable-next-line react-hooks/set-state-in-effect
     void refresh();
   }, [site, evaluations, available, pausedStep]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -164,13 +166,19 @@ export function MaskView() {
           </div>
           {loaded && (
             <ul className="legend" aria-label="Candidates">
-              {nmPattern(loaded.n, loaded.m).candidates.slice(0, PALETTE.length).map((c, i) => (
-                <li key={i}>
-                  <span className="swatch" style={{ background: PALETTE[i] }} />
-                  <span className="mono">{candidateText(c)}</span>
+              {nmPattern(loaded.n, loaded.m)
+                .candidates.slice(0, PALETTE.length)
+                .map((c, i) => (
+                  <li key={i}>
+                    <span className="swatch" style={{ background: PALETTE[i] }} />
+                    <span className="mono">{candidateText(c)}</span>
+                  </li>
+                ))}
+              {C > PALETTE.length && (
+                <li className="small">
+                  (colours repeat after {PALETTE.length} of {C} candidates)
                 </li>
-              ))}
-              {C > PALETTE.length && <li className="small">(colours repeat after {PALETTE.length} of {C} candidates)</li>}
+              )}
             </ul>
           )}
         </figure>

@@ -12,7 +12,7 @@ export function ModelPanel() {
   const custom = useLab((s) => s.custom);
   const model = useLab((s) => s.model);
   const disabled = useLab((s) => !!s.run.busy || s.run.state === 'running');
-  const useBundled = useLab((s) => s.useBundled);
+  const chooseBundled = useLab((s) => s.chooseBundled);
   const openFiles = useLab((s) => s.openFiles);
   const loadModel = useLab((s) => s.loadModel);
   const [over, setOver] = useState(false);
@@ -46,7 +46,7 @@ export function ModelPanel() {
             <legend className="visually-hidden">Bundled model</legend>
             {BUNDLED_MODELS.map((name) => (
               <label key={name} className="choice">
-                <input type="radio" name="model" value={name} checked={!custom && draft.model === name} onChange={() => useBundled(name)} />
+                <input type="radio" name="model" value={name} checked={!custom && draft.model === name} onChange={() => chooseBundled(name)} />
                 {name} <span className="small">{name === 'tiny-gpt' ? '(byte-level GPT-2, English + code)' : '(ViT, Fashion-MNIST)'}</span>
               </label>
             ))}
@@ -66,8 +66,17 @@ export function ModelPanel() {
             data-testid="dropzone"
           >
             <label htmlFor="model-files">Hugging Face GPT-2 or ViT: a .safetensors file and its config.json</label>
-            <input id="model-files" type="file" multiple accept=".safetensors,.json,application/json" disabled={disabled} onChange={(ev) => onFiles(ev.target.files)} />
-            <p className="small">…or drop both files here. Files over 2 GiB are refused. GPT-2 models must be byte-level (256 tokens) to use the lab&apos;s text.</p>
+            <input
+              id="model-files"
+              type="file"
+              multiple
+              accept=".safetensors,.json,application/json"
+              disabled={disabled}
+              onChange={(ev) => onFiles(ev.target.files)}
+            />
+            <p className="small">
+              …or drop both files here. Files over 2 GiB are refused. GPT-2 models must be byte-level (256 tokens) to use the lab&apos;s text.
+            </p>
           </div>
         </>
       )}
@@ -76,11 +85,30 @@ export function ModelPanel() {
       </button>
       {model && (
         <dl className="kv" data-testid="model-summary">
-          <div className="kv-row"><dt>Model</dt><dd>{model.name} ({model.kind === 'gpt2' ? 'GPT-2' : 'ViT'})</dd></div>
-          <div className="kv-row"><dt>Parameters</dt><dd>{model.parameters.toLocaleString('en')}</dd></div>
-          <div className="kv-row"><dt>Layers</dt><dd>{model.layers}</dd></div>
-          <div className="kv-row"><dt>Masked weights</dt><dd>{model.maskedWeights.toLocaleString('en')} in {model.sites.length} Linears</dd></div>
-          <div className="kv-row"><dt>Learning state</dt><dd>{formatBytes(model.learningStateBytes)} (logits, gradient, Adam moments)</dd></div>
+          <div className="kv-row">
+            <dt>Model</dt>
+            <dd>
+              {model.name} ({model.kind === 'gpt2' ? 'GPT-2' : 'ViT'})
+            </dd>
+          </div>
+          <div className="kv-row">
+            <dt>Parameters</dt>
+            <dd>{model.parameters.toLocaleString('en')}</dd>
+          </div>
+          <div className="kv-row">
+            <dt>Layers</dt>
+            <dd>{model.layers}</dd>
+          </div>
+          <div className="kv-row">
+            <dt>Masked weights</dt>
+            <dd>
+              {model.maskedWeights.toLocaleString('en')} in {model.sites.length} Linears
+            </dd>
+          </div>
+          <div className="kv-row">
+            <dt>Learning state</dt>
+            <dd>{formatBytes(model.learningStateBytes)} (logits, gradient, Adam moments)</dd>
+          </div>
           <div className="kv-row">
             <dt>Masked Linears</dt>
             <dd>
@@ -88,7 +116,9 @@ export function ModelPanel() {
                 <summary>{model.sites.length} weights</summary>
                 <ul className="mono sites">
                   {model.sites.map((s) => (
-                    <li key={s.name}>{s.name} [{s.shape.join('×')}] {s.layout}</li>
+                    <li key={s.name}>
+                      {s.name} [{s.shape.join('×')}] {s.layout}
+                    </li>
                   ))}
                 </ul>
               </details>

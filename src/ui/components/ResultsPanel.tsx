@@ -18,7 +18,7 @@ export function memoryForms(weights: number, n: number, m: number) {
   return {
     f32: weights * 4,
     f16: weights * 2,
-    compressed: (weights * n) / m * 2 + (weights * indexBits) / 8,
+    compressed: ((weights * n) / m) * 2 + (weights * indexBits) / 8,
     indexBitsPerWeight: indexBits,
   };
 }
@@ -58,16 +58,23 @@ export function ResultsPanel() {
           <div className="table-scroll">
             <table data-testid="results-table">
               <caption className="small">
-                {vit ? 'Accuracy (higher is better)' : 'Validation perplexity (lower is better)'} with each {loaded.n}:{loaded.m} mask applied to the frozen weights.
+                {vit ? 'Accuracy (higher is better)' : 'Validation perplexity (lower is better)'} with each {loaded.n}:{loaded.m} mask applied to the frozen
+                weights.
               </caption>
               <thead>
                 <tr>
                   <th scope="col">Method</th>
                   {heads.map((h) => (
-                    <th scope="col" key={h} className="num">{h}</th>
+                    <th scope="col" key={h} className="num">
+                      {h}
+                    </th>
                   ))}
-                  <th scope="col" className="num">Mask bits / weight</th>
-                  <th scope="col" className="num">Masked weights, stored</th>
+                  <th scope="col" className="num">
+                    Mask bits / weight
+                  </th>
+                  <th scope="col" className="num">
+                    Masked weights, stored
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -75,23 +82,35 @@ export function ResultsPanel() {
                   <tr key={r.key} data-key={r.key}>
                     <th scope="row">{r.label}</th>
                     {metricCells(r, vit).map((c, i) => (
-                      <td key={i} className="num">{c}</td>
+                      <td key={i} className="num">
+                        {c}
+                      </td>
                     ))}
                     <td className="num">{r.bitsPerWeight === null ? '—' : r.bitsPerWeight.toFixed(3)}</td>
-                    <td className="num">{r.bitsPerWeight === null ? `${formatBytes(mem.f16)} (f16)` : `${formatBytes(mem.compressed)} (${loaded.n}:${loaded.m})`}</td>
+                    <td className="num">
+                      {r.bitsPerWeight === null ? `${formatBytes(mem.f16)} (f16)` : `${formatBytes(mem.compressed)} (${loaded.n}:${loaded.m})`}
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
           <dl className="kv" data-testid="memory-forms">
-            <div className="kv-row"><dt>Dense f32</dt><dd>{formatBytes(mem.f32)} (32 bits per weight)</dd></div>
-            <div className="kv-row"><dt>Dense f16</dt><dd>{formatBytes(mem.f16)} (16 bits per weight)</dd></div>
             <div className="kv-row">
-              <dt>{loaded.n}:{loaded.m} compressed</dt>
+              <dt>Dense f32</dt>
+              <dd>{formatBytes(mem.f32)} (32 bits per weight)</dd>
+            </div>
+            <div className="kv-row">
+              <dt>Dense f16</dt>
+              <dd>{formatBytes(mem.f16)} (16 bits per weight)</dd>
+            </div>
+            <div className="kv-row">
+              <dt>
+                {loaded.n}:{loaded.m} compressed
+              </dt>
               <dd>
-                {formatBytes(mem.compressed)}: {loaded.n} of {loaded.m} values in f16 + log2(C({loaded.m},{loaded.n}))/{loaded.m} = {mem.indexBitsPerWeight.toFixed(3)} index bits per weight
-                ({((16 * loaded.n) / loaded.m + mem.indexBitsPerWeight).toFixed(2)} bits per weight)
+                {formatBytes(mem.compressed)}: {loaded.n} of {loaded.m} values in f16 + log2(C({loaded.m},{loaded.n}))/{loaded.m} ={' '}
+                {mem.indexBitsPerWeight.toFixed(3)} index bits per weight ({((16 * loaded.n) / loaded.m + mem.indexBitsPerWeight).toFixed(2)} bits per weight)
               </dd>
             </div>
           </dl>
@@ -128,7 +147,12 @@ function Exports() {
   const metrics = (kind: 'csv' | 'json') => {
     const names = model.sites.map((s) => s.name);
     if (kind === 'csv') download(`${base}-metrics.csv`, metricsCsv(live.rows, names), 'text/csv');
-    else download(`${base}-metrics.json`, JSON.stringify({ config: loaded, model, rows: live.rows, evaluations: live.evaluations, table }, null, 1), 'application/json');
+    else
+      download(
+        `${base}-metrics.json`,
+        JSON.stringify({ config: loaded, model, rows: live.rows, evaluations: live.evaluations, table }, null, 1),
+        'application/json',
+      );
     setNote(`Saved ${base}-metrics.${kind} (${live.rows.length} steps).`);
   };
   const pngs = async () => {
@@ -170,7 +194,11 @@ function Exports() {
           Charts PNG
         </button>
       </div>
-      {note && <p className="small" role="status">{note}</p>}
+      {note && (
+        <p className="small" role="status">
+          {note}
+        </p>
+      )}
     </div>
   );
 }

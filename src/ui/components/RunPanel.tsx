@@ -3,7 +3,13 @@
 import { useLab } from '../../state/store';
 import { formatBytes, formatDuration } from '../format';
 
-const PHASE_TEXT = { loading: 'Loading', compiling: 'Compiling shaders', baselines: 'One-shot baselines', learning: 'Learning', evaluating: 'Final evaluation' } as const;
+const PHASE_TEXT = {
+  loading: 'Loading',
+  compiling: 'Compiling shaders',
+  baselines: 'One-shot baselines',
+  learning: 'Learning',
+  evaluating: 'Final evaluation',
+} as const;
 
 export function ResumeOffer() {
   const resume = useLab((s) => s.resume);
@@ -29,7 +35,9 @@ export function ResumeOffer() {
       <strong>
         A run of {i.model} was saved at step {i.step} of {i.totalSteps}
       </strong>{' '}
-      <span className="small">({new Date(i.savedAt).toLocaleString()}, {i.metricsRows} metric rows).</span>
+      <span className="small">
+        ({new Date(i.savedAt).toLocaleString()}, {i.metricsRows} metric rows).
+      </span>
       <p>Resume it where it stopped (logits, optimizer state, step and curves are restored), or discard it.</p>
       <div className="buttons">
         <button type="button" disabled={!ready || !!busy} onClick={() => void resumeSaved().catch(() => {})}>
@@ -77,36 +85,70 @@ export function RunPanel() {
         <button type="button" onClick={() => void stepRun().catch(() => {})} disabled={!canRun || method !== 'maskllm'} data-testid="btn-step">
           Step once
         </button>
-        <button type="button" className="secondary" onClick={() => void resetRun().catch(() => {})} disabled={busy || run.state === 'idle' || run.state === 'loading'} data-testid="btn-reset">
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => void resetRun().catch(() => {})}
+          disabled={busy || run.state === 'idle' || run.state === 'loading'}
+          data-testid="btn-reset"
+        >
           Reset
         </button>
       </div>
-      <p role="status" aria-live="polite" data-testid="run-status" data-state={run.state} data-step={run.step} data-total={run.total} data-saved-step={run.savedStep ?? ''} data-busy={run.busy ?? ''} data-resume-checked={checked}>
+      <p
+        role="status"
+        aria-live="polite"
+        data-testid="run-status"
+        data-state={run.state}
+        data-step={run.step}
+        data-total={run.total}
+        data-saved-step={run.savedStep ?? ''}
+        data-busy={run.busy ?? ''}
+        data-resume-checked={checked}
+      >
         {run.busy ? `${run.busy}… ` : ''}
         {stateText(run.state)}
         {run.total > 0 && run.state !== 'loading' && ` — step ${run.step} of ${run.total}`}
       </p>
       <progress max={100} value={pct} aria-label="Learning progress" />
       <dl className="kv">
-        <div className="kv-row"><dt>Steps/s</dt><dd data-testid="steps-per-second">{run.stepsPerSecond ? run.stepsPerSecond.toFixed(2) : '—'}</dd></div>
-        <div className="kv-row"><dt>ETA</dt><dd>{running ? formatDuration(run.etaSeconds) : '—'}</dd></div>
+        <div className="kv-row">
+          <dt>Steps/s</dt>
+          <dd data-testid="steps-per-second">{run.stepsPerSecond ? run.stepsPerSecond.toFixed(2) : '—'}</dd>
+        </div>
+        <div className="kv-row">
+          <dt>ETA</dt>
+          <dd>{running ? formatDuration(run.etaSeconds) : '—'}</dd>
+        </div>
         {ld && (
           <div className="kv-row">
             <dt>{PHASE_TEXT[ld.phase]}</dt>
             <dd data-testid="loading-progress">
-              {ld.phase === 'loading' ? `${ld.detail ?? ''} ${formatBytes(ld.done)} of ${formatBytes(ld.total)}` : `${ld.detail ?? ''} ${ld.done} of ${ld.total}`}
+              {ld.phase === 'loading'
+                ? `${ld.detail ?? ''} ${formatBytes(ld.done)} of ${formatBytes(ld.total)}`
+                : `${ld.detail ?? ''} ${ld.done} of ${ld.total}`}
             </dd>
           </div>
         )}
         <div className="kv-row">
           <dt>Saved</dt>
           <dd data-testid="saved-note">
-            {custom ? 'not saved (a model from disk cannot be reloaded automatically)' : run.savedStep !== null ? `at step ${run.savedStep} (survives a reload)` : run.state === 'done' ? 'finished runs are not kept: export what you need' : 'every 5 steps and on pause'}
+            {custom
+              ? 'not saved (a model from disk cannot be reloaded automatically)'
+              : run.savedStep !== null
+                ? `at step ${run.savedStep} (survives a reload)`
+                : run.state === 'done'
+                  ? 'finished runs are not kept: export what you need'
+                  : 'every 5 steps and on pause'}
           </dd>
         </div>
       </dl>
       {run.persistNote && <p className="small error-text">{run.persistNote}</p>}
-      {run.message && <p className="note" data-testid="run-message">{run.message}</p>}
+      {run.message && (
+        <p className="note" data-testid="run-message">
+          {run.message}
+        </p>
+      )}
       {error && (
         <div className="banner banner-error" role="alert" data-testid="session-error">
           <p className="mono">{error}</p>

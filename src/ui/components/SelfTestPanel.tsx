@@ -55,12 +55,16 @@ export function SelfTestPanel() {
         </button>
       </div>
       <p className="small">
-        Each op runs on {where} and on {engineKind === 'cpu' ? 'the f64 CPU engine (or known answers)' : 'its CPU twin (or known answers)'} with fresh seeded random
-        inputs; it passes at relative error ≤ {tol} (integer outputs must match exactly).
+        Each op runs on {where} and on {engineKind === 'cpu' ? 'the f64 CPU engine (or known answers)' : 'its CPU twin (or known answers)'} with fresh seeded
+        random inputs; it passes at relative error ≤ {tol} (integer outputs must match exactly).
         {st.seed !== null && (
           <>
             {' '}
-            Seed <span className="mono" data-testid="selftest-seed">{st.seed}</span> (reproduce with <span className="mono">?selftest={st.seed}</span>).
+            Seed{' '}
+            <span className="mono" data-testid="selftest-seed">
+              {st.seed}
+            </span>{' '}
+            (reproduce with <span className="mono">?selftest={st.seed}</span>).
           </>
         )}
       </p>
@@ -75,8 +79,12 @@ export function SelfTestPanel() {
               <th scope="col">Op</th>
               <th scope="col">Shapes</th>
               <th scope="col">Result</th>
-              <th scope="col" className="num">Max rel. error</th>
-              <th scope="col" className="num">ms</th>
+              <th scope="col" className="num">
+                Max rel. error
+              </th>
+              <th scope="col" className="num">
+                ms
+              </th>
             </tr>
           </thead>
           <tbody>

@@ -49,7 +49,15 @@ export const kappa: Section = {
       `tiny-gpt, SparseGPT prior, τ and everything else as the preset: ${c ? describeSchedule(c) : 'not run yet'}; only κ differs (held at ${KAPPA_SMALL}, the preset's schedule, held at ${KAPPA_LARGE}). "Early" and "late" average the first and last ${WINDOW * 100}% of the steps of each run (mean over layers). ${seedNote(o.seeds)}`,
       '',
       ...table(
-        ['κ', 'mask L1, early', 'mask L1, late', 'max prob. (sample), early → late', 'max prob. (softmax κπ), early → late', 'hard-mask flips (sum over evaluations)', 'final English PPL'],
+        [
+          'κ',
+          'mask L1, early',
+          'mask L1, late',
+          'max prob. (sample), early → late',
+          'max prob. (softmax κπ), early → late',
+          'hard-mask flips (sum over evaluations)',
+          'final English PPL',
+        ],
         KINDS.map((k, i) => [
           label(k, first[i], o),
           meanSpread(stat(i, 'meanMaskL1', 'start'), 4),
@@ -73,24 +81,47 @@ export const kappa: Section = {
     if (first.some((r) => r)) {
       const seedLabel = `seed ${o.seeds[0]}`;
       charts.push(
-        { file: 'kappa-mask-l1.png', title: `Mask L1 distance between consecutive sampled masks (mean over layers, ${seedLabel})`, xTitle: 'step', yTitle: 'mean |m_t − m_(t−1)| per weight', logY: false, integerX: true, series: curves('meanMaskL1'), refs: [] },
         {
-          file: 'kappa-max-prob.png', title: `Max probability per group: noisy sample and noise-free softmax(κπ) (mean over layers, ${seedLabel})`, xTitle: 'step', yTitle: 'max probability', logY: false, integerX: true,
-          series: [...curves('meanMaxProb', ', sample'), ...curves('meanMaxProbClean', ', softmax(κπ)')], refs: [],
+          file: 'kappa-mask-l1.png',
+          title: `Mask L1 distance between consecutive sampled masks (mean over layers, ${seedLabel})`,
+          xTitle: 'step',
+          yTitle: 'mean |m_t − m_(t−1)| per weight',
+          logY: false,
+          integerX: true,
+          series: curves('meanMaskL1'),
+          refs: [],
+        },
+        {
+          file: 'kappa-max-prob.png',
+          title: `Max probability per group: noisy sample and noise-free softmax(κπ) (mean over layers, ${seedLabel})`,
+          xTitle: 'step',
+          yTitle: 'max probability',
+          logY: false,
+          integerX: true,
+          series: [...curves('meanMaxProb', ', sample'), ...curves('meanMaxProbClean', ', softmax(κπ)')],
+          refs: [],
         },
       );
-      lines.push(`![mask L1 distance over steps for three κ](${link('kappa-mask-l1.png')})`, '', `![max probability over steps for three κ](${link('kappa-max-prob.png')})`, '');
+      lines.push(
+        `![mask L1 distance over steps for three κ](${link('kappa-mask-l1.png')})`,
+        '',
+        `![max probability over steps for three κ](${link('kappa-max-prob.png')})`,
+        '',
+      );
     }
     lines.push(
-      ...direction('With a suitable κ the mask difference decays toward 0 and the max probability rises toward 1; too small a κ keeps the masks random, too large a κ freezes them at once (lab-scale reference: κ held at 1 → PPL 63.6, max probability 0.18; κ at 1e4 → frozen from step 1, 9.27, against 6.42 with the schedule).', [
-        `Suitable κ, mask L1 late vs early: ${verdictText(compare(stat(M, 'meanMaskL1', 'end'), stat(M, 'meanMaskL1', 'start'), 'lower'), 'late', 'early', 4, BELOW)}`,
-        `Suitable κ, max probability late vs early: ${verdictText(compare(stat(M, 'meanMaxProb', 'end'), stat(M, 'meanMaxProb', 'start'), 'higher'), 'late', 'early', 3, ABOVE)}`,
-        `Too small κ stays random (late noise-free max probability below the suitable run's): ${verdictText(compare(stat(S, 'meanMaxProbClean', 'end'), stat(M, 'meanMaxProbClean', 'end'), 'lower'), 'κ too small', 'suitable κ', 3, BELOW)} A uniform choice among the ${C} candidates would give ${fmt(1 / C, 3)}. (The noisy sample's max probability rises with falling τ whatever κ is, so the noise-free one shows randomness.)`,
-        `Too small κ keeps changing the mask (late mask L1 above the suitable run's): ${verdictText(compare(stat(S, 'meanMaskL1', 'end'), stat(M, 'meanMaskL1', 'end'), 'higher'), 'κ too small', 'suitable κ', 4, ABOVE)}`,
-        `Too large κ freezes at once (early mask L1 below the suitable run's): ${verdictText(compare(stat(L, 'meanMaskL1', 'start'), stat(M, 'meanMaskL1', 'start'), 'lower'), 'κ too large', 'suitable κ', 4, BELOW)}`,
-        `Final English PPL, suitable vs too small: ${verdictText(compare(ppl(M), ppl(S), 'lower'), 'suitable κ', 'κ too small')}`,
-        `Final English PPL, suitable vs too large: ${verdictText(compare(ppl(M), ppl(L), 'lower'), 'suitable κ', 'κ too large')}`,
-      ]),
+      ...direction(
+        'With a suitable κ the mask difference decays toward 0 and the max probability rises toward 1; too small a κ keeps the masks random, too large a κ freezes them at once (lab-scale reference: κ held at 1 → PPL 63.6, max probability 0.18; κ at 1e4 → frozen from step 1, 9.27, against 6.42 with the schedule).',
+        [
+          `Suitable κ, mask L1 late vs early: ${verdictText(compare(stat(M, 'meanMaskL1', 'end'), stat(M, 'meanMaskL1', 'start'), 'lower'), 'late', 'early', 4, BELOW)}`,
+          `Suitable κ, max probability late vs early: ${verdictText(compare(stat(M, 'meanMaxProb', 'end'), stat(M, 'meanMaxProb', 'start'), 'higher'), 'late', 'early', 3, ABOVE)}`,
+          `Too small κ stays random (late noise-free max probability below the suitable run's): ${verdictText(compare(stat(S, 'meanMaxProbClean', 'end'), stat(M, 'meanMaxProbClean', 'end'), 'lower'), 'κ too small', 'suitable κ', 3, BELOW)} A uniform choice among the ${C} candidates would give ${fmt(1 / C, 3)}. (The noisy sample's max probability rises with falling τ whatever κ is, so the noise-free one shows randomness.)`,
+          `Too small κ keeps changing the mask (late mask L1 above the suitable run's): ${verdictText(compare(stat(S, 'meanMaskL1', 'end'), stat(M, 'meanMaskL1', 'end'), 'higher'), 'κ too small', 'suitable κ', 4, ABOVE)}`,
+          `Too large κ freezes at once (early mask L1 below the suitable run's): ${verdictText(compare(stat(L, 'meanMaskL1', 'start'), stat(M, 'meanMaskL1', 'start'), 'lower'), 'κ too large', 'suitable κ', 4, BELOW)}`,
+          `Final English PPL, suitable vs too small: ${verdictText(compare(ppl(M), ppl(S), 'lower'), 'suitable κ', 'κ too small')}`,
+          `Final English PPL, suitable vs too large: ${verdictText(compare(ppl(M), ppl(L), 'lower'), 'suitable κ', 'κ too large')}`,
+        ],
+      ),
       `Runs: ${runList(found.flat())}.`,
       '',
     );

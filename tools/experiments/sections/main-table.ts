@@ -27,7 +27,10 @@ export const mainTable: Section = {
         continue;
       }
       const c = recs[0].config;
-      lines.push(`MaskLLM: SparseGPT (mask-only) prior, tuned small-model preset, one mask sample per step; ${describeSchedule(c)}${model === 'tiny-vit' ? ' (ViT: the whole validation and test sets)' : ''}. Baselines are one-shot on the same frozen weights. ${seedNote(recs.map((r) => r.config.seed))}`, '');
+      lines.push(
+        `MaskLLM: SparseGPT (mask-only) prior, tuned small-model preset, one mask sample per step; ${describeSchedule(c)}${model === 'tiny-vit' ? ' (ViT: the whole validation and test sets)' : ''}. Baselines are one-shot on the same frozen weights. ${seedNote(recs.map((r) => r.config.seed))}`,
+        '',
+      );
       const isVit = model === 'tiny-vit';
       const keys = recs[0].rows.map((r) => r.key);
       const rowsOf = (key: string) => recs.map((r) => r.rows.find((x) => x.key === key));
@@ -38,7 +41,9 @@ export const mainTable: Section = {
         if (isVit) return [first.label, meanSpread(rows.map((r) => 100 * (r?.metrics.test?.accuracy ?? NaN))), bpw];
         return [first.label, meanSpread(rows.map((r) => r?.metrics.en?.ppl ?? NaN)), meanSpread(rows.map((r) => r?.metrics.code?.ppl ?? NaN)), bpw];
       });
-      lines.push(...table(isVit ? ['method', 'test accuracy (%)', 'bits/weight of mask'] : ['method', 'English val PPL', 'code val PPL', 'bits/weight of mask'], body));
+      lines.push(
+        ...table(isVit ? ['method', 'test accuracy (%)', 'bits/weight of mask'] : ['method', 'English val PPL', 'code val PPL', 'bits/weight of mask'], body),
+      );
 
       const metric = (key: string) => recs.map((r) => metricOf(r.rows.find((x) => x.key === key)?.metrics, model));
       const better = betterOf(model);
@@ -51,14 +56,23 @@ export const mainTable: Section = {
       const gapU = recs.map((_, i) => gapClosed(dense[i], sgptU[i], mllm[i], better));
       const gapM = recs.map((_, i) => gapClosed(dense[i], sgpt[i], mllm[i], better));
       const g = mean(gapU);
-      const where = !Number.isFinite(g) ? 'undefined: SparseGPT + update is not worse than dense in some seed' : g < PAPER_GAP[0] ? 'below the paper’s range' : g > PAPER_GAP[1] ? 'above the paper’s range' : 'inside the paper’s range';
+      const where = !Number.isFinite(g)
+        ? 'undefined: SparseGPT + update is not worse than dense in some seed'
+        : g < PAPER_GAP[0]
+          ? 'below the paper’s range'
+          : g > PAPER_GAP[1]
+            ? 'above the paper’s range'
+            : 'inside the paper’s range';
       const unit = isVit ? 'accuracy' : 'English PPL';
       lines.push(
-        ...direction(`MaskLLM beats every one-shot 2:4 mask and closes ${pct(PAPER_GAP[0])}–${pct(PAPER_GAP[1])} of the gap between SparseGPT (with its weight update, the paper's baseline) and dense (LLaMA-2 7B Wikitext PPL: dense 5.12, SparseGPT 10.42, MaskLLM 6.72; ViT-B/16: SparseGPT 71.52%, MaskLLM 76.2% after one epoch, dense 79.15%).`, [
-          `MaskLLM vs SparseGPT + weight update (${unit}): ${verdictText(compare(mllm, sgptU, better), 'MaskLLM', 'SparseGPT + update')}`,
-          `MaskLLM vs the best mask-only one-shot mask (magnitude, Wanda, SparseGPT without update, best per seed): ${verdictText(compare(mllm, bestOneShot, better), 'MaskLLM', 'the best one-shot mask')}`,
-          `Gap closed, SparseGPT + update → dense: ${gapU.map((x) => pct(x)).join(', ')} (mean ${pct(g)}, ${where}; above 100% means MaskLLM beats the dense model, below 0% that it is worse than SparseGPT + update). Against SparseGPT without the update (MaskLLM's own prior): ${gapM.map((x) => pct(x)).join(', ')}.`,
-        ]),
+        ...direction(
+          `MaskLLM beats every one-shot 2:4 mask and closes ${pct(PAPER_GAP[0])}–${pct(PAPER_GAP[1])} of the gap between SparseGPT (with its weight update, the paper's baseline) and dense (LLaMA-2 7B Wikitext PPL: dense 5.12, SparseGPT 10.42, MaskLLM 6.72; ViT-B/16: SparseGPT 71.52%, MaskLLM 76.2% after one epoch, dense 79.15%).`,
+          [
+            `MaskLLM vs SparseGPT + weight update (${unit}): ${verdictText(compare(mllm, sgptU, better), 'MaskLLM', 'SparseGPT + update')}`,
+            `MaskLLM vs the best mask-only one-shot mask (magnitude, Wanda, SparseGPT without update, best per seed): ${verdictText(compare(mllm, bestOneShot, better), 'MaskLLM', 'the best one-shot mask')}`,
+            `Gap closed, SparseGPT + update → dense: ${gapU.map((x) => pct(x)).join(', ')} (mean ${pct(g)}, ${where}; above 100% means MaskLLM beats the dense model, below 0% that it is worse than SparseGPT + update). Against SparseGPT without the update (MaskLLM's own prior): ${gapM.map((x) => pct(x)).join(', ')}.`,
+          ],
+        ),
         `Runs: ${runList(found)}.`,
         '',
       );

@@ -30,11 +30,20 @@ export const priors: Section = {
     const learnedCode = found.map((fs) => fs.map((f) => rowMetric(f.rec, 'maskllm', codePpl)));
     const lines: string[] = [];
     const any = found.flat().find((f) => f.rec)?.rec;
-    lines.push(`tiny-gpt, MaskLLM with each prior and the same budget: ${any ? describeSchedule(any.config) : 'not run yet'}. The prior's own metric is its one-shot 2:4 mask (computed in the same run, same calibration). ${seedNote(o.seeds)}`, '');
+    lines.push(
+      `tiny-gpt, MaskLLM with each prior and the same budget: ${any ? describeSchedule(any.config) : 'not run yet'}. The prior's own metric is its one-shot 2:4 mask (computed in the same run, same calibration). ${seedNote(o.seeds)}`,
+      '',
+    );
     lines.push(
       ...table(
         ['prior', "prior's own English PPL", 'learned English PPL', 'learned code PPL', 'learned − own (English)'],
-        PRIORS.map((p, i) => [p.label, p.row ? meanSpread(own[i]) : '—', meanSpread(learned[i]), meanSpread(learnedCode[i]), p.row ? fmt(mean(learned[i]) - mean(own[i])) : '—']),
+        PRIORS.map((p, i) => [
+          p.label,
+          p.row ? meanSpread(own[i]) : '—',
+          meanSpread(learned[i]),
+          meanSpread(learnedCode[i]),
+          p.row ? fmt(mean(learned[i]) - mean(own[i])) : '—',
+        ]),
       ),
     );
     const withPrior = PRIORS.map((p, i) => ({ p, i })).filter(({ p }) => p.row !== null);
@@ -42,11 +51,14 @@ export const priors: Section = {
     const priorMeans = withPrior.map(({ i }) => mean(learned[i])).filter(Number.isFinite);
     const spreadPriors = priorMeans.length ? Math.max(...priorMeans) - Math.min(...priorMeans) : Number.NaN;
     lines.push(
-      ...direction('No prior is clearly worse than the SparseGPT prior (LLaMA-2 7B: 9.12 vs 6.72), and the learned mask improves on its one-shot prior. The lab-scale reference run (d=128): magnitude 5.48, SparseGPT 5.50, none 5.61: priors help a little and their source hardly matters.', [
-        `SparseGPT prior vs no prior (learned English PPL): ${verdictText(compare(learned[3], learned[0], 'lower'), 'the SparseGPT prior', 'no prior')}`,
-        ...improved.map((t) => `Learned vs own, ${t}`),
-        `The learned English PPL of the three priors spans ${fmt(spreadPriors)} (max − min of their means).`,
-      ]),
+      ...direction(
+        'No prior is clearly worse than the SparseGPT prior (LLaMA-2 7B: 9.12 vs 6.72), and the learned mask improves on its one-shot prior. The lab-scale reference run (d=128): magnitude 5.48, SparseGPT 5.50, none 5.61: priors help a little and their source hardly matters.',
+        [
+          `SparseGPT prior vs no prior (learned English PPL): ${verdictText(compare(learned[3], learned[0], 'lower'), 'the SparseGPT prior', 'no prior')}`,
+          ...improved.map((t) => `Learned vs own, ${t}`),
+          `The learned English PPL of the three priors spans ${fmt(spreadPriors)} (max − min of their means).`,
+        ],
+      ),
       `Runs: ${runList(found.flat())}.`,
       '',
     );

@@ -21,14 +21,20 @@ export const regulariser: Section = {
     const lines = [
       `tiny-gpt, SparseGPT prior: ${c ? describeSchedule(c) : 'not run yet'}; the only difference is λ. ${seedNote(o.seeds)}`,
       '',
-      ...table(['regulariser', 'English PPL', 'code PPL'], [
-        [`on (λ ${c ? num(c.lambda) : '?'}${c?.lambdaDecay ? ', decaying to 0' : ''})`, meanSpread(en(on)), meanSpread(code(on))],
-        ['off (λ 0)', meanSpread(en(off)), meanSpread(code(off))],
-      ]),
-      ...direction('The regulariser helps a little (GPT-3 2B: 11.59 without, 11.42 with). The lab-scale reference run saw no visible difference (λ 1e-5 or 1e-3).', [
-        `English PPL: ${verdictText(compare(en(on), en(off), 'lower'), 'λ on', 'λ off')}`,
-        `code PPL: ${verdictText(compare(code(on), code(off), 'lower'), 'λ on', 'λ off')}`,
-      ]),
+      ...table(
+        ['regulariser', 'English PPL', 'code PPL'],
+        [
+          [`on (λ ${c ? num(c.lambda) : '?'}${c?.lambdaDecay ? ', decaying to 0' : ''})`, meanSpread(en(on)), meanSpread(code(on))],
+          ['off (λ 0)', meanSpread(en(off)), meanSpread(code(off))],
+        ],
+      ),
+      ...direction(
+        'The regulariser helps a little (GPT-3 2B: 11.59 without, 11.42 with). The lab-scale reference run saw no visible difference (λ 1e-5 or 1e-3).',
+        [
+          `English PPL: ${verdictText(compare(en(on), en(off), 'lower'), 'λ on', 'λ off')}`,
+          `code PPL: ${verdictText(compare(code(on), code(off), 'lower'), 'λ on', 'λ off')}`,
+        ],
+      ),
       `Runs: ${runList([...on, ...off])}.`,
       '',
     ];

@@ -17,7 +17,10 @@ export function calibSizes(o: PlanOptions): number[] {
 function oneShotRun(o: PlanOptions, k: number, seed: number): RunDef {
   const base = baseRun(o, seed);
   if (k === base.config.calibBatches) return base;
-  return { name: `sample-efficiency/sparsegpt-calib${k}-seed${seed}`, config: ablationConfig(o, seed, { method: 'sparsegpt', sparsegptUpdate: true, calibBatches: k }) };
+  return {
+    name: `sample-efficiency/sparsegpt-calib${k}-seed${seed}`,
+    config: ablationConfig(o, seed, { method: 'sparsegpt', sparsegptUpdate: true, calibBatches: k }),
+  };
 }
 
 /** Sequences a MaskLLM run has consumed at `step`: its prior's calibration set plus the learning batches. */
@@ -85,19 +88,28 @@ export const sampleEfficiency: Section = {
       ];
       const refs = Number.isFinite(dense) ? [{ name: 'dense', y: dense }] : [];
       charts.push({
-        file: 'sample-efficiency.png', title: `English validation PPL against training sequences consumed (${o.seeds.length > 1 ? 'mean over seeds' : `seed ${o.seeds[0]}`})`, xTitle: 'training sequences of 128 bytes consumed', yTitle: 'English validation PPL',
-        logY: spansDecade([...series.flatMap((s) => s.y), ...refs.map((r) => r.y)]), integerX: true, series, refs,
+        file: 'sample-efficiency.png',
+        title: `English validation PPL against training sequences consumed (${o.seeds.length > 1 ? 'mean over seeds' : `seed ${o.seeds[0]}`})`,
+        xTitle: 'training sequences of 128 bytes consumed',
+        yTitle: 'English validation PPL',
+        logY: spansDecade([...series.flatMap((s) => s.y), ...refs.map((r) => r.y)]),
+        integerX: true,
+        series,
+        refs,
       });
       lines.push(`![PPL against training sequences: MaskLLM and SparseGPT](${link('sample-efficiency.png')})`, '');
     }
     const startsWorse = curve.length ? curve[0].y > priorPpl : null;
     lines.push(
-      ...direction('MaskLLM starts worse than its prior and overtakes it after about 10 prior-sized calibration sets of data; with more data it keeps improving while SparseGPT saturates.', [
-        `At its first evaluation (${curve[0]?.x ?? '—'} sequences) MaskLLM is ${startsWorse === null ? 'not run yet' : startsWorse ? `**worse** than its prior (${fmt(curve[0].y)} vs ${fmt(priorPpl)}), as in the paper` : `already **better** than its prior (${fmt(curve[0].y)} vs ${fmt(priorPpl)}), unlike the paper`}.`,
-        `It overtakes its prior (SparseGPT mask only, ${priorSet} sequences, PPL ${fmt(priorPpl)}) for good ${overPrior === null ? `**not within the run** (${lastX} sequences)` : `at **${overPrior} sequences = ${fmt(overPrior / priorSet, 1)} calibration sets** (paper: ~10)`}; per seed: ${perSeed.join('; ') || '—'}.`,
-        `The best SparseGPT with weight update (${Number.isFinite(bestUpd) ? `PPL ${fmt(bestUpd)} at ${seqs(bestUpdK)} sequences` : 'not run yet'}) is overtaken ${overBest === null ? `**not within the run** (${lastX} sequences)` : `at **${overBest} sequences**`}.`,
-        `SparseGPT (mask only) from ${seqs(sizes[0])} to ${seqs(sizes[sizes.length - 1])} calibration sequences: ${fmt(mean(mask[0]))} → ${fmt(mean(mask[mask.length - 1]))}; with update ${fmt(mean(upd[0]))} → ${fmt(mean(upd[upd.length - 1]))}.`,
-      ]),
+      ...direction(
+        'MaskLLM starts worse than its prior and overtakes it after about 10 prior-sized calibration sets of data; with more data it keeps improving while SparseGPT saturates.',
+        [
+          `At its first evaluation (${curve[0]?.x ?? '—'} sequences) MaskLLM is ${startsWorse === null ? 'not run yet' : startsWorse ? `**worse** than its prior (${fmt(curve[0].y)} vs ${fmt(priorPpl)}), as in the paper` : `already **better** than its prior (${fmt(curve[0].y)} vs ${fmt(priorPpl)}), unlike the paper`}.`,
+          `It overtakes its prior (SparseGPT mask only, ${priorSet} sequences, PPL ${fmt(priorPpl)}) for good ${overPrior === null ? `**not within the run** (${lastX} sequences)` : `at **${overPrior} sequences = ${fmt(overPrior / priorSet, 1)} calibration sets** (paper: ~10)`}; per seed: ${perSeed.join('; ') || '—'}.`,
+          `The best SparseGPT with weight update (${Number.isFinite(bestUpd) ? `PPL ${fmt(bestUpd)} at ${seqs(bestUpdK)} sequences` : 'not run yet'}) is overtaken ${overBest === null ? `**not within the run** (${lastX} sequences)` : `at **${overBest} sequences**`}.`,
+          `SparseGPT (mask only) from ${seqs(sizes[0])} to ${seqs(sizes[sizes.length - 1])} calibration sequences: ${fmt(mean(mask[0]))} → ${fmt(mean(mask[mask.length - 1]))}; with update ${fmt(mean(upd[0]))} → ${fmt(mean(upd[upd.length - 1]))}.`,
+        ],
+      ),
       `Runs: ${runList([...bases, ...shots.flat().filter((f) => !f.def.name.startsWith('base/'))])}.`,
       '',
     );

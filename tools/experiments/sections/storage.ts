@@ -41,17 +41,44 @@ export const storage: Section = {
       const file = rec ? join(rec.dir, 'mask.packed') : '';
       const split = file && existsSync(file) ? packedSplit(new Uint8Array(readFileSync(file))) : null;
       return {
-        n, m, masked, bound: bitsPerWeight(nmPattern(n, m)), word: packedWordBits(n, m),
-        payload: bits(split?.payload), header: split?.header ?? Number.NaN,
-        packed: bits(rec?.files.packed), safetensors: bits(rec?.files.safetensors), state: bits(rec?.files.state),
+        n,
+        m,
+        masked,
+        bound: bitsPerWeight(nmPattern(n, m)),
+        word: packedWordBits(n, m),
+        payload: bits(split?.payload),
+        header: split?.header ?? Number.NaN,
+        packed: bits(rec?.files.packed),
+        safetensors: bits(rec?.files.safetensors),
+        state: bits(rec?.files.state),
       };
     });
     const lines: string[] = [
       `File sizes of the learned masks of section 7 (seed ${o.seeds[0]}) as the session exports them, in bits per masked weight (masked weights from model.json). The resumable state is exported to measure it but not kept (tens of MB for 4:8). The packed payload stores ${'`'}digits${'`'} base-C candidate indices per u32, so its ideal is 32 / (digits · M) bits per weight.`,
       '',
       ...table(
-        ['pattern', 'masked weights', 'bound log2(C(M,N))/M', 'u32 word ideal', 'packed payload', 'packed header (bytes)', 'mask.packed file', 'mask.safetensors file', 'resumable state'],
-        rows.map((r) => [`${r.n}:${r.m}`, Number.isFinite(r.masked) ? String(r.masked) : '—', fmt(r.bound, 3), fmt(r.word, 3), fmt(r.payload, 3), Number.isFinite(r.header) ? String(r.header) : '—', fmt(r.packed, 3), fmt(r.safetensors, 2), fmt(r.state, 1)]),
+        [
+          'pattern',
+          'masked weights',
+          'bound log2(C(M,N))/M',
+          'u32 word ideal',
+          'packed payload',
+          'packed header (bytes)',
+          'mask.packed file',
+          'mask.safetensors file',
+          'resumable state',
+        ],
+        rows.map((r) => [
+          `${r.n}:${r.m}`,
+          Number.isFinite(r.masked) ? String(r.masked) : '—',
+          fmt(r.bound, 3),
+          fmt(r.word, 3),
+          fmt(r.payload, 3),
+          Number.isFinite(r.header) ? String(r.header) : '—',
+          fmt(r.packed, 3),
+          fmt(r.safetensors, 2),
+          fmt(r.state, 1),
+        ]),
       ),
     ];
     const measured = rows.filter((r) => Number.isFinite(r.payload));
