@@ -22,6 +22,12 @@ function listFew(names: string[]): string {
 
 /** Map a checkpoint's tensors to canonical names, strictly: missing, unexpected or misshapen tensors are errors. */
 export function canonicalWeights(config: ModelConfig, tensors: Map<string, StTensor>): Map<string, Float32Array> {
+  if (config.kind === 'gpt2' && !config.tieWordEmbeddings) {
+    // the lab's GPT computes its logits with wte; an untied lm_head would be ignored without a word
+    throw new SafetensorsError(
+      "config.json sets tie_word_embeddings: false (an lm_head.weight of its own); the lab's GPT ties the output layer to wte and cannot use an untied head",
+    );
+  }
   const expected = parameterShapes(config);
   const used = new Set<string>();
   const out = new Map<string, Float32Array>();

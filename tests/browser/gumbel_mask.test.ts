@@ -9,6 +9,14 @@ import { randint, randn, testSeed } from '../helpers/random';
 
 const LAYOUTS: WeightLayout[] = ['out_in', 'in_out'];
 
+/**
+ * The f32 bound for a soft mask (and y) against the f64 twin: every probability is divided by a sum
+ * of C exponentials, whose f32 rounding grows with C (up to ~C ulps), and a mask element sums the
+ * probabilities of the candidates that keep it. So C · 2⁻²³, at least 1e-6: 2:4 (C = 6) 1e-6,
+ * 2:8 (28) 3.3e-6, 4:8 (70) 8.3e-6. A fresh seed measured 1.01e-6 for 4:8 with κ = 300, τ = 2.025.
+ */
+const softTol = (C: number) => Math.max(1e-6, C * 2 ** -23);
+
 /** rows × groupsPerRow groups; 13 × 5 = 65 does not divide the workgroup (64); 1 × 1 is the size-1 edge. */
 function setup(n: number, m: number, layout: WeightLayout, rows: number, groupsPerRow: number) {
   const p = nmPattern(n, m);
@@ -22,7 +30,7 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
   const seed = testSeed();
 
   // κ, τ at the start and the middle of the LLM schedule; logits at the init scale σ0 = 0.01 and
-  // larger (a trained layer). Max abs difference ≤ 1e-6 here.
+  // larger (a trained layer). Max abs difference ≤ softTol(C) here.
   const regimes: [number, number, number][] = [
     [100, 4, 0.01],
     [300, 2.025, 0.01],
@@ -30,7 +38,7 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
     [1, 1, 1],
   ];
 
-  it.runIf(gpu)('soft mask and y match within 1e-6 (2:4, 2:8, 4:8; both layouts; G = 65 and 1)', async () => {
+  it.runIf(gpu)('soft mask and y match within the f32 bound softTol(C) (2:4, 2:8, 4:8; both layouts; G = 65 and 1)', async () => {
     const g = gpu!;
     for (const [n, m] of [
       [2, 4],
@@ -53,8 +61,8 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
             const what = `${n}:${m} ${layout} G=${gl.groups} κ=${kappa} τ=${tau} seed=${seed}`;
             const mask = await g.read(got.mask),
               y = await g.read(got.y);
-            expect(maxAbsDiff(mask, want.mask.f32), `mask ${what}`).toBeLessThanOrEqual(1e-6);
-            expect(maxAbsDiff(y, want.y.f32), `y ${what}`).toBeLessThanOrEqual(1e-6);
+            expect(maxAbsDiff(mask, want.mask.f32), `mask ${what}`).toBeLessThanOrEqual(softTol(C));
+            expect(maxAbsDiff(y, want.y.f32), `y ${what}`).toBeLessThanOrEqual(softTol(C));
             for (let grp = 0; grp < gl.groups; grp++) {
               let s = 0;
               for (let k = 0; k < m; k++) s += mask[elementIndex(gl, grp, k)];
@@ -178,7 +186,7 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
   });
 
   it.runIf(gpu)(
-    'fused sample_masked: mask and y as the CPU twin (1e-6), W ⊙ m bit-identical to the unfused pair, no NaN (2:4, 1:4, 4:8; both layouts)',
+    'fused sample_masked: mask and y as the CPU twin (softTol(C)), W ⊙ m bit-identical to the unfused pair, no NaN (2:4, 1:4, 4:8; both layouts)',
     async () => {
       const g = gpu!;
       for (const [n, m] of [
@@ -200,8 +208,8 @@ describe('gumbel_mask.wgsl vs CPU twin', async () => {
           const mask = await g.read(got.mask),
             y = await g.read(got.y),
             weff = await g.read(got.weff);
-          expect(maxAbsDiff(mask, want.mask.f32), `mask ${what}`).toBeLessThanOrEqual(1e-6);
-          expect(maxAbsDiff(y, want.y.f32), `y ${what}`).toBeLessThanOrEqual(1e-6);
+          expect(maxAbsDiff(mask, want.mask.f32), `mask ${what}`).toBeLessThanOrEqual(softTol(C));
+          expect(maxAbsDiff(y, want.y.f32), `y ${what}`).toBeLessThanOrEqual(softTol(C));
           expect(weff.every(Number.isFinite), `W ⊙ m finite ${what}`).toBe(true);
           expectClose(weff, want.weff.f32, 1e-6, `W ⊙ m vs CPU ${what}`);
           // the reference path on the same GPU: sample, then the separate W ⊙ m pass

@@ -5,33 +5,10 @@
 // fuzz-config.test.ts.
 import { describe, expect, it } from 'vitest';
 import { canonicalWeights, parameterShapes } from '../../src/models/checkpoint';
-import type { GptConfig, ModelConfig, VitConfig } from '../../src/models/config';
+import type { GptConfig, ModelConfig } from '../../src/models/config';
 import { SafetensorsError, type StTensor } from '../../src/models/safetensors';
+import { GPT2_SMALL, VIT_B16 } from '../helpers/hub-configs';
 
-const GPT2_SMALL: GptConfig = {
-  kind: 'gpt2',
-  vocabSize: 50257,
-  nPositions: 1024,
-  nEmbd: 768,
-  nLayer: 12,
-  nHead: 12,
-  layerNormEps: 1e-5,
-  tieWordEmbeddings: true,
-};
-const VIT_B16: VitConfig = {
-  kind: 'vit',
-  hiddenSize: 768,
-  numLayers: 12,
-  numHeads: 12,
-  intermediateSize: 3072,
-  imageSize: 224,
-  patchSize: 16,
-  numChannels: 3,
-  numLabels: 1000,
-  layerNormEps: 1e-12,
-  qkvBias: true,
-  labels: Array.from({ length: 1000 }, (_, i) => `c${i}`),
-};
 const tinyGpt: GptConfig = { kind: 'gpt2', vocabSize: 11, nPositions: 7, nEmbd: 6, nLayer: 2, nHead: 2, layerNormEps: 1e-5, tieWordEmbeddings: true };
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -91,5 +68,12 @@ describe('canonicalWeights: GPT-2 naming variants', () => {
     file.set(...tensor('lm_head.weight', [11, 5]));
     expect(() => canonicalWeights(tinyGpt, file)).toThrow(SafetensorsError);
     expect(() => canonicalWeights(tinyGpt, file)).toThrow('lm_head.weight has shape [11, 5], expected tied [11, 6]');
+  });
+
+  it('refuses an untied head (tie_word_embeddings: false) by name instead of silently using wte', () => {
+    const untied = { ...tinyGpt, tieWordEmbeddings: false };
+    const file = fileOf(untied);
+    file.set(...tensor('lm_head.weight', [11, 6]));
+    expect(() => canonicalWeights(untied, file)).toThrow(/tie_word_embeddings: false/);
   });
 });

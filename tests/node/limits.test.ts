@@ -3,17 +3,8 @@ import { bucketSize } from '../../src/gpu/buffers';
 import { checkModelFits, LimitError, plannedBuffers } from '../../src/lab/limits';
 import type { GptConfig, VitConfig } from '../../src/models/config';
 import { TINY_GPT, TINY_VIT } from '../../src/models/presets';
+import { GPT2_SMALL } from '../helpers/hub-configs';
 
-const GPT2_SMALL: GptConfig = {
-  kind: 'gpt2',
-  vocabSize: 50257,
-  nPositions: 1024,
-  nEmbd: 768,
-  nLayer: 12,
-  nHead: 12,
-  layerNormEps: 1e-5,
-  tieWordEmbeddings: true,
-};
 const BIG = { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: 2 ** 40 };
 // WebGPU's default (spec minimum) limits
 const DEFAULT_LIMITS = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
