@@ -5,7 +5,7 @@
 // randomized files: those that draw their inputs from tests/helpers/random.ts's testSeed().
 // --record writes the sweep to docs/seed-sweeps.json after every seed (docs/ARCHITECTURE.md, Tests,
 // reads it); `seeds.complete` says whether every requested seed ran.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -18,6 +18,7 @@ const SPECS: OptionSpec[] = [
   { name: 'project', type: 'string', choices: ['node', 'browser'], default: 'node', help: 'the Vitest project' },
   { name: 'seeds', type: 'int', default: 20, help: 'how many consecutive seeds' },
   { name: 'from', type: 'int', default: 1, help: 'the first seed' },
+  { name: 'jobs', type: 'int', default: 1, help: 'seeds run at once (node: 2 fills the idle tail of each run on 2 cores)' },
   { name: 'record', type: 'flag', help: `write the sweep to ${relative(ROOT, RECORD)}` },
   { name: 'help', type: 'flag', help: 'this text' },
 ];
@@ -50,19 +51,23 @@ interface VitestJson {
   testResults: { name: string; message?: string; assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
 }
 
-function runSeed(project: string, files: string[], seed: number, out: string): SeedResult {
+/** vitest's exit status and output (a failing run is a result here, not an exception). */
+function vitest(args: string[], seed: number): Promise<{ status: number | null; output: string }> {
+  return new Promise((done) => {
+    execFile('npx', ['vitest', 'run', ...args], { cwd: ROOT, env: { ...process.env, TEST_SEED: String(seed) }, maxBuffer: 1 << 26 }, (err, stdout, stderr) =>
+      done({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stderr || stdout }),
+    );
+  });
+}
+
+async function runSeed(project: string, files: string[], seed: number, out: string): Promise<SeedResult> {
   const t0 = performance.now();
   rmSync(out, { force: true });
-  const p = spawnSync('npx', ['vitest', 'run', '--project', project, '--reporter=json', `--outputFile=${out}`, ...files], {
-    cwd: ROOT,
-    env: { ...process.env, TEST_SEED: String(seed) },
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
+  const p = await vitest(['--project', project, '--reporter=json', `--outputFile=${out}`, ...files], seed);
   const seconds = (performance.now() - t0) / 1000;
   if (!existsSync(out)) {
     // vitest itself failed (bad file name, config error): that is not a seed result
-    throw new Error(`vitest wrote no report for seed ${seed} (exit ${p.status}):\n${(p.stderr || p.stdout).slice(-2000)}`);
+    throw new Error(`vitest wrote no report for seed ${seed} (exit ${p.status}):\n${p.output.slice(-2000)}`);
   }
   const r = JSON.parse(readFileSync(out, 'utf8')) as VitestJson;
   const failures: Failure[] = [];
@@ -75,6 +80,18 @@ function runSeed(project: string, files: string[], seed: number, out: string): S
   }
   if (p.status !== 0 && !failures.length) failures.push({ file: '(run)', test: '(vitest)', message: `exit ${p.status}` });
   return { seed, tests: r.numTotalTests, failures, seconds };
+}
+
+/** Sorted seeds as ranges, '1–57, 59' (with --jobs a stopped sweep can leave a gap). */
+function ranges(seeds: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < seeds.length;) {
+    let j = i;
+    while (j + 1 < seeds.length && seeds[j + 1] === seeds[j] + 1) j++;
+    out.push(i === j ? `${seeds[i]}` : `${seeds[i]}–${seeds[j]}`);
+    i = j + 1;
+  }
+  return out.join(', ');
 }
 
 const firstLine = (s: string) =>
@@ -100,16 +117,23 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'seeds-'));
   const results: SeedResult[] = [];
   const started = new Date();
-  try {
-    for (let seed = from; seed < from + count; seed++) {
-      const r = runSeed(project, files, seed, join(tmp, 'report.json'));
+  const jobs = opts.jobs as number;
+  if (jobs < 1) throw new UsageError('--jobs must be at least 1');
+  let next = from;
+  const worker = async (slot: number) => {
+    for (let seed = next++; seed < from + count; seed = next++) {
+      const r = await runSeed(project, files, seed, join(tmp, `report-${slot}.json`));
       results.push(r);
+      results.sort((a, b) => a.seed - b.seed);
       const status = r.failures.length ? `FAILED ${r.failures.length}` : 'ok';
       console.log(`seed ${seed}: ${status} (${r.tests} tests, ${r.seconds.toFixed(1)} s)`);
       for (const f of r.failures) console.log(`  ${f.file} › ${f.test}\n    ${f.message}`);
       // recorded after every seed, so a sweep stopped early still leaves what it ran (and says so)
       if (opts.record) record(project, files, from, count, started, results);
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: jobs }, (_, slot) => worker(slot)));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -129,7 +153,7 @@ function record(project: string, files: string[], from: number, count: number, s
   all[project] = {
     command: `npm run test:seeds -- --project ${project} --seeds ${count} --from ${from}${files.join(' ') === randomizedFiles(project).join(' ') ? '' : ' ' + files.join(' ')} --record`,
     date: started.toISOString(),
-    seeds: { from, to: from + count - 1, ran: results.length, complete: results.length === count },
+    seeds: { from, to: from + count - 1, ran: results.length, ranges: ranges(results.map((r) => r.seed)), complete: results.length === count },
     files,
     testsPerSeed: results[0]?.tests ?? 0,
     medianSecondsPerSeed: Number(seconds[Math.floor(seconds.length / 2)].toFixed(1)),
