@@ -12,6 +12,7 @@ import { MaskLearner } from '../src/sparsity/learner';
 import { PRESETS } from '../src/sparsity/schedule';
 import { helpText, parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
 import { loadImageShard, loadTrainText } from '../src/lab/lab-data';
+import { byteTokenizer } from '../src/data/byte-tokenizer';
 import { nodeAssets } from './lib/node-assets';
 import { nodeGpuEngine } from './lib/node-gpu';
 
@@ -34,7 +35,7 @@ async function main() {
   const engine = await nodeGpuEngine();
   const model = loadModel(engine, { safetensors: readFileSync(join(dir, 'model.safetensors')), config: cfgJson });
   const batch = TEST_BATCH[name];
-  const text = model.config.kind === 'gpt2' ? await loadTrainText(nodeAssets(), 'mixed') : null;
+  const text = model.config.kind === 'gpt2' ? await loadTrainText(nodeAssets(), 'mixed', byteTokenizer) : null;
   const imgs = model.config.kind === 'vit' ? await loadImageShard(nodeAssets(), 'train') : null;
   const input = (k: number) => (text ? textInput(sampleTextBatch(text, batch, 128, 9, k)) : imageInput(sampleImageBatch(imgs!, batch, 9, k)));
   const learner = new MaskLearner(model, { n: 2, m: 4, hyper: { ...PRESETS.tunedSmall, steps: 100 }, seed: 1 }, 5);

@@ -15,6 +15,7 @@ import { magnitudeMask } from '../src/sparsity/priors/magnitude';
 import type { LabModel } from '../src/models/model';
 import { helpText, parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
 import { loadImageShard, loadTextShard, loadTrainText } from '../src/lab/lab-data';
+import { byteTokenizer } from '../src/data/byte-tokenizer';
 import { nodeAssets } from './lib/node-assets';
 import { nodeGpuEngine } from './lib/node-gpu';
 
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   const model = buildModel(engine, config, init, true);
   const trainer = new DenseTrainer(model, cfg);
   const assets = nodeAssets();
-  const trainText = config.kind === 'gpt2' ? await loadTrainText(assets, 'mixed') : null;
+  const trainText = config.kind === 'gpt2' ? await loadTrainText(assets, 'mixed', byteTokenizer) : null;
   const trainImages = config.kind === 'vit' ? await loadImageShard(assets, 'train') : null;
   const context = config.kind === 'gpt2' ? config.nPositions : 0;
   console.log(

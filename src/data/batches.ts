@@ -11,6 +11,8 @@ export interface TextBatch {
   targets: Uint32Array;
   batch: number;
   context: number;
+  /** evaluation windows: the UTF-8 bytes the targets cover (bits per byte = nats ÷ bytes ÷ ln 2) */
+  targetBytes?: number;
 }
 
 export interface ImageBatch {
@@ -78,14 +80,17 @@ export function sampleTextBatch(tokens: Uint8Array | Uint32Array, batch: number,
 }
 
 /**
- * Evaluation protocol: non-overlapping windows, window w covers tokens [w*context, w*context + context]
- * (context+1 tokens; stride = context, so the last token of one window is the first input of the next),
- * W = floor((N − 1) / context) windows in order, capped at maxWindows (the first ones). Every token
- * 1..W*context is a target exactly once; the < context tokens after that are not scored. Windows come
- * in batches of EVAL_BATCH (32), the last one smaller. Report the mean loss over all targets (weight each
- * batch by its size). Each window restarts its context, so this is not a sliding-window perplexity.
+ * Evaluation protocol (docs/EVALUATION.md), the same for every tokenizer: the split's whole text is
+ * tokenized once; window w covers tokens [w*context, w*context + context] (context+1 tokens; stride =
+ * context, so the last token of one window is the first input of the next), W = floor((N − 1) /
+ * context) windows in order, capped at maxWindows (the first ones). Every token 1..W*context is a
+ * target exactly once; the < context tokens after that are not scored. Windows come in batches of
+ * EVAL_BATCH (32), the last one smaller. Report the mean loss over all targets (weight each batch by
+ * its size). Each window restarts its context, so this is not a sliding-window perplexity.
+ * `byteLengths[id]` (the tokenizer's UTF-8 bytes per token; default 1, bytes) gives each batch's
+ * `targetBytes`.
  */
-export function evalTextWindows(tokens: Uint8Array | Uint32Array, context: number, maxWindows?: number): TextBatch[] {
+export function evalTextWindows(tokens: Uint8Array | Uint32Array, context: number, maxWindows?: number, byteLengths?: Uint8Array): TextBatch[] {
   checkText(tokens, context);
   let windows = Math.floor((tokens.length - 1) / context);
   if (maxWindows !== undefined) {
@@ -97,6 +102,10 @@ export function evalTextWindows(tokens: Uint8Array | Uint32Array, context: numbe
     const batch = Math.min(EVAL_BATCH, windows - w0);
     const b: TextBatch = { inputs: new Uint32Array(batch * context), targets: new Uint32Array(batch * context), batch, context };
     for (let r = 0; r < batch; r++) fillWindow(tokens, (w0 + r) * context, context, b, r);
+    let bytes = 0;
+    if (byteLengths) for (const t of b.targets) bytes += byteLengths[t];
+    else bytes = b.targets.length;
+    b.targetBytes = bytes;
     out.push(b);
   }
   return out;

@@ -49,6 +49,8 @@ export interface ExperimentConfig {
   trainDomain: TextDomain;
   /** GPT: validation windows per domain in each evaluation (0 = the whole split) */
   evalWindows: number;
+  /** GPT: tokens per window, learning and evaluation (0 = the model's n_positions) */
+  context: number;
 }
 
 type NumKey = { [K in keyof ExperimentConfig]: ExperimentConfig[K] extends number ? K : never }[keyof ExperimentConfig];
@@ -97,6 +99,14 @@ export const FIELDS: FieldSpec[] = [
   { key: 'sparsegptUpdate', label: 'SparseGPT weight update', help: 'SparseGPT baseline with its OBS weight update (priors never update).', kind: 'bool' },
   { key: 'trainDomain', label: 'Training text', help: 'GPT: text the masks learn from (mixed = English + code).', kind: 'choice', choices: TRAIN_DOMAINS },
   { key: 'evalWindows', label: 'Eval windows', help: 'GPT: validation windows per domain per evaluation (0 = all).', kind: 'int', min: 0, max: 100000 },
+  {
+    key: 'context',
+    label: 'Context',
+    help: "GPT: tokens per window when learning and evaluating (0 = the model's n_positions; shorter is faster and needs less memory).",
+    kind: 'int',
+    min: 0,
+    max: 65536,
+  },
 ];
 
 /** The hyper-parameters a preset sets (only sanitizeConfig applies them: callers pass `preset`). */
@@ -154,6 +164,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   sparsegptUpdate: true,
   trainDomain: 'mixed',
   evalWindows: 64,
+  context: 0,
 };
 
 export function toHyper(c: ExperimentConfig): MaskLLMHyper {

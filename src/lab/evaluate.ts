@@ -1,7 +1,8 @@
 // Held-out evaluation. GPT: mean next-token cross-entropy over non-overlapping windows of the
-// model's context (every window predicts `context` targets; windows do not overlap, so each byte of
-// the split is predicted at most once), reported as perplexity and bits per token (= per byte for
-// the byte-level model). ViT: top-1 accuracy over the split, in order.
+// model's context (every window predicts `context` targets; windows do not overlap, so each token of
+// the split is predicted at most once; docs/EVALUATION.md), reported per token (loss, perplexity,
+// bits) and as bits per UTF-8 byte the targets cover, which compares models with different
+// tokenizers (for the byte-level model it equals bits per token). ViT: top-1 accuracy, in order.
 import { Tape } from '../autograd/tape';
 import type { Tensor } from '../autograd/tensor';
 import type { ImageBatch, TextBatch } from '../data/batches';
@@ -12,6 +13,10 @@ export interface TextEval {
   ppl: number;
   bitsPerToken: number;
   tokens: number;
+  /** total nats ÷ UTF-8 bytes covered by the targets ÷ ln 2 (absent in run records written before it existed) */
+  bitsPerByte?: number;
+  /** UTF-8 bytes the targets cover (idem) */
+  bytes?: number;
 }
 
 export interface ImageEval {
@@ -24,8 +29,9 @@ export const textInput = (b: TextBatch): ModelInput => ({ kind: 'text', inputs: 
 export const imageInput = (b: ImageBatch): ModelInput => ({ kind: 'images', images: b.images, labels: b.labels, batch: b.batch });
 
 export async function evaluateText(model: LabModel, batches: TextBatch[], override?: Map<string, Tensor>): Promise<TextEval> {
-  let sum = 0;
+  let sum = 0; // nats over every target
   let n = 0;
+  let bytes = 0;
   for (const b of batches) {
     const tape = new Tape(model.engine);
     const { loss } = model.forward(tape, textInput(b), override);
@@ -34,9 +40,10 @@ export async function evaluateText(model: LabModel, batches: TextBatch[], overri
     const count = b.batch * b.context;
     sum += v * count;
     n += count;
+    bytes += b.targetBytes ?? count;
   }
   const loss = sum / n;
-  return { loss, ppl: Math.exp(loss), bitsPerToken: loss / Math.LN2, tokens: n };
+  return { loss, ppl: Math.exp(loss), bitsPerToken: loss / Math.LN2, tokens: n, bitsPerByte: sum / bytes / Math.LN2, bytes };
 }
 
 export async function evaluateImages(model: LabModel, batches: ImageBatch[], override?: Map<string, Tensor>): Promise<ImageEval> {

@@ -43,13 +43,17 @@ export type DataSplit = (typeof DATA_SPLITS)[number];
 export const SESSION_STATES = ['idle', 'loading', 'ready', 'running', 'paused', 'done', 'error'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
 
-/** What a progress event reports: loading files, compiling shaders, baselines, learning steps, the final evaluation. */
-export const PROGRESS_PHASES = ['loading', 'compiling', 'baselines', 'learning', 'evaluating'] as const;
+/** What a progress event reports: loading files, tokenizing text (BPE models), compiling shaders, baselines, learning steps, the final evaluation. */
+export const PROGRESS_PHASES = ['loading', 'tokenizing', 'compiling', 'baselines', 'learning', 'evaluating'] as const;
 export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
 
 /** The files a run's mask can be exported as: safetensors (one U8 per weight), packed (the 2:4 index code), the resumable state. */
 export const MASK_FORMATS = ['safetensors', 'packed', 'state'] as const;
 export type MaskFormat = (typeof MASK_FORMATS)[number];
+
+/** A GPT's tokenizer, chosen by its vocabulary (src/data/tokenizer.ts): bytes (256) or GPT-2's BPE (50257). */
+export const TOKENIZER_KINDS = ['bytes', 'gpt2'] as const;
+export type TokenizerKind = (typeof TOKENIZER_KINDS)[number];
 
 /** The engine a lab runs on: WebGPU, or the TypeScript CPU engine when there is no adapter. */
 export const ENGINE_KINDS = ['gpu', 'cpu'] as const;

@@ -127,6 +127,8 @@ export function upgradeConfig(json: unknown, where: string = RUN_FILES.config): 
     out = { ...json, tool: version === 0 ? 'learn' : json.tool };
   }
   const config = checkExperimentConfig(out.config, where);
+  // records written before `context` existed ran every GPT window at the model's n_positions
+  if (config.context === undefined) config.context = 0;
   if (typeof out.adapter !== 'string') fail(where, `"adapter" must be a string (got ${JSON.stringify(out.adapter)})`);
   if (!['learn', 'regress', 'experiments'].includes(out.tool as string))
     fail(where, `"tool" must be learn, regress or experiments (got ${JSON.stringify(out.tool)})`);

@@ -8,6 +8,7 @@ import type { Engine } from '../backend/engine';
 import { sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
 import type { ImageShard } from '../data/shards';
 import { readCheckpoint, buildModel } from '../models/checkpoint';
+import { tokenizerKind } from '../data/tokenizer';
 import type { ModelConfig } from '../models/config';
 import type { LabModel, ModelInput } from '../models/model';
 import { MaskLearner, type StepMetrics } from '../sparsity/learner';
@@ -26,8 +27,8 @@ import { bitsPerWeight, nmPattern } from '../sparsity/patterns';
 import { scheduleAt } from '../sparsity/schedule';
 import type { AssetLoader } from './assets';
 import { toHyper, type ExperimentConfig } from './config';
-import { oneShotKey, type ImageSplit, type ProgressPhase, type ResultKey, type SessionState, type TextDomainName } from './names';
-import { loadLabData, type LabData } from './lab-data';
+import { oneShotKey, type ImageSplit, type ProgressPhase, type ResultKey, type SessionState, type TextDomainName, type TokenizerKind } from './names';
+import { gptContext, loadLabData, type LabData } from './lab-data';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
 import { checkModelFits } from './limits';
 import { findNonFiniteWeights, RESUME_KEYS } from './recovery';
@@ -57,6 +58,8 @@ export interface ModelSummary {
   sites: { name: string; shape: number[]; layout: string }[];
   /** bytes of learning state: logits, their gradient and two Adam moments, all f32 */
   learningStateBytes: number;
+  /** a GPT's tokenizer (chosen by its vocabulary) */
+  tokenizer?: TokenizerKind;
 }
 
 export interface EvaluationEvent {
@@ -151,12 +154,26 @@ export class LabSession {
       ({ config: modelConfig, weights } = readCheckpoint({ safetensors: st, config: cfgJson }));
     }
     this.modelName = config.model;
+    // a GPT whose vocabulary has no tokenizer here, or a context beyond its positions, is refused before anything is built
+    if (modelConfig.kind === 'gpt2') {
+      tokenizerKind(modelConfig.vocabSize);
+      if (config.context > modelConfig.nPositions)
+        throw new SessionError(
+          `context ${config.context} exceeds the model's ${modelConfig.nPositions} positions (n_positions); use at most ${modelConfig.nPositions}, or 0 for all`,
+        );
+    }
     // refuse a model too big for this device before allocating anything, naming what does not fit
-    if (this.engine.kind === 'gpu') checkModelFits(this.engine.info.limits, modelConfig, config.batch, undefined, { n: config.n, m: config.m });
+    if (this.engine.kind === 'gpu')
+      checkModelFits(this.engine.info.limits, modelConfig, config.batch, modelConfig.kind === 'gpt2' ? gptContext(modelConfig, config) : undefined, {
+        n: config.n,
+        m: config.m,
+      });
     this.model = buildModel(this.engine, modelConfig, weights);
     this.summary = this.summarize(config);
     this.emit({ type: 'model', summary: this.summary });
-    this.data = await loadLabData(this.assets, modelConfig, config);
+    this.data = await loadLabData(this.assets, modelConfig, config, (done, total, detail) =>
+      this.emit({ type: 'progress', phase: 'tokenizing', done, total, detail }),
+    );
     await this.compileShaders();
     await this.prepare();
   }
@@ -181,6 +198,7 @@ export class LabSession {
       maskedWeights: masked,
       sites: m.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout })),
       learningStateBytes: groups * C * 4 * 4,
+      ...(c.kind === 'gpt2' ? { tokenizer: tokenizerKind(c.vocabSize) } : {}),
     };
   }
 
@@ -228,7 +246,7 @@ export class LabSession {
     const c = this.config!;
     const d = this.data!;
     const mc = this.model!.config;
-    if (mc.kind === 'gpt2') return textInput(sampleTextBatch(d.train as Uint8Array, c.batch, mc.nPositions, seed, k));
+    if (mc.kind === 'gpt2') return textInput(sampleTextBatch(d.train as Uint8Array | Uint32Array, c.batch, gptContext(mc, c), seed, k));
     return imageInput(sampleImageBatch(d.train as ImageShard, c.batch, seed, k));
   }
 

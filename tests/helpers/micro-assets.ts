@@ -18,6 +18,8 @@ export const BYTE_GPT: GptConfig = {
   layerNormEps: 1e-5,
   tieWordEmbeddings: true,
 };
+/** BYTE_GPT with GPT-2's vocabulary: the lab tokenizes its text with GPT-2's BPE. */
+export const BPE_GPT: GptConfig = { ...BYTE_GPT, vocabSize: 50257 };
 export const SMALL_VIT: VitConfig = {
   kind: 'vit',
   hiddenSize: 16,
@@ -52,6 +54,12 @@ export function microAssets(seed = 1): AssetLoader {
   // scaled-up weights so pruning changes the outputs visibly
   const scale = (w: Map<string, Float32Array>) => new Map([...w].map(([k, v]) => [k, /ln|layernorm/.test(k) ? v : v.map((x) => x * 8)]));
   add('micro-gpt', BYTE_GPT, scale(gptInitialWeights(BYTE_GPT, seed)));
+  // GPT-2's vocabulary (BPE): 3 MB of embeddings, so written only when a test loads it
+  const lazy = new Map<string, () => Uint8Array>();
+  let bpe: ReturnType<typeof writeCheckpoint> | null = null;
+  const bpeFiles = () => (bpe ??= writeCheckpoint(BPE_GPT, scale(gptInitialWeights(BPE_GPT, seed))));
+  lazy.set('checkpoints/micro-gpt2/model.safetensors', () => bpeFiles().safetensors);
+  lazy.set('checkpoints/micro-gpt2/config.json', () => enc.encode(bpeFiles().configJson));
   add('micro-vit', SMALL_VIT, scale(vitInitialWeights(SMALL_VIT, seed)));
   // text: a small alphabet so there is something to learn
   for (const [d, s] of [
@@ -67,7 +75,7 @@ export function microAssets(seed = 1): AssetLoader {
   files.set('data/fmnist.test.bin', images(30, seed + 32));
   return {
     async load(path) {
-      const f = files.get(path);
+      const f = files.get(path) ?? lazy.get(path)?.();
       if (!f) throw new Error(`no asset ${path}`);
       return f;
     },

@@ -50,6 +50,36 @@ describe('LabRunner over a LabSession (CPU engine, micro models)', () => {
     expect(state.sites).toHaveLength(sites.length);
   });
 
+  it("a GPT with GPT-2's vocabulary: BPE text (tokenizing progress), bits per byte, learns, exports", async () => {
+    const x = session();
+    const { r, events } = x;
+    await r.load({ ...base, model: 'micro-gpt2', steps: 2, evalEvery: 2, evalWindows: 2, calibBatches: 1 });
+    const s = x.s;
+    expect(s.summary!.tokenizer).toBe('gpt2');
+    const phases = events.flatMap((e) => (e.type === 'progress' ? [e.phase] : []));
+    expect(phases).toContain('tokenizing');
+    await r.runToEnd();
+    expect(r.state).toBe('done');
+    for (const row of s.table) {
+      const en = row.metrics.en!;
+      // each BPE token of the micro text covers at least one byte: fewer bits per byte than per token
+      expect(en.bytes!).toBeGreaterThanOrEqual(en.tokens);
+      expect(en.bitsPerByte!).toBeCloseTo((en.loss * en.tokens) / en.bytes! / Math.LN2, 10);
+    }
+    const sites = s.model!.maskSites.map((x) => ({ name: x.name, shape: x.shape, layout: x.layout }));
+    expect(importMaskSafetensors(await s.exportMask('safetensors'), { n: 2, m: 4, weights: sites })).toHaveLength(sites.length);
+  });
+
+  it('the context setting sets the window length; beyond n_positions it is refused by name', async () => {
+    const x = session();
+    await x.r.load({ ...base, context: 8, method: 'magnitude' });
+    const en = x.s.table[0].metrics.en!;
+    expect(en.tokens).toBe(4 * 8); // evalWindows 4 windows of 8 targets
+    const y = session();
+    await expect(y.r.load({ ...base, context: 17 })).rejects.toThrow("context 17 exceeds the model's 16 positions (n_positions)");
+    expect(y.r.state).toBe('error');
+  });
+
   it('pause, step once and resume reach the same logits as an uninterrupted run', async () => {
     const a = session();
     await a.r.load(base);

@@ -6,6 +6,7 @@ import { sampleImageBatch, sampleTextBatch } from '../../src/data/batches';
 import { DenseTrainer } from '../../src/lab/dense-train';
 import { imageInput, textInput } from '../../src/lab/evaluate';
 import { loadImageShard, loadTrainText } from '../../src/lab/lab-data';
+import { byteTokenizer } from '../../src/data/byte-tokenizer';
 import { buildModel } from '../../src/models/checkpoint';
 import { gptInitialWeights } from '../../src/models/gpt';
 import { TINY_GPT, TINY_VIT } from '../../src/models/presets';
@@ -17,7 +18,7 @@ export async function profileStep(e: GpuEngine, which: 'tiny-gpt' | 'tiny-vit', 
   const model = buildModel(e, cfg, cfg.kind === 'gpt2' ? gptInitialWeights(cfg, 1) : vitInitialWeights(cfg, 1), true);
   const tr = new DenseTrainer(model, { steps: 10, lr: 1e-3, lrMin: 1e-4, warmup: 1, weightDecay: 0.1, betas: [0.9, 0.95], clip: 1, logEvery: 1 });
   const assets = nodeAssets();
-  const text = cfg.kind === 'gpt2' ? await loadTrainText(assets, 'mixed') : null;
+  const text = cfg.kind === 'gpt2' ? await loadTrainText(assets, 'mixed', byteTokenizer) : null;
   const imgs = cfg.kind === 'vit' ? await loadImageShard(assets, 'train', cfg) : null;
   const context = cfg.kind === 'gpt2' ? cfg.nPositions : 0;
   const input = (s: number) => (text ? textInput(sampleTextBatch(text, batch, context, 1, s)) : imageInput(sampleImageBatch(imgs!, batch, 1, s)));

@@ -7,8 +7,10 @@ const fmt = (x: number | undefined, d = 4) => (x === undefined || !Number.isFini
 
 export function describeMetrics(m: EvalMetrics): string {
   const parts: string[] = [];
-  if (m.en) parts.push(`ppl en ${fmt(m.en.ppl)}`);
-  if (m.code) parts.push(`ppl code ${fmt(m.code.ppl)}`);
+  // bits per byte (docs/EVALUATION.md) compares models with different tokenizers; PPL is per token
+  const bpb = (x: number | undefined) => (x === undefined ? '' : ` (${fmt(x)} bits/byte)`);
+  if (m.en) parts.push(`ppl en ${fmt(m.en.ppl)}${bpb(m.en.bitsPerByte)}`);
+  if (m.code) parts.push(`ppl code ${fmt(m.code.ppl)}${bpb(m.code.bitsPerByte)}`);
   if (m.val) parts.push(`val acc ${(100 * m.val.accuracy).toFixed(2)}%`);
   if (m.test) parts.push(`test acc ${(100 * m.test.accuracy).toFixed(2)}%`);
   return parts.join(', ');

@@ -2,6 +2,7 @@
 // from disk (file picker or drag-and-drop; sizes are checked before anything is read), and the
 // summary of what is loaded. hide=model removes the choice (radios and files); Load and the summary stay.
 import { useEffect, useState, type DragEvent } from 'react';
+import { TOKENIZER_LABEL } from '../../data/tokenizer';
 import { BUNDLED_MODELS } from '../../lab/assets';
 import { useLab } from '../../state/store';
 import { formatBytes } from '../format';
@@ -75,7 +76,8 @@ export function ModelPanel() {
               onChange={(ev) => onFiles(ev.target.files)}
             />
             <p className="small">
-              …or drop both files here. Files over 2 GiB are refused. GPT-2 models must be byte-level (256 tokens) to use the lab&apos;s text.
+              …or drop both files here. Files over 2 GiB are refused. A GPT-2 reads the lab&apos;s text with its own tokenizer: bytes (a 256-token vocabulary)
+              or GPT-2&apos;s BPE (50,257 tokens, every GPT-2 on the Hugging Face hub).
             </p>
           </div>
         </>
@@ -99,6 +101,12 @@ export function ModelPanel() {
             <dt>Layers</dt>
             <dd>{model.layers}</dd>
           </div>
+          {model.tokenizer && (
+            <div className="kv-row">
+              <dt>Tokenizer</dt>
+              <dd data-testid="model-tokenizer">{TOKENIZER_LABEL[model.tokenizer]}</dd>
+            </div>
+          )}
           <div className="kv-row">
             <dt>Masked weights</dt>
             <dd>

@@ -26,7 +26,8 @@ export function memoryForms(weights: number, n: number, m: number) {
 function metricCells(r: ResultRow, vit: boolean) {
   const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
   if (vit) return [f(r.metrics.val && r.metrics.val.accuracy * 100, 1), f(r.metrics.test && r.metrics.test.accuracy * 100, 1)];
-  return [f(r.metrics.en?.ppl), f(r.metrics.code?.ppl)];
+  // bits per byte compares models with different tokenizers (bytes vs GPT-2 BPE); PPL is per token
+  return [f(r.metrics.en?.ppl), f(r.metrics.en?.bitsPerByte, 3), f(r.metrics.code?.ppl), f(r.metrics.code?.bitsPerByte, 3)];
 }
 
 export function ResultsPanel() {
@@ -49,7 +50,7 @@ export function ResultsPanel() {
   }
   const vit = model.kind === 'vit';
   const mem = memoryForms(model.maskedWeights, loaded.n, loaded.m);
-  const heads = vit ? ['Val accuracy %', 'Test accuracy %'] : ['PPL English', 'PPL code'];
+  const heads = vit ? ['Val accuracy %', 'Test accuracy %'] : ['PPL English', 'Bits/byte English', 'PPL code', 'Bits/byte code'];
   return (
     <section className="panel" aria-labelledby="results-title" data-testid="results-panel">
       <h2 id="results-title">Results</h2>
@@ -58,8 +59,10 @@ export function ResultsPanel() {
           <div className="table-scroll">
             <table data-testid="results-table">
               <caption className="small">
-                {vit ? 'Accuracy (higher is better)' : 'Validation perplexity (lower is better)'} with each {loaded.n}:{loaded.m} mask applied to the frozen
-                weights.
+                {vit
+                  ? 'Accuracy (higher is better)'
+                  : `Validation perplexity per ${model.tokenizer === 'gpt2' ? 'GPT-2 token' : 'byte'} and bits per UTF-8 byte (lower is better)`}{' '}
+                with each {loaded.n}:{loaded.m} mask applied to the frozen weights.
               </caption>
               <thead>
                 <tr>

@@ -5,6 +5,7 @@ import { formatBytes, formatDuration } from '../format';
 
 const PHASE_TEXT = {
   loading: 'Loading',
+  tokenizing: 'Tokenizing text',
   compiling: 'Compiling shaders',
   baselines: 'One-shot baselines',
   learning: 'Learning',
