@@ -86,13 +86,14 @@ function originOfUrl(url: string): string | null {
 export function toProtocolEvent(e: SessionEvent): EventMessage | null {
   switch (e.type) {
     case 'progress': {
-      const data: { phase: typeof e.phase; done: number; total: number; detail?: string; stepsPerSecond?: number } = {
+      const data: { phase: typeof e.phase; done: number; total: number; detail?: string; stepsPerSecond?: number; etaSeconds?: number } = {
         phase: e.phase,
         done: e.done,
         total: e.total,
       };
       if (e.detail !== undefined) data.detail = e.detail;
       if (e.stepsPerSecond !== undefined && Number.isFinite(e.stepsPerSecond)) data.stepsPerSecond = e.stepsPerSecond;
+      if (e.etaSeconds !== undefined && Number.isFinite(e.etaSeconds)) data.etaSeconds = e.etaSeconds;
       return makeEvent('progress', data);
     }
     case 'metrics':

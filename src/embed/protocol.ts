@@ -339,7 +339,10 @@ const eventShapes = {
     { protocolVersion: num, commands: arrayOf(str(), 64), state: oneOf(SESSION_STATES), engine: oneOf(ENGINE_KINDS), warnings: arrayOf(str(4096), 256) },
     { open: true },
   ),
-  progress: obj({ phase: oneOf(PROGRESS_PHASES), done: finite, total: finite, detail: str(), stepsPerSecond: num }, { optional: ['detail', 'stepsPerSecond'] }),
+  progress: obj(
+    { phase: oneOf(PROGRESS_PHASES), done: finite, total: finite, detail: str(), stepsPerSecond: num, etaSeconds: num },
+    { optional: ['detail', 'stepsPerSecond', 'etaSeconds'] },
+  ),
   metrics: obj({ rows: arrayOf(stepRow) }),
   evaluation,
   done: obj({ rows: arrayOf(resultRow) }),

@@ -28,6 +28,7 @@ import { scheduleAt } from '../sparsity/schedule';
 import type { AssetLoader } from './assets';
 import { toHyper, type ExperimentConfig } from './config';
 import { oneShotKey, type ImageSplit, type ProgressPhase, type ResultKey, type SessionState, type TextDomainName, type TokenizerKind } from './names';
+import { etaStamper } from './eta';
 import { gptContext, loadLabData, type LabData } from './lab-data';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
 import { checkModelFits } from './limits';
@@ -70,7 +71,7 @@ export interface EvaluationEvent {
 
 export type SessionEvent =
   | { type: 'state'; state: SessionState; message?: string }
-  | { type: 'progress'; phase: ProgressPhase; done: number; total: number; detail?: string; stepsPerSecond?: number }
+  | { type: 'progress'; phase: ProgressPhase; done: number; total: number; detail?: string; stepsPerSecond?: number; etaSeconds?: number }
   | { type: 'model'; summary: ModelSummary }
   | { type: 'metrics'; rows: StepMetrics[] }
   | { type: 'evaluation'; evaluation: EvaluationEvent }
@@ -109,13 +110,16 @@ export class LabSession {
   private modelName = '';
   private priorFile: Uint8Array | null = null;
   private readonly readEvery: number;
+  private readonly emit: (e: SessionEvent) => void;
 
   constructor(
     readonly engine: Engine,
     readonly assets: AssetLoader,
-    private readonly emit: (e: SessionEvent) => void,
+    emit: (e: SessionEvent) => void,
     opts: SessionOptions = {},
   ) {
+    const stamp = etaStamper();
+    this.emit = (e) => emit(stamp(e));
     this.readEvery = opts.readEvery ?? 10;
   }
 
@@ -275,6 +279,8 @@ export class LabSession {
     const have = this.oneShotResults.get(key);
     if (have) return have;
     const c = this.config!;
+    // done 0 starts the phase's clock (etaStamper), so the first site already gives an ETA
+    this.emit({ type: 'progress', phase: 'baselines', done: 0, total: this.model!.maskSites.length, detail: key });
     const r = await oneShot(this.model!, method, {
       n: c.n,
       m: c.m,

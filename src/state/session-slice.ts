@@ -16,6 +16,8 @@ export interface LoadingInfo {
   done: number;
   total: number;
   detail?: string;
+  /** time left in this phase, once its rate is known (src/lab/eta.ts) */
+  etaSeconds?: number;
 }
 
 export interface RunInfo {
@@ -318,7 +320,7 @@ function handleWorkerEvent(e: Exclude<WorkerEvent, { type: 'recovery' }>, set: S
         const eta = rate && rate > 0 ? (e.total - e.done) / rate : null;
         set((s) => ({ run: { ...s.run, step: e.done, total: e.total, stepsPerSecond: rate, etaSeconds: eta, loading: null } }));
       } else {
-        set((s) => ({ run: { ...s.run, loading: { phase: e.phase, done: e.done, total: e.total, detail: e.detail } } }));
+        set((s) => ({ run: { ...s.run, loading: { phase: e.phase, done: e.done, total: e.total, detail: e.detail, etaSeconds: e.etaSeconds } } }));
       }
       break;
     case 'model':

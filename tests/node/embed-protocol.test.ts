@@ -290,7 +290,14 @@ describe('embed protocol: the types are derived from the validators', () => {
     expectTypeOf<CommandResults['getMetrics']>().toEqualTypeOf<LabMetricsSnapshot>();
     expectTypeOf<CommandResults['run']>().toEqualTypeOf<null>();
     expectTypeOf<CommandResults['exportMask']>().toEqualTypeOf<{ format: MaskFormat; bytes: ArrayBuffer }>();
-    expectTypeOf<EventData['progress']>().toEqualTypeOf<{ phase: ProgressPhase; done: number; total: number; detail?: string; stepsPerSecond?: number }>();
+    expectTypeOf<EventData['progress']>().toEqualTypeOf<{
+      phase: ProgressPhase;
+      done: number;
+      total: number;
+      detail?: string;
+      stepsPerSecond?: number;
+      etaSeconds?: number;
+    }>();
     expectTypeOf<EventData['evaluation']>().toEqualTypeOf<EvaluationEvent>();
     expectTypeOf<EventData['done']>().toEqualTypeOf<{ rows: ResultRow[] }>();
     expectTypeOf<EventData['error']>().toEqualTypeOf<{ message: string; step?: number; site?: string }>();

@@ -53,7 +53,8 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stdout): (e: S
           if (tty || (last && last.step + 1 === e.done)) line(s);
         } else {
           const key = `${e.phase} ${e.detail ?? ''}`;
-          if (tty) line(`${e.phase}${e.detail ? ` ${e.detail}` : ''} ${e.done}/${e.total}`);
+          if (tty)
+            line(`${e.phase}${e.detail ? ` ${e.detail}` : ''} ${e.done}/${e.total}${e.etaSeconds !== undefined ? `  ETA ${duration(e.etaSeconds)}` : ''}`);
           else if (key !== lastPhase) line(`${e.phase}${e.detail ? ` ${e.detail}` : ''}…`);
           lastPhase = key;
         }

@@ -128,6 +128,7 @@ export function RunPanel() {
               {ld.phase === 'loading'
                 ? `${ld.detail ?? ''} ${formatBytes(ld.done)} of ${formatBytes(ld.total)}`
                 : `${ld.detail ?? ''} ${ld.done} of ${ld.total}`}
+              {ld.etaSeconds !== undefined && ` (about ${formatDuration(ld.etaSeconds)} left)`}
             </dd>
           </div>
         )}
