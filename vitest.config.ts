@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { chromiumPath, chromiumArgs } from './tools/chromium.mjs';
 
-// Two projects: `node` runs pure TypeScript (CPU twins, RNG, autograd, parsers);
-// `browser` runs WGSL kernels in Debian's Chromium on whatever WebGPU adapter it finds.
+// Three projects: `node` runs pure TypeScript (CPU twins, RNG, autograd, parsers);
+// `browser` runs WGSL kernels in Debian's Chromium on whatever WebGPU adapter it finds;
+// `large` runs the slow end-to-end checks (`npm run test:large`, not part of `npm test`).
 // REQUIRE_WEBGPU=1 (set by .ci/run) turns a missing adapter into a failure instead of a skip.
 const requireWebGPU = process.env.REQUIRE_WEBGPU === '1';
 // TEST_SEED replays a failing random seed; the browser tests have no process.env, so it is compiled in.
@@ -20,6 +21,16 @@ export default defineConfig({
           include: ['tests/node/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
+        },
+      },
+      {
+        // minutes each on the CPU adapter, so not in `npm test`: `npm run test:large`
+        extends: true,
+        test: {
+          name: 'large',
+          include: ['tests/large/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 1_800_000,
         },
       },
       {

@@ -4,11 +4,16 @@
 // evaluations.jsonl, model.json, files.json, summary.json, mask.safetensors + mask.packed (every
 // method), state.bin (MaskLLM) and the PNG charts (MaskLLM).
 // Every ExperimentConfig field is an option (kebab-case of its name); --help lists them.
+// A model directory and a prior mask file are checked here (sizes against USER_FILE_LIMITS, before
+// anything is read) and streamed to the page from disk by the driver's file routes, never read
+// whole into this process.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MaskFormat } from '../src/embed/types';
+import { SHARD_INDEX_SUFFIX } from '../src/embed/remote-files';
 import { ConfigValueError, DEFAULT_CONFIG, FIELDS, sanitizeConfig, type ExperimentConfig, type FieldSpec } from '../src/lab/config';
+import { checkUserFile, FileSizeError, USER_FILE_LIMITS, type UserFileKind } from '../src/lab/files';
 import { parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
 import { writeHeadlessRun } from './lib/headless-record';
 import { describeMetrics, duration, progressPrinter } from './lib/progress';
@@ -24,7 +29,10 @@ export const FIELD_OPTIONS: (OptionSpec & { field: FieldSpec })[] = FIELDS.map((
   name: kebab(f.key),
   type: f.kind === 'bool' ? 'flag' : f.kind === 'int' ? 'int' : f.kind === 'number' ? 'number' : 'string',
   choices: f.kind === 'choice' ? [...f.choices!] : undefined,
-  help: f.key === 'model' ? 'The frozen model: a bundled name (tiny-gpt, tiny-vit) or a directory holding model.safetensors + config.json.' : f.help,
+  help:
+    f.key === 'model'
+      ? 'The frozen model: a bundled name (tiny-gpt, tiny-vit) or a directory holding model.safetensors (or model.safetensors.index.json and its shards) + config.json.'
+      : f.help,
   field: f,
 }));
 
@@ -73,8 +81,86 @@ export interface LearnPlan {
   engine: EngineKind;
   charts: boolean;
   timeoutMs: number;
-  custom: { dir: string; safetensors: Uint8Array; config: unknown } | null;
-  priorFile: { path: string; bytes: Uint8Array } | null;
+  /** A model directory: its weight files (paths: model.safetensors, or the shard index then its shards) and parsed config.json. */
+  custom: { dir: string; files: string[]; config: unknown } | null;
+  /** The path of the prior mask file. */
+  priorFile: string | null;
+}
+
+const fileSize = (p: string): number | null => {
+  try {
+    const st = statSync(p);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+};
+
+/** checkUserFile as a UsageError naming the option. */
+function checkSize(option: string, path: string, size: number, kind: UserFileKind): void {
+  try {
+    checkUserFile({ name: path, size }, kind);
+  } catch (e) {
+    if (e instanceof FileSizeError) throw new UsageError(`${option}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A small JSON file (config.json, the shard index), its size checked before it is read (the config.json limit for both). */
+function readJson(option: string, path: string, size: number): unknown {
+  if (basename(path) === 'config.json') checkSize(option, path, size, 'config');
+  else if (size > USER_FILE_LIMITS.config)
+    throw new UsageError(`${option}: ${basename(path)} is ${size} bytes; a shard index is a few KiB (at most ${USER_FILE_LIMITS.config} bytes)`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${option}: ${basename(path)} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * The files of a model directory: config.json and model.safetensors, or (when there is no
+ * model.safetensors) model.safetensors.index.json and the shards its weight_map names. Sizes are
+ * checked against USER_FILE_LIMITS (each shard and their sum against the checkpoint limit); no
+ * weights are read.
+ */
+export function modelDirFiles(dir: string, option: string): { files: string[]; config: unknown } {
+  const single = join(dir, 'model.safetensors');
+  const index = join(dir, `model${SHARD_INDEX_SUFFIX}`);
+  const cj = join(dir, 'config.json');
+  const cjSize = fileSize(cj);
+  const singleSize = fileSize(single);
+  const indexSize = fileSize(index);
+  if (cjSize === null || (singleSize === null && indexSize === null))
+    throw new UsageError(`${option}: the directory needs model.safetensors (or model.safetensors.index.json and its shards) and config.json`);
+  const config = readJson(option, cj, cjSize);
+  if (singleSize !== null) {
+    checkSize(option, single, singleSize, 'safetensors');
+    return { files: [single], config };
+  }
+  const idx = readJson(option, index, indexSize!) as { weight_map?: unknown };
+  const map = idx?.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map))
+    throw new UsageError(`${option}: ${basename(index)} has no "weight_map" object (tensor name → shard file)`);
+  const shards = [...new Set(Object.values(map as Record<string, unknown>))].sort();
+  if (shards.length === 0) throw new UsageError(`${option}: ${basename(index)} names no shard files`);
+  let total = 0;
+  const files = [index];
+  for (const s of shards) {
+    if (typeof s !== 'string' || !/^[\w.-]+\.safetensors$/.test(s) || s.startsWith('.'))
+      throw new UsageError(`${option}: ${basename(index)} names ${JSON.stringify(s)}, not a .safetensors file in the directory`);
+    const p = join(dir, s);
+    const size = fileSize(p);
+    if (size === null) throw new UsageError(`${option}: ${basename(index)} names ${s}, which is missing`);
+    checkSize(option, p, size, 'safetensors');
+    total += size;
+    files.push(p);
+  }
+  if (total > USER_FILE_LIMITS.safetensors)
+    throw new UsageError(
+      `${option}: the ${shards.length} shards hold ${total} bytes; the lab takes checkpoints of at most ${USER_FILE_LIMITS.safetensors} bytes (a browser tab cannot hold the weights and the learning state)`,
+    );
+  return { files, config };
 }
 
 /**
@@ -116,16 +202,7 @@ export function planFromArgs(argv: string[]): LearnPlan | 'help' {
   const model = config.model;
   const asDir = resolve(model);
   if (existsSync(asDir) && statSync(asDir).isDirectory()) {
-    const st = join(asDir, 'model.safetensors');
-    const cj = join(asDir, 'config.json');
-    if (!existsSync(st) || !existsSync(cj)) throw new UsageError(`--model ${model}: the directory needs model.safetensors and config.json`);
-    let cfg: unknown;
-    try {
-      cfg = JSON.parse(readFileSync(cj, 'utf8'));
-    } catch (e) {
-      throw new UsageError(`--model ${model}: config.json is not valid JSON (${(e as Error).message})`);
-    }
-    custom = { dir: asDir, safetensors: new Uint8Array(readFileSync(st)), config: cfg };
+    custom = { dir: asDir, ...modelDirFiles(asDir, `--model ${model}`) };
     config.model = basename(asDir).slice(0, 200) || 'custom';
   } else if (!/^[a-z0-9][a-z0-9._-]*$/i.test(model)) {
     throw new UsageError(`--model ${model}: no such directory, and not a bundled model name`);
@@ -141,8 +218,10 @@ export function planFromArgs(argv: string[]): LearnPlan | 'help' {
   let priorFile: LearnPlan['priorFile'] = null;
   if (priorPath !== undefined) {
     const p = resolve(priorPath);
-    if (!existsSync(p) || !statSync(p).isFile()) throw new UsageError(`--prior-file ${priorPath}: no such file`);
-    priorFile = { path: p, bytes: new Uint8Array(readFileSync(p)) };
+    const size = fileSize(p);
+    if (size === null) throw new UsageError(`--prior-file ${priorPath}: no such file`);
+    checkSize(`--prior-file ${priorPath}`, p, size, 'mask');
+    priorFile = p;
   }
   const timeoutMin = opts['timeout-min'] as number;
   if (!(timeoutMin > 0)) throw new UsageError(`--timeout-min must be positive (got ${timeoutMin})`);
@@ -177,8 +256,8 @@ async function main(): Promise<void> {
   try {
     const r = await driver.run({
       config: { ...c },
-      customModel: plan.custom ? { safetensors: plan.custom.safetensors, config: plan.custom.config } : undefined,
-      priorFile: plan.priorFile?.bytes,
+      customModel: plan.custom ? { files: plan.custom.files, config: plan.custom.config } : undefined,
+      priorFile: plan.priorFile ?? undefined,
       exports: exportsFor(c),
       charts: plan.charts && c.method === 'maskllm',
       timeoutMs: plan.timeoutMs,
@@ -194,7 +273,7 @@ async function main(): Promise<void> {
         model: plan.custom
           ? { source: 'directory', path: plan.custom.dir }
           : { source: 'bundled', name: c.model, publicDir: plan.publicDir === resolve(REPO_ROOT, 'public') ? 'public' : plan.publicDir },
-        priorFile: plan.priorFile?.path ?? null,
+        priorFile: plan.priorFile,
       },
       wallSeconds,
     );

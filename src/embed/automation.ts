@@ -6,10 +6,12 @@
 //   let i = 0;                                        // poll instead of subscribing:
 //   const { events, next } = await page.evaluate((i) => window.lab.events(i), i); i = next;
 //   await page.evaluate(() => window.lab.waitFor({ state: 'done', timeoutMs: 600_000 }))
-//   const b64 = await page.evaluate(() => window.lab.exportMask('safetensors'))
+//   await page.evaluate((url) => window.lab.exportMaskTo('safetensors', url), uploadUrl)
 //
-// Differences from LabControl, all because only JSON-like values cross `page.evaluate`:
-// - exportMask returns base64 (a Uint8Array would arrive as an object of indices);
+// Differences from LabControl, all because only small JSON-like values should cross `page.evaluate`
+// (its DevTools pipe holds 100 MiB; a GPT-2 mask file is ~81 MiB, ~108 MiB in base64):
+// - exportMaskTo(format, url) PUTs the file to a URL (the driver's upload slot, same origin:
+//   tools/lib/file-routes.ts) instead of returning its bytes;
 // - subscribe is replaced by events(sinceIndex), a buffer of every SessionEvent since install
 //   (the oldest are dropped beyond MAX_EVENTS; indices stay absolute so a poller never re-reads);
 // - waitFor({ state?, step?, timeoutMs }) resolves with the state snapshot once the session is in
@@ -17,9 +19,12 @@
 //   paused itself (NaN) while something else was awaited, or on the timeout.
 // The page (src/main.tsx, the worker's LabRunner through the store) and the headless entry
 // (src/headless/main.ts, a LabRunner on its main thread) both call installAutomation; the headless
-// entry adds HeadlessExtras (charts, custom models, prior files).
+// entry adds HeadlessExtras (charts, custom models and prior files fetched from URLs).
 import type { SessionEvent, SessionState } from '../lab/session';
 import type { LabControl, LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from './types';
+import { uploadBytes, type RemoteFile } from './remote-files';
+
+export type { RemoteFile } from './remote-files';
 
 export const AUTOMATION_VERSION = 1;
 /** Events kept for events(); a 300-step run emits about 4 per step. */
@@ -40,23 +45,37 @@ export interface LabAutomation {
   reset(): Promise<void>;
   getState(): Promise<LabStateSnapshot>;
   getMetrics(): Promise<LabMetricsSnapshot>;
-  /** The mask file as base64 (decode with Buffer.from(s, 'base64') in Node). */
-  exportMask(format: MaskFormat): Promise<string>;
+  /** Exports the mask file and PUTs it to `url` (an upload slot of the driver); resolves with its size. */
+  exportMaskTo(format: MaskFormat, url: string): Promise<{ bytes: number }>;
   waitFor(opts: WaitForOptions): Promise<LabStateSnapshot>;
   /** Events with absolute index ≥ since; `next` is the index to pass next time. */
   events(since?: number): { events: SessionEvent[]; next: number; dropped: number };
 }
 
-/** What headless.html adds to window.lab (only JSON-like values and base64 cross page.evaluate). */
+/** A model given as files served over HTTP: its weight files and its config.json. */
+export interface RemoteModel {
+  /**
+   * The weights: one .safetensors file, or model.safetensors.index.json and the shards it names
+   * (refused until the lab reads sharded checkpoints).
+   */
+  files: RemoteFile[];
+  /** config.json as an object or its text. */
+  config: unknown;
+}
+
+/** What headless.html adds to window.lab (only small JSON-like values cross page.evaluate; files go by URL). */
 export interface HeadlessExtras {
   /** One line naming the adapter (or the CPU engine). */
   adapter(): string;
   /** Every chart as a PNG data URL, by chart id. */
   chartsPng(): Promise<Record<string, string>>;
-  /** A model from files (safetensors as base64, config.json as an object or its text); applied by the next setConfig. */
-  loadModelFiles(safetensorsB64: string, config: unknown): void;
-  /** A mask file (base64) for prior "file"; applied by the next setConfig. */
-  setPriorFile(maskB64: string): void;
+  /**
+   * A model from files the driver serves (same origin); each file's size is checked against
+   * USER_FILE_LIMITS before it is fetched. Applied by the next setConfig; resolves with the bytes read.
+   */
+  loadModelUrls(model: RemoteModel): Promise<{ bytes: number }>;
+  /** A mask file (mask.safetensors or mask.packed) the driver serves, for prior "file"; applied by the next setConfig. */
+  loadPriorUrl(file: RemoteFile): Promise<{ bytes: number }>;
 }
 
 declare global {
@@ -64,20 +83,6 @@ declare global {
     /** The automation hooks; the headless extras exist on headless.html only. */
     lab?: LabAutomation & Partial<HeadlessExtras>;
   }
-}
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  // String.fromCharCode(...big array) overflows the call stack: go in chunks.
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-export function base64ToBytes(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }
 
 /** Builds the automation object (exported separately so it can be tested without a window). */
@@ -152,7 +157,11 @@ export function createAutomation(control: LabControl): LabAutomation {
     reset: () => control.reset(),
     getState: () => control.getState(),
     getMetrics: () => control.getMetrics(),
-    exportMask: async (format) => bytesToBase64(await control.exportMask(format)),
+    async exportMaskTo(format, url) {
+      const bytes = await control.exportMask(format);
+      await uploadBytes(url, bytes, `the ${format} mask file`);
+      return { bytes: bytes.length };
+    },
     waitFor,
     events(since = 0) {
       const from = Math.max(0, Math.floor(since) - dropped);

@@ -2,14 +2,16 @@
 // cannot), the lab's LabRunner over it on the main thread (the same runner the page's worker holds;
 // saves kept in memory, so a lost device is recreated and the run resumes from its last save), and
 // window.lab with the headless extras (HeadlessExtras in src/embed/automation.ts: chartsPng,
-// loadModelFiles, setPriorFile, adapter).
+// loadModelUrls, loadPriorUrl, adapter). Files come by URL from the driver's file routes
+// (tools/lib/file-routes.ts on the same Vite server), never through page.evaluate.
 // When the engine cannot start, window.labError holds the message (the driver reports it) and
 // #status shows it. `?engine=cpu` uses the CPU engine instead (slow; for machines without WebGPU).
 import { CpuEngine } from '../backend/cpu';
 import type { Engine } from '../backend/engine';
 import { GpuEngine } from '../backend/gpu';
 import { describeAdapter } from '../gpu/device';
-import { base64ToBytes, installAutomation, type HeadlessExtras } from '../embed/automation';
+import { installAutomation, type HeadlessExtras } from '../embed/automation';
+import { fetchRemoteFile, singleCheckpointFile } from '../embed/remote-files';
 import { fetchLoader } from '../lab/assets';
 import { memoryStore } from '../lab/persist';
 import { fixedEngine, LabRunner } from '../lab/runner';
@@ -27,6 +29,11 @@ function show(state: string, text: string): void {
   status.dataset.state = state;
   status.textContent = text;
 }
+
+const MiB = 2 ** 20;
+/** #status while a file is fetched (the driver reports the transfer from its side). */
+const fetching = (name: string) => (done: number, total: number) =>
+  show('loading', `fetching ${name}: ${(done / MiB).toFixed(1)} of ${(total / MiB).toFixed(1)} MiB`);
 
 async function start(): Promise<void> {
   const wantCpu = new URLSearchParams(location.search).get('engine') === 'cpu';
@@ -57,12 +64,20 @@ async function start(): Promise<void> {
       const m = await runner.getMetrics();
       return renderPng(chartFigures(m, runner.session?.summary ?? null));
     },
-    loadModelFiles(safetensorsB64, configJson) {
-      const config = typeof configJson === 'string' ? JSON.parse(configJson) : configJson;
-      runner.setCustomModel({ safetensors: base64ToBytes(safetensorsB64), config });
+    async loadModelUrls({ files, config: configJson }) {
+      const config: unknown = typeof configJson === 'string' ? JSON.parse(configJson) : configJson;
+      // the file list may hold a shard index and its shards; until the lab reads those, one file
+      const file = singleCheckpointFile(files);
+      const safetensors = await fetchRemoteFile(file, 'safetensors', fetching(file.name));
+      runner.setCustomModel({ safetensors, config });
+      show('idle', `${file.name} fetched`);
+      return { bytes: safetensors.length };
     },
-    setPriorFile(maskB64) {
-      runner.setPriorFile(base64ToBytes(maskB64));
+    async loadPriorUrl(file) {
+      const bytes = await fetchRemoteFile(file, 'mask', fetching(file.name));
+      runner.setPriorFile(bytes);
+      show('idle', `${file.name} fetched`);
+      return { bytes: bytes.length };
     },
   };
   installAutomation(runner, extras);

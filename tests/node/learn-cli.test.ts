@@ -1,12 +1,14 @@
 // The learn CLI end to end: options, one-line errors, and tiny headless runs on micro assets (a
 // temporary public/ folder served by the driver's Vite server) that write every promised file.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELDS } from '../../src/lab/config';
+import { USER_FILE_LIMITS } from '../../src/lab/files';
 import { importMaskPacked, importMaskSafetensors, decodeState } from '../../src/sparsity/maskfile';
+import { planFromArgs, type LearnPlan } from '../../tools/learn';
 import { microAssets } from '../helpers/micro-assets';
 
 const ROOT = join(__dirname, '../..');
@@ -47,6 +49,79 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** A file of `size` bytes that takes no disk space (sparse): for size limits, never read. */
+function sparse(path: string, size: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'w');
+  ftruncateSync(fd, size);
+  closeSync(fd);
+}
+
+describe('learn: model directories and prior files are checked, not read', () => {
+  const plan = (dir: string, ...more: string[]) =>
+    planFromArgs(['--model', dir, '--out', join(tmp, 'o'), '--public-dir', join(tmp, 'public'), ...more]) as LearnPlan;
+  const gptConfig = JSON.stringify({ model_type: 'gpt2', vocab_size: 256, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 });
+
+  it('one model.safetensors: its path goes to the driver, config.json parsed', () => {
+    const dir = join(tmp, 'dirs/single');
+    sparse(join(dir, 'model.safetensors'), 5000);
+    writeFileSync(join(dir, 'config.json'), gptConfig);
+    const p = plan(dir);
+    expect(p.custom).toEqual({ dir, files: [join(dir, 'model.safetensors')], config: JSON.parse(gptConfig) });
+    expect(p.config.model).toBe('single');
+  });
+
+  it('a shard index: the index then its shards (each once, sorted), as the page will take them', () => {
+    const dir = join(tmp, 'dirs/sharded');
+    const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    for (const s of shards) sparse(join(dir, s), 1000);
+    writeFileSync(join(dir, 'config.json'), gptConfig);
+    const index = { metadata: { total_size: 2000 }, weight_map: { 'wte.weight': shards[1], 'wpe.weight': shards[0], 'h.0.ln_1.weight': shards[1] } };
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
+    expect(plan(dir).custom!.files).toEqual([join(dir, 'model.safetensors.index.json'), ...shards.map((s) => join(dir, s))]);
+    // a missing shard, a path outside the directory, no weight_map
+    rmSync(join(dir, shards[1]));
+    expect(() => plan(dir)).toThrow(/model\.safetensors\.index\.json names model-00002-of-00002\.safetensors, which is missing$/);
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'wte.weight': '../single/model.safetensors' } }));
+    expect(() => plan(dir)).toThrow(/names "\.\.\/single\/model\.safetensors", not a \.safetensors file in the directory/);
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {} }));
+    expect(() => plan(dir)).toThrow(/has no "weight_map" object/);
+    writeFileSync(join(dir, 'model.safetensors.index.json'), '{ not json');
+    expect(() => plan(dir)).toThrow(/model\.safetensors\.index\.json is not valid JSON/);
+    sparse(join(dir, 'model.safetensors.index.json'), USER_FILE_LIMITS.config + 1);
+    expect(() => plan(dir)).toThrow(/model\.safetensors\.index\.json is 10485761 bytes; a shard index is a few KiB/);
+  });
+
+  it('sizes are checked against USER_FILE_LIMITS before anything is read', () => {
+    const dir = join(tmp, 'dirs/huge');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), gptConfig);
+    sparse(join(dir, 'model.safetensors'), USER_FILE_LIMITS.safetensors + 1);
+    expect(() => plan(dir)).toThrow(
+      /^--model .*huge: ".*model\.safetensors" is 2\.00 GiB \(2147483649 bytes\); the model weights \(\.safetensors\) may be at most 2\.00 GiB/,
+    );
+    sparse(join(dir, 'model.safetensors'), 0);
+    expect(() => plan(dir)).toThrow(/model\.safetensors" is empty/);
+    rmSync(join(dir, 'model.safetensors'));
+    // shards: each within the limit, their sum over it
+    const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    for (const s of shards) sparse(join(dir, s), USER_FILE_LIMITS.safetensors / 2 + 1);
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { a: shards[0], b: shards[1] } }));
+    expect(() => plan(dir)).toThrow(/the 2 shards hold 2147483650 bytes; the lab takes checkpoints of at most 2147483648 bytes/);
+    sparse(join(dir, 'config.json'), USER_FILE_LIMITS.config + 1);
+    expect(() => plan(dir)).toThrow(/config\.json" is 10\.0 MiB .*the model config \(config\.json\) may be at most 10\.0 MiB/);
+    const mask = join(tmp, 'dirs/huge-mask.safetensors');
+    sparse(mask, USER_FILE_LIMITS.mask + 1);
+    expect(() => planFromArgs(['--model', 'micro-gpt', '--public-dir', join(tmp, 'public'), '--out', join(tmp, 'o'), '--prior-file', mask])).toThrow(
+      /^--prior-file .*huge-mask\.safetensors: .* the mask file may be at most 512\.0 MiB/,
+    );
+    sparse(mask, 1000);
+    expect(planFromArgs(['--model', 'micro-gpt', '--public-dir', join(tmp, 'public'), '--out', join(tmp, 'o'), '--prior-file', mask])).toMatchObject({
+      priorFile: mask,
+    });
+  });
+});
+
 describe('npm run learn', () => {
   it('--help lists every experiment field with its help text and default', () => {
     const r = learn(['--help']);
@@ -67,7 +142,10 @@ describe('npm run learn', () => {
     [['--kappa-start', '0', '--out', 'o'], /^error: --kappa-start: kappaStart must be ≥ 0\.001 \(got 0\)$/],
     [['--model', 'micro-gpt'], /^error: --out DIR is required/],
     [['--model', 'no-such-model', '--out', 'o'], /^error: --model no-such-model: not a bundled model/],
-    [['--model', '/tmp', '--out', 'o'], /^error: --model \/tmp: the directory needs model\.safetensors and config\.json$/],
+    [
+      ['--model', '/tmp', '--out', 'o'],
+      /^error: --model \/tmp: the directory needs model\.safetensors \(or model\.safetensors\.index\.json and its shards\) and config\.json$/,
+    ],
     [['--prior-file', '/no/such/file', '--out', 'o', '--public-dir', 'PUB', '--model', 'micro-gpt'], /^error: --prior-file \/no\/such\/file: no such file$/],
     [['--prior', 'file', '--out', 'o'], /^error: --prior file needs --prior-file FILE$/],
   ])('bad input %j exits non-zero with one line', (args, msg) => {
@@ -83,7 +161,7 @@ describe('npm run learn', () => {
     const r = learn(['--model', 'micro-gpt', '--public-dir', join(tmp, 'public'), ...TINY, '--out', out]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/eval @ step 3: ppl en [\d.]+, ppl code [\d.]+/);
+    expect(r.out).toMatch(/eval @ step 3: ppl en [\d.]+( \([\d.]+ bits\/byte\))?, ppl code [\d.]+/);
     const names = [
       'config.json',
       'metrics.jsonl',
@@ -167,6 +245,21 @@ describe('npm run learn', () => {
     expect(existsSync(join(out2, 'mask-l1.png'))).toBe(false);
     const s2 = JSON.parse(readFileSync(join(out2, 'summary.json'), 'utf8'));
     expect(s2.table.at(-1).label).toMatch(/file prior, 1 steps/);
+  });
+
+  it('a sharded model directory: the index and shards reach the page, which names them and refuses shards for now', { timeout: 300_000 }, () => {
+    // the micro GPT's checkpoint as one "shard" and its index
+    const dir = join(tmp, 'sharded-gpt');
+    mkdirSync(dir, { recursive: true });
+    const shard = 'model-00001-of-00001.safetensors';
+    writeFileSync(join(dir, shard), readFileSync(join(tmp, 'public/checkpoints/micro-gpt/model.safetensors')));
+    writeFileSync(join(dir, 'config.json'), readFileSync(join(tmp, 'public/checkpoints/micro-gpt/config.json')));
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: { 'wte.weight': shard } }));
+    const r = learn(['--model', dir, '--method', 'magnitude', '--public-dir', join(tmp, 'public'), ...TINY, '--out', join(tmp, 'sharded-run')]);
+    expect(r.code).toBe(1);
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: model\.safetensors\.index\.json with 1 shard\(s\): the lab cannot read a sharded checkpoint yet/);
   });
 
   it('a one-shot method writes the masks and summary but no learning state', { timeout: 300_000 }, () => {

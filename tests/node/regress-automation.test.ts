@@ -1,7 +1,7 @@
 // The window.lab hooks that the headless driver (learn/regress) polls: createAutomation over a fake
 // LabControl, so waitFor's resolve/reject paths and the event buffer are checked without a browser.
 import { describe, expect, it } from 'vitest';
-import { base64ToBytes, bytesToBase64, createAutomation, MAX_EVENTS } from '../../src/embed/automation';
+import { createAutomation, MAX_EVENTS } from '../../src/embed/automation';
 import type { LabControl, LabStateSnapshot } from '../../src/embed/types';
 import { DEFAULT_CONFIG } from '../../src/lab/config';
 import type { SessionEvent, SessionState } from '../../src/lab/session';
@@ -96,14 +96,5 @@ describe('window.lab automation', () => {
     await expect(fake().lab.waitFor({ state: 'running', timeoutMs: 30 })).rejects.toThrow(/timed out after 30 ms waiting for state "running"/);
     await expect(c.lab.waitFor({ timeoutMs: 30 })).rejects.toThrow(/needs a state or a step/);
     await expect(c.lab.waitFor({ state: 'done', timeoutMs: 0 })).rejects.toThrow(/positive timeoutMs/);
-  });
-
-  it('exportMask crosses page.evaluate as base64 and decodes to the same bytes', async () => {
-    const { lab } = fake();
-    const b64 = await lab.exportMask('packed');
-    expect(b64).toBe('AAEC/w==');
-    expect(Array.from(base64ToBytes(b64))).toEqual([0, 1, 2, 255]);
-    const big = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7) & 255);
-    expect(Buffer.from(bytesToBase64(big), 'base64').equals(Buffer.from(big))).toBe(true);
   });
 });

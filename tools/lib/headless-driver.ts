@@ -10,20 +10,26 @@
 //   plotly is listed explicitly, so everything is optimised before the page opens.
 // - The dependency cache is private to this process (a temp dir): several drivers (tests running
 //   in parallel) must not rewrite each other's cache.
+// - Chromium's DevTools pipe (page.evaluate's channel) holds 100 MiB: a larger value kills the page
+//   ("Too large read data is pending"). Files never cross it: the model, the prior mask and the
+//   exported masks travel over HTTP through FileRoutes (tools/lib/file-routes.ts), mounted on this
+//   Vite server (same origin as the page) and registered per run under unguessable URLs.
 import { execSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, version as viteVersion, type ViteDevServer } from 'vite';
-import type { HeadlessExtras, LabAutomation } from '../../src/embed/automation';
+import type { HeadlessExtras, LabAutomation, RemoteFile } from '../../src/embed/automation';
 import type { LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from '../../src/embed/types';
 import type { ExperimentConfig } from '../../src/lab/config';
+import { USER_FILE_LIMITS } from '../../src/lab/files';
 import type { SessionEvent } from '../../src/lab/session';
 import { chromiumArgs, chromiumExists, chromiumPath } from '../chromium.mjs';
 import type { EngineKind } from '../../src/lab/names';
+import { FileRoutes } from './file-routes';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -38,17 +44,24 @@ export interface DriverOptions {
 
 export interface RunRequest {
   config: Record<string, unknown>;
-  /** A model from files instead of a bundled name. */
-  customModel?: { safetensors: Uint8Array; config: unknown };
-  /** A mask file for prior "file". */
-  priorFile?: Uint8Array;
+  /**
+   * A model from files instead of a bundled name: the paths of its weight files (model.safetensors,
+   * or model.safetensors.index.json and its shards) and its parsed config.json. Served to the page
+   * from disk, by URL.
+   */
+  customModel?: { files: string[]; config: unknown };
+  /** The path of a mask file for prior "file" (served to the page by URL). */
+  priorFile?: string;
   /** Files to export after the run (default: none). */
   exports?: MaskFormat[];
   /** Render the PNG charts after the run. */
   charts?: boolean;
   /** Whole run, including load and baselines (default 2 h). */
   timeoutMs?: number;
-  /** Every session event, in order. */
+  /**
+   * Every session event, in order; before them, the driver's own progress events for the files it
+   * sends (phase 'loading', detail "sending <name>", bytes).
+   */
   onEvent?: (e: SessionEvent) => void;
 }
 
@@ -77,7 +90,16 @@ const call =
   <A, R>(f: (lab: LabHooks, arg: A) => R | Promise<R>): EvalFn<A, R> =>
   // the function body is serialised into the page: only `lab` and `arg` are in scope there
   (page, arg) =>
-    (page.evaluate as (fn: unknown, a: A) => Promise<R>)(new Function('arg', `return (${f.toString()})(window.lab, arg);`), arg);
+    (page.evaluate as (fn: unknown, a: A) => Promise<R>)(new Function('arg', `return (${f.toString()})(window.lab, arg);`), arg).catch((e: unknown) => {
+      throw pageError(e);
+    });
+
+/** A page-side failure as one line: Playwright's "page.evaluate: Error: …" prefix and the page's stack dropped. */
+function pageError(e: unknown): DriverError {
+  const text = e instanceof Error ? e.message : String(e);
+  const line = text.split('\n')[0].replace(/^page\.evaluate: (?:[A-Za-z]*Error: )?/, '');
+  return new DriverError(line, { cause: e });
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -93,9 +115,25 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Largest export accepted back from the page, by format (the limits of files the user opens). */
+const EXPORT_LIMITS: Record<MaskFormat, number> = { safetensors: USER_FILE_LIMITS.mask, packed: USER_FILE_LIMITS.mask, state: USER_FILE_LIMITS.state };
+
+/** Progress of a file sent to the page as 'loading' events, at most every 100 ms and at the end. */
+function transferProgress(name: string, onEvent: RunRequest['onEvent']): ((sent: number, size: number) => void) | undefined {
+  if (!onEvent) return undefined;
+  let last = 0;
+  return (sent, size) => {
+    const now = performance.now();
+    if (sent < size && now - last < 100) return;
+    last = now;
+    onEvent({ type: 'progress', phase: 'loading', done: sent, total: size, detail: `sending ${name}` });
+  };
+}
+
 export class HeadlessDriver {
   private constructor(
     private readonly server: ViteDevServer,
+    private readonly files: FileRoutes,
     private readonly browser: Browser,
     private readonly url: string,
     private readonly cacheDir: string,
@@ -109,8 +147,10 @@ export class HeadlessDriver {
     // Vite binds (strictPort makes that an error): try a few ports.
     let server: ViteDevServer;
     let port: number;
+    let files: FileRoutes;
     for (let attempt = 0; ; attempt++) {
       port = await freePort();
+      const routes = new FileRoutes(`http://127.0.0.1:${port}`);
       const s = await createServer({
         configFile: join(REPO_ROOT, 'vite.config.ts'),
         root: REPO_ROOT,
@@ -120,10 +160,13 @@ export class HeadlessDriver {
         clearScreen: false,
         server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
         optimizeDeps: { entries: ['headless.html'], include: ['plotly.js-dist-min'] },
+        // before Vite's own middlewares (configureServer runs before they are installed)
+        plugins: [{ name: 'lab-file-routes', configureServer: (vs) => void vs.middlewares.use(routes.handle) }],
       });
       try {
         await s.listen();
         server = s;
+        files = routes;
         break;
       } catch (e) {
         await s.close().catch(() => {});
@@ -147,7 +190,7 @@ export class HeadlessDriver {
       }
       const versions = { lab: pkg.version, git, node: process.version, vite: viteVersion, chromium: browser.version() };
       const url = `http://127.0.0.1:${port}/headless.html${opts.engine === 'cpu' ? '?engine=cpu' : ''}`;
-      return new HeadlessDriver(server, browser, url, cacheDir, versions);
+      return new HeadlessDriver(server, files, browser, url, cacheDir, versions);
     } catch (e) {
       await browser?.close().catch(() => {});
       await server.close().catch(() => {});
@@ -163,6 +206,13 @@ export class HeadlessDriver {
     const page = await this.browser.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    // this run's URLs, removed when it ends
+    const urls: string[] = [];
+    const serve = (path: string): RemoteFile => {
+      const f = this.files.serve(path, { onProgress: transferProgress(basename(path), req.onEvent) });
+      urls.push(f.url);
+      return { name: f.name, url: f.url, size: f.size };
+    };
     try {
       await page.goto(this.url);
       await page.waitForFunction(() => window.lab !== undefined || window.labError !== undefined, undefined, { timeout: 180_000, polling: 100 });
@@ -170,11 +220,11 @@ export class HeadlessDriver {
       if (startError) throw new DriverError(`the lab could not start: ${startError}`);
       const adapter = await call<null, string>((lab) => lab.adapter())(page, null);
       if (req.customModel) {
-        const st = Buffer.from(req.customModel.safetensors).toString('base64');
-        await call<[string, unknown], void>((lab, [s, c]) => lab.loadModelFiles(s, c))(page, [st, req.customModel.config]);
+        const model = { files: req.customModel.files.map(serve), config: req.customModel.config };
+        await call<typeof model, { bytes: number }>((lab, m) => lab.loadModelUrls(m))(page, model);
       }
       if (req.priorFile) {
-        await call<string, void>((lab, b64) => lab.setPriorFile(b64))(page, Buffer.from(req.priorFile).toString('base64'));
+        await call<RemoteFile, { bytes: number }>((lab, f) => lab.loadPriorUrl(f))(page, serve(req.priorFile));
       }
       const applied = await call<Record<string, unknown>, { config: ExperimentConfig; warnings: string[] }>((lab, c) => lab.setConfig(c))(page, req.config);
       if (applied.warnings.length) throw new DriverError(`the lab rejected the configuration: ${applied.warnings.join('; ')}`);
@@ -208,19 +258,35 @@ export class HeadlessDriver {
       const metrics = await call<null, LabMetricsSnapshot>((lab) => lab.getMetrics())(page, null);
       const files: Partial<Record<MaskFormat, Uint8Array>> = {};
       for (const f of req.exports ?? []) {
-        const b64 = await call<MaskFormat, string>((lab, fmt) => lab.exportMask(fmt))(page, f);
-        files[f] = new Uint8Array(Buffer.from(b64, 'base64'));
+        const slot = this.files.receive(`mask.${f}`, EXPORT_LIMITS[f]);
+        urls.push(slot.url);
+        try {
+          await call<[MaskFormat, string], { bytes: number }>((lab, [fmt, url]) => lab.exportMaskTo(fmt, url))(page, [f, slot.url]);
+        } catch (e) {
+          // the server's reason (e.g. over the limit) is clearer than the page's failed fetch
+          const why = await Promise.race([
+            slot.bytes.then(
+              () => null,
+              (err: Error) => err.message,
+            ),
+            sleep(0).then(() => null),
+          ]);
+          throw why ? new DriverError(why) : e;
+        }
+        files[f] = await slot.bytes;
       }
       const charts = req.charts ? await call<null, Record<string, string>>((lab) => lab.chartsPng())(page, null) : {};
       if (pageErrors.length) throw new DriverError(`the page threw: ${pageErrors[0]}`);
       return { config: applied.config, state, metrics, files, charts, adapter, wallSeconds: (performance.now() - t0) / 1000 };
     } finally {
       await page.close().catch(() => {});
+      for (const u of urls) this.files.remove(u);
     }
   }
 
   async close(): Promise<void> {
     await this.browser.close().catch(() => {});
+    this.files.close();
     await this.server.close().catch(() => {});
     rmSync(this.cacheDir, { recursive: true, force: true });
   }
