@@ -43,6 +43,12 @@ export class BufferPool {
   private live = 0;
   private liveBytes = 0;
   private pooledBytes = 0;
+  // Memory statistics (src/lab/memory-plan.ts is checked against them): the most bytes handed out at
+  // once, and the bytes of every buffer created and not destroyed (live + pending + pooled: what the
+  // device holds; a buffer released inside a command buffer still counts until it is reused).
+  private peakLiveBytes = 0;
+  private allocatedBytes = 0;
+  private peakAllocatedBytes = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -58,6 +64,23 @@ export class BufferPool {
   }
   get pooledByteCount(): number {
     return this.pooledBytes;
+  }
+  /** The most bytes live at once since creation or the last resetPeaks(). */
+  get peakLiveByteCount(): number {
+    return this.peakLiveBytes;
+  }
+  /** Bytes of all pool buffers that exist now (created and not destroyed by trim()). */
+  get allocatedByteCount(): number {
+    return this.allocatedBytes;
+  }
+  /** The most bytes allocated at once since creation or the last resetPeaks(). */
+  get peakAllocatedByteCount(): number {
+    return this.peakAllocatedBytes;
+  }
+  /** Restart both peaks from the current values. */
+  resetPeaks(): void {
+    this.peakLiveBytes = this.liveBytes;
+    this.peakAllocatedBytes = this.allocatedBytes;
   }
 
   acquire(bytes: number, label?: string): GPUBuffer {
@@ -80,6 +103,8 @@ export class BufferPool {
     } else {
       buf = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
       this.sizes.set(buf, size);
+      this.allocatedBytes += size;
+      if (this.allocatedBytes > this.peakAllocatedBytes) this.peakAllocatedBytes = this.allocatedBytes;
     }
     const mem = this.byPosition.get(pos);
     if (!mem) this.byPosition.set(pos, [buf]);
@@ -89,6 +114,7 @@ export class BufferPool {
     }
     this.live++;
     this.liveBytes += size;
+    if (this.liveBytes > this.peakLiveBytes) this.peakLiveBytes = this.liveBytes;
     return buf;
   }
 
@@ -117,6 +143,7 @@ export class BufferPool {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
     this.byPosition.clear();
+    this.allocatedBytes -= this.pooledBytes;
     this.pooledBytes = 0;
   }
 }

@@ -54,6 +54,7 @@ export async function evaluateImages(model: LabModel, batches: ImageBatch[], ove
     const tape = new Tape(model.engine);
     const { loss, logits } = model.forward(tape, imageInput(b), override);
     const lv = (await model.engine.read(loss.raw))[0];
+    if (!logits) throw new Error('evaluateImages: the model returned no logits');
     const z = await model.engine.read(logits.raw);
     tape.dispose();
     const L = z.length / b.batch;

@@ -3,16 +3,23 @@
 // maxStorageBufferBindingSize fails at bind time, deep inside a training step; both are easier to
 // act on up front, with the tensor named and a smaller batch or context suggested.
 //
+// And the total: WebGPU has no query for a device's memory, so checkMemoryPlan compares the memory
+// plan (memory-plan.ts: weights, learning state, activations, evaluation) with a budget the caller
+// passes (default DEFAULT_MEMORY_BUDGET_BYTES, a laptop GPU), after this per-buffer check.
+//
 // Trap: the engine binds whole pool buffers, and the pool rounds every request up to a bucket
 // (src/gpu/buffers.ts bucketSize, up to +25%), so the size checked is the bucketed one: a tensor of
 // 0.9 × the limit can still be refused.
 import { bucketSize } from '../gpu/buffers';
+import { lmHeadChunk } from '../ops/lm-head';
 import { EVAL_BATCH } from '../data/batches';
-import type { ModelConfig } from '../models/config';
+import { gptInnerSize, type ModelConfig } from '../models/config';
 import { parameterShapes } from '../models/checkpoint';
 import { nmPattern } from '../sparsity/patterns';
 import { gptMaskSites } from '../models/gpt';
 import { vitMaskSites } from '../models/vit';
+import { IMAGE_EVAL_BATCH } from './lab-data';
+import { formatBytes, memoryPlan, planModelName, type MemoryPlan, type MemoryPlanOptions, type PlanPart } from './memory-plan';
 
 export class LimitError extends Error {
   override name = 'LimitError';
@@ -32,8 +39,8 @@ export interface DeviceLimits {
   maxStorageBufferBindingSize: number;
 }
 
-/** Image batches the session evaluates with (src/lab/session.ts, imageBatches(…, 250)). */
-export const IMAGE_EVAL_BATCH = 250;
+/** Image batches the session evaluates with (lab-data.ts). */
+export { IMAGE_EVAL_BATCH };
 
 export interface PlannedBuffer {
   /** what the tensor is, with its shape, e.g. "logits [B·T = 64, vocab = 50257]" */
@@ -88,14 +95,25 @@ export function plannedBuffers(model: ModelConfig, batch: number, context?: numb
     const B = Math.max(batch, EVAL_BATCH);
     const C = model.nEmbd;
     out.push(
-      { name: `logits [B·T = ${B}·${T}, vocab = ${model.vocabSize}]`, bytes: f32(B * T, model.vocabSize), scales: 'batch+context', batch: B },
+      // the LM head's logits exist one vocabulary chunk at a time (ops/lm-head.ts), never [B·T, vocab]
+      {
+        name: `logits chunk [B·T = ${B}·${T}, ${lmHeadChunk(B * T, model.vocabSize)} of ${model.vocabSize} tokens]`,
+        bytes: f32(B * T, lmHeadChunk(B * T, model.vocabSize)),
+        scales: 'batch+context',
+        batch: B,
+      },
       {
         name: `attention probabilities [B = ${B}, heads = ${model.nHead}, T = ${T}, T = ${T}]`,
         bytes: f32(B, model.nHead, T, T),
         scales: 'batch+context',
         batch: B,
       },
-      { name: `MLP activations [B·T = ${B}·${T}, 4C = ${4 * C}]`, bytes: f32(B * T, 4 * C), scales: 'batch+context', batch: B },
+      {
+        name: `MLP activations [B·T = ${B}·${T}, n_inner = ${gptInnerSize(model)}]`,
+        bytes: f32(B * T, gptInnerSize(model)),
+        scales: 'batch+context',
+        batch: B,
+      },
       { name: `qkv [B·T = ${B}·${T}, 3C = ${3 * C}]`, bytes: f32(B * T, 3 * C), scales: 'batch+context', batch: B },
     );
   } else {
@@ -181,4 +199,118 @@ function firstMisfit(limits: DeviceLimits, buffers: PlannedBuffer[]) {
     }
   }
   return null;
+}
+
+/** Default GPU memory budget: a laptop GPU's 4 GiB. Callers that know better pass their own. */
+export const DEFAULT_MEMORY_BUDGET_BYTES = 4 * 2 ** 30;
+
+export class MemoryBudgetError extends Error {
+  override name = 'MemoryBudgetError';
+  constructor(
+    message: string,
+    /** the plan at the requested batch */
+    readonly plan: MemoryPlan,
+    readonly budgetBytes: number,
+    /** label of the biggest GPU part (of the resident ones when they alone exceed the budget) */
+    readonly part: string,
+    /** the largest batch that fits the budget; 0 when none does */
+    readonly largestBatch: number,
+    /** 'fixed': weights and learning state alone exceed it; 'not-batch': batch 1 does not fit; 'batch': a smaller batch fits */
+    readonly reason: 'fixed' | 'not-batch' | 'batch',
+  ) {
+    super(message);
+  }
+}
+
+function checkBudget(budget: number): void {
+  if (typeof budget !== 'number' || !(budget > 0) || !Number.isFinite(budget))
+    throw new RangeError(`memory budget must be a positive number of bytes, got ${String(budget)}`);
+}
+
+/**
+ * The largest batch in 0..maxBatch (default options.batch) whose plan fits `budgetBytes`, by
+ * bisection: the plan at the answer fits (or the answer is 0) and at answer + 1 it does not (or the
+ * answer is maxBatch).
+ */
+export function largestBatchWithin(model: ModelConfig, options: MemoryPlanOptions, budgetBytes: number, maxBatch = options.batch): number {
+  checkBudget(budgetBytes);
+  const fits = (b: number) => memoryPlan(model, { ...options, batch: b }).gpuBytes <= budgetBytes;
+  if (fits(maxBatch)) return maxBatch;
+  let lo = 0;
+  let hi = maxBatch;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const biggest = (parts: PlanPart[]) => parts.reduce((a, p) => (p.allocatedBytes > a.allocatedBytes ? p : a));
+
+/**
+ * Before loading: every buffer within the device's per-buffer limits (checkModelFits: LimitError)
+ * and the plan's GPU total within `memoryBudgetBytes` (MemoryBudgetError naming the biggest part and
+ * the largest batch that fits). Returns the plan.
+ */
+export function checkMemoryPlan(
+  limits: DeviceLimits,
+  model: ModelConfig,
+  options: MemoryPlanOptions,
+  memoryBudgetBytes = DEFAULT_MEMORY_BUDGET_BYTES,
+): MemoryPlan {
+  checkBudget(memoryBudgetBytes);
+  checkModelFits(limits, model, options.batch, options.context, { n: options.n, m: options.m });
+  const plan = memoryPlan(model, options);
+  if (plan.gpuBytes <= memoryBudgetBytes) return plan;
+  const budget = `the GPU memory budget of ${formatBytes(memoryBudgetBytes)}`;
+  const name = planModelName(plan);
+  const gpuParts = plan.parts.filter((p) => p.where === 'gpu');
+  const resident = gpuParts.filter((p) => p.phase === 'resident');
+  if (plan.residentBytes > memoryBudgetBytes) {
+    const top = biggest(resident);
+    const list = resident.map((p) => `${p.label.split(':')[0]} ${formatBytes(p.allocatedBytes)}`).join(' + ');
+    const other = plan.options.method === 'maskllm' ? ', a one-shot method (no learning state)' : '';
+    throw new MemoryBudgetError(
+      `${name} needs ${formatBytes(plan.residentBytes)} before any batch (${list}), more than ${budget}; a smaller batch does not help: ` +
+        `use a smaller model${other} or a larger budget if this GPU has the memory.`,
+      plan,
+      memoryBudgetBytes,
+      top.label,
+      0,
+      'fixed',
+    );
+  }
+  const lo = largestBatchWithin(model, options, memoryBudgetBytes);
+  if (lo === 0) {
+    const one = memoryPlan(model, { ...options, batch: 1 });
+    const top = biggest(one.parts.filter((p) => p.where === 'gpu'));
+    const s = top.scales;
+    const advice = s.includes('evalBatch')
+      ? `which does not depend on the training batch: evaluate fewer windows at once${s.includes('context') && plan.kind === 'gpt2' ? ' or use a shorter context' : ''}`
+      : s.includes('context') && plan.kind === 'gpt2'
+        ? 'so use a shorter context'
+        : s.includes('samplesPerStep')
+          ? 'so use fewer samples per step'
+          : 'so use a smaller model';
+    throw new MemoryBudgetError(
+      `${name} needs ${formatBytes(one.gpuBytes)} even at batch 1, more than ${budget}; a smaller batch does not help. ` +
+        `Its biggest part is the ${top.label} (${formatBytes(top.allocatedBytes)}), ${advice}.`,
+      plan,
+      memoryBudgetBytes,
+      top.label,
+      0,
+      'not-batch',
+    );
+  }
+  const top = biggest(gpuParts);
+  throw new MemoryBudgetError(
+    `${name} at batch ${plan.options.batch} needs ${formatBytes(plan.gpuBytes)} of GPU memory, more than ${budget}; ` +
+      `the biggest part is the ${top.label} (${formatBytes(top.allocatedBytes)}): use a batch of at most ${lo}.`,
+    plan,
+    memoryBudgetBytes,
+    top.label,
+    lo,
+    'batch',
+  );
 }

@@ -5,9 +5,9 @@
 import { Tape } from '../autograd/tape';
 import type { Tensor } from '../autograd/tensor';
 import type { Engine } from '../backend/engine';
-import { sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
+import { EVAL_BATCH, sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
 import type { ImageShard } from '../data/shards';
-import { readCheckpoint, buildModel } from '../models/checkpoint';
+import { openCheckpoint, buildModel, type WeightSource } from '../models/checkpoint';
 import { tokenizerKind } from '../data/tokenizer';
 import type { ModelConfig } from '../models/config';
 import type { LabModel, ModelInput } from '../models/model';
@@ -31,7 +31,8 @@ import { oneShotKey, type ImageSplit, type ProgressPhase, type ResultKey, type S
 import { etaStamper } from './eta';
 import { gptContext, loadLabData, type LabData } from './lab-data';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
-import { checkModelFits } from './limits';
+import { checkMemoryPlan, DEFAULT_MEMORY_BUDGET_BYTES } from './limits';
+import { memoryPlan, memoryPlanTable, type MemoryPlan, type MemoryPlanOptions, type MemoryPlanTable } from './memory-plan';
 import { findNonFiniteWeights, RESUME_KEYS } from './recovery';
 
 export { SESSION_STATES, PROGRESS_PHASES, type SessionState, type ProgressPhase } from './names';
@@ -61,6 +62,8 @@ export interface ModelSummary {
   learningStateBytes: number;
   /** a GPT's tokenizer (chosen by its vocabulary) */
   tokenizer?: TokenizerKind;
+  /** what the run's buffers need, part by part (the model panel shows it) */
+  memoryPlan?: MemoryPlanTable;
 }
 
 export interface EvaluationEvent {
@@ -95,6 +98,8 @@ export interface NonFinite {
 export interface SessionOptions {
   /** Metrics rows the learner buffers on the GPU between readbacks (LabRunner's read cadence). */
   readEvery?: number;
+  /** GPU bytes a run may plan to use (WebGPU has no memory query); default DEFAULT_MEMORY_BUDGET_BYTES */
+  memoryBudgetBytes?: number;
 }
 
 export class LabSession {
@@ -111,6 +116,9 @@ export class LabSession {
   private priorFile: Uint8Array | null = null;
   private readonly readEvery: number;
   private readonly emit: (e: SessionEvent) => void;
+  private readonly memoryBudgetBytes: number;
+  /** the loaded run's memory plan (src/lab/memory-plan.ts) */
+  memoryPlan: MemoryPlan | null = null;
 
   constructor(
     readonly engine: Engine,
@@ -118,6 +126,7 @@ export class LabSession {
     emit: (e: SessionEvent) => void,
     opts: SessionOptions = {},
   ) {
+    this.memoryBudgetBytes = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
     const stamp = etaStamper();
     this.emit = (e) => emit(stamp(e));
     this.readEvery = opts.readEvery ?? 10;
@@ -140,9 +149,10 @@ export class LabSession {
     this.dispose();
     this.config = config;
     let modelConfig: ModelConfig;
-    let weights: Map<string, Float32Array>;
+    // tensor by tensor: each is converted to f32 (a view for aligned F32) right before its upload
+    let weights: WeightSource;
     if (custom) {
-      ({ config: modelConfig, weights } = readCheckpoint(custom));
+      ({ config: modelConfig, weights } = openCheckpoint([{ name: 'model.safetensors', bytes: custom.safetensors }], custom.config));
     } else {
       const dir = `checkpoints/${config.model}/`;
       const st = await this.assets.load(dir + 'model.safetensors', (d, t) =>
@@ -155,7 +165,7 @@ export class LabSession {
       } catch (e) {
         throw new SessionError(`${dir}config.json is not valid JSON: ${(e as Error).message}`);
       }
-      ({ config: modelConfig, weights } = readCheckpoint({ safetensors: st, config: cfgJson }));
+      ({ config: modelConfig, weights } = openCheckpoint([{ name: 'model.safetensors', bytes: st }], cfgJson));
     }
     this.modelName = config.model;
     // a GPT whose vocabulary has no tokenizer here, or a context beyond its positions, is refused before anything is built
@@ -166,12 +176,22 @@ export class LabSession {
           `context ${config.context} exceeds the model's ${modelConfig.nPositions} positions (n_positions); use at most ${modelConfig.nPositions}, or 0 for all`,
         );
     }
-    // refuse a model too big for this device before allocating anything, naming what does not fit
-    if (this.engine.kind === 'gpu')
-      checkModelFits(this.engine.info.limits, modelConfig, config.batch, modelConfig.kind === 'gpt2' ? gptContext(modelConfig, config) : undefined, {
-        n: config.n,
-        m: config.m,
-      });
+    // the memory plan (weights, learning state, each phase's activations): on a GPU, a model that
+    // does not fit the device's limits or the memory budget is refused here, naming the part and the
+    // largest batch that fits, before anything is allocated
+    const planOptions: MemoryPlanOptions = {
+      batch: config.batch,
+      context: modelConfig.kind === 'gpt2' ? gptContext(modelConfig, config) : undefined,
+      n: config.n,
+      m: config.m,
+      method: config.method,
+      samplesPerStep: config.samplesPerStep,
+      evalBatch: modelConfig.kind === 'gpt2' && config.evalWindows > 0 ? Math.min(EVAL_BATCH, config.evalWindows) : undefined,
+    };
+    this.memoryPlan =
+      this.engine.kind === 'gpu'
+        ? checkMemoryPlan(this.engine.info.limits, modelConfig, planOptions, this.memoryBudgetBytes)
+        : memoryPlan(modelConfig, planOptions);
     this.model = buildModel(this.engine, modelConfig, weights);
     this.summary = this.summarize(config);
     this.emit({ type: 'model', summary: this.summary });
@@ -203,6 +223,7 @@ export class LabSession {
       sites: m.maskSites.map((s) => ({ name: s.name, shape: s.shape, layout: s.layout })),
       learningStateBytes: groups * C * 4 * 4,
       ...(c.kind === 'gpt2' ? { tokenizer: tokenizerKind(c.vocabSize) } : {}),
+      ...(this.memoryPlan ? { memoryPlan: memoryPlanTable(this.memoryPlan) } : {}),
     };
   }
 

@@ -1,7 +1,18 @@
 // Hugging Face config.json for the two architectures the lab runs: GPT-2 (GPT2LMHeadModel) and ViT
 // (ViTForImageClassification). Parsing is strict: a missing, wrong-typed or absurd value is a
 // ConfigError naming the key and the value, and options that would change the network in ways our
-// models do not implement (cross-attention, n_inner ≠ 4·n_embd, other activations) are refused.
+// models do not implement (cross-attention, per-layer attention scaling, other activations) are refused.
+// Keys that only matter to training or generation in transformers (dropout, summary_*, task_specific_params,
+// bos/eos ids, use_cache, torch_dtype, …) are ignored, so a config.json from the hub parses verbatim.
+//
+// GPT-2 decisions:
+// - activation_function "gelu_new", "gelu_pytorch_tanh" and "gelu_fast" are one function (the tanh
+//   approximation, written three ways in transformers); the exact "gelu" and anything else is refused.
+// - reorder_and_upcast_attn only changes numerics in half precision (transformers then computes the
+//   attention scores in f32, scaled before the product); the lab computes attention in f32 always,
+//   so either value is accepted.
+// - n_inner null (or absent) means 4·n_embd; any other positive width is kept in GptConfig.nInner,
+//   which is left out when it equals 4·n_embd so that two configs of one network compare equal.
 //
 // Note: ViT checkpoints from Google say hidden_act "gelu" (the exact erf form; also HF's default when
 // the key is absent) while the lab's own ViTs use the tanh form ("gelu_new"); VitConfig.hiddenAct
@@ -19,7 +30,15 @@ export interface GptConfig {
   nLayer: number;
   nHead: number;
   layerNormEps: number;
+  /** false: the LM head is a tensor of its own, `lm_head.weight` [vocab, n_embd]; true: logits use wte. */
   tieWordEmbeddings: boolean;
+  /** The MLP width (n_inner) when it is not 4·n_embd; absent = 4·n_embd. Read it through gptInnerSize. */
+  nInner?: number;
+}
+
+/** GPT-2's MLP width: n_inner, or 4·n_embd when the config leaves it null. */
+export function gptInnerSize(c: GptConfig): number {
+  return c.nInner ?? 4 * c.nEmbd;
 }
 
 export interface VitConfig {
@@ -111,17 +130,22 @@ function divides(heads: number, headsKey: string, width: number, widthKey: strin
   if (width % heads !== 0) fail(`"${headsKey}" = ${heads} does not divide "${widthKey}" = ${width}`);
 }
 
+/** transformers' names for the tanh approximation of GELU (GPT-2's activation). */
+const TANH_GELU = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'];
+
 function parseGpt2(o: Json): GptConfig {
   const nEmbd = int(o, 'n_embd', CONFIG_LIMITS.width);
   const nHead = int(o, 'n_head', CONFIG_LIMITS.heads);
   divides(nHead, 'n_head', nEmbd, 'n_embd');
   // n_positions sizes the wpe table; very old configs only carry n_ctx.
   const posKey = !has(o, 'n_positions') && has(o, 'n_ctx') ? 'n_ctx' : 'n_positions';
-  refuse(o, 'activation_function', (v) => v === 'gelu_new', 'only "gelu_new" (the GPT-2 tanh GELU)');
-  refuse(o, 'n_inner', (v) => v === null || v === 4 * nEmbd, `the MLP width must be 4·n_embd = ${4 * nEmbd}`);
+  refuse(o, 'activation_function', (v) => typeof v === 'string' && TANH_GELU.includes(v), `only the tanh GELU: ${TANH_GELU.join(', ')}`);
   refuse(o, 'add_cross_attention', (v) => v === false, 'no cross-attention');
   refuse(o, 'scale_attn_weights', (v) => v === true, 'attention is scaled by 1/sqrt(head size)');
   refuse(o, 'scale_attn_by_inverse_layer_idx', (v) => v === false, 'no per-layer attention scaling');
+  refuse(o, 'reorder_and_upcast_attn', (v) => typeof v === 'boolean', 'true or false');
+  // n_inner: null = 4·n_embd (transformers' own default); anything else must be a positive width.
+  const nInner = has(o, 'n_inner') && o.n_inner !== null ? int(o, 'n_inner', 4 * CONFIG_LIMITS.width) : 4 * nEmbd;
   return {
     kind: 'gpt2',
     vocabSize: int(o, 'vocab_size', CONFIG_LIMITS.vocab),
@@ -131,6 +155,7 @@ function parseGpt2(o: Json): GptConfig {
     nHead,
     layerNormEps: eps(o, 'layer_norm_epsilon', 1e-5),
     tieWordEmbeddings: bool(o, 'tie_word_embeddings', true),
+    ...(nInner !== 4 * nEmbd ? { nInner } : {}),
   };
 }
 
@@ -209,7 +234,7 @@ export function configToJson(c: ModelConfig): Record<string, unknown> {
       n_embd: c.nEmbd,
       n_layer: c.nLayer,
       n_head: c.nHead,
-      n_inner: null,
+      n_inner: c.nInner !== undefined && c.nInner !== 4 * c.nEmbd ? c.nInner : null,
       activation_function: 'gelu_new',
       layer_norm_epsilon: c.layerNormEps,
       tie_word_embeddings: c.tieWordEmbeddings,

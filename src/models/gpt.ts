@@ -1,26 +1,35 @@
 // GPT-2 (Radford et al. 2019) on the autograd engine: learned positions, pre-LayerNorm blocks,
-// causal multi-head attention, GELU (tanh) MLP of width 4·d, final LayerNorm, LM head tied to the
-// token embedding. Weight names and layouts are Hugging Face's GPT2LMHeadModel (Conv1D = [in, out]).
+// causal multi-head attention, GELU (tanh) MLP of width n_inner (4·d unless the config says),
+// final LayerNorm, LM head tied to the token embedding or, with tie_word_embeddings: false, a
+// [vocab, d] `lm_head.weight` of its own. Weight names and layouts are Hugging Face's
+// GPT2LMHeadModel (Conv1D = [in, out]; `lm_head` is a torch Linear, [out, in] = [vocab, d]).
 import { attention } from '../autograd/fn/attention';
 import { add } from '../autograd/fn/elementwise';
 import { embedding } from '../autograd/fn/embedding';
 import { gelu } from '../autograd/fn/activation';
 import { linear, matmul } from '../autograd/fn/linear';
 import { layerNorm } from '../autograd/fn/norm';
-import { crossEntropy } from '../autograd/fn/loss';
+import { lmHeadLoss } from '../autograd/fn/lm-head';
 import { reshape } from '../autograd/fn/shape';
 import type { Tape } from '../autograd/tape';
 import { Tensor } from '../autograd/tensor';
 import type { Engine } from '../backend/engine';
-import type { GptConfig } from './config';
+import { gptInnerSize, type GptConfig } from './config';
 import { normalInit, streamOf } from './init';
-import type { ForwardResult, LabModel, LinearProbe, MaskSite, ModelInput } from './model';
+import type { ForwardResult, LabModel, LinearProbe, MaskSite, ModelInput, TextInput } from './model';
+import { readWeight, type Weights } from './weights';
 
 export const GPT_PREFIX = 'transformer.';
 
-/** Every GPT-2 parameter name (with the `transformer.` prefix) and its shape. */
+/** The weight the logits are computed with, [vocab, n_embd]: wte when tied, else HF's `lm_head.weight` (no prefix). */
+export function gptHeadWeightName(c: GptConfig): string {
+  return c.tieWordEmbeddings ? 'transformer.wte.weight' : 'lm_head.weight';
+}
+
+/** Every GPT-2 parameter name (with the `transformer.` prefix; `lm_head.weight` when untied) and its shape. */
 export function gptParameterShapes(c: GptConfig): [string, number[]][] {
   const C = c.nEmbd;
+  const I = gptInnerSize(c);
   const out: [string, number[]][] = [
     ['transformer.wte.weight', [c.vocabSize, C]],
     ['transformer.wpe.weight', [c.nPositions, C]],
@@ -36,26 +45,28 @@ export function gptParameterShapes(c: GptConfig): [string, number[]][] {
       [h + 'attn.c_proj.bias', [C]],
       [h + 'ln_2.weight', [C]],
       [h + 'ln_2.bias', [C]],
-      [h + 'mlp.c_fc.weight', [C, 4 * C]],
-      [h + 'mlp.c_fc.bias', [4 * C]],
-      [h + 'mlp.c_proj.weight', [4 * C, C]],
+      [h + 'mlp.c_fc.weight', [C, I]],
+      [h + 'mlp.c_fc.bias', [I]],
+      [h + 'mlp.c_proj.weight', [I, C]],
       [h + 'mlp.c_proj.bias', [C]],
     );
   }
   out.push(['transformer.ln_f.weight', [C]], ['transformer.ln_f.bias', [C]]);
+  if (!c.tieWordEmbeddings) out.push(['lm_head.weight', [c.vocabSize, C]]);
   return out;
 }
 
 export function gptMaskSites(c: GptConfig): MaskSite[] {
   const C = c.nEmbd;
+  const I = gptInnerSize(c);
   const sites: MaskSite[] = [];
   for (let i = 0; i < c.nLayer; i++) {
     const h = `transformer.h.${i}.`;
     sites.push(
       { name: h + 'attn.c_attn.weight', shape: [C, 3 * C], layout: 'in_out' },
       { name: h + 'attn.c_proj.weight', shape: [C, C], layout: 'in_out' },
-      { name: h + 'mlp.c_fc.weight', shape: [C, 4 * C], layout: 'in_out' },
-      { name: h + 'mlp.c_proj.weight', shape: [4 * C, C], layout: 'in_out' },
+      { name: h + 'mlp.c_fc.weight', shape: [C, I], layout: 'in_out' },
+      { name: h + 'mlp.c_proj.weight', shape: [I, C], layout: 'in_out' },
     );
   }
   return sites;
@@ -80,16 +91,19 @@ export class Gpt implements LabModel {
   readonly weights = new Map<string, Tensor>();
   readonly maskSites: MaskSite[];
   readonly parameterCount: number;
+  /** The LM head's weight [vocab, n_embd] (gptHeadWeightName): the logits are xf · headᵀ. */
+  readonly headWeightName: string;
 
+  /** `values`: a Map, or a WeightSource read (converted) and uploaded one tensor at a time. */
   constructor(
     readonly engine: Engine,
     readonly config: GptConfig,
-    values: Map<string, Float32Array>,
+    values: Weights,
     trainable = false,
   ) {
     let count = 0;
     for (const [name, shape] of gptParameterShapes(config)) {
-      const v = values.get(name);
+      const v = readWeight(values, name);
       if (!v) throw new Error(`GPT-2 weights: missing ${name}`);
       const n = shape.reduce((a, b) => a * b, 1);
       if (v.length !== n) throw new Error(`GPT-2 weights: ${name} has ${v.length} values, expected [${shape.join(', ')}]`);
@@ -98,6 +112,7 @@ export class Gpt implements LabModel {
     }
     this.parameterCount = count;
     this.maskSites = gptMaskSites(config);
+    this.headWeightName = gptHeadWeightName(config);
   }
 
   private w(name: string, override?: Map<string, Tensor>): Tensor {
@@ -107,6 +122,20 @@ export class Gpt implements LabModel {
   }
 
   forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult {
+    const xf = this.trunk(tape, input, override, probe);
+    // LM head + mean cross-entropy fused, in chunks of vocabulary rows: no [B·T, vocab] logits tensor
+    // is kept for the backward (autograd/fn/lm-head.ts); head = wte when tied
+    const targets = tape.constant(this.engine.upload((input as TextInput).targets, [xf.shape[0]], 'u32'), 'targets');
+    return { loss: lmHeadLoss(tape, xf, this.w(this.headWeightName, override), targets) };
+  }
+
+  /** The logits [B·T, vocab] = xf · headᵀ, unfused (tests and inspection; the loss never builds them). */
+  logits(tape: Tape, input: ModelInput, override?: Map<string, Tensor>): Tensor {
+    return matmul(tape, this.trunk(tape, input, override), this.w(this.headWeightName, override), { transB: true });
+  }
+
+  /** Embeddings, the blocks and the final LayerNorm: xf [B·T, n_embd]. */
+  private trunk(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): Tensor {
     if (input.kind !== 'text') throw new Error('GPT-2 takes text input (token ids)');
     const c = this.config;
     const { batch: B, context: T } = input;
@@ -141,11 +170,7 @@ export class Gpt implements LabModel {
       const f = gelu(tape, site(m, h + 'mlp.c_fc.weight', h + 'mlp.c_fc.bias'));
       x = add(tape, x, site(f, h + 'mlp.c_proj.weight', h + 'mlp.c_proj.bias'));
     }
-    const xf = layerNorm(tape, x, W('transformer.ln_f.weight'), W('transformer.ln_f.bias'), c.layerNormEps);
-    // tied LM head: logits = x · wteᵀ
-    const logits = matmul(tape, xf, W('transformer.wte.weight'), { transB: true });
-    const targets = tape.constant(e.upload(input.targets, [B * T], 'u32'), 'targets');
-    return { loss: crossEntropy(tape, logits, targets), logits };
+    return layerNorm(tape, x, W('transformer.ln_f.weight'), W('transformer.ln_f.bias'), c.layerNormEps);
   }
 
   dispose(): void {

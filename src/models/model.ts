@@ -38,8 +38,8 @@ export type ModelInput = TextInput | ImageInput;
 export interface ForwardResult {
   /** mean cross-entropy [1] */
   loss: Tensor;
-  /** [B*T, vocab] (GPT) or [B, labels] (ViT) */
-  logits: Tensor;
+  /** [B, labels] (ViT). Absent for GPT-2: its head and loss are fused and chunked (Gpt.logits gives them unfused). */
+  logits?: Tensor;
 }
 
 /**
@@ -61,5 +61,7 @@ export interface LabModel {
    * a leaf that requires grad, so backward leaves ∂L/∂(W⊙m) in its .grad).
    */
   forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult;
+  /** The output logits ([B·T, vocab] for GPT-2, built unfused; [B, labels] for ViT), for tests and inspection. */
+  logits(tape: Tape, input: ModelInput, override?: Map<string, Tensor>): Tensor;
   dispose(): void;
 }

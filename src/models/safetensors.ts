@@ -293,6 +293,18 @@ export function toFloat32(t: StTensor): Float32Array {
   return out;
 }
 
+/**
+ * Like toFloat32, but an F32 tensor that sits 4-byte aligned in its buffer (on a little-endian host)
+ * comes back as a view of the file's bytes, without a copy. Trap: writing to the result writes
+ * into the file; callers upload it and drop it. Alignment is of the address in the buffer: a file
+ * whose data section starts 8-aligned (writers pad the header) still has its F32 tensors unaligned
+ * after a BOOL/U8 buffer of odd size or an F16 tensor of odd length, and those are copied.
+ */
+export function asFloat32(t: StTensor): Float32Array {
+  if (t.dtype === 'F32' && LITTLE_ENDIAN && t.bytes.byteOffset % 4 === 0) return new Float32Array(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength / 4);
+  return toFloat32(t);
+}
+
 function readLE(dv: DataView, dtype: StDType, o: number): number {
   switch (dtype) {
     case 'F64':

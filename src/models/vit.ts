@@ -2,7 +2,8 @@
 // names and layouts: patch embedding (a stride-p Conv2d = a Linear on flattened patches), CLS token,
 // learned positions, pre-LayerNorm encoder blocks, classifier on the CLS token. torch Linear
 // weights are [out, in]. The MLP's GELU is the one config.hidden_act names: tanh form ("gelu_new",
-// the lab's own checkpoints) or the exact erf form ("gelu", Google's checkpoints).
+// the lab's own checkpoints) or the exact erf form ("gelu", Google's checkpoints). With qkv_bias
+// false the query/key/value Linears have no bias tensors at all (as in transformers).
 import { attention } from '../autograd/fn/attention';
 import { add } from '../autograd/fn/elementwise';
 import { concatRows, embedding } from '../autograd/fn/embedding';
@@ -17,6 +18,7 @@ import type { Engine } from '../backend/engine';
 import type { VitConfig } from './config';
 import { normalInit, streamOf } from './init';
 import type { ForwardResult, LabModel, LinearProbe, MaskSite, ModelInput } from './model';
+import { readWeight, type Weights } from './weights';
 
 const L = (i: number) => `vit.encoder.layer.${i}.`;
 
@@ -35,15 +37,12 @@ export function vitParameterShapes(c: VitConfig): [string, number[]][] {
   ];
   for (let i = 0; i < c.numLayers; i++) {
     const l = L(i);
+    out.push([l + 'layernorm_before.weight', [H]], [l + 'layernorm_before.bias', [H]]);
+    for (const q of ['query', 'key', 'value']) {
+      out.push([`${l}attention.attention.${q}.weight`, [H, H]]);
+      if (c.qkvBias) out.push([`${l}attention.attention.${q}.bias`, [H]]);
+    }
     out.push(
-      [l + 'layernorm_before.weight', [H]],
-      [l + 'layernorm_before.bias', [H]],
-      [l + 'attention.attention.query.weight', [H, H]],
-      [l + 'attention.attention.query.bias', [H]],
-      [l + 'attention.attention.key.weight', [H, H]],
-      [l + 'attention.attention.key.bias', [H]],
-      [l + 'attention.attention.value.weight', [H, H]],
-      [l + 'attention.attention.value.bias', [H]],
       [l + 'attention.output.dense.weight', [H, H]],
       [l + 'attention.output.dense.bias', [H]],
       [l + 'layernorm_after.weight', [H]],
@@ -112,16 +111,17 @@ export class Vit implements LabModel {
   readonly maskSites: MaskSite[];
   readonly parameterCount: number;
 
+  /** `values`: a Map, or a WeightSource read (converted) and uploaded one tensor at a time. */
   constructor(
     readonly engine: Engine,
     readonly config: VitConfig,
-    values: Map<string, Float32Array>,
+    values: Weights,
     trainable = false,
   ) {
     if (config.imageSize % config.patchSize !== 0) throw new Error(`image_size ${config.imageSize} is not a multiple of patch_size ${config.patchSize}`);
     let count = 0;
     for (const [name, shape] of vitParameterShapes(config)) {
-      const v = values.get(name);
+      const v = readWeight(values, name);
       if (!v) throw new Error(`ViT weights: missing ${name}`);
       const n = shape.reduce((a, b) => a * b, 1);
       if (v.length !== n) throw new Error(`ViT weights: ${name} has ${v.length} values, expected [${shape.join(', ')}]`);
@@ -138,7 +138,11 @@ export class Vit implements LabModel {
     return t;
   }
 
-  forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult {
+  logits(tape: Tape, input: ModelInput, override?: Map<string, Tensor>): Tensor {
+    return this.forward(tape, input, override).logits!;
+  }
+
+  forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult & { logits: Tensor } {
     if (input.kind !== 'images') throw new Error('ViT takes image input');
     const c = this.config;
     const e = this.engine;
@@ -167,8 +171,11 @@ export class Vit implements LabModel {
       const qk = concatRows(tape, W(l + 'attention.attention.query.weight'), W(l + 'attention.attention.key.weight'));
       const wqkv = concatRows(tape, qk, W(l + 'attention.attention.value.weight'));
       const col = (n: string) => reshape(tape, W(n), [H, 1]);
-      const bqk = concatRows(tape, col(l + 'attention.attention.query.bias'), col(l + 'attention.attention.key.bias'));
-      const bqkv = reshape(tape, concatRows(tape, bqk, col(l + 'attention.attention.value.bias')), [3 * H]);
+      let bqkv: Tensor | null = null;
+      if (c.qkvBias) {
+        const bqk = concatRows(tape, col(l + 'attention.attention.query.bias'), col(l + 'attention.attention.key.bias'));
+        bqkv = reshape(tape, concatRows(tape, bqk, col(l + 'attention.attention.value.bias')), [3 * H]);
+      }
       const qkv = linear(tape, a, wqkv, bqkv, 'out_in');
       const att = attention(tape, reshape(tape, qkv, [B, T, 3 * H]), { heads: c.numHeads, causal: false });
       const attFlat = reshape(tape, att, [B * T, H]);

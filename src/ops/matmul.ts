@@ -27,6 +27,12 @@ export interface MatmulOpts {
   bMask?: RawTensor;
   /** Force a kernel (tests, benchmarks); throws when the shape does not allow it. Default: by shape. */
   variant?: MatmulVariant;
+  /**
+   * Write into this f32 tensor (exactly the output's element count, not sharing storage with an
+   * operand) instead of a new one: lets a loop reuse one buffer, which the pool could otherwise
+   * hand out again only after a submit (src/ops/lm-head.ts).
+   */
+  out?: RawTensor;
 }
 
 /** The WGSL entry points (see shaders/matmul.wgsl). */
@@ -120,14 +126,23 @@ export function matmulWith(e: Engine, a: RawTensor, b: RawTensor, g: MatmulGeome
   if (b.size !== wantB) throw new Error(`matmul: b has ${b.size} elements, the geometry needs ${wantB}`);
   if (opts.bias && opts.bias.size !== g.n) throw new Error(`matmul: bias has ${opts.bias.size} elements, N = ${g.n}`);
   if (opts.bMask && opts.bMask.size !== b.size) throw new Error(`matmul: bMask has ${opts.bMask.size} elements, b has ${b.size}`);
+  if (opts.out) checkOut(opts.out, g, [a, b, opts.bias, opts.bMask]);
   return e.kind === 'cpu' ? matmulCpu(e, a, b, g, opts) : matmulGpu(e, a, b, g, opts);
+}
+
+function checkOut(out: RawTensor, g: MatmulGeometry, operands: (RawTensor | undefined)[]): void {
+  const want = g.batch * g.m * g.n;
+  if (out.dtype !== 'f32' || out.size !== want) throw new Error(`matmul: out must be f32 with ${want} elements, got ${out.size} ${out.dtype}`);
+  // WebGPU rejects one buffer bound read-only and writable in one dispatch; the CPU twin would read overwritten rows
+  const store = (t: RawTensor) => t.gpu ?? t.cpu?.buffer;
+  if (operands.some((t) => t && store(t) === store(out))) throw new Error('matmul: out must not share storage with an operand');
 }
 
 /** The CPU twin: f64 accumulation (i-k-j order over one f64 row), stored in the engine's f32/f64. */
 export function matmulCpu(e: CpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts = {}): RawTensor {
   const { batch, m, k, n } = g;
   const { transA = false, transB = false, bias, bMask } = opts;
-  const out = e.empty(g.outShape);
+  const out = opts.out ?? e.empty(g.outShape);
   const A = a.f32,
     O = out.f32,
     bs = bias?.f32;
@@ -197,7 +212,7 @@ function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, 
   if (!variantFits(v, g, opts)) {
     throw new Error(`matmul: variant ${v} needs ${needs(v)}, got M×K×N = ${g.m}×${g.k}×${g.n}, transA = ${!!opts.transA}, transB = ${!!opts.transB}`);
   }
-  const out = e.empty(g.outShape);
+  const out = opts.out ?? e.empty(g.outShape);
   if (g.m * g.n * g.batch === 0) return out;
   const { wg, grid } = launch(v, g);
   if (grid[1] > 65535 || grid[2] > 65535) throw new Error(`matmul: grid ${grid.join('×')} exceeds 65,535 workgroups per dimension`);

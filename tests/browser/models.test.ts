@@ -14,10 +14,13 @@ const maxAbs = (a: Float32Array) => a.reduce((m, x) => (Number.isNaN(x) ? Infini
 
 async function lossAndGrads(model: LabModel, input: ModelInput) {
   const tape = new Tape(model.engine);
-  const { loss, logits } = model.forward(tape, input);
+  const { loss } = model.forward(tape, input);
   tape.backward(loss);
+  const logitsTape = new Tape(model.engine);
+  const logits = model.logits(logitsTape, input);
   const out = { loss: (await model.engine.read(loss.raw))[0], logits: await model.engine.read(logits.raw), grads: new Map<string, Float32Array>() };
   for (const [n, t] of model.weights) out.grads.set(n, (await model.engine.read(t.grad!)) as Float32Array);
+  logitsTape.dispose();
   tape.dispose();
   return out;
 }

@@ -1,7 +1,7 @@
 // The Hugging Face tensor names and shapes of the real loader (parameterShapes, canonicalWeights in
 // src/models/checkpoint.ts; the lists live in gpt.ts and vit.ts), checked against the published
 // models: GPT-2 small and ViT-B/16 parameter counts, and the layouts (the trap: GPT-2's Conv1D
-// stores [in, out], ViT's torch Linear [out, in]). Missing, extra and misshapen tensors are fuzzed in
+// stores [in, out], ViT's torch Linear [out, in]; an untied lm_head is a torch Linear, [vocab, n_embd]). Missing, extra and misshapen tensors are fuzzed in
 // fuzz-config.test.ts.
 import { describe, expect, it } from 'vitest';
 import { canonicalWeights, parameterShapes } from '../../src/models/checkpoint';
@@ -70,10 +70,14 @@ describe('canonicalWeights: GPT-2 naming variants', () => {
     expect(() => canonicalWeights(tinyGpt, file)).toThrow('lm_head.weight has shape [11, 5], expected tied [11, 6]');
   });
 
-  it('refuses an untied head (tie_word_embeddings: false) by name instead of silently using wte', () => {
+  it('an untied head (tie_word_embeddings: false) is a weight of its own: lm_head.weight is required and kept', () => {
     const untied = { ...tinyGpt, tieWordEmbeddings: false };
     const file = fileOf(untied);
-    file.set(...tensor('lm_head.weight', [11, 6]));
-    expect(() => canonicalWeights(untied, file)).toThrow(/tie_word_embeddings: false/);
+    expect(file.has('lm_head.weight')).toBe(true);
+    expect([...canonicalWeights(untied, file).keys()]).toContain('lm_head.weight');
+    file.set(...tensor('lm_head.weight', [6, 11])); // transposed
+    expect(() => canonicalWeights(untied, file)).toThrow('tensor lm_head.weight has shape [6, 11], the config needs [11, 6]');
+    file.delete('lm_head.weight');
+    expect(() => canonicalWeights(untied, file)).toThrow(/lacks 1 tensor\(s\) the config needs: lm_head\.weight$/);
   });
 });

@@ -56,7 +56,7 @@ function runPyJson(script: string, args: string[]): Record<string, number> {
 /** Mean over rows of the standard deviation of the logits: about 0.07 with the unscaled init, about 1.4 with scaledWeights. */
 async function logitSpread(model: LabModel, input: ModelInput): Promise<number> {
   const tape = new Tape(model.engine);
-  const z = await model.engine.read(model.forward(tape, input).logits.raw);
+  const z = await model.engine.read(model.logits(tape, input).raw);
   tape.dispose();
   const rows = input.batch * (input.kind === 'text' ? input.context : 1);
   const k = z.length / rows;

@@ -85,6 +85,47 @@ describe('GPT-2 and ViT on the CPU engine', () => {
       checkWeightGrad(make, init, input, name, [0, 3, 7]);
     }
   });
+  it('GPT-2 with an untied lm_head and n_inner ≠ 4·n_embd: the head and the MLP weights get matching gradients', () => {
+    const c = { ...MICRO_GPT, tieWordEmbeddings: false, nInner: 17 };
+    const init = gptInitialWeights(c, seed);
+    for (const [k, v] of init)
+      if (!k.includes('ln_'))
+        init.set(
+          k,
+          v.map((x) => x * 10),
+        );
+    expect(init.get('lm_head.weight')!.length).toBe(c.vocabSize * c.nEmbd);
+    const make = (e: CpuEngine, w: Map<string, Float32Array>) => new Gpt(e, c, w, true);
+    const input = microText(seed);
+    for (const name of [
+      'lm_head.weight',
+      'transformer.wte.weight',
+      'transformer.h.0.mlp.c_fc.weight',
+      'transformer.h.1.mlp.c_fc.bias',
+      'transformer.h.1.mlp.c_proj.weight',
+    ]) {
+      checkWeightGrad(make, init, input, name, [0, 5, 17]);
+    }
+  });
+  it('ViT without q/k/v biases (qkv_bias: false): gradients match', () => {
+    const c = { ...MICRO_VIT, qkvBias: false };
+    const init = vitInitialWeights(c, seed);
+    expect(init.has('vit.encoder.layer.0.attention.attention.query.bias')).toBe(false);
+    for (const [k, v] of init)
+      if (!k.includes('layernorm'))
+        init.set(
+          k,
+          v.map((x) => x * 10),
+        );
+    const make = (e: CpuEngine, w: Map<string, Float32Array>) => new Vit(e, c, w, true);
+    for (const name of [
+      'vit.encoder.layer.0.attention.attention.query.weight',
+      'vit.encoder.layer.1.attention.attention.value.weight',
+      'vit.encoder.layer.0.attention.output.dense.bias',
+    ]) {
+      checkWeightGrad(make, init, microImages(seed), name, [0, 3, 7]);
+    }
+  });
   it('patchify follows the Conv2d kernel order (channel, ky, kx) and row-major patches', () => {
     const c = { ...MICRO_VIT, numChannels: 2 };
     const S = c.imageSize;

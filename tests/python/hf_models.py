@@ -6,7 +6,11 @@ check that a lab checkpoint (config.json + model.safetensors) means what transfo
 
 * GPT2LMHeadModel: token + learned position embeddings, pre-LayerNorm blocks, Conv1D weights stored
   [in, out] (y = x @ W + b), causal multi-head attention scaled by 1/sqrt(head size), GELU from
-  config "activation_function" (gelu_new = tanh form), final ln_f, LM head tied to wte.
+  config "activation_function" (gelu_new = tanh form), MLP width n_inner (null = 4 * n_embd), final
+  ln_f, LM head tied to wte (tie_word_embeddings, default true; a tied file's lm_head.weight, which
+  transformers overwrites, is checked for shape and ignored) or lm_head.weight [vocab, n_embd].
+  Files in the hub's layout load as published: names with or without the `transformer.` prefix, any
+  float dtype, the causal-mask buffers `h.N.attn.bias` / `h.N.attn.masked_bias` ignored.
 * ViTForImageClassification: stride-p Conv2d patch embedding [H, C, p, p], CLS token, learned
   positions, pre-LayerNorm encoder layers with separate query/key/value torch Linears ([out, in],
   y = x @ W.T + b), "gelu" = exact erf GELU, "gelu_new" = tanh form, vit.layernorm, classifier on
@@ -18,6 +22,7 @@ the integer types for mask files).
 import json
 import math
 import os
+import re
 import struct
 
 import numpy as np
@@ -216,17 +221,23 @@ class Gpt2:
         exp.update({"transformer.ln_f.weight": (D,), "transformer.ln_f.bias": (D,)})
         if not self.tied:
             exp["lm_head.weight"] = (self.vocab, D)
-        ignore = [lambda n: n.endswith("attn.bias") or n.endswith("attn.masked_bias")]  # causal-mask buffers
-        if self.tied:
-            ignore.append(lambda n: n == "lm_head.weight")  # tied: transformers overwrites it with wte
+        # causal-mask buffers `[transformer.]h.N.attn.bias` [1, 1, P, P] and `...attn.masked_bias` [] (any
+        # dtype): not weights. Exactly these names: `attn.c_attn.bias` is a weight, used above.
+        ignore = [lambda n: re.fullmatch(r"(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)", n) is not None]
+        if self.tied and "lm_head.weight" in tensors:
+            # tied: transformers overwrites it with wte, so its values do not matter, but its shape must fit
+            if list(tensors["lm_head.weight"].shape) != [self.vocab, D]:
+                raise ModelError(f"lm_head.weight has shape {list(tensors['lm_head.weight'].shape)}, "
+                                 f"the tied head is [{self.vocab}, {D}]")
+            ignore.append(lambda n: n == "lm_head.weight")
         self.weights = _take(tensors, exp, "transformer.", ignore)
 
     # Conv1D weights are [in, out] (transposed w.r.t. torch Linear): y = x @ W + b
     def _conv1d(self, x, name):
         return x @ self.weights[name + ".weight"] + self.weights[name + ".bias"]
 
-    def logits(self, ids):
-        """ids [B, T] ints -> logits [B, T, vocab]."""
+    def hidden(self, ids):
+        """ids [B, T] ints -> the final hidden states (after ln_f) [B, T, n_embd]."""
         w = self.weights
         B, T = ids.shape
         if T > self.positions:
@@ -244,14 +255,29 @@ class Gpt2:
             x = x + self._conv1d(multi_head_attention(q, k, v, self.heads, True, scale), h + "attn.c_proj")
             m = layer_norm(x, w[h + "ln_2.weight"], w[h + "ln_2.bias"], self.eps)
             x = x + self._conv1d(self.act(self._conv1d(m, h + "mlp.c_fc")), h + "mlp.c_proj")
-        x = layer_norm(x, w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], self.eps)
-        head = w["transformer.wte.weight"] if self.tied else w["lm_head.weight"]
-        return x @ head.T
+        return layer_norm(x, w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], self.eps)
+
+    def head(self):
+        """The LM head [vocab, n_embd] (a torch Linear without bias): wte when tied, else lm_head.weight."""
+        return self.weights["transformer.wte.weight"] if self.tied else self.weights["lm_head.weight"]
+
+    def logits(self, ids):
+        """ids [B, T] ints -> logits [B, T, vocab]."""
+        return self.hidden(ids) @ self.head().T
+
+    # rows of logits held at once by token_losses: with GPT-2's 50,257 tokens, 256 rows are ~100 MB of float64
+    LOSS_ROWS = 256
 
     def token_losses(self, inputs, targets):
-        """inputs, targets [B, T] -> per-target cross-entropy [B*T] (float64)."""
-        z = self.logits(inputs)
-        return cross_entropy(z.reshape(-1, self.vocab), targets.reshape(-1))
+        """inputs, targets [B, T] -> per-target cross-entropy [B*T] (float64), LOSS_ROWS rows of logits at a time."""
+        x = self.hidden(inputs).reshape(-1, self.d)
+        t = targets.reshape(-1)
+        bad = t[(t < 0) | (t >= self.vocab)]
+        if len(bad):
+            raise ModelError(f"target id {int(bad[0])} is outside the vocabulary of {self.vocab}")
+        head = self.head()
+        return np.concatenate([cross_entropy(x[r:r + self.LOSS_ROWS] @ head.T, t[r:r + self.LOSS_ROWS])
+                               for r in range(0, len(t), self.LOSS_ROWS)])
 
 
 # ------------------------------------------------------------------------------------------ ViT

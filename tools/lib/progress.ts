@@ -70,6 +70,7 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stdout): (e: S
         out.write(
           `model ${e.summary.name}: ${e.summary.parameters.toLocaleString('en')} parameters, ${e.summary.maskedWeights.toLocaleString('en')} masked weights in ${e.summary.sites.length} layers\n`,
         );
+        if (e.summary.memoryPlan) for (const t of e.summary.memoryPlan.totals) out.write(`  ${t}\n`);
         break;
       case 'error':
         newline();

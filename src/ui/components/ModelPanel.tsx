@@ -117,6 +117,44 @@ export function ModelPanel() {
             <dt>Learning state</dt>
             <dd>{formatBytes(model.learningStateBytes)} (logits, gradient, Adam moments)</dd>
           </div>
+          {model.memoryPlan && (
+            <div className="kv-row">
+              <dt>Memory plan</dt>
+              <dd data-testid="memory-plan">
+                <details>
+                  <summary>{model.memoryPlan.totals[0]}</summary>
+                  <p className="small">{model.memoryPlan.title}</p>
+                  <div className="table-scroll">
+                    <table className="small">
+                      <thead>
+                        <tr>
+                          {model.memoryPlan.columns.map((c) => (
+                            <th scope="col" key={c}>
+                              {c}
+                            </th>
+                          ))}
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {model.memoryPlan.rows.map((r) => (
+                          <tr key={r[0] + r[1]}>
+                            {r.map((c, i) => (
+                              <td key={i}>{c}</td>
+                            ))}
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                  {model.memoryPlan.totals.slice(1).map((t) => (
+                    <p className="small" key={t}>
+                      {t}
+                    </p>
+                  ))}
+                </details>
+              </dd>
+            </div>
+          )}
           <div className="kv-row">
             <dt>Masked Linears</dt>
             <dd>

@@ -1,0 +1,85 @@
+// The memory plan (src/lab/memory-plan.ts) against what the GPU pool really allocates for the bundled
+// tiny GPT at batch 8 × 128: the pool's peak of allocated bytes (every buffer created and not
+// destroyed: live, released-but-not-yet-reusable and pooled) during two learning steps, then over a
+// whole cycle (those steps, one-shot calibration, a hard-mask evaluation of two batches of 32
+// windows). The plan must be an upper bound, and a tight one (within 3×). About 2 minutes on the
+// CPU (SwiftShader) adapter.
+import { describe, expect, it } from 'vitest';
+import type { GpuEngine } from '../../src/backend/gpu';
+import { EVAL_BATCH } from '../../src/data/batches';
+import { evaluateText } from '../../src/lab/evaluate';
+import { formatBytes, memoryPlan } from '../../src/lab/memory-plan';
+import { Gpt, gptInitialWeights } from '../../src/models/gpt';
+import type { TextInput } from '../../src/models/model';
+import { TINY_GPT } from '../../src/models/presets';
+import { MaskLearner } from '../../src/sparsity/learner';
+import { disposeOverride, oneShot } from '../../src/sparsity/oneshot';
+import { PRESETS } from '../../src/sparsity/schedule';
+import { getEngine } from '../helpers/gpu';
+import { microText } from '../helpers/tiny-models';
+
+const B = 8;
+const T = TINY_GPT.nPositions;
+const V = TINY_GPT.vocabSize;
+const text = (k: number, batch = B) => microText(100 + 2 * k, batch, T, V) as TextInput;
+
+/** Make every released buffer reusable (a submit), destroy the pooled ones and restart the peaks. */
+function drain(e: GpuEngine): void {
+  e.zeros([1]).dispose(); // records a clear, so the flush below submits
+  e.flush();
+  e.pool.trim();
+  e.pool.resetPeaks();
+}
+
+const g = await getEngine();
+
+describe('memory plan vs the GPU pool (tiny-gpt, batch 8 × 128)', () => {
+  it.runIf(g)(
+    'the plan bounds the peak allocated bytes of two learning steps and of a whole cycle, within 3×',
+    async () => {
+      const e = g!;
+      await e.sync();
+      drain(e);
+      const before = e.pool.allocatedByteCount; // other tests' live buffers, if any
+      const plan = memoryPlan(TINY_GPT, { batch: B, context: T, n: 2, m: 4, method: 'maskllm', samplesPerStep: 1 });
+      const model = new Gpt(e, TINY_GPT, gptInitialWeights(TINY_GPT, 1));
+      const learner = new MaskLearner(model, { n: 2, m: 4, hyper: PRESETS.tunedSmall, seed: 1 }, 10);
+      try {
+        for (let s = 0; s < 2; s++) await learner.learnStep([text(s)]);
+        await e.sync();
+        const learnPeak = e.pool.peakAllocatedByteCount - before;
+        const learnPlan = plan.residentBytes + plan.phaseBytes.learn;
+        console.log(
+          `tiny-gpt batch ${B}: two learning steps peak ${learnPeak} B allocated (${formatBytes(learnPeak)}), ` +
+            `${e.pool.peakLiveByteCount - before} B live; plan resident + learn ${learnPlan} B (${formatBytes(learnPlan)}), ratio ${(learnPlan / learnPeak).toFixed(3)}`,
+        );
+        expect(learnPlan).toBeGreaterThanOrEqual(learnPeak);
+        expect(learnPlan).toBeLessThanOrEqual(3 * learnPeak);
+
+        // the rest of a run: one-shot calibration (two batches, every block), then a hard-mask
+        // evaluation of two batches (the second batch cannot reuse the first one's buffers)
+        await oneShot(model, 'sparsegpt', { n: 2, m: 4, update: true, calibration: [text(10), text(11)] });
+        const { override } = await learner.hardOverride();
+        const windows = [0, 1].map((j) => {
+          const x = text(20 + j, EVAL_BATCH);
+          return { inputs: x.inputs, targets: x.targets, batch: x.batch, context: x.context };
+        });
+        await evaluateText(model, windows, override);
+        disposeOverride(override);
+        await e.sync();
+        const cyclePeak = e.pool.peakAllocatedByteCount - before;
+        console.log(
+          `tiny-gpt batch ${B}: whole cycle peak ${cyclePeak} B allocated (${formatBytes(cyclePeak)}); ` +
+            `plan GPU total ${plan.gpuBytes} B (${formatBytes(plan.gpuBytes)}), ratio ${(plan.gpuBytes / cyclePeak).toFixed(3)}`,
+        );
+        expect(plan.gpuBytes).toBeGreaterThanOrEqual(cyclePeak);
+        expect(plan.gpuBytes).toBeLessThanOrEqual(3 * cyclePeak);
+        expect(e.takeErrors()).toEqual([]);
+      } finally {
+        learner.dispose();
+        model.dispose();
+      }
+    },
+    600_000,
+  );
+});
