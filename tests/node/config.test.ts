@@ -1,33 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configToJson, parseConfig, type GptConfig, type ModelConfig, type VitConfig } from '../../src/models/config';
+import { GPT2_CONFIG_JSON } from '../helpers/hub-configs';
 import { testSeed } from '../helpers/random';
 
 // openai-community/gpt2 config.json (GPT-2 small, 124M), as published.
-const GPT2_SMALL = {
-  activation_function: 'gelu_new',
-  architectures: ['GPT2LMHeadModel'],
-  attn_pdrop: 0.1,
-  bos_token_id: 50256,
-  embd_pdrop: 0.1,
-  eos_token_id: 50256,
-  initializer_range: 0.02,
-  layer_norm_epsilon: 1e-5,
-  model_type: 'gpt2',
-  n_ctx: 1024,
-  n_embd: 768,
-  n_head: 12,
-  n_layer: 12,
-  n_positions: 1024,
-  resid_pdrop: 0.1,
-  summary_activation: null,
-  summary_first_dropout: 0.1,
-  summary_proj_to_labels: true,
-  summary_type: 'cls_index',
-  summary_use_proj: true,
-  task_specific_params: { 'text-generation': { do_sample: true, max_length: 50 } },
-  vocab_size: 50257,
-};
+const GPT2_SMALL = GPT2_CONFIG_JSON;
 
 // google/vit-base-patch16-224 config.json: the 1000 ImageNet labels are abbreviated to their first
 // three real names plus generated ones (only the count and the order matter here).
