@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tape } from '../../src/autograd/tape';
-import type { Tensor } from '../../src/autograd/tensor';
 import { CpuEngine } from '../../src/backend/cpu';
 import { evalTextWindows, type TextBatch } from '../../src/data/batches';
 import { gpt2Tokenizer } from '../../src/data/bpe';
@@ -32,8 +31,8 @@ import type { LabModel, ModelInput } from '../../src/models/model';
 import { writeSafetensors, type StDType, type WriteTensor } from '../../src/models/safetensors';
 import { exportMaskSafetensors } from '../../src/sparsity/maskfile';
 import { disposeOverride, prunedOverride } from '../../src/sparsity/oneshot';
-import { magnitudeMask } from '../../src/sparsity/priors/magnitude';
 import { nodeAssets } from '../../tools/lib/node-assets';
+import { effectiveMasks, MIN_MASK_EFFECT, relErr } from '../helpers/mask-search';
 import { randint, randn, testSeed } from '../helpers/random';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -62,8 +61,6 @@ function runPyJson<T = Record<string, number>>(script: string, args: string[]): 
   if (r.status !== 0) throw new Error(`${script} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
-
-const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
 
 const dir = mkdtempSync(join(tmpdir(), 'indep-eval-bpe-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -267,7 +264,6 @@ async function logitSpread(model: LabModel, input: ModelInput): Promise<number> 
 }
 
 const MIN_SPREAD = 0.5;
-const MIN_MASK_EFFECT = 1e-3;
 
 interface HubModel {
   dir: string;
@@ -297,28 +293,6 @@ async function spreadHubModel(name: string, config: GptConfig, seed: number, lay
     model.dispose();
   }
   throw new Error(`no gain up to ×2000 spreads the logits beyond ${MIN_SPREAD} (seed ${seed})`);
-}
-
-/**
- * 2:4 masks of every mask site that change the loss by more than MIN_MASK_EFFECT (relative) under
- * `lossOf`: the magnitude mask first, then keep-the-smallest, then masks of random scores.
- */
-async function effectiveMasks(model: LabModel, weights: Map<string, Float32Array>, seed: number, lossOf: (override?: Map<string, Tensor>) => Promise<number>) {
-  const siteWeights = new Map(model.maskSites.map((s) => [s.name, weights.get(s.name)!]));
-  const scorings: ((w: Float32Array, k: number) => Float32Array)[] = [
-    (w) => w,
-    (w) => w.map((x) => 1 / (Math.abs(x) + 1e-12)),
-    ...Array.from({ length: 8 }, (_, r) => (w: Float32Array, k: number) => randn(w.length, seed + 7919 * (r + 1) + k)),
-  ];
-  const dense = await lossOf();
-  for (const score of scorings) {
-    const masks = new Map(model.maskSites.map((s, k) => [s.name, magnitudeMask(score(siteWeights.get(s.name)!, k), s.shape, s.layout, 2, 4)]));
-    const override = prunedOverride(model, masks, siteWeights);
-    const loss = await lossOf(override);
-    disposeOverride(override);
-    if (relErr(loss, dense) > MIN_MASK_EFFECT) return { masks, siteWeights };
-  }
-  throw new Error(`no 2:4 mask changes the loss by more than ${MIN_MASK_EFFECT} relative (seed ${seed})`);
 }
 
 /** The lab's validation windows of en.val.bin for a GPT-2-vocabulary model: BPE tokens, byte counts. */

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tape } from '../../src/autograd/tape';
-import type { Tensor } from '../../src/autograd/tensor';
 import { CpuEngine } from '../../src/backend/cpu';
 import { evalTextWindows, imageBatches } from '../../src/data/batches';
 import { encodeImageShard, encodeTextShard, parseShard, type ImageShard, type TextShard } from '../../src/data/shards';
@@ -24,6 +23,7 @@ import { vitInitialWeights } from '../../src/models/vit';
 import { crc32, exportMaskSafetensors } from '../../src/sparsity/maskfile';
 import { disposeOverride, prunedOverride } from '../../src/sparsity/oneshot';
 import { magnitudeMask } from '../../src/sparsity/priors/magnitude';
+import { effectiveMasks, MIN_MASK_EFFECT, relErr } from '../helpers/mask-search';
 import { randint, randn, testSeed } from '../helpers/random';
 import { MICRO_GPT, MICRO_VIT } from '../helpers/tiny-models';
 
@@ -71,8 +71,6 @@ async function logitSpread(model: LabModel, input: ModelInput): Promise<number> 
   return sum / rows;
 }
 
-const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
-
 /** Initial weights made non-trivial: matrices ×gain (×20: std ≈ 0.4), LayerNorm gains 1 ± 0.2, biases ± 0.2. */
 function scaledWeights(init: Map<string, Float32Array>, seed: number, gain: number): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
@@ -96,7 +94,6 @@ function scaledWeights(init: Map<string, Float32Array>, seed: number, gain: numb
 }
 
 const MIN_SPREAD = 0.5;
-const MIN_MASK_EFFECT = 1e-3;
 
 /**
  * The scaled model, with the matrix gain raised from ×20 until the logits spread (MIN_SPREAD) on
@@ -111,29 +108,6 @@ async function spreadModel(config: ModelConfig, init: Map<string, Float32Array>,
     model.dispose();
   }
   throw new Error(`no gain up to ×2000 spreads the logits beyond ${MIN_SPREAD} (seed ${seed})`);
-}
-
-/**
- * 2:4 masks of every mask site that change the loss by more than MIN_MASK_EFFECT (relative) under
- * `lossOf`: the magnitude mask first, then keep-the-smallest, then masks of random scores (all 2:4 by
- * construction). On some seeds the magnitude mask of random weights barely moves the loss.
- */
-async function effectiveMasks(model: LabModel, weights: Map<string, Float32Array>, seed: number, lossOf: (override?: Map<string, Tensor>) => Promise<number>) {
-  const siteWeights = new Map(model.maskSites.map((s) => [s.name, weights.get(s.name)!]));
-  const scorings: ((w: Float32Array, k: number) => Float32Array)[] = [
-    (w) => w,
-    (w) => w.map((x) => 1 / (Math.abs(x) + 1e-12)),
-    ...Array.from({ length: 8 }, (_, r) => (w: Float32Array, k: number) => randn(w.length, seed + 7919 * (r + 1) + k)),
-  ];
-  const dense = await lossOf();
-  for (const score of scorings) {
-    const masks = new Map(model.maskSites.map((s, k) => [s.name, magnitudeMask(score(siteWeights.get(s.name)!, k), s.shape, s.layout, 2, 4)]));
-    const override = prunedOverride(model, masks, siteWeights);
-    const loss = await lossOf(override);
-    disposeOverride(override);
-    if (relErr(loss, dense) > MIN_MASK_EFFECT) return { masks, siteWeights };
-  }
-  throw new Error(`no 2:4 mask changes the loss by more than ${MIN_MASK_EFFECT} relative (seed ${seed})`);
 }
 
 function writeModel(dir: string, name: string, config: ModelConfig, weights: Map<string, Float32Array>): string {
