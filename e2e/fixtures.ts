@@ -50,6 +50,39 @@ export async function tinyGptDir(): Promise<string> {
   return dir;
 }
 
+// tiny-gpt's checkpoint as the hub shards it: its tensors under the hub's names (no `transformer.`),
+// in two shards by transformers' rule (tests/helpers/hub-configs.ts), with the index and config.json.
+const SHARD_SCRIPT = `
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readSafetensors } from './src/models/safetensors.ts';
+import { shardLikeTransformers } from './tests/helpers/hub-configs.ts';
+const [from, out] = process.argv.slice(1);
+const tensors = [...readSafetensors(new Uint8Array(readFileSync(from + '/model.safetensors'))).tensors.values()].map((t) => ({
+  name: t.name.replace(/^transformer\\./, ''), dtype: t.dtype, shape: t.shape, data: t.bytes,
+}));
+const total = tensors.reduce((n, t) => n + t.data.byteLength, 0);
+let files = [];
+for (let max = Math.ceil(total / 2); files.length !== 3 && max <= total; max += 4096) files = shardLikeTransformers(tensors, max);
+if (files.length !== 3) throw new Error('no split into two shards');
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+for (const f of files) writeFileSync(out + '/' + f.name, f.bytes);
+writeFileSync(out + '/config.json', readFileSync(from + '/config.json'));
+`;
+
+/**
+ * A folder with tiny-gpt as a sharded hub checkpoint: config.json, model.safetensors.index.json,
+ * model-00001-of-00002.safetensors and model-00002-of-00002.safetensors (written afresh each call).
+ */
+export async function shardedTinyGptDir(): Promise<string> {
+  const from = await tinyGptDir();
+  const dir = join(tmpdir(), 'maskllm-e2e-assets', 'tiny-gpt-sharded');
+  execFileSync(process.execPath, ['--import', 'tsx', '--import', './tools/raw-loader.mjs', '--input-type=module', '-e', SHARD_SCRIPT, from, dir], {
+    stdio: 'inherit',
+  });
+  return dir;
+}
+
 export async function serveTinyGpt(page: Page): Promise<void> {
   if (HAVE_TINY_GPT) return;
   const dir = await tinyGptDir();

@@ -11,9 +11,10 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MaskFormat } from '../src/embed/types';
-import { SHARD_INDEX_SUFFIX } from '../src/embed/remote-files';
 import { ConfigValueError, DEFAULT_CONFIG, FIELDS, sanitizeConfig, type ExperimentConfig, type FieldSpec } from '../src/lab/config';
 import { checkUserFile, FileSizeError, USER_FILE_LIMITS, type UserFileKind } from '../src/lab/files';
+import { formatBytes } from '../src/lab/memory-plan';
+import { INDEX_SUFFIX } from '../src/models/sharded';
 import { parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
 import { writeHeadlessRun } from './lib/headless-record';
 import { describeMetrics, duration, progressPrinter } from './lib/progress';
@@ -106,11 +107,11 @@ function checkSize(option: string, path: string, size: number, kind: UserFileKin
   }
 }
 
-/** A small JSON file (config.json, the shard index), its size checked before it is read (the config.json limit for both). */
+/** A small JSON file (config.json, the shard index), its size checked before it is read (USER_FILE_LIMITS.config / .index). */
 function readJson(option: string, path: string, size: number): unknown {
   if (basename(path) === 'config.json') checkSize(option, path, size, 'config');
-  else if (size > USER_FILE_LIMITS.config)
-    throw new UsageError(`${option}: ${basename(path)} is ${size} bytes; a shard index is a few KiB (at most ${USER_FILE_LIMITS.config} bytes)`);
+  else if (size > USER_FILE_LIMITS.index)
+    throw new UsageError(`${option}: ${basename(path)} is ${size} bytes; a shard index is a few KiB (at most ${USER_FILE_LIMITS.index} bytes)`);
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
@@ -126,7 +127,7 @@ function readJson(option: string, path: string, size: number): unknown {
  */
 export function modelDirFiles(dir: string, option: string): { files: string[]; config: unknown } {
   const single = join(dir, 'model.safetensors');
-  const index = join(dir, `model${SHARD_INDEX_SUFFIX}`);
+  const index = join(dir, `model${INDEX_SUFFIX}`);
   const cj = join(dir, 'config.json');
   const cjSize = fileSize(cj);
   const singleSize = fileSize(single);
@@ -279,6 +280,8 @@ async function main(): Promise<void> {
     );
     console.log('');
     for (const row of r.metrics.table) console.log(`  ${row.label.padEnd(40)} ${describeMetrics(row.metrics)}`);
+    const mem = r.state.gpuMemory;
+    if (mem) console.log(`\nGPU memory: peak ${formatBytes(mem.peakBytes)} in the lab's buffers (the plan: ${formatBytes(mem.plannedBytes)})`);
     console.log(`\ndone in ${duration(wallSeconds)} on ${r.adapter}; wrote ${files.join(', ')}`);
   } finally {
     await driver.close();

@@ -268,7 +268,13 @@ export class GpuEngine implements EngineBase {
 
   flush(): void {
     this.endPass();
-    if (!this.encoder) return;
+    if (!this.encoder) {
+      // Nothing recorded since the last submit, so no unsubmitted command uses a buffer released
+      // since then: they can be reused now (an evaluation frees a batch's tape after its readback and
+      // the next batch should reuse those buffers instead of allocating a second set).
+      this.pool.afterSubmit();
+      return;
+    }
     this.profiler?.resolve(this.encoder);
     const cb = this.encoder.finish();
     this.encoder = null;

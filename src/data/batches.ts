@@ -85,21 +85,29 @@ export function sampleTextBatch(tokens: Uint8Array | Uint32Array, batch: number,
  * context, so the last token of one window is the first input of the next), W = floor((N − 1) /
  * context) windows in order, capped at maxWindows (the first ones). Every token 1..W*context is a
  * target exactly once; the < context tokens after that are not scored. Windows come in batches of
- * EVAL_BATCH (32), the last one smaller. Report the mean loss over all targets (weight each batch by
+ * `batchSize` (EVAL_BATCH = 32; the session takes fewer when the memory plan needs it), the last one
+ * smaller. Report the mean loss over all targets (weight each batch by
  * its size). Each window restarts its context, so this is not a sliding-window perplexity.
  * `byteLengths[id]` (the tokenizer's UTF-8 bytes per token; default 1, bytes) gives each batch's
  * `targetBytes`.
  */
-export function evalTextWindows(tokens: Uint8Array | Uint32Array, context: number, maxWindows?: number, byteLengths?: Uint8Array): TextBatch[] {
+export function evalTextWindows(
+  tokens: Uint8Array | Uint32Array,
+  context: number,
+  maxWindows?: number,
+  byteLengths?: Uint8Array,
+  batchSize = EVAL_BATCH,
+): TextBatch[] {
   checkText(tokens, context);
+  checkInt('batchSize', batchSize, 1, Number.MAX_SAFE_INTEGER);
   let windows = Math.floor((tokens.length - 1) / context);
   if (maxWindows !== undefined) {
     checkInt('maxWindows', maxWindows, 1, Number.MAX_SAFE_INTEGER);
     windows = Math.min(windows, maxWindows);
   }
   const out: TextBatch[] = [];
-  for (let w0 = 0; w0 < windows; w0 += EVAL_BATCH) {
-    const batch = Math.min(EVAL_BATCH, windows - w0);
+  for (let w0 = 0; w0 < windows; w0 += batchSize) {
+    const batch = Math.min(batchSize, windows - w0);
     const b: TextBatch = { inputs: new Uint32Array(batch * context), targets: new Uint32Array(batch * context), batch, context };
     for (let r = 0; r < batch; r++) fillWindow(tokens, (w0 + r) * context, context, b, r);
     let bytes = 0;

@@ -55,8 +55,8 @@ export interface LabAutomation {
 /** A model given as files served over HTTP: its weight files and its config.json. */
 export interface RemoteModel {
   /**
-   * The weights: one .safetensors file, or model.safetensors.index.json and the shards it names
-   * (refused until the lab reads sharded checkpoints).
+   * The weights: one .safetensors file, or model.safetensors.index.json and every shard it names
+   * (nothing else; the index is fetched first and checked against the shards listed).
    */
   files: RemoteFile[];
   /** config.json as an object or its text. */

@@ -2,6 +2,8 @@
 // the driver's Vite server, so same-origin) instead of through page.evaluate, whose DevTools pipe
 // holds 100 MiB: model weights and prior masks are fetched from URLs, exported masks are PUT to one.
 import { checkUserFile, type UserFileKind } from '../lab/files';
+import { sortWeightFiles } from '../lab/model-files';
+import { INDEX_SUFFIX, isWeightFile } from '../models/sharded';
 
 /** A file the driver serves: its name (e.g. model.safetensors), URL and size in bytes. */
 export interface RemoteFile {
@@ -54,24 +56,21 @@ export async function uploadBytes(url: string, bytes: Uint8Array, name = url): P
   if (!res.ok) throw new Error(`uploading ${name} failed: the server answered ${res.status} ${(await res.text()).trim().slice(0, 200)}`);
 }
 
-/** The shard index of a sharded Hugging Face checkpoint is named like this. */
-export const SHARD_INDEX_SUFFIX = '.safetensors.index.json';
-
 /**
- * A model's weight files: one `.safetensors` file, or a shard index (`model.safetensors.index.json`)
- * and the shards it names. Returns the single file; a sharded checkpoint is refused by name until
- * the lab reads shards (the list shape already carries them).
+ * A model's weight files as the driver lists them: one `.safetensors` file, or the shard index
+ * (`model.safetensors.index.json`) and its `.safetensors` shards; nothing else. Each file and the
+ * shards together are checked against USER_FILE_LIMITS (lab/model-files.ts) before anything is
+ * fetched. Returns them in fetch order: the index first, then the shards by name.
  */
-export function singleCheckpointFile(files: RemoteFile[]): RemoteFile {
+export function checkpointFileList(files: RemoteFile[]): RemoteFile[] {
   if (!Array.isArray(files) || files.length === 0) throw new TypeError('the model needs its weight files (got none)');
   for (const f of files) checkRemoteFile(f);
-  const index = files.find((f) => f.name.endsWith(SHARD_INDEX_SUFFIX));
-  const weights = files.filter((f) => f.name.endsWith('.safetensors'));
-  if (index)
+  const other = files.filter((f) => !isWeightFile(f.name));
+  if (other.length > 0)
     throw new Error(
-      `${index.name} with ${weights.length} shard(s): the lab cannot read a sharded checkpoint yet; give one .safetensors file (transformers' save_pretrained(dir, max_shard_size="10GB") writes one)`,
+      `the model's weights are one .safetensors file, or model${INDEX_SUFFIX} and its .safetensors shards (got ${other.map((f) => f.name).join(', ')}: ${other.length === 1 ? 'not a weight file' : 'not weight files'})`,
     );
-  if (weights.length !== 1 || files.length !== 1)
-    throw new Error(`the model's weights are one .safetensors file or a shard index with its shards (got ${files.map((f) => f.name).join(', ')})`);
-  return weights[0];
+  const sorted = sortWeightFiles(files);
+  if (typeof sorted === 'string') throw new Error(sorted);
+  return sorted.index ? [sorted.index, ...sorted.weights] : sorted.weights;
 }

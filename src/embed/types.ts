@@ -3,7 +3,7 @@
 // headless CLI, regression runs and Playwright) and the page's own store. One implementation:
 // LabRunner (src/lab/runner.ts), in the page's worker and in the headless entry alike.
 import type { ExperimentConfig } from '../lab/config';
-import type { EvaluationEvent, ModelSummary, ResultRow, SessionEvent, SessionState } from '../lab/session';
+import type { EvaluationEvent, GpuMemoryUse, ModelSummary, ResultRow, SessionEvent, SessionState } from '../lab/session';
 import type { StepMetrics } from '../sparsity/learner';
 import type { EngineKind, MaskFormat } from '../lab/names';
 
@@ -16,6 +16,8 @@ export interface LabStateSnapshot {
   /** 'gpu' or 'cpu' (no WebGPU) */
   engine: EngineKind;
   message?: string;
+  /** GPU engine, model loaded: the memory plan's total and the buffer pool's peak since the load */
+  gpuMemory?: GpuMemoryUse | null;
 }
 
 export interface LabMetricsSnapshot {

@@ -11,8 +11,10 @@ import type { Engine } from '../backend/engine';
 import { GpuEngine } from '../backend/gpu';
 import { describeAdapter } from '../gpu/device';
 import { installAutomation, type HeadlessExtras } from '../embed/automation';
-import { fetchRemoteFile, singleCheckpointFile } from '../embed/remote-files';
+import { checkpointFileList, fetchRemoteFile, type RemoteFile } from '../embed/remote-files';
 import { fetchLoader } from '../lab/assets';
+import { shardListProblem } from '../lab/model-files';
+import { INDEX_SUFFIX, parseShardIndex, type NamedFile } from '../models/sharded';
 import { memoryStore } from '../lab/persist';
 import { fixedEngine, LabRunner } from '../lab/runner';
 import { chartFigures, renderPng } from './charts';
@@ -34,6 +36,31 @@ const MiB = 2 ** 20;
 /** #status while a file is fetched (the driver reports the transfer from its side). */
 const fetching = (name: string) => (done: number, total: number) =>
   show('loading', `fetching ${name}: ${(done / MiB).toFixed(1)} of ${(total / MiB).toFixed(1)} MiB`);
+
+/**
+ * A checkpoint's weight files, fetched one by one: the list is checked first (checkpointFileList:
+ * one .safetensors, or the index and its shards; each size and the shards' total), then the index,
+ * whose weight_map must name exactly the shards listed, then the shards.
+ */
+async function fetchCheckpoint(list: RemoteFile[]): Promise<NamedFile[]> {
+  const files = checkpointFileList(list);
+  const out: NamedFile[] = [];
+  for (const [i, f] of files.entries()) {
+    const index = f.name.endsWith(INDEX_SUFFIX);
+    const label = files.length > 1 ? `${f.name} (${i + 1} of ${files.length})` : f.name;
+    const bytes = await fetchRemoteFile(f, index ? 'index' : 'safetensors', fetching(label));
+    if (index) {
+      const problem = shardListProblem(
+        f.name,
+        parseShardIndex(bytes, f.name),
+        files.slice(1).map((s) => s.name),
+      );
+      if (problem) throw new Error(problem);
+    }
+    out.push({ name: f.name, bytes });
+  }
+  return out;
+}
 
 async function start(): Promise<void> {
   const wantCpu = new URLSearchParams(location.search).get('engine') === 'cpu';
@@ -66,12 +93,10 @@ async function start(): Promise<void> {
     },
     async loadModelUrls({ files, config: configJson }) {
       const config: unknown = typeof configJson === 'string' ? JSON.parse(configJson) : configJson;
-      // the file list may hold a shard index and its shards; until the lab reads those, one file
-      const file = singleCheckpointFile(files);
-      const safetensors = await fetchRemoteFile(file, 'safetensors', fetching(file.name));
-      runner.setCustomModel({ safetensors, config });
-      show('idle', `${file.name} fetched`);
-      return { bytes: safetensors.length };
+      const fetched = await fetchCheckpoint(files);
+      runner.setCustomModel({ files: fetched, config });
+      show('idle', fetched.length === 1 ? `${fetched[0].name} fetched` : `${fetched[0].name} and ${fetched.length - 1} shard(s) fetched`);
+      return { bytes: fetched.reduce((sum, f) => sum + f.bytes.byteLength, 0) };
     },
     async loadPriorUrl(file) {
       const bytes = await fetchRemoteFile(file, 'mask', fetching(file.name));

@@ -51,6 +51,8 @@ export interface ExperimentConfig {
   evalWindows: number;
   /** GPT: tokens per window, learning and evaluation (0 = the model's n_positions) */
   context: number;
+  /** GiB of GPU memory the run may plan to use (memory-plan.ts; WebGPU cannot ask the GPU how much it has) */
+  memoryBudget: number;
 }
 
 type NumKey = { [K in keyof ExperimentConfig]: ExperimentConfig[K] extends number ? K : never }[keyof ExperimentConfig];
@@ -106,6 +108,14 @@ export const FIELDS: FieldSpec[] = [
     kind: 'int',
     min: 0,
     max: 65536,
+  },
+  {
+    key: 'memoryBudget',
+    label: 'GPU memory (GiB)',
+    help: 'The most GPU memory a run may plan to use; larger runs are refused before loading. WebGPU cannot ask the GPU how much it has: raise it if yours has more.',
+    kind: 'number',
+    min: 0.25,
+    max: 1024,
   },
 ];
 
@@ -165,6 +175,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   trainDomain: 'mixed',
   evalWindows: 64,
   context: 0,
+  memoryBudget: 4,
 };
 
 export function toHyper(c: ExperimentConfig): MaskLLMHyper {

@@ -33,10 +33,11 @@ export async function evaluateText(model: LabModel, batches: TextBatch[], overri
   let n = 0;
   let bytes = 0;
   for (const b of batches) {
-    const tape = new Tape(model.engine);
+    const tape = new Tape(model.engine, { grad: false });
     const { loss } = model.forward(tape, textInput(b), override);
     const v = (await model.engine.read(loss.raw))[0];
     tape.dispose();
+    model.engine.flush(); // the next batch reuses this one's buffers (GpuEngine.flush)
     const count = b.batch * b.context;
     sum += v * count;
     n += count;
@@ -51,12 +52,13 @@ export async function evaluateImages(model: LabModel, batches: ImageBatch[], ove
   let sum = 0;
   let n = 0;
   for (const b of batches) {
-    const tape = new Tape(model.engine);
+    const tape = new Tape(model.engine, { grad: false });
     const { loss, logits } = model.forward(tape, imageInput(b), override);
     const lv = (await model.engine.read(loss.raw))[0];
     if (!logits) throw new Error('evaluateImages: the model returned no logits');
     const z = await model.engine.read(logits.raw);
     tape.dispose();
+    model.engine.flush();
     const L = z.length / b.batch;
     for (let i = 0; i < b.batch; i++) {
       let best = 0;

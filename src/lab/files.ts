@@ -3,7 +3,7 @@
 //
 // The parsers check the contents afterwards; this only bounds what we are willing to read.
 
-export type UserFileKind = 'safetensors' | 'config' | 'mask' | 'state';
+export type UserFileKind = 'safetensors' | 'config' | 'index' | 'mask' | 'state';
 
 export class FileSizeError extends Error {
   override name = 'FileSizeError';
@@ -21,23 +21,28 @@ const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
 /**
- * Largest accepted size per kind — the one table: the page's checkpoint picker (checkModelFiles in
- * state/session-slice.ts) and the prior-mask picker (ui/components/ConfigPanel.tsx) read it.
- * safetensors: 2 GiB (a typed array over one ArrayBuffer; a browser tab cannot hold the weights and
- * the learning state beyond that); config.json: 10 MiB (real ones are ~1 KiB, ViT id2label with 1000
- * classes ~30 KiB); mask files: 512 MiB (U8, one byte per masked weight: GPT-2 small's is ~81 MiB);
- * learning state: 1 GiB (three f32 arrays per candidate logit: ~18 bytes per masked weight at 2:4).
+ * Largest accepted size per kind — the one table: the page's checkpoint picker (sortModelFiles in
+ * lab/model-files.ts), the prior-mask picker (ui/components/ConfigPanel.tsx) and the headless
+ * fetches read it. safetensors: 2 GiB for one file (a typed array over one ArrayBuffer) and for a
+ * sharded checkpoint's shards together (a browser tab cannot hold the weights and the learning
+ * state beyond that); config.json: 10 MiB (real ones are ~1 KiB, ViT id2label with 1000 classes
+ * ~30 KiB); the shard index (model.safetensors.index.json): 10 MiB (a GPT-2's is a few KiB); mask
+ * files: 512 MiB (U8, one byte per masked weight: GPT-2 small's is ~81 MiB); learning state: 2 GiB
+ * (three f32 arrays per candidate logit: ~18 bytes per masked weight at 2:4, 1.53 GB for GPT-2
+ * small's 85 M masked weights; one ArrayBuffer).
  */
 export const USER_FILE_LIMITS: Record<UserFileKind, number> = {
   safetensors: 2 * GiB,
   config: 10 * MiB,
+  index: 10 * MiB,
   mask: 512 * MiB,
-  state: 1 * GiB,
+  state: 2 * GiB,
 };
 
 const WHAT: Record<UserFileKind, string> = {
   safetensors: 'model weights (.safetensors)',
   config: 'model config (config.json)',
+  index: 'shard index (model.safetensors.index.json)',
   mask: 'mask file',
   state: 'saved learning state',
 };
@@ -52,7 +57,7 @@ function human(bytes: number): string {
 /** Throws a FileSizeError naming the file, its size and the limit when it must not be read. */
 export function checkUserFile(file: { name: string; size: number }, kind: UserFileKind): void {
   const limit = USER_FILE_LIMITS[kind];
-  if (limit === undefined) throw new TypeError(`checkUserFile: unknown file kind ${JSON.stringify(kind)} (safetensors, config, mask or state)`);
+  if (limit === undefined) throw new TypeError(`checkUserFile: unknown file kind ${JSON.stringify(kind)} (safetensors, config, index, mask or state)`);
   const name = typeof file?.name === 'string' && file.name ? file.name : '(unnamed file)';
   const size = file?.size;
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) {

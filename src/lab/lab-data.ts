@@ -82,6 +82,8 @@ export async function loadLabData(
   mc: ModelConfig,
   config: Pick<ExperimentConfig, 'trainDomain' | 'evalWindows'> & Partial<Pick<ExperimentConfig, 'context'>>,
   onTokenize?: TokenizeProgress,
+  /** windows (GPT) or images (ViT) per evaluation batch; default EVAL_BATCH / IMAGE_EVAL_BATCH */
+  evalBatch?: number,
 ): Promise<LabData> {
   if (mc.kind === 'gpt2') {
     const tok = await loadTokenizer(tokenizerKind(mc.vocabSize));
@@ -98,11 +100,12 @@ export async function loadLabData(
       tick();
       const T = gptContext(mc, config);
       if (tokens.length < T + 1) throw new LabDataError(`the ${d} validation text is ${tokens.length} ${tok.kind} tokens, shorter than one window of ${T} + 1`);
-      val.set(d, evalTextWindows(tokens, T, max, tok.byteLengths()));
+      val.set(d, evalTextWindows(tokens, T, max, tok.byteLengths(), evalBatch));
     }
     return { train, val, test: null };
   }
   const train = await loadImageShard(assets, 'train', mc);
-  const val = new Map<string, ImageBatch[]>([['val', imageBatches(await loadImageShard(assets, 'val', mc), IMAGE_EVAL_BATCH)]]);
-  return { train, val, test: imageBatches(await loadImageShard(assets, 'test', mc), IMAGE_EVAL_BATCH) };
+  const eb = evalBatch ?? IMAGE_EVAL_BATCH;
+  const val = new Map<string, ImageBatch[]>([['val', imageBatches(await loadImageShard(assets, 'val', mc), eb)]]);
+  return { train, val, test: imageBatches(await loadImageShard(assets, 'test', mc), eb) };
 }

@@ -5,7 +5,7 @@
 //
 // And the total: WebGPU has no query for a device's memory, so checkMemoryPlan compares the memory
 // plan (memory-plan.ts: weights, learning state, activations, evaluation) with a budget the caller
-// passes (default DEFAULT_MEMORY_BUDGET_BYTES, a laptop GPU), after this per-buffer check.
+// passes (the config's memoryBudget; default DEFAULT_MEMORY_BUDGET_BYTES, a laptop GPU), after this per-buffer check.
 //
 // Trap: the engine binds whole pool buffers, and the pool rounds every request up to a bucket
 // (src/gpu/buffers.ts bucketSize, up to +25%), so the size checked is the bucketed one: a tensor of
@@ -20,6 +20,7 @@ import { gptMaskSites } from '../models/gpt';
 import { vitMaskSites } from '../models/vit';
 import { IMAGE_EVAL_BATCH } from './lab-data';
 import { formatBytes, memoryPlan, planModelName, type MemoryPlan, type MemoryPlanOptions, type PlanPart } from './memory-plan';
+import { DEFAULT_CONFIG } from './config';
 
 export class LimitError extends Error {
   override name = 'LimitError';
@@ -201,8 +202,11 @@ function firstMisfit(limits: DeviceLimits, buffers: PlannedBuffer[]) {
   return null;
 }
 
-/** Default GPU memory budget: a laptop GPU's 4 GiB. Callers that know better pass their own. */
-export const DEFAULT_MEMORY_BUDGET_BYTES = 4 * 2 ** 30;
+/** Default GPU memory budget: the config's default (a laptop GPU's 4 GiB). */
+export const DEFAULT_MEMORY_BUDGET_BYTES = DEFAULT_CONFIG.memoryBudget * 2 ** 30;
+
+/** How to raise the budget, ending every MemoryBudgetError (the config field and its CLI option). */
+const RAISE_BUDGET = ' If this GPU has more memory, raise the budget: the "GPU memory (GiB)" setting, --memory-budget in the CLI.';
 
 export class MemoryBudgetError extends Error {
   override name = 'MemoryBudgetError';
@@ -234,16 +238,39 @@ function checkBudget(budget: number): void {
  */
 export function largestBatchWithin(model: ModelConfig, options: MemoryPlanOptions, budgetBytes: number, maxBatch = options.batch): number {
   checkBudget(budgetBytes);
-  const fits = (b: number) => memoryPlan(model, { ...options, batch: b }).gpuBytes <= budgetBytes;
-  if (fits(maxBatch)) return maxBatch;
-  let lo = 0;
-  let hi = maxBatch;
+  return largestFitting(maxBatch, 0, (b) => memoryPlan(model, { ...options, batch: b }).gpuBytes <= budgetBytes);
+}
+
+/** The largest v in floor..top with fits(v), by bisection (fits grows false with v); `floor` when none does. */
+function largestFitting(top: number, floor: number, fits: (v: number) => boolean): number {
+  if (fits(top)) return top;
+  let lo = floor;
+  let hi = top;
   while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1;
     if (fits(mid)) lo = mid;
     else hi = mid;
   }
   return lo;
+}
+
+/** The longest GPT context in 1..options.context (default n_positions) whose plan fits; 0 when none does. */
+export function largestContextWithin(model: ModelConfig, options: MemoryPlanOptions, budgetBytes: number): number {
+  checkBudget(budgetBytes);
+  if (model.kind !== 'gpt2') return 0;
+  const top = options.context ?? model.nPositions;
+  return largestFitting(top, 0, (t) => memoryPlan(model, { ...options, context: t }).gpuBytes <= budgetBytes);
+}
+
+/**
+ * The evaluation batch of a run: options.evalBatch (or the default), or the largest smaller one
+ * whose plan fits `budgetBytes` (1 when none does; checkMemoryPlan then explains). The evaluation
+ * batch does not change the results, only how many windows one forward takes.
+ */
+export function evalBatchWithin(model: ModelConfig, options: MemoryPlanOptions, budgetBytes: number): number {
+  checkBudget(budgetBytes);
+  const top = options.evalBatch ?? (model.kind === 'gpt2' ? EVAL_BATCH : IMAGE_EVAL_BATCH);
+  return largestFitting(top, 1, (b) => memoryPlan(model, { ...options, evalBatch: b }).gpuBytes <= budgetBytes);
 }
 
 const biggest = (parts: PlanPart[]) => parts.reduce((a, p) => (p.allocatedBytes > a.allocatedBytes ? p : a));
@@ -273,7 +300,7 @@ export function checkMemoryPlan(
     const other = plan.options.method === 'maskllm' ? ', a one-shot method (no learning state)' : '';
     throw new MemoryBudgetError(
       `${name} needs ${formatBytes(plan.residentBytes)} before any batch (${list}), more than ${budget}; a smaller batch does not help: ` +
-        `use a smaller model${other} or a larger budget if this GPU has the memory.`,
+        `use a smaller model${other}.${RAISE_BUDGET}`,
       plan,
       memoryBudgetBytes,
       top.label,
@@ -293,9 +320,12 @@ export function checkMemoryPlan(
         : s.includes('samplesPerStep')
           ? 'so use fewer samples per step'
           : 'so use a smaller model';
+    // a GPT's activations shrink with the context: say which context fits at batch 1, if one does
+    const ctx = plan.kind === 'gpt2' ? largestContextWithin(model, { ...options, batch: 1 }, memoryBudgetBytes) : 0;
+    const shorter = ctx > 0 ? ` At batch 1 a context of at most ${ctx} tokens fits.` : '';
     throw new MemoryBudgetError(
       `${name} needs ${formatBytes(one.gpuBytes)} even at batch 1, more than ${budget}; a smaller batch does not help. ` +
-        `Its biggest part is the ${top.label} (${formatBytes(top.allocatedBytes)}), ${advice}.`,
+        `Its biggest part is the ${top.label} (${formatBytes(top.allocatedBytes)}), ${advice}.${shorter}${RAISE_BUDGET}`,
       plan,
       memoryBudgetBytes,
       top.label,
@@ -306,7 +336,7 @@ export function checkMemoryPlan(
   const top = biggest(gpuParts);
   throw new MemoryBudgetError(
     `${name} at batch ${plan.options.batch} needs ${formatBytes(plan.gpuBytes)} of GPU memory, more than ${budget}; ` +
-      `the biggest part is the ${top.label} (${formatBytes(top.allocatedBytes)}): use a batch of at most ${lo}.`,
+      `the biggest part is the ${top.label} (${formatBytes(top.allocatedBytes)}): use a batch of at most ${lo}.${RAISE_BUDGET}`,
     plan,
     memoryBudgetBytes,
     top.label,

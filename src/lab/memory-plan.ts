@@ -9,8 +9,10 @@
 // - one learning step: per sample and site the probabilities y, the soft mask, W ⊙ m and ∂L/∂(W⊙m);
 //   every activation the tape records in the forward (attention keeps probs [B, H, T, T]) and every
 //   gradient of the backward, plus the attention backward's dS scratch [B, H, T, T];
-// - an evaluation: the hard-mask weights and the forwards of two evaluation batches (trap 3);
-// - one-shot calibration: two forwards at the training batch, the pruned weights, a readback.
+// - an evaluation: the hard-mask weights and one evaluation batch's forward without gradients;
+// - one-shot calibration: a block at a time without gradients at the training batch on the stored
+//   residual streams of the calibration batches, the probed Linear inputs of one block, the pruned
+//   weights, a readback.
 //
 // Trap 1: a released buffer is reused only after the next submit (src/gpu/buffers.ts), and a learning
 // step is one command buffer, so nothing released inside a step is reused by it: the step needs the
@@ -19,15 +21,18 @@
 // bucket. So phases with different shapes (an evaluation at 32 windows, a step at batch 8) each keep
 // their own buffers. The GPU total is the pool's footprint: resident buffers, plus for every bucket
 // size the most buffers of that size any one phase holds at once.
-// Trap 3: evaluateText (and oneShot's calibration) disposes a batch's tape after reading its loss,
-// and nothing is submitted before the next batch's forward allocates, so two batches' activations
-// are allocated at once (the third batch reuses the first one's).
+// Trap 3: a forward without gradients (an evaluation, a calibration pass) runs in stages of half a
+// block (Tape.stage): each stage's intermediates are released and submitted when it ends, so the
+// next stage reuses them. Such a phase holds, per bucket size, the most buffers any one stage holds
+// (its own allocations, its input, what lives through the forward); evaluateText flushes after each
+// batch, so batches reuse each other's buffers too.
 // tests/browser/memory-plan.test.ts holds the plan against the pool's peak (tiny GPT: within 0.5%).
 // The LM head is planned as the vocabulary-chunked cross-entropy of ops/lm-head.ts with chunks of at
 // most LM_HEAD_CHUNK rows (one chunk's logits, gradient and weight rows at a time, reused across
 // chunks; no [B·T, vocab] tensor). Its default chunk shrinks for many rows (≤ 32 MB of logits), so
 // the plan is an upper bound there; lmHeadChunk = vocab plans today's unchunked crossEntropy.
 import { EVAL_BATCH } from '../data/batches';
+import { DEFAULT_CONFIG } from './config';
 import { bucketSize } from '../gpu/buffers';
 import { parameterShapes } from '../models/checkpoint';
 import { gptInnerSize, type GptConfig, type ModelConfig, type VitConfig } from '../models/config';
@@ -52,7 +57,7 @@ export type PlanMethod = 'maskllm' | 'magnitude' | 'wanda' | 'sparsegpt';
 export type GpuPhase = 'resident' | 'learn' | 'evaluate' | 'calibrate';
 export type HostPhase = 'load' | 'baselines';
 /** What makes a part larger: the training batch, the context, samples per step, the evaluation batch. */
-export type PlanScale = 'batch' | 'context' | 'samplesPerStep' | 'evalBatch';
+export type PlanScale = 'batch' | 'context' | 'samplesPerStep' | 'evalBatch' | 'calibBatches';
 
 export interface MemoryPlanOptions {
   /** training batch (also the calibration batch) */
@@ -70,6 +75,8 @@ export interface MemoryPlanOptions {
   evalBatch?: number;
   /** vocabulary rows per cross-entropy chunk (default LM_HEAD_CHUNK) */
   lmHeadChunk?: number;
+  /** calibration batches of the one-shot baselines (default the config's, 8) */
+  calibBatches?: number;
 }
 
 export type ResolvedPlanOptions = Required<MemoryPlanOptions>;
@@ -128,8 +135,18 @@ const PARTS = {
   backward: { label: 'backward: activation gradients (freed after the step)', where: 'gpu', phase: 'learn', scales: BTS },
   lmHead: { label: 'output head: logits (one vocabulary chunk) and their gradient', where: 'gpu', phase: 'learn', scales: BTS },
   evalWeights: { label: 'evaluation weights: hard mask and W⊙m per site', where: 'gpu', phase: 'evaluate', scales: [] },
-  evalForward: { label: 'evaluation forwards of two batches (all activations kept)', where: 'gpu', phase: 'evaluate', scales: ['evalBatch', 'context'] },
-  calibration: { label: 'one-shot calibration: two forwards, pruned weights, readback', where: 'gpu', phase: 'calibrate', scales: ['batch', 'context'] },
+  evalForward: {
+    label: 'evaluation forward of one batch, no gradients (the largest half block)',
+    where: 'gpu',
+    phase: 'evaluate',
+    scales: ['evalBatch', 'context'],
+  },
+  calibration: {
+    label: 'one-shot calibration: block by block without gradients, stored streams, probed inputs, pruned weights, readback',
+    where: 'gpu',
+    phase: 'calibrate',
+    scales: ['batch', 'context', 'calibBatches'],
+  },
   hostLoad: { label: 'checkpoint while loading: file and its f32 copy', where: 'host', phase: 'load', scales: [] },
   hostResults: { label: 'one-shot masks and weights kept for the table', where: 'host', phase: 'baselines', scales: [] },
   hostHessians: { label: 'SparseGPT Hessians of one block (f64 [in, in] per site)', where: 'host', phase: 'baselines', scales: [] },
@@ -147,13 +164,30 @@ interface Buf {
   count: number;
   /** false: not a pool buffer (a readback staging buffer, host memory) */
   pooled: boolean;
+  /**
+   * A stage of a forward without gradients (trap 3): buffers of different stages are never held at
+   * once; a phase holds its buffers without a stage plus those of its largest stage (per bucket).
+   */
+  stage?: number;
 }
 
 /** Buffers by part; `f32(part, count, ...dims)` adds `count` buffers of prod(dims) 4-byte elements. */
 class Tally {
   readonly bufs: Buf[] = [];
+  /** set: the buffers added belong to this stage (see Buf.stage) */
+  stage: number | undefined;
+  private stages = 0;
   f32(part: PartKey, count: number, ...dims: number[]): void {
-    if (count > 0) this.bufs.push({ part, count, bytes: 4 * prod(dims), pooled: true });
+    if (count > 0) this.bufs.push({ part, count, bytes: 4 * prod(dims), pooled: true, stage: this.stage });
+  }
+  /** Adds the buffers `fn` adds as one stage (a fresh stage number). */
+  inStage(fn: () => void): void {
+    this.stage = this.stages++;
+    try {
+      fn();
+    } finally {
+      this.stage = undefined;
+    }
   }
   /** one buffer outside the pool: readback staging, host arrays */
   raw(part: PartKey, bytes: number): void {
@@ -214,6 +248,96 @@ function gptBackward(t: Tally, c: GptConfig, B: number, T: number, chunk: number
   t.f32('attention', times * L, B, c.nHead, T, T); // dS scratch (released in the step: not reused)
 }
 
+/**
+ * GPT-2's forward without gradients at B windows of T tokens (an evaluation or a calibration pass):
+ * the stages of src/models/gpt.ts, each with its input; `outside` [N, width] buffers live through
+ * the whole pass (calibration's probed copies and stored streams). A calibration pass stops before
+ * the head.
+ */
+function gptForwardStaged(t: Tally, c: GptConfig, B: number, T: number, chunk: number, part: PartKey, outside: number[] = [], head = true): void {
+  const N = B * T;
+  const C = c.nEmbd;
+  const I = gptInnerSize(c);
+  for (const w of outside) t.f32(part, 1, N, w);
+  t.inStage(() => {
+    t.f32(part, 1, N); // token ids
+    t.f32(part, 1, T); // positions
+    t.f32(part, 3, N, C); // token rows, position rows ([T, C] ≤ [N, C]), their sum
+  });
+  t.inStage(() => {
+    t.f32(part, 1, N, C); // the input
+    t.f32(part, 5, N, C); // ln_1, attention output, c_proj, the residual (+ the input above)
+    t.f32(part, 2, N); // LayerNorm mean and rstd
+    t.f32(part, 1, N, 3 * C); // qkv
+    t.f32(part, 1, B, c.nHead, T, T); // attention probabilities
+  });
+  t.inStage(() => {
+    t.f32(part, 1, N, C); // the input
+    t.f32(part, 3, N, C); // ln_2, mlp.c_proj, the residual
+    t.f32(part, 2, N);
+    t.f32(part, 2, N, I); // c_fc output, GELU output
+  });
+  if (!head) return;
+  t.inStage(() => {
+    t.f32(part, 2, N, C); // the input, ln_f
+    t.f32(part, 2, N);
+  });
+  t.inStage(() => {
+    // the head (not a stage of its own: the last stage's output and what it allocates)
+    const vc = Math.min(c.vocabSize, chunk);
+    t.f32(part, 1, N, C); // ln_f's output
+    t.f32(part, 1, N); // targets (u32)
+    t.f32(part, 1, N, vc);
+    if (vc < c.vocabSize) t.f32(part, 1, vc, C);
+    t.f32(part, 4, N);
+    t.f32(part, 1, 1);
+  });
+}
+
+/** ViT's forward without gradients at B images (src/models/vit.ts's stages); `outside` and `head` as for GPT-2. */
+function vitForwardStaged(t: Tally, c: VitConfig, B: number, part: PartKey, outside: number[] = [], head = true): void {
+  const P = vitPatchCount(c);
+  const T = P + 1;
+  const N = B * T;
+  const H = c.hiddenSize;
+  for (const w of outside) t.f32(part, 1, N, w);
+  t.inStage(() => {
+    t.f32(part, 1, B * P, c.numChannels * c.patchSize ** 2); // patches
+    t.f32(part, 1, B * P, H); // patch embeddings
+    t.f32(part, 1, 1 + B * P, H); // [CLS; patches]
+    t.f32(part, 1, N); // row order (u32)
+    t.f32(part, 2, N, H); // gathered rows, + positions
+  });
+  t.inStage(() => {
+    t.f32(part, 1, N, H); // the input
+    t.f32(part, 5, N, H); // layernorm_before, attention output, output.dense, the residual
+    t.f32(part, 2, N);
+    t.f32(part, 1, 2 * H, H); // [Wq; Wk]
+    t.f32(part, 1, 3 * H, H); // [Wq; Wk; Wv]
+    t.f32(part, 1, 2 * H);
+    t.f32(part, 1, 3 * H);
+    t.f32(part, 1, N, 3 * H); // qkv
+    t.f32(part, 1, B, c.numHeads, T, T);
+  });
+  t.inStage(() => {
+    t.f32(part, 1, N, H);
+    t.f32(part, 3, N, H); // layernorm_after, output.dense, the residual
+    t.f32(part, 2, N);
+    t.f32(part, 2, N, c.intermediateSize);
+  });
+  if (!head) return;
+  t.inStage(() => {
+    // after the last stage: its output, the final layernorm, the classifier
+    t.f32(part, 2, N, H);
+    t.f32(part, 2, N);
+    t.f32(part, 2, B); // CLS rows, labels (u32)
+    t.f32(part, 1, B, H);
+    t.f32(part, 1, B, c.numLabels);
+    t.f32(part, 2, B);
+    t.f32(part, 1, 1);
+  });
+}
+
 /** ViT's forward (src/models/vit.ts) at B images, `times` times. */
 function vitForward(t: Tally, c: VitConfig, B: number, p: FwdParts, times: number): void {
   const P = vitPatchCount(c);
@@ -263,6 +387,27 @@ function vitBackward(t: Tally, c: VitConfig, B: number, times: number): void {
   t.f32('attention', times * L, B, c.numHeads, T, T);
 }
 
+/** What `bufs` hold at once by `measure`: the buffers outside stages plus the largest stage's (trap 3). */
+function held(bufs: Buf[], measure: (b: Buf) => number): number {
+  const byStage = new Map<number, number>();
+  let outside = 0;
+  for (const b of bufs) {
+    if (b.stage === undefined) outside += measure(b);
+    else byStage.set(b.stage, (byStage.get(b.stage) ?? 0) + measure(b));
+  }
+  return outside + Math.max(0, ...byStage.values());
+}
+
+/** Pool buffers held at once per bucket size: outside stages plus, per size, the stage holding the most. */
+function heldPerSize(bufs: Buf[]): Map<number, number> {
+  const sizes = new Map<number, Buf[]>();
+  for (const b of bufs) {
+    const size = b.pooled ? bucketSize(b.bytes) : b.bytes;
+    sizes.set(size, [...(sizes.get(size) ?? []), b]);
+  }
+  return new Map([...sizes].map(([size, bs]) => [size, held(bs, (b) => b.count)]));
+}
+
 function resolve(model: ModelConfig, o: MemoryPlanOptions): ResolvedPlanOptions {
   const int = (name: string, v: number, lo: number, hi = Number.MAX_SAFE_INTEGER) => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`memoryPlan: ${name} must be an integer in ${lo}..${hi}, got ${v}`);
@@ -278,6 +423,7 @@ function resolve(model: ModelConfig, o: MemoryPlanOptions): ResolvedPlanOptions 
     samplesPerStep: int('samplesPerStep', o.samplesPerStep ?? 1, 1),
     evalBatch: int('evalBatch', o.evalBatch ?? (gpt ? EVAL_BATCH : IMAGE_EVAL_BATCH), 1),
     lmHeadChunk: int('lmHeadChunk', o.lmHeadChunk ?? LM_HEAD_CHUNK, 1),
+    calibBatches: int('calibBatches', o.calibBatches ?? DEFAULT_CONFIG.calibBatches, 1),
   };
   if (!['maskllm', 'magnitude', 'wanda', 'sparsegpt'].includes(r.method)) throw new RangeError(`memoryPlan: unknown method '${String(r.method)}'`);
   nmPattern(r.n, r.m); // throws on a bad pattern
@@ -337,19 +483,21 @@ export function memoryPlan(model: ModelConfig, options: MemoryPlanOptions): Memo
     if (learning) t.f32('evalWeights', 1, Math.ceil(w / o.m)); // hard choice (u32)
     if (learning) t.f32('evalWeights', 1, 1); // flips
   }
-  // Two batches' forwards: a batch's tape is disposed after its loss is read, and nothing is submitted
-  // before the next batch's forward allocates, so that one cannot reuse its buffers (the third can).
-  const ep: FwdParts = { attn: 'evalForward', act: 'evalForward', head: 'evalForward' };
-  if (model.kind === 'gpt2') gptForward(t, model, o.evalBatch, o.context, o.lmHeadChunk, ep, 2);
-  else vitForward(t, model, o.evalBatch, ep, 2);
+  // one batch's forward without gradients (trap 3)
+  if (model.kind === 'gpt2') gptForwardStaged(t, model, o.evalBatch, o.context, o.lmHeadChunk, 'evalForward');
+  else vitForwardStaged(t, model, o.evalBatch, 'evalForward');
 
-  // one-shot calibration (the session runs every baseline): pruned weights of the finished blocks,
-  // forwards at the training batch (two at once, as in an evaluation) with the Linear inputs read
-  // back through a staging buffer
-  const cp: FwdParts = { attn: 'calibration', act: 'calibration', head: 'calibration' };
+  // one-shot calibration (the session runs every baseline; src/sparsity/oneshot.ts): the pruned
+  // weights of the finished blocks, every calibration batch's residual stream (+ the next block's
+  // being made) and one block's probed Linear inputs outside the stages, a block at a time without
+  // gradients (no head), and a readback staging buffer
   for (const s of sites) t.f32('calibration', 1, ...s.shape);
-  if (model.kind === 'gpt2') gptForward(t, model, o.batch, o.context, o.lmHeadChunk, cp, 2);
-  else vitForward(t, model, o.batch, cp, 2);
+  const width = model.kind === 'gpt2' ? model.nEmbd : model.hiddenSize;
+  // ViT probes q, k and v with the same input: one copy each
+  const probed = sites.filter((s) => blockOf(s) === blockOf(sites[0])).map(inDim);
+  const outside = [...Array<number>(o.calibBatches + 1).fill(width), ...probed];
+  if (model.kind === 'gpt2') gptForwardStaged(t, model, o.batch, o.context, o.lmHeadChunk, 'calibration', outside, false);
+  else vitForwardStaged(t, model, o.batch, 'calibration', outside, false);
   const rows = o.batch * o.context;
   const widest = sites.reduce((a, s) => (inDim(s) > inDim(a) ? s : a), sites[0]);
   const readBytes = sites.length ? Math.max(4 * rows * inDim(widest), ...sites.map((s) => 4 * prod(s.shape))) : 0;
@@ -378,37 +526,35 @@ export function memoryPlan(model: ModelConfig, options: MemoryPlanOptions): Memo
     if (!bs.length) continue;
     let label = spec.label;
     if (key === 'lmHead' && model.kind === 'vit') label = 'output head: classifier logits and their gradient';
+    const perSize = heldPerSize(bs);
     parts.push({
       key,
       label,
       where: spec.where,
       phase: spec.phase,
-      bytes: bs.reduce((a, b) => a + b.bytes * b.count, 0),
-      allocatedBytes: bs.reduce((a, b) => a + (b.pooled ? bucketSize(b.bytes) : b.bytes) * b.count, 0),
-      buffers: bs.reduce((a, b) => a + b.count, 0),
+      bytes: held(bs, (b) => b.bytes * b.count),
+      allocatedBytes: [...perSize].reduce((a, [size, n]) => a + size * n, 0),
+      buffers: held(bs, (b) => b.count),
       scales: spec.scales,
     });
   }
 
   // the pool's footprint: resident + per bucket size the most any phase holds, + the largest staging buffer
   const gpu = t.bufs.filter((b) => PARTS[b.part].where === 'gpu');
-  let residentBytes = 0;
-  const perPhase: Record<Exclude<GpuPhase, 'resident'>, Map<number, number>> = { learn: new Map(), evaluate: new Map(), calibrate: new Map() };
+  const ofPhase = (ph: GpuPhase) => gpu.filter((b) => PARTS[b.part].phase === ph);
+  const residentBytes = ofPhase('resident').reduce((a, b) => a + bucketSize(b.bytes) * b.count, 0);
+  const phases = ['learn', 'evaluate', 'calibrate'] as const;
+  const perPhase = phases.map((ph) => heldPerSize(ofPhase(ph).filter((b) => b.pooled)));
   const phaseBytes = { learn: 0, evaluate: 0, calibrate: 0 };
   let staging = 0;
-  for (const b of gpu) {
-    const ph = PARTS[b.part].phase as GpuPhase;
-    const size = b.pooled ? bucketSize(b.bytes) : b.bytes;
-    if (ph === 'resident') residentBytes += size * b.count;
-    else {
-      phaseBytes[ph] += size * b.count;
-      if (!b.pooled) staging = Math.max(staging, size);
-      else perPhase[ph].set(size, (perPhase[ph].get(size) ?? 0) + b.count);
-    }
-  }
-  const sizes = new Set([...perPhase.learn.keys(), ...perPhase.evaluate.keys(), ...perPhase.calibrate.keys()]);
+  phases.forEach((ph, i) => {
+    const unpooled = ofPhase(ph).filter((b) => !b.pooled);
+    for (const b of unpooled) staging = Math.max(staging, b.bytes);
+    phaseBytes[ph] = [...perPhase[i]].reduce((a, [size, n]) => a + size * n, 0) + unpooled.reduce((a, b) => a + b.bytes * b.count, 0);
+  });
+  const sizes = new Set(perPhase.flatMap((m) => [...m.keys()]));
   let pooled = 0;
-  for (const size of sizes) pooled += size * Math.max(perPhase.learn.get(size) ?? 0, perPhase.evaluate.get(size) ?? 0, perPhase.calibrate.get(size) ?? 0);
+  for (const size of sizes) pooled += size * Math.max(...perPhase.map((m) => m.get(size) ?? 0));
 
   const hostPhaseBytes = { load: 0, baselines: 0 };
   for (const p of parts) if (p.where === 'host') hostPhaseBytes[p.phase as HostPhase] += p.bytes;
@@ -435,7 +581,13 @@ export function formatBytes(b: number): string {
   return dec(b / 1e9, 'GB', 2);
 }
 
-const SCALE_WORDS: Record<PlanScale, string> = { batch: 'batch', context: 'context', samplesPerStep: 'samples', evalBatch: 'eval batch' };
+const SCALE_WORDS: Record<PlanScale, string> = {
+  batch: 'batch',
+  context: 'context',
+  samplesPerStep: 'samples',
+  evalBatch: 'eval batch',
+  calibBatches: 'calibration batches',
+};
 
 export interface MemoryPlanTable {
   title: string;

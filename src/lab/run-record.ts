@@ -19,7 +19,7 @@
 //   learn, v0:       config.json = { config, seed, adapter, engine, versions, model, priorFile }
 //                    summary.json = { model, method, pattern, prior, steps, table, wallSeconds, adapter }
 import type { ExperimentConfig } from './config';
-import type { EvaluationEvent, ModelSummary, ResultRow } from './session';
+import type { EvaluationEvent, GpuMemoryUse, ModelSummary, ResultRow } from './session';
 import type { StepMetrics } from '../sparsity/learner';
 import type { EngineKind } from './names';
 
@@ -81,6 +81,8 @@ export interface RunSummaryFile {
   pattern: string;
   prior: string | null;
   steps: number;
+  /** GPU runs: the memory plan's total and the buffer pool's peak (absent in older records and CPU runs) */
+  gpuMemory?: GpuMemoryUse;
 }
 
 /** files.json: byte sizes of the exported mask files (state: its size only, when the file is not kept). */
@@ -129,6 +131,8 @@ export function upgradeConfig(json: unknown, where: string = RUN_FILES.config): 
   const config = checkExperimentConfig(out.config, where);
   // records written before `context` existed ran every GPT window at the model's n_positions
   if (config.context === undefined) config.context = 0;
+  // … and before `memoryBudget`, under the 4 GiB budget that was then fixed
+  if (config.memoryBudget === undefined) config.memoryBudget = 4;
   if (typeof out.adapter !== 'string') fail(where, `"adapter" must be a string (got ${JSON.stringify(out.adapter)})`);
   if (!['learn', 'regress', 'experiments'].includes(out.tool as string))
     fail(where, `"tool" must be learn, regress or experiments (got ${JSON.stringify(out.tool)})`);
@@ -162,6 +166,9 @@ export function upgradeSummary(json: unknown, config: RunConfigFile | null, wher
     pattern: typeof json.pattern === 'string' ? json.pattern : (described?.pattern ?? ''),
     prior: typeof json.prior === 'string' || json.prior === null ? (json.prior as string | null) : (described?.prior ?? null),
     steps: typeof json.steps === 'number' ? json.steps : (described?.steps ?? 0),
+    ...(isObject(json.gpuMemory) && typeof json.gpuMemory.plannedBytes === 'number' && typeof json.gpuMemory.peakBytes === 'number'
+      ? { gpuMemory: { plannedBytes: json.gpuMemory.plannedBytes, peakBytes: json.gpuMemory.peakBytes } }
+      : {}),
   };
 }
 
@@ -187,8 +194,15 @@ export function runConfigFile(
 }
 
 /** The summary.json of a finished run. */
-export function runSummaryFile(config: ExperimentConfig, table: ResultRow[], wallSeconds: number, adapter: string, model: ModelSummary | null): RunSummaryFile {
-  return { version: RUN_RECORD_VERSION, table, wallSeconds, adapter, ...describeRun(config, model) };
+export function runSummaryFile(
+  config: ExperimentConfig,
+  table: ResultRow[],
+  wallSeconds: number,
+  adapter: string,
+  model: ModelSummary | null,
+  gpuMemory?: GpuMemoryUse | null,
+): RunSummaryFile {
+  return { version: RUN_RECORD_VERSION, table, wallSeconds, adapter, ...describeRun(config, model), ...(gpuMemory ? { gpuMemory } : {}) };
 }
 
 /** JSON files of the record: two-space indentation and a final newline. */

@@ -18,6 +18,8 @@
 import type { Engine } from '../backend/engine';
 import type { LabControl, LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from '../embed/types';
 import type { GpuError } from '../gpu/errors';
+import type { CheckpointFileSet } from '../models/checkpoint';
+import type { GroupData } from '../sparsity/group-view';
 import type { AssetLoader } from './assets';
 import { DEFAULT_CONFIG, sanitizeConfig, type ExperimentConfig } from './config';
 import type { RunStore, SavedLookup, SavedRun } from './persist';
@@ -70,12 +72,11 @@ export function fixedEngine(engine: Engine, recreate?: () => Promise<Engine>): E
   };
 }
 
-/** A Hugging Face checkpoint opened from files instead of a bundled model name. */
-export interface CustomModelFiles {
-  name?: string;
-  safetensors: Uint8Array;
-  config: unknown;
-}
+/**
+ * A Hugging Face checkpoint opened from files instead of a bundled model name: config.json and one
+ * .safetensors, or model.safetensors.index.json and its shards (the page's picker, headless URLs).
+ */
+export type CustomModelFiles = CheckpointFileSet;
 
 /** One site of the mask view (see LabSession.maskView), at `step`. */
 export interface MaskViewData {
@@ -484,6 +485,7 @@ export class LabRunner implements LabControl {
       model: s?.summary ?? null,
       engine: engine.kind === 'gpu' ? 'gpu' : 'cpu',
       message: this.message,
+      gpuMemory: s?.gpuMemory() ?? null,
     };
   }
 
@@ -501,6 +503,12 @@ export class LabRunner implements LabControl {
   async maskView(site: number): Promise<MaskViewData> {
     const s = await this.loaded();
     return this.between(async () => ({ ...(await s.maskView(site)), step: s.step }));
+  }
+
+  /** One group of one masked layer up close (LabSession.groupView), taken between two steps. */
+  async groupView(site: number, group: number): Promise<GroupData> {
+    const s = await this.loaded();
+    return this.between(() => s.groupView(site, group));
   }
 
   // ------------------------------------------------------------------ saved runs

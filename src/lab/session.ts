@@ -5,9 +5,10 @@
 import { Tape } from '../autograd/tape';
 import type { Tensor } from '../autograd/tensor';
 import type { Engine } from '../backend/engine';
+import type { RawTensor } from '../backend/tensor';
 import { EVAL_BATCH, sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
 import type { ImageShard } from '../data/shards';
-import { openCheckpoint, buildModel, type WeightSource } from '../models/checkpoint';
+import { openCheckpoint, buildModel, type CheckpointFileSet, type WeightSource } from '../models/checkpoint';
 import { tokenizerKind } from '../data/tokenizer';
 import type { ModelConfig } from '../models/config';
 import type { LabModel, ModelInput } from '../models/model';
@@ -22,6 +23,8 @@ import {
   type MaskEntry,
 } from '../sparsity/maskfile';
 import { nextSamplePosition } from '../sparsity/gumbel';
+import type { GroupData } from '../sparsity/group-view';
+import { elementIndex, groupLayout } from '../sparsity/layout';
 import { disposeOverride, oneShot, prunedOverride, type OneShotMethod, type OneShotResult } from '../sparsity/oneshot';
 import { bitsPerWeight, nmPattern } from '../sparsity/patterns';
 import { scheduleAt } from '../sparsity/schedule';
@@ -31,7 +34,7 @@ import { oneShotKey, type ImageSplit, type ProgressPhase, type ResultKey, type S
 import { etaStamper } from './eta';
 import { gptContext, loadLabData, type LabData } from './lab-data';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
-import { checkMemoryPlan, DEFAULT_MEMORY_BUDGET_BYTES } from './limits';
+import { checkMemoryPlan, evalBatchWithin } from './limits';
 import { memoryPlan, memoryPlanTable, type MemoryPlan, type MemoryPlanOptions, type MemoryPlanTable } from './memory-plan';
 import { findNonFiniteWeights, RESUME_KEYS } from './recovery';
 
@@ -66,6 +69,13 @@ export interface ModelSummary {
   memoryPlan?: MemoryPlanTable;
 }
 
+/** GPU memory of the loaded run: the memory plan's total and the buffer pool's peak since the load. */
+export interface GpuMemoryUse {
+  plannedBytes: number;
+  /** the most bytes the pool held at once (every buffer created and not destroyed) */
+  peakBytes: number;
+}
+
 export interface EvaluationEvent {
   step: number;
   metrics: EvalMetrics;
@@ -98,8 +108,6 @@ export interface NonFinite {
 export interface SessionOptions {
   /** Metrics rows the learner buffers on the GPU between readbacks (LabRunner's read cadence). */
   readEvery?: number;
-  /** GPU bytes a run may plan to use (WebGPU has no memory query); default DEFAULT_MEMORY_BUDGET_BYTES */
-  memoryBudgetBytes?: number;
 }
 
 export class LabSession {
@@ -116,7 +124,6 @@ export class LabSession {
   private priorFile: Uint8Array | null = null;
   private readonly readEvery: number;
   private readonly emit: (e: SessionEvent) => void;
-  private readonly memoryBudgetBytes: number;
   /** the loaded run's memory plan (src/lab/memory-plan.ts) */
   memoryPlan: MemoryPlan | null = null;
 
@@ -126,7 +133,6 @@ export class LabSession {
     emit: (e: SessionEvent) => void,
     opts: SessionOptions = {},
   ) {
-    this.memoryBudgetBytes = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
     const stamp = etaStamper();
     this.emit = (e) => emit(stamp(e));
     this.readEvery = opts.readEvery ?? 10;
@@ -142,17 +148,24 @@ export class LabSession {
   }
 
   /**
-   * Load a model (bundled name, or files opened by the user) and its data; then compute baselines
-   * and, for MaskLLM, create the learner (`learner` is null for a one-shot method: nothing to learn).
+   * Load a model (bundled name, or files opened by the user: one .safetensors, or the shard index
+   * and its shards, with config.json) and its data; then compute baselines and, for MaskLLM, create
+   * the learner (`learner` is null for a one-shot method: nothing to learn).
    */
-  async load(config: ExperimentConfig, custom?: { safetensors: Uint8Array; config: unknown }): Promise<void> {
+  async load(config: ExperimentConfig, custom?: CheckpointFileSet): Promise<void> {
     this.dispose();
+    if (this.engine.kind === 'gpu') {
+      // the peak of this load only: free what earlier loads left pooled and restart the counters
+      this.engine.flush();
+      this.engine.pool.trim();
+      this.engine.pool.resetPeaks();
+    }
     this.config = config;
     let modelConfig: ModelConfig;
     // tensor by tensor: each is converted to f32 (a view for aligned F32) right before its upload
     let weights: WeightSource;
     if (custom) {
-      ({ config: modelConfig, weights } = openCheckpoint([{ name: 'model.safetensors', bytes: custom.safetensors }], custom.config));
+      ({ config: modelConfig, weights } = openCheckpoint(custom.files, custom.config));
     } else {
       const dir = `checkpoints/${config.model}/`;
       const st = await this.assets.load(dir + 'model.safetensors', (d, t) =>
@@ -186,20 +199,32 @@ export class LabSession {
       m: config.m,
       method: config.method,
       samplesPerStep: config.samplesPerStep,
+      calibBatches: config.calibBatches,
       evalBatch: modelConfig.kind === 'gpt2' && config.evalWindows > 0 ? Math.min(EVAL_BATCH, config.evalWindows) : undefined,
     };
+    const budget = config.memoryBudget * 2 ** 30;
+    // fewer windows per evaluation forward when the default would not fit (the results are the same)
+    if (this.engine.kind === 'gpu') planOptions.evalBatch = evalBatchWithin(modelConfig, planOptions, budget);
     this.memoryPlan =
-      this.engine.kind === 'gpu'
-        ? checkMemoryPlan(this.engine.info.limits, modelConfig, planOptions, this.memoryBudgetBytes)
-        : memoryPlan(modelConfig, planOptions);
+      this.engine.kind === 'gpu' ? checkMemoryPlan(this.engine.info.limits, modelConfig, planOptions, budget) : memoryPlan(modelConfig, planOptions);
     this.model = buildModel(this.engine, modelConfig, weights);
     this.summary = this.summarize(config);
     this.emit({ type: 'model', summary: this.summary });
-    this.data = await loadLabData(this.assets, modelConfig, config, (done, total, detail) =>
-      this.emit({ type: 'progress', phase: 'tokenizing', done, total, detail }),
+    this.data = await loadLabData(
+      this.assets,
+      modelConfig,
+      config,
+      (done, total, detail) => this.emit({ type: 'progress', phase: 'tokenizing', done, total, detail }),
+      this.memoryPlan.options.evalBatch,
     );
     await this.compileShaders();
     await this.prepare();
+  }
+
+  /** The plan's GPU total and the pool's peak since this load began; null on the CPU engine or before a load. */
+  gpuMemory(): GpuMemoryUse | null {
+    if (this.engine.kind !== 'gpu' || !this.memoryPlan) return null;
+    return { plannedBytes: this.memoryPlan.gpuBytes, peakBytes: this.engine.pool.peakAllocatedByteCount };
   }
 
   private summarize(config: ExperimentConfig): ModelSummary {
@@ -240,7 +265,7 @@ export class LabSession {
     const c = this.config!;
     const model = this.model!;
     const kernels = await e.collectKernels(async () => {
-      const tape = new Tape(e);
+      const tape = new Tape(e, { grad: false });
       model.forward(tape, this.trainInput(0, c.seed));
       tape.dispose();
       if (c.method !== 'maskllm') return;
@@ -252,7 +277,7 @@ export class LabSession {
         // the hard mask of an evaluation, twice (the second counts flips), and its forward
         for (let i = 0; i < 2; i++) {
           const { override } = await dry.hardOverride();
-          const t = new Tape(e);
+          const t = new Tape(e, { grad: false });
           model.forward(t, this.trainInput(0, c.seed), override);
           t.dispose();
           disposeOverride(override);
@@ -473,6 +498,38 @@ export class LabSession {
     return { ...(await this.learner.maskView(site, kappa)), site: this.model!.maskSites[site].name, layout: this.model!.maskSites[site].layout };
   }
 
+  /**
+   * One group up close (the page's group view): its m frozen weights, its C logits (MaskLLM runs)
+   * and the schedule's κ and τ now. Reads only those values, not the layer.
+   */
+  async groupView(site: number, group: number): Promise<GroupData> {
+    const model = this.model;
+    const c = this.config;
+    if (!model || !c) throw new SessionError('the group view needs a loaded model');
+    const s = model.maskSites[site];
+    if (!s) throw new SessionError(`no masked layer ${site} (the model has ${model.maskSites.length})`);
+    const g = groupLayout(s.shape, s.layout, c.m);
+    if (!Number.isInteger(group) || group < 0 || group >= g.groups) throw new SessionError(`group ${group} is not one of ${s.name}'s ${g.groups} groups`);
+    const w = model.weights.get(s.name)!.raw;
+    const weights = await readElements(
+      this.engine,
+      w,
+      Array.from({ length: c.m }, (_, k) => elementIndex(g, group, k)),
+    );
+    const C = nmPattern(c.n, c.m).candidates.length;
+    const logits = this.learner
+      ? await readElements(
+          this.engine,
+          this.learner.sites[site].logits,
+          Array.from({ length: C }, (_, k) => group * C + k),
+        )
+      : null;
+    const step = this.learner?.step ?? 0;
+    const { kappa, tau } = scheduleAt(toHyper(c), step);
+    const perRow = g.cols / g.m;
+    return { site: s.name, group, row: Math.floor(group / perRow), col: (group % perRow) * g.m, weights, logits, kappa, tau, step };
+  }
+
   /** Hard masks of the current method as mask entries (MaskLLM: argmax of the logits). */
   async masks(): Promise<MaskEntry[]> {
     const c = this.config!;
@@ -514,5 +571,16 @@ export class LabSession {
     this.table = [];
     this.metrics = [];
     this.evaluations = [];
+  }
+}
+
+/** A few elements of a device tensor (copied into a small one and read back, not the whole tensor). */
+async function readElements(e: Engine, t: RawTensor, indices: number[]): Promise<number[]> {
+  const out = e.empty([indices.length]);
+  try {
+    indices.forEach((i, k) => e.copyRegion(t, i, out, k, 1));
+    return Array.from(await e.read(out));
+  } finally {
+    out.dispose();
   }
 }

@@ -9,7 +9,7 @@ import type { SelfTestReport, SelfTestResult } from './selftest';
 import type { EngineKind } from './names';
 
 export type { SelfTestReport, SelfTestResult } from './selftest';
-export type { MaskViewData } from './runner';
+export type { CustomModelFiles, MaskViewData } from './runner';
 export type { SavedLookup, SavedRunInfo } from './persist';
 
 export interface AdapterSummary {
@@ -54,13 +54,6 @@ export interface SelfTestCaseInfo {
 /** Everything the runner reports (session events, saves, recovery). */
 export type WorkerEvent = RunnerEvent;
 
-/** A Hugging Face checkpoint opened from disk. */
-export interface CustomModel {
-  name: string;
-  safetensors: Uint8Array;
-  config: unknown;
-}
-
 /** What the page calls on the worker's LabRunner (its LabControl part and the page's extras). */
 export type RunnerApi = Pick<
   LabRunner,
@@ -74,6 +67,7 @@ export type RunnerApi = Pick<
   | 'getMetrics'
   | 'exportMask'
   | 'maskView'
+  | 'groupView'
   | 'setCustomModel'
   | 'setPriorFile'
   | 'savedRun'

@@ -18,6 +18,17 @@ import { weightsToMap, type Weights, type WeightSource } from './weights';
 export { CheckpointError, INDEX_SUFFIX, isWeightFile, type NamedFile } from './sharded';
 export type { WeightSource, Weights } from './weights';
 
+/**
+ * A checkpoint opened from files (the page's picker, the headless driver's URLs, tools): its weight
+ * files — one .safetensors, or model.safetensors.index.json and its shards, in any order — and its
+ * parsed config.json; `name` labels it where it is shown.
+ */
+export interface CheckpointFileSet {
+  name?: string;
+  files: NamedFile[];
+  config: unknown;
+}
+
 export function parameterShapes(c: ModelConfig): [string, number[]][] {
   return c.kind === 'gpt2' ? gptParameterShapes(c) : vitParameterShapes(c);
 }
@@ -129,7 +140,7 @@ export function buildModel(engine: Engine, config: ModelConfig, weights: Weights
 }
 
 /** Parse, check and build in one go, from one model.safetensors ({safetensors, config}) or hub files ({files, config}). */
-export function loadModel(engine: Engine, files: CheckpointFiles | { files: NamedFile[]; config: unknown }, trainable = false): LabModel {
+export function loadModel(engine: Engine, files: CheckpointFiles | CheckpointFileSet, trainable = false): LabModel {
   const list = 'files' in files ? files.files : [{ name: 'model.safetensors', bytes: files.safetensors }];
   const { config, weights } = openCheckpoint(list, files.config);
   return buildModel(engine, config, weights, trainable);

@@ -136,41 +136,72 @@ export class Gpt implements LabModel {
 
   /** Embeddings, the blocks and the final LayerNorm: xf [B·T, n_embd]. */
   private trunk(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): Tensor {
-    if (input.kind !== 'text') throw new Error('GPT-2 takes text input (token ids)');
+    let x = this.embed(tape, input, override);
+    for (let i = 0; i < this.config.nLayer; i++) x = this.block(tape, i, x, input, override, probe);
+    const xl = x;
     const c = this.config;
-    const { batch: B, context: T } = input;
-    if (T > c.nPositions) throw new Error(`context ${T} exceeds the model's ${c.nPositions} positions`);
-    if (input.inputs.length !== B * T || input.targets.length !== B * T) throw new Error(`GPT-2: expected ${B * T} tokens per batch`);
+    return tape.stage(() => layerNorm(tape, xl, this.w('transformer.ln_f.weight', override), this.w('transformer.ln_f.bias', override), c.layerNormEps), [xl]);
+  }
+
+  get blockCount(): number {
+    return this.config.nLayer;
+  }
+
+  /** Token + position embeddings: the residual stream before block 0, [B·T, n_embd]. */
+  embed(tape: Tape, input: ModelInput, override?: Map<string, Tensor>): Tensor {
+    const { B, T } = this.shapeOf(input);
     const e = this.engine;
     const W = (n: string) => this.w(n, override);
-    // a Linear on a masked site: report its input to the probe first
-    const site = (x: Tensor, name: string, bias: string) => {
-      probe?.(name, x);
-      return linear(tape, x, W(name), W(bias), 'in_out');
-    };
-    const tokens = tape.constant(e.upload(input.inputs, [B * T], 'u32'), 'tokens');
-    const positions = tape.constant(
-      e.upload(
-        Uint32Array.from({ length: T }, (_, i) => i),
-        [T],
-        'u32',
-      ),
-      'positions',
-    );
+    return tape.stage(() => {
+      const tokens = tape.constant(e.upload((input as TextInput).inputs, [B * T], 'u32'), 'tokens');
+      const positions = tape.constant(
+        e.upload(
+          Uint32Array.from({ length: T }, (_, i) => i),
+          [T],
+          'u32',
+        ),
+        'positions',
+      );
+      return add(tape, embedding(tape, W('transformer.wte.weight'), tokens), embedding(tape, W('transformer.wpe.weight'), positions));
+    });
+  }
 
-    let x = add(tape, embedding(tape, W('transformer.wte.weight'), tokens), embedding(tape, W('transformer.wpe.weight'), positions));
-    for (let i = 0; i < c.nLayer; i++) {
-      const h = `transformer.h.${i}.`;
+  /**
+   * Block i on the residual stream x: x + attention, then + MLP. Half a block per stage: without
+   * gradients (an evaluation) each stage's intermediates are freed when it ends (Tape.stage), so the
+   * peak is the attention half's, not the whole forward's. x is freed with the first stage when this
+   * tape made it.
+   */
+  block(tape: Tape, i: number, x: Tensor, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): Tensor {
+    const c = this.config;
+    const { B, T } = this.shapeOf(input);
+    const W = (n: string) => this.w(n, override);
+    // a Linear on a masked site: report its input to the probe first
+    const site = (v: Tensor, name: string, bias: string) => {
+      probe?.(name, v);
+      return linear(tape, v, W(name), W(bias), 'in_out');
+    };
+    const h = `transformer.h.${i}.`;
+    const x1 = tape.stage(() => {
       const a = layerNorm(tape, x, W(h + 'ln_1.weight'), W(h + 'ln_1.bias'), c.layerNormEps);
       const qkv = site(a, h + 'attn.c_attn.weight', h + 'attn.c_attn.bias');
       const att = attention(tape, reshape(tape, qkv, [B, T, 3 * c.nEmbd]), { heads: c.nHead, causal: true });
       const proj = site(reshape(tape, att, [B * T, c.nEmbd]), h + 'attn.c_proj.weight', h + 'attn.c_proj.bias');
-      x = add(tape, x, proj);
-      const m = layerNorm(tape, x, W(h + 'ln_2.weight'), W(h + 'ln_2.bias'), c.layerNormEps);
+      return add(tape, x, proj);
+    }, [x]);
+    return tape.stage(() => {
+      const m = layerNorm(tape, x1, W(h + 'ln_2.weight'), W(h + 'ln_2.bias'), c.layerNormEps);
       const f = gelu(tape, site(m, h + 'mlp.c_fc.weight', h + 'mlp.c_fc.bias'));
-      x = add(tape, x, site(f, h + 'mlp.c_proj.weight', h + 'mlp.c_proj.bias'));
-    }
-    return layerNorm(tape, x, W('transformer.ln_f.weight'), W('transformer.ln_f.bias'), c.layerNormEps);
+      return add(tape, x1, site(f, h + 'mlp.c_proj.weight', h + 'mlp.c_proj.bias'));
+    }, [x1]);
+  }
+
+  private shapeOf(input: ModelInput): { B: number; T: number } {
+    if (input.kind !== 'text') throw new Error('GPT-2 takes text input (token ids)');
+    const { batch: B, context: T } = input;
+    if (T > this.config.nPositions) throw new Error(`context ${T} exceeds the model's ${this.config.nPositions} positions`);
+    if (input.inputs.length !== B * T || input.targets.length !== B * T) throw new Error(`GPT-2: expected ${B * T} tokens per batch`);
+    return { B, T };
   }
 
   dispose(): void {

@@ -44,8 +44,8 @@ export interface ForwardResult {
 
 /**
  * Called with the input activations [rows, in] of every masked Linear during a forward pass (for
- * Wanda's column norms and SparseGPT's Hessians). The tensor belongs to the tape: read it before
- * tape.dispose().
+ * Wanda's column norms and SparseGPT's Hessians). The tensor belongs to the tape and, without
+ * gradients, is freed when its stage ends (Tape.stage): copy it in the probe to keep it.
  */
 export type LinearProbe = (weightName: string, input: Tensor) => void;
 
@@ -61,6 +61,14 @@ export interface LabModel {
    * a leaf that requires grad, so backward leaves ∂L/∂(W⊙m) in its .grad).
    */
   forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult;
+  /**
+   * The forward's trunk a block at a time (oneShot's calibration runs each block once on stored
+   * inputs instead of a whole forward per block): embed → the residual stream [B·T, width] before
+   * block 0; block(i, x) → after block i. forward() is made of these.
+   */
+  readonly blockCount: number;
+  embed(tape: Tape, input: ModelInput, override?: Map<string, Tensor>): Tensor;
+  block(tape: Tape, i: number, x: Tensor, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): Tensor;
   /** The output logits ([B·T, vocab] for GPT-2, built unfused; [B, labels] for ViT), for tests and inspection. */
   logits(tape: Tape, input: ModelInput, override?: Map<string, Tensor>): Tensor;
   dispose(): void;

@@ -34,7 +34,8 @@ export interface CheckpointTensors {
   fileOf: Map<string, string>;
 }
 
-const baseName = (name: string) => name.slice(name.lastIndexOf('/') + 1);
+/** A file's name without the folder path in front of it. */
+export const baseName = (name: string) => name.slice(name.lastIndexOf('/') + 1);
 
 function fail(msg: string): never {
   throw new CheckpointError(msg);
@@ -77,6 +78,11 @@ export function parseShardIndex(bytes: Uint8Array | ArrayBuffer, file = 'model' 
   }
   if (out.size === 0) fail(`${file}: "weight_map" lists no tensors`);
   return out;
+}
+
+/** The shard files an index names (each once, sorted), from its weight_map (parseShardIndex). */
+export function indexShards(weightMap: Map<string, string>): string[] {
+  return [...new Set(weightMap.values())].sort();
 }
 
 function readShard(file: string, bytes: Uint8Array | ArrayBuffer): Map<string, StTensor> {

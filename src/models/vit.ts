@@ -17,7 +17,7 @@ import { Tensor } from '../autograd/tensor';
 import type { Engine } from '../backend/engine';
 import type { VitConfig } from './config';
 import { normalInit, streamOf } from './init';
-import type { ForwardResult, LabModel, LinearProbe, MaskSite, ModelInput } from './model';
+import type { ForwardResult, ImageInput, LabModel, LinearProbe, MaskSite, ModelInput } from './model';
 import { readWeight, type Weights } from './weights';
 
 const L = (i: number) => `vit.encoder.layer.${i}.`;
@@ -142,29 +142,50 @@ export class Vit implements LabModel {
     return this.forward(tape, input, override).logits!;
   }
 
-  forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult & { logits: Tensor } {
+  get blockCount(): number {
+    return this.config.numLayers;
+  }
+
+  private shapeOf(input: ModelInput): { B: number; T: number } {
     if (input.kind !== 'images') throw new Error('ViT takes image input');
+    return { B: input.batch, T: vitPatchCount(this.config) + 1 };
+  }
+
+  /** Patch embeddings with [CLS] and positions: the residual stream before block 0, [B·T, hidden]. */
+  embed(tape: Tape, input: ModelInput, override?: Map<string, Tensor>): Tensor {
     const c = this.config;
     const e = this.engine;
-    const B = input.batch;
+    const { B, T } = this.shapeOf(input);
     const H = c.hiddenSize;
-    const P = vitPatchCount(c);
-    const T = P + 1;
+    const P = T - 1;
     const D = c.numChannels * c.patchSize * c.patchSize;
     const W = (n: string) => this.w(n, override);
+    const images = (input as ImageInput).images;
+    return tape.stage(() => {
+      const patches = tape.constant(e.upload(patchify(images, B, c), [B * P, D]), 'patches');
+      const projW = reshape(tape, W('vit.embeddings.patch_embeddings.projection.weight'), [H, D]);
+      const pe = linear(tape, patches, projW, W('vit.embeddings.patch_embeddings.projection.bias'), 'out_in');
+      // [CLS; patches of image 0; …] then gather rows into [B·T, H] with CLS first in every image
+      const table = concatRows(tape, reshape(tape, W('vit.embeddings.cls_token'), [1, H]), pe);
+      const order = new Uint32Array(B * T);
+      for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) order[b * T + t] = 1 + b * P + (t - 1);
+      const rows = embedding(tape, table, tape.constant(e.upload(order, [B * T], 'u32'), 'cls-order'));
+      return add(tape, rows, reshape(tape, W('vit.embeddings.position_embeddings'), [T, H]));
+    });
+  }
 
-    const patches = tape.constant(e.upload(patchify(input.images, B, c), [B * P, D]), 'patches');
-    const projW = reshape(tape, W('vit.embeddings.patch_embeddings.projection.weight'), [H, D]);
-    const pe = linear(tape, patches, projW, W('vit.embeddings.patch_embeddings.projection.bias'), 'out_in');
-    // [CLS; patches of image 0; …] then gather rows into [B·T, H] with CLS first in every image
-    const table = concatRows(tape, reshape(tape, W('vit.embeddings.cls_token'), [1, H]), pe);
-    const order = new Uint32Array(B * T);
-    for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) order[b * T + t] = 1 + b * P + (t - 1);
-    let x = embedding(tape, table, tape.constant(e.upload(order, [B * T], 'u32'), 'cls-order'));
-    x = add(tape, x, reshape(tape, W('vit.embeddings.position_embeddings'), [T, H]));
-
-    for (let i = 0; i < c.numLayers; i++) {
-      const l = L(i);
+  /**
+   * Block i on the residual stream x, half a block per stage: without gradients each stage's
+   * intermediates are freed when it ends (Tape.stage), so an evaluation holds one stage's
+   * activations, not the whole forward's. x is freed with the first stage when this tape made it.
+   */
+  block(tape: Tape, i: number, x: Tensor, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): Tensor {
+    const c = this.config;
+    const { B, T } = this.shapeOf(input);
+    const H = c.hiddenSize;
+    const W = (n: string) => this.w(n, override);
+    const l = L(i);
+    const x1 = tape.stage(() => {
       const a = layerNorm(tape, x, W(l + 'layernorm_before.weight'), W(l + 'layernorm_before.bias'), c.layerNormEps);
       for (const q of ['query', 'key', 'value']) probe?.(`${l}attention.attention.${q}.weight`, a);
       // q, k, v stacked into one [3H, H] Linear: rows keep their own groups, so masks stay per weight
@@ -181,13 +202,24 @@ export class Vit implements LabModel {
       const attFlat = reshape(tape, att, [B * T, H]);
       probe?.(l + 'attention.output.dense.weight', attFlat);
       const o = linear(tape, attFlat, W(l + 'attention.output.dense.weight'), W(l + 'attention.output.dense.bias'), 'out_in');
-      x = add(tape, x, o);
-      const m = layerNorm(tape, x, W(l + 'layernorm_after.weight'), W(l + 'layernorm_after.bias'), c.layerNormEps);
+      return add(tape, x, o);
+    }, [x]);
+    return tape.stage(() => {
+      const m = layerNorm(tape, x1, W(l + 'layernorm_after.weight'), W(l + 'layernorm_after.bias'), c.layerNormEps);
       probe?.(l + 'intermediate.dense.weight', m);
       const f = gelu(tape, linear(tape, m, W(l + 'intermediate.dense.weight'), W(l + 'intermediate.dense.bias'), 'out_in'), c.hiddenAct === 'gelu');
       probe?.(l + 'output.dense.weight', f);
-      x = add(tape, x, linear(tape, f, W(l + 'output.dense.weight'), W(l + 'output.dense.bias'), 'out_in'));
-    }
+      return add(tape, x1, linear(tape, f, W(l + 'output.dense.weight'), W(l + 'output.dense.bias'), 'out_in'));
+    }, [x1]);
+  }
+
+  forward(tape: Tape, input: ModelInput, override?: Map<string, Tensor>, probe?: LinearProbe): ForwardResult & { logits: Tensor } {
+    const c = this.config;
+    const e = this.engine;
+    const { B, T } = this.shapeOf(input);
+    const W = (n: string) => this.w(n, override);
+    let x = this.embed(tape, input, override);
+    for (let i = 0; i < c.numLayers; i++) x = this.block(tape, i, x, input, override, probe);
     const xf = layerNorm(tape, x, W('vit.layernorm.weight'), W('vit.layernorm.bias'), c.layerNormEps);
     const clsRows = tape.constant(
       e.upload(
@@ -199,7 +231,7 @@ export class Vit implements LabModel {
     );
     const cls = embedding(tape, xf, clsRows);
     const logits = linear(tape, cls, W('classifier.weight'), W('classifier.bias'), 'out_in');
-    const labels = tape.constant(e.upload(input.labels, [B], 'u32'), 'labels');
+    const labels = tape.constant(e.upload((input as ImageInput).labels, [B], 'u32'), 'labels');
     return { loss: crossEntropy(tape, logits, labels), logits };
   }
 

@@ -5,6 +5,7 @@
 // the CPU in f64 (src/sparsity/priors/*), activations come from the GPU forward pass.
 import { Tape } from '../autograd/tape';
 import { Tensor } from '../autograd/tensor';
+import type { RawTensor } from '../backend/tensor';
 import type { LabModel, MaskSite, ModelInput } from '../models/model';
 import { HessianAccumulator } from './priors/calibration';
 import { magnitudeMask } from './priors/magnitude';
@@ -60,43 +61,76 @@ export async function oneShot(model: LabModel, method: OneShotMethod, opts: OneS
   }
   if (opts.calibration.length === 0) throw new Error(`${method} needs calibration data`);
 
-  const blocks = [...new Set(model.maskSites.map((s) => blockOf(s.name)))].sort((a, b) => a - b);
+  // Sequential, as SparseGPT and Wanda prune: block b's inputs come from blocks 0..b-1 already
+  // pruned. The residual stream of every calibration batch is kept on the device and each block runs
+  // twice on it: once as it is, with its Linear inputs probed (for the statistics), once pruned, to
+  // give the next block's input. That is 2 × blocks block-forwards in all, where a whole forward per
+  // block would cost blocks² and the output head each time; the numbers are the same (the same ops
+  // on the same values).
   const override = new Map<string, Tensor>();
+  const noGrad = () => new Tape(e, { grad: false });
+  /** Runs f on a tape without gradients and returns its result, kept (the caller disposes it). */
+  const kept = (f: (tape: Tape) => Tensor): RawTensor => {
+    const tape = noGrad();
+    const out = f(tape);
+    tape.keep(out);
+    tape.dispose();
+    return out.raw;
+  };
+  let stream = opts.calibration.map((input) => kept((tape) => model.embed(tape, input)));
   let done = 0;
-  for (const b of blocks) {
-    const sites = model.maskSites.filter((s) => blockOf(s.name) === b);
-    const acc = new Map(sites.map((s) => [s.name, new HessianAccumulator(inDim(s))]));
-    for (const input of opts.calibration) {
-      const tape = new Tape(e);
-      const seen: [string, Tensor][] = [];
-      model.forward(tape, input, override, (name, x) => {
-        if (acc.has(name)) seen.push([name, x]);
+  try {
+    for (let b = 0; b < model.blockCount; b++) {
+      const sites = model.maskSites.filter((s) => blockOf(s.name) === b);
+      if (sites.length > 0) {
+        const acc = new Map(sites.map((s) => [s.name, new HessianAccumulator(inDim(s))]));
+        for (let k = 0; k < opts.calibration.length; k++) {
+          // a probed input belongs to its stage, which frees it: copy it out to read it after
+          const tape = noGrad();
+          const seen: [string, RawTensor][] = [];
+          model.block(tape, b, new Tensor(stream[k]), opts.calibration[k], override, (name, x) => {
+            if (!acc.has(name)) return;
+            const copy = e.empty(x.shape);
+            e.copy(x.raw, copy);
+            seen.push([name, copy]);
+          });
+          tape.dispose();
+          for (const [name, x] of seen) {
+            const data = (await e.read(x)) as Float32Array;
+            x.dispose();
+            acc.get(name)!.add(data, data.length / x.shape[x.shape.length - 1]);
+          }
+          e.flush();
+        }
+        for (const s of sites) {
+          const w = await original(s);
+          const a = acc.get(s.name)!;
+          let mask: Uint8Array;
+          let wNew = w;
+          if (method === 'wanda') mask = wandaMask(w, s.shape, s.layout, opts.n, opts.m, a.colNorms());
+          else {
+            const r = sparseGpt(w, s.shape, s.layout, a.hessian(), { n: opts.n, m: opts.m, update });
+            mask = r.mask;
+            wNew = r.weight;
+          }
+          masks.set(s.name, mask);
+          weights.set(s.name, wNew);
+          const pruned = wNew.map((v, i) => (mask[i] ? v : 0));
+          override.set(s.name, new Tensor(e.upload(pruned, s.shape), false, null, s.name));
+          opts.onProgress?.(++done, model.maskSites.length);
+        }
+      }
+      if (done === model.maskSites.length) break; // no later block has a site: its input is not needed
+      // the pruned block on the stored stream gives the next block's input
+      stream = stream.map((x, k) => {
+        const next = kept((tape) => model.block(tape, b, new Tensor(x), opts.calibration[k], override));
+        x.dispose();
+        return next;
       });
-      for (const [name, x] of seen) {
-        const a = acc.get(name)!;
-        const data = (await e.read(x.raw)) as Float32Array;
-        const cols = x.shape[x.shape.length - 1];
-        a.add(data, data.length / cols);
-      }
-      tape.dispose();
+      e.flush();
     }
-    for (const s of sites) {
-      const w = await original(s);
-      const a = acc.get(s.name)!;
-      let mask: Uint8Array;
-      let wNew = w;
-      if (method === 'wanda') mask = wandaMask(w, s.shape, s.layout, opts.n, opts.m, a.colNorms());
-      else {
-        const r = sparseGpt(w, s.shape, s.layout, a.hessian(), { n: opts.n, m: opts.m, update });
-        mask = r.mask;
-        wNew = r.weight;
-      }
-      masks.set(s.name, mask);
-      weights.set(s.name, wNew);
-      const pruned = wNew.map((v, i) => (mask[i] ? v : 0));
-      override.set(s.name, new Tensor(e.upload(pruned, s.shape), false, null, s.name));
-      opts.onProgress?.(++done, model.maskSites.length);
-    }
+  } finally {
+    for (const x of stream) x.dispose();
   }
   for (const t of override.values()) t.raw.dispose();
   return { method, update, masks, weights };

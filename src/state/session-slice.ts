@@ -3,10 +3,11 @@
 // It mirrors the events of the worker's LabRunner and calls the runner for every command.
 import type { StateCreator } from 'zustand';
 import { DEFAULT_CONFIG, sanitizeConfig, type ExperimentConfig, type PresetName } from '../lab/config';
-import { USER_FILE_LIMITS } from '../lab/files';
+import { describeWeightFiles, shardListProblem, sortModelFiles, weightFilesName } from '../lab/model-files';
 import type { ModelSummary, ProgressPhase, ResultRow, SessionState } from '../lab/session';
-import { viaWorker, type CustomModel, type MaskViewData, type SavedLookup, type SavedRunInfo, type WorkerEvent } from '../lab/worker-api';
+import { viaWorker, type CustomModelFiles, type MaskViewData, type SavedLookup, type SavedRunInfo, type WorkerEvent } from '../lab/worker-api';
 import type { MaskFormat } from '../embed/types';
+import { parseShardIndex, type NamedFile } from '../models/sharded';
 import { live, publishEvent } from './live';
 import { connection } from './connection';
 import type { LabState } from './store';
@@ -43,8 +44,11 @@ export interface SessionSlice {
   loaded: ExperimentConfig | null;
   warnings: string[];
   model: ModelSummary | null;
-  /** A checkpoint opened from disk (name and sizes); its bytes stay in module state. */
-  custom: { name: string; bytes: number } | null;
+  /**
+   * A checkpoint opened from disk: its name, which files were taken ("model.safetensors", "index + 2
+   * shards") and the weights' bytes; the bytes themselves stay in module state.
+   */
+  custom: { name: string; files: string; bytes: number } | null;
   table: ResultRow[];
   run: RunInfo;
   resume: ResumeOffer;
@@ -74,7 +78,7 @@ export interface SessionSlice {
   onWorkerEvent(e: WorkerEvent): void;
 }
 
-let customModel: CustomModel | null = null;
+let customModel: CustomModelFiles | null = null;
 
 export function assetBase(): string {
   return new URL(import.meta.env.BASE_URL, globalThis.location.href).href;
@@ -110,19 +114,13 @@ export function needsLoad(a: ExperimentConfig | null, b: ExperimentConfig): bool
 }
 
 /**
- * Checks the files a user opened (names and sizes only, before reading a byte): one .safetensors
- * checkpoint and one config.json, neither too large. Returns the problem, or null.
+ * Checks the files a user opened (names and sizes only, before reading a byte): config.json with
+ * one .safetensors checkpoint, or with model.safetensors.index.json and its shards, none too large
+ * (lab/model-files.ts). Returns the problem, or null.
  */
 export function checkModelFiles(files: { name: string; size: number }[]): string | null {
-  const st = files.find((f) => f.name.endsWith('.safetensors'));
-  const cfg = files.find((f) => f.name.endsWith('.json'));
-  if (!st || !cfg) return `Open two files: a .safetensors checkpoint and its config.json (got ${files.map((f) => f.name).join(', ') || 'nothing'}).`;
-  // the limits are USER_FILE_LIMITS (lab/files.ts); the messages are the page's own
-  if (st.size > USER_FILE_LIMITS.safetensors)
-    return `${st.name} is ${(st.size / 1024 ** 3).toFixed(2)} GiB: the lab refuses checkpoints over ${USER_FILE_LIMITS.safetensors / 1024 ** 3} GiB (a browser tab cannot hold the weights and the learning state).`;
-  if (st.size === 0) return `${st.name} is empty.`;
-  if (cfg.size > USER_FILE_LIMITS.config) return `${cfg.name} is ${(cfg.size / 1024 ** 2).toFixed(1)} MiB: that is not a model config.json.`;
-  return null;
+  const r = sortModelFiles(files);
+  return typeof r === 'string' ? r : null;
 }
 
 export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, get) => {
@@ -172,24 +170,44 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
     },
 
     async openFiles(files) {
-      const problem = (m: string) => {
+      // typed, so that a call ends the function for the type checker too
+      const problem: (m: string) => never = (m) => {
         set({ sessionError: m });
         throw new Error(m);
       };
-      const bad = checkModelFiles(files);
-      if (bad) problem(bad);
-      const st = files.find((f) => f.name.endsWith('.safetensors'));
-      const cfg = files.find((f) => f.name.endsWith('.json'));
+      const picked = sortModelFiles(files);
+      if (typeof picked === 'string') problem(picked);
+      const { config: cfg, index, weights } = picked;
       let config: unknown;
       try {
-        config = JSON.parse(await cfg!.text());
+        config = JSON.parse(await cfg.text());
       } catch (e) {
-        problem(`${cfg!.name} is not valid JSON: ${message(e)}`);
+        problem(`${cfg.name} is not valid JSON: ${message(e)}`);
       }
-      const safetensors = new Uint8Array(await st!.arrayBuffer());
-      const name = st!.name.replace(/\.safetensors$/, '') + ' (from disk)';
-      customModel = { name, safetensors, config };
-      set((s) => ({ custom: { name, bytes: st!.size }, draft: { ...s.draft, model: name.slice(0, 200) }, sessionError: null }));
+      // a sharded checkpoint: the small index first, so a shard it names that was not opened is
+      // reported before the large shards are read
+      const read: NamedFile[] = [];
+      if (index) {
+        const bytes = new Uint8Array(await index.arrayBuffer());
+        let weightMap: Map<string, string>;
+        try {
+          weightMap = parseShardIndex(bytes, index.name);
+        } catch (e) {
+          problem(message(e));
+        }
+        const missing = shardListProblem(
+          index.name,
+          weightMap,
+          weights.map((f) => f.name),
+        );
+        if (missing) problem(missing);
+        read.push({ name: index.name, bytes });
+      }
+      for (const f of weights) read.push({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) });
+      const name = weightFilesName(picked) + ' (from disk)';
+      customModel = { name, files: read, config };
+      const bytes = weights.reduce((sum, f) => sum + f.size, 0);
+      set((s) => ({ custom: { name, files: describeWeightFiles(picked), bytes }, draft: { ...s.draft, model: name.slice(0, 200) }, sessionError: null }));
     },
 
     async loadModel() {

@@ -5,6 +5,7 @@
 // windows). The plan must be an upper bound, and a tight one (within 3×). About 2 minutes on the
 // CPU (SwiftShader) adapter.
 import { describe, expect, it } from 'vitest';
+import { Tape } from '../../src/autograd/tape';
 import type { GpuEngine } from '../../src/backend/gpu';
 import { EVAL_BATCH } from '../../src/data/batches';
 import { evaluateText } from '../../src/lab/evaluate';
@@ -81,5 +82,46 @@ describe('memory plan vs the GPU pool (tiny-gpt, batch 8 × 128)', () => {
       }
     },
     600_000,
+  );
+
+  it.runIf(g)(
+    'an evaluation holds one stage of one batch: three batches of 32 windows peak as one, within the plan; the loss as on a gradient tape',
+    async () => {
+      const e = g!;
+      const model = new Gpt(e, TINY_GPT, gptInitialWeights(TINY_GPT, 2));
+      try {
+        const plan = memoryPlan(TINY_GPT, { batch: B, context: T, method: 'magnitude' });
+        const batches = [0, 1, 2].map((j) => {
+          const x = text(30 + j, EVAL_BATCH);
+          return { inputs: x.inputs, targets: x.targets, batch: x.batch, context: x.context };
+        });
+        await e.sync();
+        drain(e);
+        const before = e.pool.allocatedByteCount;
+        const one = await evaluateText(model, batches.slice(0, 1));
+        const peakOne = e.pool.peakAllocatedByteCount - before;
+        const three = await evaluateText(model, batches);
+        const peakThree = e.pool.peakAllocatedByteCount - before;
+        const evalPart = plan.parts.find((p) => p.key === 'evalForward')!;
+        console.log(
+          `tiny-gpt evaluation of 32 windows × ${T}: peak ${formatBytes(peakOne)} for one batch, ${formatBytes(peakThree)} for three; ` +
+            `plan ${formatBytes(evalPart.allocatedBytes)} (largest stage ${formatBytes(evalPart.bytes)})`,
+        );
+        expect(peakThree).toBe(peakOne);
+        expect(evalPart.allocatedBytes).toBeGreaterThanOrEqual(peakOne);
+        expect(evalPart.allocatedBytes).toBeLessThanOrEqual(1.5 * peakOne);
+        // the same loss as the first batch's forward on a gradient tape (same kernels, same order)
+        const tape = new Tape(e);
+        const { loss } = model.forward(tape, { kind: 'text', ...batches[0] });
+        const withGrad = (await e.read(loss.raw))[0];
+        tape.dispose();
+        expect(one.loss).toBe(withGrad);
+        expect(Number.isFinite(three.loss)).toBe(true);
+        expect(e.takeErrors()).toEqual([]);
+      } finally {
+        model.dispose();
+      }
+    },
+    300_000,
   );
 });

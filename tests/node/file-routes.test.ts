@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAutomation } from '../../src/embed/automation';
-import { fetchRemoteFile, singleCheckpointFile, type RemoteFile } from '../../src/embed/remote-files';
+import { checkpointFileList, fetchRemoteFile, type RemoteFile } from '../../src/embed/remote-files';
 import type { LabControl } from '../../src/embed/types';
 import { DEFAULT_CONFIG } from '../../src/lab/config';
 import { USER_FILE_LIMITS } from '../../src/lab/files';
@@ -231,16 +231,28 @@ describe(`file routes (seed ${seed})`, () => {
     routes.remove(f.url);
   });
 
-  it('a model is one .safetensors file; a shard index with its shards is named and refused for now', () => {
-    const file = (name: string): RemoteFile => ({ name, url: `${origin}/${name}`, size: 10 });
-    expect(singleCheckpointFile([file('model.safetensors')]).name).toBe('model.safetensors');
-    expect(() =>
-      singleCheckpointFile([file('model.safetensors.index.json'), file('model-00001-of-00002.safetensors'), file('model-00002-of-00002.safetensors')]),
-    ).toThrow(/^model\.safetensors\.index\.json with 2 shard\(s\): the lab cannot read a sharded checkpoint yet/);
-    expect(() => singleCheckpointFile([file('a.safetensors'), file('b.safetensors')])).toThrow(
-      /one \.safetensors file or a shard index .*got a\.safetensors, b\.safetensors/,
+  it('a model is one .safetensors file, or a shard index and its shards (the index first); anything else is named and refused', () => {
+    const file = (name: string, size = 10): RemoteFile => ({ name, url: `${origin}/${name}`, size });
+    const names = (files: RemoteFile[]) => checkpointFileList(files).map((f) => f.name);
+    const INDEX = 'model.safetensors.index.json';
+    const [s1, s2] = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    expect(names([file('model.safetensors')])).toEqual(['model.safetensors']);
+    expect(names([file(s2), file(INDEX), file(s1)])).toEqual([INDEX, s1, s2]);
+    expect(() => checkpointFileList([file(INDEX)])).toThrow(/^model\.safetensors\.index\.json came without its shards/);
+    expect(() => checkpointFileList([file(s1), file(s2)])).toThrow(
+      /^model-00001-of-00002\.safetensors, model-00002-of-00002\.safetensors are shards .* without model\.safetensors\.index\.json/,
     );
-    expect(() => singleCheckpointFile([])).toThrow(/got none/);
-    expect(() => singleCheckpointFile([{ name: 'x' } as RemoteFile])).toThrow(/\{ name, url, size \}/);
+    expect(() => checkpointFileList([file('a.safetensors'), file('b.safetensors')])).toThrow(/^Two checkpoints, a\.safetensors, b\.safetensors/);
+    expect(() => checkpointFileList([file(INDEX), file(s1), file('config.json')])).toThrow(/\(got config\.json: not a weight file\)$/);
+    expect(() => checkpointFileList([file(INDEX), file(INDEX)])).toThrow(/^Two files are named model\.safetensors\.index\.json/);
+    // sizes: each shard and their sum, before anything is fetched
+    const half = USER_FILE_LIMITS.safetensors / 2 + 1;
+    expect(() => checkpointFileList([file(INDEX), file(s1, half), file(s2, half)])).toThrow(
+      /^The 2 shards hold 2\.00 GiB together: the lab refuses checkpoints over 2 GiB/,
+    );
+    expect(() => checkpointFileList([file(INDEX), file(s1, USER_FILE_LIMITS.safetensors + 1)])).toThrow(/^model-00001-of-00002\.safetensors is 2\.00 GiB/);
+    expect(() => checkpointFileList([file(INDEX, USER_FILE_LIMITS.index + 1), file(s1)])).toThrow(/is 10\.0 MiB: that is not a shard index/);
+    expect(() => checkpointFileList([])).toThrow(/got none/);
+    expect(() => checkpointFileList([{ name: 'x' } as RemoteFile])).toThrow(/\{ name, url, size \}/);
   });
 });

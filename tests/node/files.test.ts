@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkUserFile, FileSizeError, USER_FILE_LIMITS, type UserFileKind } from '../../src/lab/files';
 import { testSeed } from '../helpers/random';
 
-const KINDS: UserFileKind[] = ['safetensors', 'config', 'mask', 'state'];
+const KINDS: UserFileKind[] = ['safetensors', 'config', 'index', 'mask', 'state'];
 
 describe('checkUserFile', () => {
   it('accepts sizes from 1 byte to the limit, for every kind', () => {
@@ -15,9 +15,10 @@ describe('checkUserFile', () => {
 
   // the limits the page has always applied (the table was unused before and said 1 MiB / 64 MiB; a
   // U8 mask of GPT-2 small is ~81 MiB)
-  it('limits: 2 GiB safetensors, 10 MiB config, 512 MiB mask', () => {
+  it('limits: 2 GiB safetensors, 10 MiB config and shard index, 512 MiB mask', () => {
     expect(USER_FILE_LIMITS.safetensors).toBe(2 ** 31);
     expect(USER_FILE_LIMITS.config).toBe(10 * 2 ** 20);
+    expect(USER_FILE_LIMITS.index).toBe(10 * 2 ** 20);
     expect(USER_FILE_LIMITS.mask).toBe(512 * 2 ** 20);
   });
 

@@ -7,8 +7,11 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELDS } from '../../src/lab/config';
 import { USER_FILE_LIMITS } from '../../src/lab/files';
+import { readSafetensors, type WriteTensor } from '../../src/models/safetensors';
+import type { NamedFile } from '../../src/models/sharded';
 import { importMaskPacked, importMaskSafetensors, decodeState } from '../../src/sparsity/maskfile';
 import { planFromArgs, type LearnPlan } from '../../tools/learn';
+import { shardLikeTransformers } from '../helpers/hub-configs';
 import { microAssets } from '../helpers/micro-assets';
 
 const ROOT = join(__dirname, '../..');
@@ -71,7 +74,7 @@ describe('learn: model directories and prior files are checked, not read', () =>
     expect(p.config.model).toBe('single');
   });
 
-  it('a shard index: the index then its shards (each once, sorted), as the page will take them', () => {
+  it('a shard index: the index then its shards (each once, sorted), as the page takes them', () => {
     const dir = join(tmp, 'dirs/sharded');
     const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
     for (const s of shards) sparse(join(dir, s), 1000);
@@ -121,6 +124,28 @@ describe('learn: model directories and prior files are checked, not read', () =>
     });
   });
 });
+
+/**
+ * The micro GPT's checkpoint as the hub shards it, in `dir` with its config.json: its tensors under
+ * the hub's names (no `transformer.`), split by transformers' rule into two shards and an index.
+ * Returns the file names written (sorted).
+ */
+function writeShardedMicroGpt(dir: string): string[] {
+  const micro = join(tmp, 'public/checkpoints/micro-gpt');
+  const tensors: WriteTensor[] = [...readSafetensors(new Uint8Array(readFileSync(join(micro, 'model.safetensors')))).tensors.values()].map((t) => ({
+    name: t.name.replace(/^transformer\./, ''),
+    dtype: t.dtype,
+    shape: t.shape,
+    data: t.bytes,
+  }));
+  const total = tensors.reduce((n, t) => n + t.data.byteLength, 0);
+  let files: NamedFile[] = [];
+  for (let max = Math.ceil(total / 2); files.length !== 3 && max <= total; max += 256) files = shardLikeTransformers(tensors, max);
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) writeFileSync(join(dir, f.name), f.bytes as Uint8Array);
+  writeFileSync(join(dir, 'config.json'), readFileSync(join(micro, 'config.json')));
+  return files.map((f) => f.name).sort();
+}
 
 describe('npm run learn', () => {
   it('--help lists every experiment field with its help text and default', () => {
@@ -247,19 +272,49 @@ describe('npm run learn', () => {
     expect(s2.table.at(-1).label).toMatch(/file prior, 1 steps/);
   });
 
-  it('a sharded model directory: the index and shards reach the page, which names them and refuses shards for now', { timeout: 300_000 }, () => {
-    // the micro GPT's checkpoint as one "shard" and its index
+  it('a sharded model directory (index + 2 shards) learns, with the same evaluation as its weights in one model.safetensors', { timeout: 480_000 }, () => {
+    const micro = join(tmp, 'public/checkpoints/micro-gpt');
+    const single = join(tmp, 'single-gpt');
+    mkdirSync(single, { recursive: true });
+    for (const f of ['model.safetensors', 'config.json']) writeFileSync(join(single, f), readFileSync(join(micro, f)));
     const dir = join(tmp, 'sharded-gpt');
-    mkdirSync(dir, { recursive: true });
-    const shard = 'model-00001-of-00001.safetensors';
-    writeFileSync(join(dir, shard), readFileSync(join(tmp, 'public/checkpoints/micro-gpt/model.safetensors')));
-    writeFileSync(join(dir, 'config.json'), readFileSync(join(tmp, 'public/checkpoints/micro-gpt/config.json')));
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: { 'wte.weight': shard } }));
-    const r = learn(['--model', dir, '--method', 'magnitude', '--public-dir', join(tmp, 'public'), ...TINY, '--out', join(tmp, 'sharded-run')]);
+    expect(writeShardedMicroGpt(dir)).toEqual(['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json']);
+
+    const run = (model: string, out: string) =>
+      learn(['--model', model, '--public-dir', join(tmp, 'public'), ...TINY, '--steps', '1', '--eval-every', '1', '--no-charts', '--out', out]);
+    const r = run(dir, join(tmp, 'sharded-run'));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const r1 = run(single, join(tmp, 'single-run'));
+    expect(r1.err).toBe('');
+    expect(r1.code).toBe(0);
+    const cfg = JSON.parse(readFileSync(join(tmp, 'sharded-run/config.json'), 'utf8'));
+    expect(cfg.config).toMatchObject({ model: 'sharded-gpt', method: 'maskllm', steps: 1 });
+    expect(cfg.model).toEqual({ source: 'directory', path: dir });
+    const evals = readFileSync(join(tmp, 'sharded-run/evaluations.jsonl'), 'utf8').trim().split('\n');
+    expect(evals.map((l) => JSON.parse(l).step)).toEqual([1]);
+    // the same weights, the same data, the same seed: every row of the table (dense, one-shot, the learned step) equal
+    const table = (out: string) =>
+      (JSON.parse(readFileSync(join(tmp, out, 'summary.json'), 'utf8')).table as { key: string; metrics: unknown }[]).map((x) => [x.key, x.metrics]);
+    const sharded = table('sharded-run');
+    expect(sharded.map(([k]) => k)).toEqual(['dense', 'magnitude', 'wanda', 'sparsegpt', 'sparsegpt+update', 'maskllm']);
+    expect(sharded).toEqual(table('single-run'));
+    expect(JSON.stringify(sharded[0][1])).toMatch(/"loss":\d+\.\d+/);
+  });
+
+  it('a sharded directory whose index does not fit its shards: the page names the tensor and both files, in one line', { timeout: 300_000 }, () => {
+    const stale = join(tmp, 'stale-gpt');
+    const files = writeShardedMicroGpt(stale).filter((f) => f.endsWith('.safetensors'));
+    // a tensor of the first shard listed under the second (a stale index)
+    const index = JSON.parse(readFileSync(join(stale, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+    const moved = Object.keys(index.weight_map).find((k) => index.weight_map[k] === files[0])!;
+    index.weight_map[moved] = files[1];
+    writeFileSync(join(stale, 'model.safetensors.index.json'), JSON.stringify(index));
+    const r = learn(['--model', stale, '--method', 'magnitude', '--public-dir', join(tmp, 'public'), ...TINY, '--out', join(tmp, 'stale-run')]);
     expect(r.code).toBe(1);
     const lines = r.err.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^error: model\.safetensors\.index\.json with 1 shard\(s\): the lab cannot read a sharded checkpoint yet/);
+    expect(lines[0]).toContain(`model-00001-of-00002.safetensors holds ${moved}, but model.safetensors.index.json puts it in model-00002-of-00002.safetensors`);
   });
 
   it('a one-shot method writes the masks and summary but no learning state', { timeout: 300_000 }, () => {

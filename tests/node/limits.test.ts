@@ -5,6 +5,8 @@ import {
   checkMemoryPlan,
   checkModelFits,
   DEFAULT_MEMORY_BUDGET_BYTES,
+  evalBatchWithin,
+  largestContextWithin,
   largestBatchWithin,
   LimitError,
   MemoryBudgetError,
@@ -173,9 +175,11 @@ describe('memoryPlan', () => {
       // chunks of 8192 vocabulary rows: a chunk's logits and its gradient, the chunk's rows of W
       // (forward and backward), the chunk's share of ∂x, four per-row statistics, the loss
       expect(part(plan, 'lmHead').bytes).toBe(4 * (2 * N * 8192 + 2 * 8192 * C + N * C + 4 * N + 1));
-      // two evaluation batches of 32 windows, forward only
+      // one evaluation batch of 32 windows without gradients, in stages of half a block: the largest
+      // stage is attention's: its input, ln_1, the attention output, c_proj, the residual (1 + 5
+      // E·C), LayerNorm's 2 E, qkv 3 E·C, the probabilities [32, H, T, T]
       const E = 32 * T;
-      const evalFwd = 2 * (L * (10 * E * C + 2 * E * F + 4 * E + 32 * Hh * T * T) + 3 * E * C + 4 * E + T * C + T + E * 8192 + 8192 * C + 4 * E + 1);
+      const evalFwd = 6 * E * C + 2 * E + 3 * E * C + 32 * Hh * T * T;
       expect(part(plan, 'evalForward').bytes).toBe(4 * evalFwd);
       // totals: the resident part once, then between the largest phase and all phases side by side
       const gpuParts = plan.parts.filter((p) => p.where === 'gpu');
@@ -196,7 +200,7 @@ describe('memoryPlan', () => {
     const tiny = parseConfig(json);
     expect(tiny).toEqual(TINY_GPT);
     const plan = checkMemoryPlan(BIG, tiny, { batch: 8 });
-    // dominated by two evaluation forwards of 32 windows × 128 (all activations kept): 0.23 GB
+    // a few MB: weights, learning state, a step at batch 8 and evaluation forwards of 32 windows × 128
     expect(plan.gpuBytes).toBeLessThan(DEFAULT_MEMORY_BUDGET_BYTES / 10);
     expect(plan.residentBytes).toBeLessThan(8e6);
     expect(plan.hostBytes).toBeLessThan(16e6);
@@ -271,12 +275,34 @@ describe('checkMemoryPlan', () => {
     expect(e.message).toContain('2.00 GB');
   });
 
-  it('GPT-2 small in 8 GiB: the evaluation forwards at 32 × 1024 do not fit at any batch', () => {
-    const e = caughtBudget(() => checkMemoryPlan(BIG, GPT2_SMALL, { batch: 8 }, 8 * 2 ** 30));
+  it('GPT-2 small in 6 GiB: batch 1 does not fit; the message names the longest context that does and the setting', () => {
+    const budget = 6 * 2 ** 30;
+    const e = caughtBudget(() => checkMemoryPlan(BIG, GPT2_SMALL, { batch: 8, evalBatch: 1 }, budget));
     expect(e.reason).toBe('not-batch');
-    expect(e.part).toMatch(/^evaluation forwards/);
     expect(e.message).toMatch(/even at batch 1/);
-    expect(e.message).toMatch(/evaluate fewer windows at once or use a shorter context/);
+    const ctx = Number(/a context of at most (\d+) tokens fits/.exec(e.message)?.[1]);
+    expect(ctx).toBeGreaterThan(0);
+    expect(ctx).toBeLessThan(1024);
+    expect(memoryPlan(GPT2_SMALL, { batch: 1, evalBatch: 1, context: ctx }).gpuBytes).toBeLessThanOrEqual(budget);
+    expect(memoryPlan(GPT2_SMALL, { batch: 1, evalBatch: 1, context: ctx + 1 }).gpuBytes).toBeGreaterThan(budget);
+    expect(largestContextWithin(GPT2_SMALL, { batch: 1, evalBatch: 1 }, budget)).toBe(ctx);
+    expect(e.message).toContain('the "GPU memory (GiB)" setting, --memory-budget in the CLI');
+  });
+
+  it('GPT-2 small learns at batch 1 × 1024 in 8 GiB with the evaluation batch chosen to fit (not the default 32)', () => {
+    const budget = 8 * 2 ** 30;
+    const options = { batch: 1 };
+    expect(memoryPlan(GPT2_SMALL, options).gpuBytes).toBeGreaterThan(budget); // 32 windows at once do not fit
+    const eb = evalBatchWithin(GPT2_SMALL, options, budget);
+    expect(eb).toBeGreaterThanOrEqual(1);
+    expect(eb).toBeLessThan(32);
+    expect(memoryPlan(GPT2_SMALL, { ...options, evalBatch: eb }).gpuBytes).toBeLessThanOrEqual(budget);
+    expect(memoryPlan(GPT2_SMALL, { ...options, evalBatch: eb + 1 }).gpuBytes).toBeGreaterThan(budget);
+    expect(() => checkMemoryPlan(BIG, GPT2_SMALL, { ...options, evalBatch: eb }, budget)).not.toThrow();
+    // the bundled tiny model keeps the default
+    expect(evalBatchWithin(TINY_GPT, { batch: 8 }, DEFAULT_MEMORY_BUDGET_BYTES)).toBe(32);
+    // nothing fits: 1, and checkMemoryPlan explains
+    expect(evalBatchWithin(GPT2_SMALL, options, 2 ** 30)).toBe(1);
   });
 
   it('too large a batch: names the biggest part and the largest batch that fits', () => {

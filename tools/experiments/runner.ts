@@ -103,7 +103,7 @@ export async function ensureRun(def: RunDef, env: RunnerEnv): Promise<'reused' |
     // a half-written directory never looks finished: the record's summary.json goes last
     writeRunRecord(dir, {
       config: runConfigFile('experiments', c, env.adapter, def.priorFrom ? { priorFrom: def.priorFrom, priorSha256: identity.priorSha256 as string } : {}),
-      summary: runSummaryFile(c, session.table, seconds, env.adapter, model),
+      summary: runSummaryFile(c, session.table, seconds, env.adapter, model, session.gpuMemory()),
       metrics,
       evaluations: evals,
       model,

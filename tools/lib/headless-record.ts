@@ -21,7 +21,7 @@ export function writeHeadlessRun(
   }
   return writeRunRecord(dir, {
     config: runConfigFile(tool, r.config, r.adapter, { engine: r.state.engine, ...extra }),
-    summary: runSummaryFile(r.config, r.metrics.table, wallSeconds, r.adapter, r.state.model),
+    summary: runSummaryFile(r.config, r.metrics.table, wallSeconds, r.adapter, r.state.model, r.state.gpuMemory),
     metrics: r.metrics.rows,
     evaluations: r.metrics.evaluations,
     model: r.state.model,

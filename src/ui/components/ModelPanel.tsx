@@ -1,6 +1,8 @@
-// Model choice: a bundled checkpoint, or a Hugging Face GPT-2 / ViT safetensors + config.json opened
-// from disk (file picker or drag-and-drop; sizes are checked before anything is read), and the
-// summary of what is loaded. hide=model removes the choice (radios and files); Load and the summary stay.
+// Model choice: a bundled checkpoint, or a Hugging Face GPT-2 / ViT opened from disk — config.json
+// with model.safetensors, or with model.safetensors.index.json and its shards (file picker or
+// drag-and-drop, several files at once; names and sizes are checked before anything is read, the
+// index before the shards: lab/model-files.ts) — and the summary of what is loaded. hide=model
+// removes the choice (radios and files); Load and the summary stay.
 import { useEffect, useState, type DragEvent } from 'react';
 import { TOKENIZER_LABEL } from '../../data/tokenizer';
 import { BUNDLED_MODELS } from '../../lab/assets';
@@ -53,7 +55,7 @@ export function ModelPanel() {
             ))}
             <label className="choice">
               <input type="radio" name="model" value="custom" checked={!!custom} readOnly disabled={!custom} />
-              From disk{custom ? `: ${custom.name} (${formatBytes(custom.bytes)})` : ' (open the files below)'}
+              From disk{custom ? `: ${custom.name} (${custom.files}, ${formatBytes(custom.bytes)})` : ' (open the files below)'}
             </label>
           </fieldset>
           <div
@@ -66,7 +68,7 @@ export function ModelPanel() {
             onDrop={onDrop}
             data-testid="dropzone"
           >
-            <label htmlFor="model-files">Hugging Face GPT-2 or ViT: a .safetensors file and its config.json</label>
+            <label htmlFor="model-files">Hugging Face GPT-2 or ViT: config.json and its .safetensors weights</label>
             <input
               id="model-files"
               type="file"
@@ -76,8 +78,9 @@ export function ModelPanel() {
               onChange={(ev) => onFiles(ev.target.files)}
             />
             <p className="small">
-              …or drop both files here. Files over 2 GiB are refused. A GPT-2 reads the lab&apos;s text with its own tokenizer: bytes (a 256-token vocabulary)
-              or GPT-2&apos;s BPE (50,257 tokens, every GPT-2 on the Hugging Face hub).
+              …or drop them here, all at once: config.json with model.safetensors, or with model.safetensors.index.json and every shard it names
+              (model-00001-of-00002.safetensors, …). Other files of the model&apos;s folder are left out. A checkpoint over 2 GiB is refused. A GPT-2 reads the
+              lab&apos;s text with its own tokenizer: bytes (a 256-token vocabulary) or GPT-2&apos;s BPE (50,257 tokens, every GPT-2 on the Hugging Face hub).
             </p>
           </div>
         </>
