@@ -34,7 +34,11 @@ export default defineConfig({
       testMatch: ['page.spec.ts', 'embed.spec.ts', 'csp.spec.ts', 'model-files.spec.ts'],
       use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) },
     },
-    { name: 'webgpu-built', testMatch: ['lab.spec.ts'], use: { baseURL: builtURL, browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) } },
+    {
+      name: 'webgpu-built',
+      testMatch: ['lab.spec.ts', 'group-view.spec.ts'],
+      use: { baseURL: builtURL, browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) },
+    },
     { name: 'no-webgpu', testMatch: 'no-webgpu.spec.ts', use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: false }) } },
   ],
   webServer: [

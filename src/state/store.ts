@@ -17,6 +17,7 @@ import {
 import type { Recovery } from '../lab/runner';
 import { setConnection } from './connection';
 import { assetBase, type SessionSlice, sessionSlice } from './session-slice';
+import { groupSlice, type GroupSlice } from './group-slice';
 import type { EngineKind } from '../lab/names';
 
 export type { Recovery } from '../lab/runner';
@@ -37,7 +38,7 @@ export interface SelfTestState {
   error: string | null;
 }
 
-export interface LabState extends SessionSlice {
+export interface LabState extends SessionSlice, GroupSlice {
   phase: Phase;
   init: InitResult | null;
   /** The worker itself failed (the page cannot do anything). */
@@ -92,6 +93,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export const useLab = create<LabState>()((set, get, store) => ({
   ...sessionSlice(set, get, store),
+  ...groupSlice(set, get, store),
   phase: 'connecting',
   init: null,
   fatal: null,

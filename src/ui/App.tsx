@@ -1,6 +1,6 @@
-// The lab page: header, banners, the saved-run offer, then the panels: model, run, experiment,
-// live charts, mask view, results/exports, sharing, and the engine and self-test panels. Panels
-// named in the URL's hide= are not rendered (see visibility.ts).
+// The lab page: header, banners, the saved-run offer, then the panels: model, run, live charts,
+// results, experiment settings, the group view, the mask view, sharing, and the engine and
+// self-test panels. Panels named in the URL's hide= are not rendered (see visibility.ts).
 import { useEffect } from 'react';
 import { selfTestTimings, useLab } from '../state/store';
 import { AdapterPanel } from './components/AdapterPanel';
@@ -9,6 +9,7 @@ import { Chart } from './components/Chart';
 import { ChartsPanel } from './components/ChartsPanel';
 import { ConfigPanel } from './components/ConfigPanel';
 import { ErrorBoundary } from './components/ErrorBoundary';
+import { GroupView } from './components/GroupView';
 import { MaskView } from './components/MaskView';
 import { ModelPanel } from './components/ModelPanel';
 import { ResultsPanel } from './components/ResultsPanel';
@@ -61,6 +62,11 @@ export function App() {
           {shown.configPanel() && (
             <ErrorBoundary what="the experiment settings">
               <ConfigPanel />
+            </ErrorBoundary>
+          )}
+          {shown.panel('group') && (
+            <ErrorBoundary what="the group view">
+              <GroupView />
             </ErrorBoundary>
           )}
           {shown.panel('mask') && (

@@ -2,13 +2,13 @@
 // across), coloured by the chosen candidate, and a second map of its confidence; groups whose
 // choice flipped since the last evaluation are drawn in red on the confidence map. Zoom scales
 // the pixels (nearest neighbour) inside a scrolling box.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { nmPattern } from '../../sparsity/patterns';
 import type { MaskViewData } from '../../lab/worker-api';
 import { useLab } from '../../state/store';
 
 // Colour-blind-safe categorical palette (Okabe–Ito) for up to 8 candidates, then repeats.
-const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
+export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
 
 function hex(c: string): [number, number, number] {
   return [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)];
@@ -64,6 +64,7 @@ export function MaskView() {
   const loaded = useLab((s) => s.loaded);
   const evaluations = useLab((s) => s.run.evaluations);
   const maskView = useLab((s) => s.maskView);
+  const selectGroup = useLab((s) => s.selectGroup);
   // the step only matters while paused (Step once): while learning, re-rendering every step is waste
   const pausedStep = useLab((s) => (s.run.state === 'paused' ? s.run.step : -1));
   const state = useLab((s) => s.run.state);
@@ -118,6 +119,17 @@ export function MaskView() {
     };
   }, [data, C]);
 
+  // a click on a cell selects its group for the group view (linked views)
+  const pick = (ev: MouseEvent<HTMLCanvasElement>) => {
+    if (!data) return;
+    const box = ev.currentTarget.getBoundingClientRect();
+    const perRowNow = data.groups / data.rows;
+    const gx = Math.floor(((ev.clientX - box.left) / box.width) * perRowNow);
+    const gy = Math.floor(((ev.clientY - box.top) / box.height) * data.rows);
+    if (gx < 0 || gy < 0 || gx >= perRowNow || gy >= data.rows) return;
+    selectGroup(site, gy * perRowNow + gx);
+  };
+
   const flips = data ? data.flipped.reduce((a, b) => a + b, 0) : 0;
   const meanConf = data ? data.confidence.reduce((a, b) => a + b, 0) / Math.max(1, data.groups) : 0;
   const perRow = data ? data.groups / data.rows : 0;
@@ -162,7 +174,14 @@ export function MaskView() {
         <figure>
           <figcaption>Chosen candidate per group</figcaption>
           <div className="map-scroll">
-            <canvas ref={choiceRef} style={style} role="img" aria-label={`Chosen candidate per group of ${data?.site ?? 'the layer'}`} />
+            <canvas
+              ref={choiceRef}
+              style={style}
+              role="img"
+              aria-label={`Chosen candidate per group of ${data?.site ?? 'the layer'}; click a cell to see its group up close`}
+              onClick={pick}
+              data-testid="mask-choice-map"
+            />
           </div>
           {loaded && (
             <ul className="legend" aria-label="Candidates">
@@ -185,7 +204,13 @@ export function MaskView() {
         <figure>
           <figcaption>Confidence softmax(κπ) of the choice (white = uniform, blue = certain; red = flipped)</figcaption>
           <div className="map-scroll">
-            <canvas ref={confRef} style={style} role="img" aria-label={`Confidence per group of ${data?.site ?? 'the layer'}, flipped groups in red`} />
+            <canvas
+              ref={confRef}
+              style={style}
+              role="img"
+              aria-label={`Confidence per group of ${data?.site ?? 'the layer'}, flipped groups in red; click a cell to see its group up close`}
+              onClick={pick}
+            />
           </div>
         </figure>
       </div>
