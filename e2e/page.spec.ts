@@ -133,8 +133,12 @@ test.describe('hide= in the URL', () => {
   test('hide=config,charts,table,export removes those panels and leaves the others', async ({ lab, page }) => {
     await lab.open('?hide=config,charts,table,export&steps=3');
     for (const id of ['config-panel', 'charts-panel', 'results-panel']) await expect(page.getByTestId(id), id).toHaveCount(0);
-    for (const id of ['model-panel', 'run-panel', 'mask-view', 'share-panel', 'adapter-panel', 'selftest-panel'])
+    for (const id of ['model-panel', 'run-panel', 'mask-view', 'group-view', 'share-panel', 'adapter-panel', 'selftest-link'])
       await expect(page.getByTestId(id), id).toBeVisible();
+    // the self-test has its own view (?selftest): the lab's page links to it
+    await expect(page.getByTestId('selftest-panel')).toHaveCount(0);
+    const href = (await page.getByTestId('selftest-link').getAttribute('href')) ?? '';
+    expect(new URL(href, page.url()).searchParams.has('selftest')).toBe(true);
     await expect(page.getByRole('radio', { name: /tiny-gpt/ })).toBeVisible();
     // The share link carries the experiment (steps=3), not the page options.
     const link = await page.getByTestId('share-url').inputValue();

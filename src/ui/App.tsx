@@ -1,6 +1,7 @@
 // The lab page: header, banners, the saved-run offer, then the panels: model, run, live charts,
-// results, experiment settings, the group view, the mask view, sharing, and the engine and
-// self-test panels. Panels named in the URL's hide= are not rendered (see visibility.ts).
+// results, experiment settings, the group view, the mask view, sharing and the engine panel; the
+// self-test panels only in the ?selftest view (a link otherwise). Panels named in the URL's hide=
+// are not rendered (see visibility.ts).
 import { useEffect } from 'react';
 import { selfTestTimings, useLab } from '../state/store';
 import { AdapterPanel } from './components/AdapterPanel';
@@ -19,6 +20,18 @@ import { SharePanel } from './components/SharePanel';
 import { useShown } from './use-shown';
 
 const TIMING_SERIES = [selfTestTimings];
+
+/**
+ * The self-test (every kernel against its CPU twin) has its own view, ?selftest (it runs at once
+ * there, store.ts); the lab's page only links to it.
+ */
+const SELF_TEST_VIEW = new URLSearchParams(globalThis.location?.search ?? '').has('selftest');
+
+function selfTestHref(): string {
+  const q = new URLSearchParams(globalThis.location?.search ?? '');
+  q.set('selftest', '');
+  return `?${q.toString().replace(/selftest=(&|$)/, 'selftest$1')}`;
+}
 
 export function App() {
   const start = useLab((s) => s.start);
@@ -84,7 +97,16 @@ export function App() {
               <AdapterPanel />
             </ErrorBoundary>
           )}
-          {shown.panel('selftest') && (
+          {shown.panel('selftest') && !SELF_TEST_VIEW && (
+            <p className="small selftest-link">
+              Does every kernel compute what its CPU twin computes on this GPU?{' '}
+              <a href={selfTestHref()} data-testid="selftest-link">
+                Open the self-test view
+              </a>{' '}
+              (about a minute on a software GPU).
+            </p>
+          )}
+          {shown.panel('selftest') && SELF_TEST_VIEW && (
             <>
               <ErrorBoundary what="the self-test panel">
                 <SelfTestPanel />
