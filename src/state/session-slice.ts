@@ -1,6 +1,7 @@
 // The mask-learning part of the page store: the configuration being edited, the loaded model, run
 // progress, the results table and the saved-run offer. Live series are not here (see live.ts).
 // It mirrors the events of the worker's LabRunner and calls the runner for every command.
+import * as Comlink from 'comlink';
 import type { StateCreator } from 'zustand';
 import { DEFAULT_CONFIG, sanitizeConfig, type ExperimentConfig, type PresetName } from '../lab/config';
 import { describeWeightFiles, shardListProblem, sortModelFiles, weightFilesName } from '../lab/model-files';
@@ -78,6 +79,11 @@ export interface SessionSlice {
   onWorkerEvent(e: WorkerEvent): void;
 }
 
+/**
+ * The checkpoint opened from disk, until the next load sends it to the worker. It is moved there
+ * (comlink transfer), not copied, so a large checkpoint is not held twice; the worker's LabRunner
+ * keeps it for every later load until a bundled model is chosen.
+ */
 let customModel: CustomModelFiles | null = null;
 
 export function assetBase(): string {
@@ -217,7 +223,18 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
         // a new run replaces the saved one at its first save: the offer no longer applies
         set((s) => ({ loaded: null, model: null, table: [], resume: null, run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading', total: config.steps } }));
         live.reset(null);
-        await viaWorker(c, a.load(config, customModel));
+        if (customModel) {
+          const files = customModel;
+          customModel = null;
+          await viaWorker(
+            c,
+            a.setCustomModel(
+              Comlink.transfer(files, [...new Set(files.files.map((f) => (f.bytes instanceof Uint8Array ? f.bytes.buffer : f.bytes) as ArrayBuffer))]),
+            ),
+          );
+        }
+        // opened from disk: what the runner holds (undefined keeps it); bundled: none (null)
+        await viaWorker(c, a.load(config, get().custom ? undefined : null));
         set({ loaded: config });
       });
     },
