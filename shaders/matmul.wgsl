@@ -12,6 +12,8 @@
 //   matvec_v4      one row × 4 columns per invocation, vec4 B loads: M ≤ 3 (a 4-row block wastes ≥ ½).
 //   matmul_8x8, matmul_16x8  appended at load time by src/ops/matmul-blocked.ts (one named accumulator
 //                  per output: see there why they are generated and why they win on SwiftShader).
+//   matmul_tiled_64x64  appended from shaders/matmul_tiled.wgsl: workgroup-memory tiles for real GPUs
+//                  (any shape and layout; never chosen by shape, only when forced).
 //
 // WGSL trap: `a`/`a4`, `b`/`b4` and `bmask`/`bmask4` alias the same bindings with different element types.
 // That is legal only because no entry point statically uses both names of one binding (Tint rejects

@@ -1,6 +1,7 @@
 // Matmul family: out = op(A) · op(B) (+ bias), batched or with leading dims folded into rows.
-// GPU: shaders/matmul.wgsl; the CPU twin (f64 accumulation) is matmulCpu below.
+// GPU: shaders/matmul.wgsl (+ shaders/matmul_tiled.wgsl); the CPU twin (f64 accumulation) is matmulCpu below.
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
+import matmulTiledWgsl from '../../shaders/matmul_tiled.wgsl?raw';
 import type { Engine } from '../backend/engine';
 import type { GpuEngine } from '../backend/gpu';
 import type { CpuEngine } from '../backend/cpu';
@@ -10,8 +11,30 @@ import { params } from '../gpu/params';
 import { ceilDiv } from './grid';
 import { BLOCKED_SHAPES, blockedMatmulWgsl, type BlockedVariant } from './matmul-blocked';
 
-/** shaders/matmul.wgsl plus the generated blocked entry points: one module, one source for every variant. */
-const src = [matmulWgsl, ...(Object.keys(BLOCKED_SHAPES) as BlockedVariant[]).map(blockedMatmulWgsl)].join('\n\n');
+/**
+ * The workgroup-memory tiled variant (shaders/matmul_tiled.wgsl), for real GPUs: a workgroup of
+ * wg×wg invocations owns a tile×tile block of the output (a 4×4 register block per invocation) and
+ * stages tileK columns of A and rows of B ⊙ mask per step in two padded k-major tiles. The WGSL takes
+ * its sizes from here (MT_* constants), so the storage below is what the shader declares.
+ */
+export const TILED_MATMUL = (() => {
+  const wg = 16,
+    tile = 4 * wg,
+    tileK = 16,
+    stride = tile + 2; // ≡ 2 (mod 32): the transposing tile writes hit 32 distinct banks (see the WGSL)
+  return { wg, tile, tileK, stride, invocations: wg * wg, storageBytes: 2 * tileK * stride * 4 } as const;
+})();
+
+const tiledWgsl = [
+  `const MT_WG: u32 = ${TILED_MATMUL.wg}u;`,
+  `const MT_TILE: u32 = ${TILED_MATMUL.tile}u;`,
+  `const MT_TK: u32 = ${TILED_MATMUL.tileK}u;`,
+  `const MT_STRIDE: u32 = ${TILED_MATMUL.stride}u;`,
+  matmulTiledWgsl,
+].join('\n');
+
+/** shaders/matmul.wgsl plus the generated blocked and the tiled entry points: one module, one source for every variant. */
+const src = [matmulWgsl, ...(Object.keys(BLOCKED_SHAPES) as BlockedVariant[]).map(blockedMatmulWgsl), tiledWgsl].join('\n\n');
 
 export interface MatmulOpts {
   /** a is stored [K,M] (logical A = aᵀ). */
@@ -35,9 +58,22 @@ export interface MatmulOpts {
   out?: RawTensor;
 }
 
-/** The WGSL entry points (see shaders/matmul.wgsl). */
-export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_4x4_dot' | 'matvec_v4' | BlockedVariant;
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['matmul_4x4', 'matmul_4x4_v4', 'matmul_4x4_dot', 'matvec_v4', 'matmul_8x8', 'matmul_16x8'];
+/**
+ * The WGSL entry points (see shaders/matmul.wgsl). `matmul_tiled_64x64` (shaders/matmul_tiled.wgsl)
+ * is for real GPUs: any shape and layout, but never chosen by shape — on SwiftShader, without fast
+ * workgroup memory, it is slower than the register-blocked kernels; it runs when forced (tests,
+ * benchmarks, an autotuner).
+ */
+export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_4x4_dot' | 'matvec_v4' | BlockedVariant | 'matmul_tiled_64x64';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
+  'matmul_4x4',
+  'matmul_4x4_v4',
+  'matmul_4x4_dot',
+  'matvec_v4',
+  'matmul_8x8',
+  'matmul_16x8',
+  'matmul_tiled_64x64',
+];
 
 /**
  * The resolved problem: for z < batch, out[z] = op(A)[z] · op(B)[z], with op(A) [m,k], op(B) [k,n].
@@ -189,7 +225,7 @@ export function chooseMatmulVariant(g: MatmulGeometry, opts: Pick<MatmulOpts, 't
 
 /** Whether a forced variant can run this geometry (vec4 loads need 4-aligned rows). */
 export function variantFits(v: MatmulVariant, g: MatmulGeometry, opts: Pick<MatmulOpts, 'transA' | 'transB'> = {}): boolean {
-  if (v === 'matmul_4x4' || v in BLOCKED_SHAPES) return true;
+  if (v === 'matmul_4x4' || v === 'matmul_tiled_64x64' || v in BLOCKED_SHAPES) return true;
   if (v === 'matmul_4x4_dot') return !opts.transA && !!opts.transB && g.k % 4 === 0 && g.k > 0;
   return !opts.transB && g.n % 4 === 0;
 }
@@ -202,6 +238,11 @@ function needs(v: MatmulVariant): string {
 /** Workgroup shape and grid of a variant for a geometry. */
 function launch(v: MatmulVariant, g: MatmulGeometry): { wg: [number, number]; grid: [number, number, number] } {
   if (v === 'matvec_v4') return { wg: [64, 1], grid: [ceilDiv(g.n, 4 * 64), g.m, g.batch] };
+  if (v === 'matmul_tiled_64x64') {
+    // the WGSL's @workgroup_size is MT_WG × MT_WG (the tile mapping needs exactly that); WG_X/WG_Y only match it
+    const { wg, tile } = TILED_MATMUL;
+    return { wg: [wg, wg], grid: [ceilDiv(g.n, tile), ceilDiv(g.m, tile), g.batch] };
+  }
   const [rows, cols] = v in BLOCKED_SHAPES ? BLOCKED_SHAPES[v as BlockedVariant] : [4, 4];
   return { wg: [8, 8], grid: [ceilDiv(g.n, cols * 8), ceilDiv(g.m, rows * 8), g.batch] };
 }
@@ -215,7 +256,7 @@ function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, 
   const out = opts.out ?? e.empty(g.outShape);
   if (g.m * g.n * g.batch === 0) return out;
   const { wg, grid } = launch(v, g);
-  if (grid[1] > 65535 || grid[2] > 65535) throw new Error(`matmul: grid ${grid.join('×')} exceeds 65,535 workgroups per dimension`);
+  if (grid.some((d) => d > 65535)) throw new Error(`matmul: grid ${grid.join('×')} exceeds 65,535 workgroups per dimension`);
   const kernel: Kernel = {
     name: 'matmul',
     code: src,

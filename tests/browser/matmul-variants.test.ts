@@ -3,9 +3,19 @@
 import { describe, expect, it } from 'vitest';
 import { CpuEngine } from '../../src/backend/cpu';
 import type { Engine } from '../../src/backend/engine';
-import { chooseMatmulVariant, matmul, matmulGeometry, MATMUL_VARIANTS, type MatmulVariant } from '../../src/ops/matmul';
+import type { RawTensor } from '../../src/backend/tensor';
+import {
+  chooseMatmulVariant,
+  matmul,
+  matmulGeometry,
+  matmulWith,
+  MATMUL_VARIANTS,
+  TILED_MATMUL,
+  type MatmulGeometry,
+  type MatmulVariant,
+} from '../../src/ops/matmul';
 import { expectClose } from '../helpers/close';
-import { getEngine } from '../helpers/gpu';
+import { getEngine, poisoned } from '../helpers/gpu';
 import { randn, randu, testSeed } from '../helpers/random';
 
 const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
@@ -18,24 +28,33 @@ describe('matmul variants vs CPU twin', async () => {
   async function check(
     aShape: number[],
     bShape: number[],
-    o: { transA?: boolean; transB?: boolean; bias?: boolean; mask?: boolean; variant?: MatmulVariant },
+    o: { transA?: boolean; transB?: boolean; bias?: boolean; mask?: boolean; variant?: MatmulVariant; out?: boolean },
     what: string,
+    /** run this geometry through matmulWith (e.g. a B shared by every z) instead of matmul's own */
+    geo?: MatmulGeometry,
   ) {
     const a = randn(size(aShape), seed),
       b = randn(size(bShape), seed + 1);
     const n = o.transB ? bShape[bShape.length - 2] : bShape[bShape.length - 1];
     const bias = o.bias ? randn(n, seed + 2) : null;
     const mask = o.mask ? randu(size(bShape), seed + 3, 0, 1) : null;
-    const run = (e: Engine, variant?: MatmulVariant) =>
-      matmul(e, e.upload(a, aShape), e.upload(b, bShape), {
+    const run = (e: Engine, variant?: MatmulVariant, out?: RawTensor) => {
+      const opts = {
         transA: o.transA,
         transB: o.transB,
         variant,
         bias: bias ? e.upload(bias, [n]) : undefined,
         bMask: mask ? e.upload(mask, bShape) : undefined,
-      });
+        out,
+      };
+      const [ta, tb] = [e.upload(a, aShape), e.upload(b, bShape)];
+      return geo ? matmulWith(e, ta, tb, geo, opts) : matmul(e, ta, tb, opts);
+    };
     const want = run(c);
-    const got = run(g!, o.variant);
+    // `out`: a NaN-filled output tensor (every allocation is poisoned too: getEngine sets poisonAllocations)
+    const out = o.out ? poisoned(g!, [...want.shape]) : undefined;
+    const got = run(g!, o.variant, out);
+    if (out) expect(got).toBe(out);
     expect(got.shape, what).toEqual(want.shape);
     expectClose(await g!.read(got), want.f32, 1e-5, `${what} ${JSON.stringify(o)} seed=${seed}`);
   }
@@ -82,7 +101,7 @@ describe('matmul variants vs CPU twin', async () => {
     expect(g!.takeErrors()).toEqual([]);
   });
 
-  for (const variant of ['matmul_4x4', 'matmul_8x8', 'matmul_16x8'] as const) {
+  for (const variant of ['matmul_4x4', 'matmul_8x8', 'matmul_16x8', 'matmul_tiled_64x64'] as const) {
     it.runIf(g)(`scalar ${variant} with a transposed, masked b and N % 4 ≠ 0`, async () => {
       await check([67, 33], [45, 33], { transB: true, mask: true, bias: true, variant }, 'transB');
       await check([33, 67], [45, 33], { transA: true, transB: true, bias: true, variant }, 'transA transB');
@@ -93,6 +112,97 @@ describe('matmul variants vs CPU twin', async () => {
       expect(g!.takeErrors()).toEqual([]);
     });
   }
+
+  describe('matmul_tiled_64x64 (workgroup-memory tiles)', () => {
+    const variant: MatmulVariant = 'matmul_tiled_64x64';
+    const { tile, tileK } = TILED_MATMUL;
+    const layouts = [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const;
+    const aOf = (m: number, k: number, transA: boolean, lead: number[] = []) => [...lead, ...(transA ? [k, m] : [m, k])];
+    const bOf = (k: number, n: number, transB: boolean, lead: number[] = []) => [...lead, ...(transB ? [n, k] : [k, n])];
+
+    it.runIf(g)('fits the WebGPU default limits and the device', () => {
+      expect(TILED_MATMUL.storageBytes).toBe(8448);
+      expect(TILED_MATMUL.storageBytes).toBeLessThanOrEqual(16384);
+      expect(TILED_MATMUL.storageBytes).toBeLessThanOrEqual(g!.device.limits.maxComputeWorkgroupStorageSize);
+      expect(TILED_MATMUL.invocations).toBeLessThanOrEqual(Math.min(256, g!.device.limits.maxComputeInvocationsPerWorkgroup));
+      expect(g!.poisonAllocations).toBe(true);
+    });
+
+    // (M, K, N): 1×1×1; smaller than a tile; one exact tile (K a multiple of the K step); larger than a
+    // tile in every dimension with K not a multiple of the K step; a long K with N % 4 ≠ 0
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [3, 5, 2],
+      [tile, 2 * tileK, tile],
+      [130, 70, 150],
+      [7, 9 * tileK + 3, 65],
+    ];
+    for (const [m, k, n] of shapes) {
+      it.runIf(g)(`${m}×${k}×${n}: every layout × bias × mask`, async () => {
+        for (const [transA, transB] of layouts)
+          for (const bias of [false, true])
+            for (const mask of [false, true]) {
+              await check(aOf(m, k, transA), bOf(k, n, transB), { transA, transB, bias, mask, variant }, `${m}×${k}×${n}`);
+            }
+        expect(g!.takeErrors()).toEqual([]);
+      });
+    }
+
+    it.runIf(g)('batched, shared B, shared A and folded rows in every layout; a poisoned out', async () => {
+      const [z, m, k, n] = [3, 66, 17, 65];
+      for (const [transA, transB] of layouts) {
+        const o = { transA, transB, bias: true, mask: true, variant };
+        const what = `transA=${transA} transB=${transB}`;
+        await check(aOf(m, k, transA, [z]), bOf(k, n, transB, [z]), o, `batched ${what}`);
+        const geo = (batchedA: boolean, batchedB: boolean): MatmulGeometry => ({ batch: z, m, k, n, batchedA, batchedB, outShape: [z, m, n] });
+        await check(aOf(m, k, transA, [z]), bOf(k, n, transB), o, `shared B ${what}`, geo(true, false));
+        await check(aOf(m, k, transA), bOf(k, n, transB, [z]), o, `shared A ${what}`, geo(false, true));
+        if (!transA) await check([2, 35, k], bOf(k, n, transB), o, `folded rows ${what}`);
+        await check(aOf(m, k, transA, [z]), bOf(k, n, transB, [z]), { ...o, out: true }, `batched into out ${what}`);
+      }
+      expect(g!.takeErrors()).toEqual([]);
+    });
+
+    it.runIf(g)('a NaN in A spoils its row only, a NaN in B its column only', async () => {
+      const [m, k, n] = [130, 70, 150];
+      const [r, p, col] = [seed % m, (seed >>> 8) % k, (seed >>> 16) % n];
+      for (const [transA, transB] of layouts) {
+        const a = randn(m * k, seed),
+          b = randn(k * n, seed + 1),
+          mask = randu(k * n, seed + 3, 0, 1);
+        a[transA ? p * m + r : r * k + p] = Number.NaN;
+        b[transB ? col * k + p : p * n + col] = Number.NaN;
+        const run = (e: Engine) =>
+          matmul(e, e.upload(a, aOf(m, k, transA)), e.upload(b, bOf(k, n, transB)), {
+            transA,
+            transB,
+            bMask: e.upload(mask, bOf(k, n, transB)),
+            variant: e.kind === 'gpu' ? variant : undefined,
+          });
+        const want = run(c).f32;
+        const got = await g!.read(run(g!));
+        const what = `transA=${transA} transB=${transB} NaN at A[${r}, ${p}], B[${p}, ${col}] seed=${seed}`;
+        const spoilt = (i: number) => Math.floor(i / n) === r || i % n === col;
+        const all = [...Array(m * n).keys()];
+        expect(
+          all.filter((i) => Number.isNaN(got[i])),
+          what,
+        ).toEqual(all.filter(spoilt));
+        const rest = (x: ArrayLike<number>) =>
+          Float64Array.from(
+            all.filter((i) => !spoilt(i)),
+            (i) => x[i],
+          );
+        expectClose(rest(got), rest(want), 1e-5, what);
+      }
+      expect(g!.takeErrors()).toEqual([]);
+    });
+  });
 
   it.runIf(g)('vec4 variants refuse a transposed b or N % 4 ≠ 0 with a specific error', () => {
     const e = g!;
@@ -119,5 +229,14 @@ describe('matmul shape-based choice', () => {
     expect(pick(7, 192, 64, true)).toBe('matmul_4x4_dot');
     expect(pick(7, 49, 64, true)).toBe('matmul_4x4');
     expect(pick(3, 64, 257)).toBe('matmul_4x4');
+  });
+  it('never picks the tiled variant (for real GPUs; an autotuner may choose it)', () => {
+    for (const [m, k, n] of [
+      [1, 768, 3072],
+      [7, 192, 64],
+      [64, 64, 64],
+      [2048, 768, 2304],
+    ])
+      for (const transA of [false, true]) for (const transB of [false, true]) expect(pick(m, k, n, transB, transA)).not.toBe('matmul_tiled_64x64');
   });
 });

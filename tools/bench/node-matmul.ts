@@ -63,6 +63,8 @@ export async function benchMatmulNode(e: GpuEngine, shapes: BenchShape[], reps: 
  * Every variant that fits each shape, GFLOP/s of its best of `reps` runs, and the lab's pick. The
  * variants are interleaved: on a shared machine the minimum is the least disturbed measurement, and
  * interleaving spreads load changes over all of them. Outputs are compared with the first variant's.
+ * MATMUL_VARIANTS includes matmul_tiled_64x64, the workgroup-memory tiled kernel meant for real GPUs:
+ * on SwiftShader (no fast workgroup memory, barriers split the workgroup) it is expected to be slower.
  */
 export async function benchVariantsNode(e: GpuEngine, shapes: BenchShape[], reps: number, log: (s: string) => void): Promise<void> {
   for (const s of shapes) {
