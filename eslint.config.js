@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'dist-e2e/', 'public/', 'results/', 'test-results/', 'playwright-report/', 'runs/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-e2e/', 'public/', 'results/', 'test-results/', 'playwright-report/', 'runs/', '.devbench/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
