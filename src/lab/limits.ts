@@ -58,6 +58,8 @@ export interface FitOptions {
   /** the N:M pattern of the mask logits (default 2:4) */
   n?: number;
   m?: number;
+  /** windows (GPT) or images (ViT) per evaluation forward (default EVAL_BATCH / IMAGE_EVAL_BATCH) */
+  evalBatch?: number;
 }
 
 const f32 = (...dims: number[]) => dims.reduce((a, b) => a * b, 4);
@@ -93,7 +95,7 @@ export function plannedBuffers(model: ModelConfig, batch: number, context?: numb
     const T = context ?? model.nPositions;
     if (!Number.isInteger(T) || T < 1 || T > model.nPositions)
       throw new RangeError(`checkModelFits: context must be an integer in 1..${model.nPositions} (n_positions), got ${context}`);
-    const B = Math.max(batch, EVAL_BATCH);
+    const B = Math.max(batch, opts.evalBatch ?? EVAL_BATCH);
     const C = model.nEmbd;
     out.push(
       // the LM head's logits exist one vocabulary chunk at a time (ops/lm-head.ts), never [B·T, vocab]
@@ -120,7 +122,7 @@ export function plannedBuffers(model: ModelConfig, batch: number, context?: numb
   } else {
     const P = (model.imageSize / model.patchSize) ** 2;
     const T = P + 1;
-    const B = Math.max(batch, IMAGE_EVAL_BATCH);
+    const B = Math.max(batch, opts.evalBatch ?? IMAGE_EVAL_BATCH);
     out.push(
       {
         name: `images [B = ${B}, ${model.numChannels}, ${model.imageSize}, ${model.imageSize}]`,
@@ -267,10 +269,22 @@ export function largestContextWithin(model: ModelConfig, options: MemoryPlanOpti
  * whose plan fits `budgetBytes` (1 when none does; checkMemoryPlan then explains). The evaluation
  * batch does not change the results, only how many windows one forward takes.
  */
-export function evalBatchWithin(model: ModelConfig, options: MemoryPlanOptions, budgetBytes: number): number {
+export function evalBatchWithin(model: ModelConfig, options: MemoryPlanOptions, budgetBytes: number, limits?: DeviceLimits): number {
   checkBudget(budgetBytes);
   const top = options.evalBatch ?? (model.kind === 'gpt2' ? EVAL_BATCH : IMAGE_EVAL_BATCH);
-  return largestFitting(top, 1, (b) => memoryPlan(model, { ...options, evalBatch: b }).gpuBytes <= budgetBytes);
+  // and, given the device's limits, every buffer within them (GPT-2 small's attention probabilities
+  // at 32 windows × 1024 are 1.5 GiB, over a 1 GiB maxBufferSize)
+  const withinLimits = (b: number) => {
+    if (!limits) return true;
+    try {
+      checkModelFits(limits, model, options.batch, options.context, { n: options.n, m: options.m, evalBatch: b });
+      return true;
+    } catch (e) {
+      if (e instanceof LimitError) return false;
+      throw e;
+    }
+  };
+  return largestFitting(top, 1, (b) => withinLimits(b) && memoryPlan(model, { ...options, evalBatch: b }).gpuBytes <= budgetBytes);
 }
 
 const biggest = (parts: PlanPart[]) => parts.reduce((a, p) => (p.allocatedBytes > a.allocatedBytes ? p : a));
@@ -287,7 +301,7 @@ export function checkMemoryPlan(
   memoryBudgetBytes = DEFAULT_MEMORY_BUDGET_BYTES,
 ): MemoryPlan {
   checkBudget(memoryBudgetBytes);
-  checkModelFits(limits, model, options.batch, options.context, { n: options.n, m: options.m });
+  checkModelFits(limits, model, options.batch, options.context, { n: options.n, m: options.m, evalBatch: options.evalBatch });
   const plan = memoryPlan(model, options);
   if (plan.gpuBytes <= memoryBudgetBytes) return plan;
   const budget = `the GPU memory budget of ${formatBytes(memoryBudgetBytes)}`;

@@ -204,7 +204,7 @@ export class LabSession {
     };
     const budget = config.memoryBudget * 2 ** 30;
     // fewer windows per evaluation forward when the default would not fit (the results are the same)
-    if (this.engine.kind === 'gpu') planOptions.evalBatch = evalBatchWithin(modelConfig, planOptions, budget);
+    if (this.engine.kind === 'gpu') planOptions.evalBatch = evalBatchWithin(modelConfig, planOptions, budget, this.engine.info.limits);
     this.memoryPlan =
       this.engine.kind === 'gpu' ? checkMemoryPlan(this.engine.info.limits, modelConfig, planOptions, budget) : memoryPlan(modelConfig, planOptions);
     this.model = buildModel(this.engine, modelConfig, weights);

@@ -305,6 +305,17 @@ describe('checkMemoryPlan', () => {
     expect(evalBatchWithin(GPT2_SMALL, options, 2 ** 30)).toBe(1);
   });
 
+  it("the evaluation batch also keeps every buffer within the device's limits (GPT-2 small at 1024 on a 1 GiB maxBufferSize)", () => {
+    const oneGiB = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 };
+    const options = { batch: 1, context: 1024 };
+    // 32 windows: the attention probabilities [32, 12, 1024, 1024] are 1.5 GiB
+    expect(() => checkModelFits(oneGiB, GPT2_SMALL, 1, 1024)).toThrow(LimitError);
+    const eb = evalBatchWithin(GPT2_SMALL, options, 16 * 2 ** 30, oneGiB);
+    expect(eb).toBeLessThan(32);
+    expect(() => checkMemoryPlan(oneGiB, GPT2_SMALL, { ...options, evalBatch: eb }, 16 * 2 ** 30)).not.toThrow();
+    expect(() => checkModelFits(oneGiB, GPT2_SMALL, 1, 1024, { evalBatch: eb + 1 })).toThrow(LimitError);
+  });
+
   it('too large a batch: names the biggest part and the largest batch that fits', () => {
     const budget = 2 ** 30;
     const e = caughtBudget(() => checkMemoryPlan(BIG, TINY_GPT, { batch: 4096 }, budget));
