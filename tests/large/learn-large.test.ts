@@ -13,12 +13,14 @@
 //
 // Not part of `npm test` (minutes on the CPU adapter): `npm run test:large`.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTextShard } from '../../src/data/shards';
+import type { GptConfig } from '../../src/models/config';
 import { rngBitsCpu } from '../../src/ops/rng';
+import { hubGpt2Tensors, writeSafetensorsStreamed } from '../../tools/lib/write-checkpoint';
 import { randn, testSeed } from '../helpers/random';
 
 const ROOT = join(__dirname, '../..');
@@ -28,87 +30,26 @@ const N_POS = 2048;
 const C = 8;
 const LAYERS = 7;
 
-interface Tensor {
-  name: string;
-  shape: number[];
-  /** writes the F32 data (shape's product × 4 bytes) to fd at the current position */
-  write: (fd: number) => void;
-}
-
-const f32 = (name: string, shape: number[], values: Float32Array): Tensor => ({
-  name,
-  shape,
-  write: (fd) => void writeSync(fd, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)),
-});
-
-/** The hub's causal-mask buffer: lower-triangular ones, [1, 1, n, n] F32, written a row at a time. */
-const causalBias = (name: string): Tensor => ({
-  name,
-  shape: [1, 1, N_POS, N_POS],
-  write: (fd) => {
-    const row = new Float32Array(N_POS);
-    for (let i = 0; i < N_POS; i++) {
-      row[i] = 1;
-      writeSync(fd, new Uint8Array(row.buffer));
-    }
-  },
-});
-
-/** model.safetensors written tensor by tensor (the file is never whole in memory here either). */
-function writeHubGpt2(path: string): number {
+/** model.safetensors in the hub's layout, written tensor by tensor (tools/lib/write-checkpoint.ts). */
+function writeHubGpt2(dir: string): number {
   let k = 0;
-  const w = (name: string, shape: number[], scale = 0.5) =>
-    f32(
-      name,
-      shape,
-      randn(
-        shape.reduce((a, b) => a * b, 1),
-        (seed + ++k * 7919) >>> 0,
-        scale,
-      ),
+  const config: GptConfig = {
+    kind: 'gpt2',
+    vocabSize: 256,
+    nPositions: N_POS,
+    nEmbd: C,
+    nLayer: LAYERS,
+    nHead: 2,
+    layerNormEps: 1e-5,
+    tieWordEmbeddings: true,
+  };
+  const init = (name: string, shape: number[]) =>
+    randn(
+      shape.reduce((a, b) => a * b, 1),
+      (seed + ++k * 7919) >>> 0,
+      name === 'wpe.weight' ? 0.1 : 0.5,
     );
-  const ones = (name: string, n: number) => f32(name, [n], new Float32Array(n).fill(1));
-  const zeros = (name: string, n: number) => f32(name, [n], new Float32Array(n));
-  const tensors: Tensor[] = [w('wte.weight', [256, C]), w('wpe.weight', [N_POS, C], 0.1)];
-  for (let l = 0; l < LAYERS; l++) {
-    const h = `h.${l}.`;
-    tensors.push(
-      ones(h + 'ln_1.weight', C),
-      zeros(h + 'ln_1.bias', C),
-      causalBias(h + 'attn.bias'),
-      w(h + 'attn.c_attn.weight', [C, 3 * C]),
-      zeros(h + 'attn.c_attn.bias', 3 * C),
-      w(h + 'attn.c_proj.weight', [C, C]),
-      zeros(h + 'attn.c_proj.bias', C),
-      ones(h + 'ln_2.weight', C),
-      zeros(h + 'ln_2.bias', C),
-      w(h + 'mlp.c_fc.weight', [C, 4 * C]),
-      zeros(h + 'mlp.c_fc.bias', 4 * C),
-      w(h + 'mlp.c_proj.weight', [4 * C, C]),
-      zeros(h + 'mlp.c_proj.bias', C),
-    );
-  }
-  tensors.push(ones('ln_f.weight', C), zeros('ln_f.bias', C));
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let offset = 0;
-  for (const t of tensors) {
-    const bytes = 4 * t.shape.reduce((a, b) => a * b, 1);
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const fd = openSync(path, 'w');
-  try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(json.length));
-    writeSync(fd, len);
-    writeSync(fd, json);
-    for (const t of tensors) t.write(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return 8 + json.length + offset;
+  return writeSafetensorsStreamed(join(dir, 'model.safetensors'), hubGpt2Tensors(config, init));
 }
 
 let tmp = '';
@@ -130,7 +71,7 @@ describe(`npm run learn with a checkpoint over 100 MiB (seed ${seed})`, () => {
   it('streams the model to the page and writes the run', { timeout: 1_800_000 }, () => {
     const dir = join(tmp, 'byte-gpt2');
     mkdirSync(dir, { recursive: true });
-    const size = writeHubGpt2(join(dir, 'model.safetensors'));
+    const size = writeHubGpt2(dir);
     expect(statSync(join(dir, 'model.safetensors')).size).toBe(size);
     expect(size).toBeGreaterThan(110 * MiB); // base64 through the pipe would be 150 MiB
     writeFileSync(

@@ -121,3 +121,101 @@ export interface BenchResults {
   errors: string[];
   pageSeconds: number;
 }
+
+// ---- `npm run bench -- --gpt2-small` (bench/gpt2-small.json), written by ./gpt2-small.ts ----
+
+/** The machine's 1-minute load average (/proc/loadavg) and the other processes over 20% CPU (ps). */
+export interface MachineLoad {
+  loadavg1: number;
+  otherHeavyProcesses: string[];
+}
+
+/** Wall seconds of each phase of one GPT-2-small run, from the session's events (see phaseTimes). */
+export interface Gpt2SmallPhases {
+  /** load() called → the model built and its weights uploaded (the 'model' event) */
+  load: number;
+  /** the tokenizer loaded and the lab's text tokenized (GPT-2 BPE) */
+  tokenizing: number;
+  /** the run's kernels named by recording one forward, two steps and two evaluations, then compiled */
+  compiling: number;
+  /** the dense model's evaluation (the table's first row) */
+  denseEvaluation: number;
+  /**
+   * per one-shot baseline, in the order computed: its masks (compute) and its evaluation; compute
+   * is null (0 in older results) when the baseline reports no per-site progress (magnitude): its
+   * masks are then timed with its evaluation
+   */
+  baselines: { key: string; compute: number | null; evaluation: number }[];
+  /** the last baseline's row → load() returned (the MaskLLM learner made from the prior) */
+  learnerSetup: number;
+  /** one MaskLLM step, its metrics row read back */
+  learningStep: number;
+  /** the final hard-mask evaluation (the table's MaskLLM row) */
+  evaluation: number;
+}
+
+export interface Gpt2SmallRow {
+  key: string;
+  label: string;
+  en: { loss: number; bitsPerByte: number | null } | null;
+  code: { loss: number; bitsPerByte: number | null } | null;
+}
+
+export interface Gpt2SmallRun {
+  /** the lab configuration's fields this run sets (the rest are DEFAULT_CONFIG's) */
+  config: {
+    method: string;
+    prior: string;
+    batch: number;
+    context: number;
+    steps: number;
+    calibBatches: number;
+    evalWindows: number;
+    memoryBudget: number;
+    seed: number;
+  };
+  seconds: Gpt2SmallPhases & { total: number };
+  /** pipelines compiled ahead of the run (the 'compiling' phase's total) */
+  kernelsCompiled: number;
+  /** the MaskLLM prior: computed once as a baseline and reused for the learner's logits */
+  prior: { method: string; reusedBaseline: boolean };
+  /** the learning step's loss */
+  stepLoss: number | null;
+  table: Gpt2SmallRow[];
+  /** the memory plan's GPU total and the buffer pool's peak since the load */
+  gpuMemory: { plannedBytes: number; peakBytes: number } | null;
+  /** process.resourceUsage().maxRSS after the run: the process's peak resident memory so far (SwiftShader's GPU buffers live in it) */
+  maxRssBytes: number;
+  /** CPU seconds this process used during the run (user + system, every thread: SwiftShader's included) */
+  cpuSeconds: number;
+  /** the machine's load: before and after the run, and the 1-minute load average sampled during it (it includes this run's own threads) */
+  machine: { before: MachineLoad; after: MachineLoad; loadavg1: { samples: number; mean: number; max: number } };
+  webgpuErrors: string[];
+}
+
+export interface Gpt2SmallResults {
+  date: string;
+  /** the WebGPU adapter (Node's `webgpu` package, Dawn) */
+  adapter: string;
+  node: string;
+  cores: number;
+  /** a development run on a smaller shape (--layers): not GPT-2 small, never written to bench/ */
+  dev: boolean;
+  model: {
+    layers: number;
+    nEmbd: number;
+    nHead: number;
+    nPositions: number;
+    vocabSize: number;
+    parameters: number;
+    maskedWeights: number;
+    dtype: 'F32';
+    checkpointBytes: number;
+  };
+  /** writing the checkpoint tensor by tensor, and reading it back into memory for LabSession.load */
+  writeSeconds: number;
+  readSeconds: number;
+  runs: Gpt2SmallRun[];
+  /** contexts whose run threw (refused by the memory plan or the device's limits, or failed): the error as the lab gave it */
+  failed: { context: number; error: string; seconds: number }[];
+}

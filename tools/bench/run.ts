@@ -1,13 +1,17 @@
 // `npm run bench`: serve tools/bench/index.html with Vite, drive it in one headless Chromium page
 // (Debian chromium via playwright-core), run the PyTorch CPU comparison, and write
 // bench/results.json + docs/PERFORMANCE.md. `--only` runs one ad-hoc measurement on the Node engine
-// instead and writes nothing (node-matmul.ts, step-profile.ts). --help lists the options.
+// instead and writes nothing (node-matmul.ts, step-profile.ts). `--gpt2-small` runs GPT-2 small through
+// the lab on the Node engine (gpt2-small.ts) → bench/gpt2-small.json and the report's section on it,
+// re-rendered from bench/results.json. --help lists the options.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { helpText, parseArgs, runMain, UsageError, type OptionSpec } from '../lib/args';
-import type { BenchOptions, BenchResults, TorchResult } from './results';
+import { machineLoad } from './machine';
+import type { FullResults } from './report';
+import type { BenchOptions, BenchResults, Gpt2SmallResults, TorchResult } from './results';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -27,25 +31,22 @@ const SPECS: OptionSpec[] = [
   },
   { name: 'model', type: 'string', choices: ['tiny-gpt', 'tiny-vit'], help: '--only step-profile: the model', default: 'tiny-gpt' },
   { name: 'batch', type: 'int', help: '--only step-profile: sequences or images per step', default: 16 },
+  {
+    name: 'gpt2-small',
+    type: 'flag',
+    help: 'GPT-2 small (random weights) through the lab on the Node engine, every phase timed → bench/gpt2-small.json and its section of docs/PERFORMANCE.md (about 100 min per context on 2 shared cores with the SwiftShader adapter, SparseGPT most of it)',
+  },
+  {
+    name: 'contexts',
+    type: 'string',
+    help: '--gpt2-small: window lengths, one run each, comma-separated, in this order (e.g. 256,1024: the smaller first, so that the peak RSS after each is its own)',
+    default: '1024',
+  },
+  { name: 'report-only', type: 'flag', help: '--gpt2-small: measure nothing; re-render docs/PERFORMANCE.md from bench/results.json and bench/gpt2-small.json' },
+  { name: 'memory-budget', type: 'number', help: '--gpt2-small: GiB the memory plan may use (context 1024 plans ~7.4 GiB)', default: 16 },
+  { name: 'layers', type: 'int', help: '--gpt2-small, development only: fewer layers (not GPT-2 small: nothing written unless --out)' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
-
-/** The concurrent CPU load while we measure (SwiftShader shares the cores): 1-minute load average. */
-function machineLoad(): { loadavg1: number; otherHeavyProcesses: string[] } {
-  const load = Number(execFileSync('cat', ['/proc/loadavg']).toString().split(' ')[0]);
-  let procs: string[] = [];
-  try {
-    procs = execFileSync('ps', ['-eo', 'pcpu=,args=', '--sort=-pcpu'])
-      .toString()
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => parseFloat(l) > 20 && !l.includes('chromium') && !l.includes('tools/bench') && !l.startsWith(l.split(' ')[0] + ' ps -eo'))
-      .slice(0, 5);
-  } catch {
-    /* ps missing: report the load only */
-  }
-  return { loadavg1: load, otherHeavyProcesses: procs };
-}
 
 function torchBench(quick: boolean): TorchResult {
   const py = '/usr/bin/python3';
@@ -111,9 +112,54 @@ async function pageBench(quick: boolean, reps: number, outDir: string | undefine
   console.log(`wrote ${join(dir, 'results.json')}`);
   if (!outDir) {
     if (reps < 5) throw new Error('a written report needs --reps ≥ 5');
-    writeFileSync(join(root, 'docs/PERFORMANCE.md'), renderReport(full));
+    writeFileSync(join(root, 'docs/PERFORMANCE.md'), renderReport(full, readGpt2Small()));
     console.log('wrote docs/PERFORMANCE.md');
   }
+}
+
+const GPT2_SMALL_JSON = join(root, 'bench/gpt2-small.json');
+
+/** The last `--gpt2-small` results (bench/gpt2-small.json), so that the page bench's report keeps its section. */
+function readGpt2Small(): Gpt2SmallResults | null {
+  return existsSync(GPT2_SMALL_JSON) ? (JSON.parse(readFileSync(GPT2_SMALL_JSON, 'utf8')) as Gpt2SmallResults) : null;
+}
+
+/**
+ * `--gpt2-small`: GPT-2 small through the lab (gpt2-small.ts); writes bench/gpt2-small.json and
+ * re-renders docs/PERFORMANCE.md from bench/results.json with the new section. A development run
+ * (--layers) writes only to --out, and prints the section otherwise.
+ */
+async function gpt2SmallBench(contexts: number[], memoryBudget: number, layers: number | undefined, outDir: string | undefined): Promise<void> {
+  const { benchGpt2Small } = await import('./gpt2-small');
+  const { renderGpt2Small } = await import('./report');
+  const g = await benchGpt2Small({ contexts, layers: layers ?? 12, memoryBudget, seed: 1, machineLoad, log: (line) => console.log(line) });
+  if (g.dev && !outDir) {
+    console.log(renderGpt2Small(g).join('\n'));
+    return;
+  }
+  const dir = outDir ? resolve(outDir) : join(root, 'bench');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'gpt2-small.json'), JSON.stringify(g, null, 1) + '\n');
+  console.log(`wrote ${join(dir, 'gpt2-small.json')}`);
+  if (!outDir) await rerenderReport(g);
+  if (g.failed.length) {
+    console.error(
+      `[bench] ${g.failed.length} of ${contexts.length} context(s) did not finish (recorded in the results): ${g.failed.map((x) => x.context).join(', ')}`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+/** docs/PERFORMANCE.md from bench/results.json (the page bench's last run) and the GPT-2-small results. */
+async function rerenderReport(g: Gpt2SmallResults | null): Promise<void> {
+  const { renderReport } = await import('./report');
+  const results = join(root, 'bench/results.json');
+  if (!existsSync(results)) {
+    console.log(`${results} is missing: run \`npm run bench\` to write docs/PERFORMANCE.md (it will include this section)`);
+    return;
+  }
+  writeFileSync(join(root, 'docs/PERFORMANCE.md'), renderReport(JSON.parse(readFileSync(results, 'utf8')) as FullResults, g));
+  console.log('wrote docs/PERFORMANCE.md');
 }
 
 /** One ad-hoc measurement on the Node engine (`--only`), printed. */
@@ -137,7 +183,12 @@ async function nodeBench(only: string, quick: boolean, reps: number | undefined,
 async function main(): Promise<void> {
   const { opts, positional } = parseArgs(process.argv.slice(2), SPECS);
   if (opts.help) {
-    console.log(helpText('usage: npm run bench [-- --quick] [--reps N] [--out DIR] | --only matmul|variants|step-profile [--quick]', SPECS));
+    console.log(
+      helpText(
+        'usage: npm run bench [-- --quick] [--reps N] [--out DIR] | --only matmul|variants|step-profile [--quick] | --gpt2-small [--contexts 256,1024] [--memory-budget GiB] [--out DIR]',
+        SPECS,
+      ),
+    );
     return;
   }
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}" (see --help)`);
@@ -145,6 +196,24 @@ async function main(): Promise<void> {
   if (reps !== undefined && reps < 1) throw new UsageError(`--reps must be at least 1 (got ${reps})`);
   if ((opts.batch as number) < 1) throw new UsageError(`--batch must be at least 1 (got ${opts.batch})`);
   const only = opts.only as string | undefined;
+  if (opts['report-only']) {
+    if (!opts['gpt2-small']) throw new UsageError('--report-only needs --gpt2-small');
+    const g = readGpt2Small();
+    if (!g) throw new UsageError(`${GPT2_SMALL_JSON} is missing: run \`npm run bench -- --gpt2-small\` first`);
+    return rerenderReport(g);
+  }
+  if (opts['gpt2-small']) {
+    if (only || opts.quick || reps !== undefined) throw new UsageError('--gpt2-small is a measurement of its own: no --only, --quick or --reps');
+    const contexts = String(opts.contexts)
+      .split(',')
+      .map((x) => Number(x.trim()));
+    if (!contexts.length || contexts.some((x) => !Number.isInteger(x) || x < 1 || x > 1024))
+      throw new UsageError(`--contexts must be window lengths from 1 to 1024, comma-separated (got "${opts.contexts}")`);
+    const layers = opts.layers as number | undefined;
+    if (layers !== undefined && (layers < 1 || layers > 12)) throw new UsageError(`--layers must be 1 to 12 (got ${layers})`);
+    return gpt2SmallBench(contexts, opts['memory-budget'] as number, layers, opts.out as string | undefined);
+  }
+  if (opts.layers !== undefined) throw new UsageError('--layers needs --gpt2-small');
   if (only) {
     if (opts.out !== undefined) throw new UsageError("--out writes the page bench's results; --only prints and writes nothing");
     return nodeBench(only, !!opts.quick, reps, opts.model as 'tiny-gpt' | 'tiny-vit', opts.batch as number);
