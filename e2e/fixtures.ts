@@ -184,8 +184,16 @@ export class LabPage {
     return this.page.getByTestId('run-status');
   }
 
-  /** Sets experiment fields through their labelled inputs (text inputs and selects). */
+  /** Opens the Experiment panel's "Advanced" disclosure (the field controls are inside it). */
+  async openAdvanced(): Promise<void> {
+    const advanced = this.page.getByTestId('advanced');
+    if ((await advanced.getAttribute('open')) === null) await this.page.getByTestId('advanced-toggle').click();
+    await expect(advanced).toHaveAttribute('open', '');
+  }
+
+  /** Sets experiment fields through their labelled inputs (text inputs and selects), in "Advanced". */
   async setFields(fields: Record<string, string | number>): Promise<void> {
+    await this.openAdvanced();
     for (const [k, v] of Object.entries(fields)) {
       const el = this.page.getByTestId(`field-${k}`);
       if ((await el.evaluate((e) => e.tagName)) === 'SELECT') await el.selectOption(String(v));
@@ -221,11 +229,25 @@ export class LabPage {
   }
 }
 
-export const test = base.extend<{ lab: LabPage }>({
-  lab: async ({ page }, use) => {
+/** localStorage key of the guided tour's "seen" flag (src/state/tour-slice.ts). */
+export const TOUR_SEEN_KEY = 'maskllm-lab:tour-seen';
+
+export const test = base.extend<{ lab: LabPage; tourSeen: boolean }>({
+  // The guided tour opens by itself on a first visit, and every test starts with empty storage: the
+  // specs that are not about the tour open the page as a returning visitor (tour.spec.ts sets false).
+  tourSeen: [true, { option: true }],
+  lab: async ({ page, tourSeen }, use) => {
     // The dev server serves a tree others edit while the tests run: Vite's HMR client would reload
     // the page mid-run on any change. A mocked socket (open, silent) keeps the page as loaded.
     await page.routeWebSocket(/.*/, () => {});
+    if (tourSeen)
+      await page.addInitScript((key) => {
+        try {
+          localStorage.setItem(key, '1');
+        } catch {
+          /* a frame without storage (about:blank, sandboxed) */
+        }
+      }, TOUR_SEEN_KEY);
     const lab = new LabPage(page);
     await use(lab);
     expect(lab.pageErrors, 'uncaught page errors').toEqual([]);

@@ -88,6 +88,8 @@ test.describe('hide= in the URL', () => {
     // (an empty chart is in the DOM but `hidden` until it has data)
     await expect(page.getByTestId('chart-maskl1')).toHaveCount(1);
     await expect(page.getByTestId('load-model')).toBeVisible();
+    // the field controls are in the Experiment panel's "Advanced" disclosure, collapsed at first
+    await lab.openAdvanced();
     for (const f of ['steps', 'lrMin', 'kappaStart', 'prior']) await expect(page.getByTestId(`field-${f}`), f).toBeVisible();
     // panels and controls that go: not in the DOM at all (not merely invisible)
     for (const id of [

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { MaskFormat } from '../src/embed/types';
 import { ConfigValueError, DEFAULT_CONFIG, FIELDS, sanitizeConfig, type ExperimentConfig, type FieldSpec } from '../src/lab/config';
 import { checkUserFile, FileSizeError, USER_FILE_LIMITS, type UserFileKind } from '../src/lab/files';
+import { describeKernelTuning } from '../src/lab/kernel-picks';
 import { formatBytes } from '../src/lab/memory-plan';
 import { INDEX_SUFFIX } from '../src/models/sharded';
 import { parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
@@ -282,6 +283,8 @@ async function main(): Promise<void> {
     for (const row of r.metrics.table) console.log(`  ${row.label.padEnd(40)} ${describeMetrics(row.metrics)}`);
     const mem = r.state.gpuMemory;
     if (mem) console.log(`\nGPU memory: peak ${formatBytes(mem.peakBytes)} in the lab's buffers (the plan: ${formatBytes(mem.plannedBytes)})`);
+    const kt = r.state.kernelTuning;
+    if (kt) console.log(`GPU kernels: ${describeKernelTuning(kt)}`);
     console.log(`\ndone in ${duration(wallSeconds)} on ${r.adapter}; wrote ${files.join(', ')}`);
   } finally {
     await driver.close();

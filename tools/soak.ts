@@ -20,6 +20,7 @@ import { helpText, parseArgs, UsageError, type OptionSpec } from './lib/args';
 import { nodeGpuEngine } from './lib/node-gpu';
 import { nodeAssets } from './lib/node-assets';
 import { countDeviceCreations, type DeviceCounts } from './lib/device-counts';
+import { fileTuneStorage } from './lib/tune-cache';
 
 const TOLERANCE = { rssRel: 0.05, rssAbs: 16 * 2 ** 20, heapRel: 0.1, heapAbs: 4 * 2 ** 20 } as const;
 
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     });
   };
   let failure = '';
-  const runner = new LabRunner({ engine: fixedEngine(engine), assets });
+  const runner = new LabRunner({ engine: fixedEngine(engine), assets, tuneStorage: fileTuneStorage() });
   runner.subscribe((ev) => {
     if (ev.type === 'progress' && ev.phase === 'learning' && ev.done % every === 0) {
       sample(ev.done);

@@ -1,11 +1,15 @@
 import type { DType, RawTensor, TypedArr } from './tensor';
 import type { CpuEngine } from './cpu';
 import type { GpuEngine } from './gpu';
+import type { WasmEngine } from './wasm';
 
-/** The two engines share this surface; ops branch on `kind` to pick the CPU twin or the WGSL kernel. */
+/**
+ * The engines share this surface; ops branch on `kind` to pick the CPU twin, the WGSL kernel or the
+ * WebAssembly kernel (an op without a WebAssembly kernel runs its CPU twin on the WasmEngine's arrays).
+ */
 export interface EngineBase {
-  readonly kind: 'cpu' | 'gpu';
-  /** Uninitialised on the GPU (poison it in tests), zero on the CPU. */
+  readonly kind: 'cpu' | 'gpu' | 'wasm';
+  /** Uninitialised on the GPU (poison it in tests), zero on the CPU and WebAssembly engines. */
   empty(shape: readonly number[], dtype?: DType): RawTensor;
   zeros(shape: readonly number[], dtype?: DType): RawTensor;
   fill(shape: readonly number[], value: number, dtype?: DType): RawTensor;
@@ -24,4 +28,6 @@ export interface EngineBase {
   readonly liveTensors: number;
 }
 
-export type Engine = CpuEngine | GpuEngine;
+export type Engine = CpuEngine | GpuEngine | WasmEngine;
+/** The engines whose tensors are host typed arrays (RawTensor.cpu): the CPU twins run on both. */
+export type HostEngine = CpuEngine | WasmEngine;

@@ -1,3 +1,4 @@
+import type { ShapeClass } from '../gpu/autotune';
 import { acquireDevice, type AcquireOptions, type DeviceInfo } from '../gpu/device';
 import { BindGroupCache } from '../gpu/bind-groups';
 import { BufferPool } from '../gpu/buffers';
@@ -62,6 +63,13 @@ export class GpuEngine implements EngineBase {
   poisonAllocations = false;
   /** Set by collectKernels(): dispatches are recorded by kernel and not encoded. */
   private collecting: Map<string, Kernel> | null = null;
+  /** Set by collectKernels() when asked: the shape classes of the ops with variants (autotuning). */
+  private collectingClasses: Map<string, ShapeClass<string>> | null = null;
+  /**
+   * Kernel picks by shape class key (src/gpu/autotune.ts; LabSession tunes them on a real GPU): an op
+   * with variants runs the pick for its class, else its built-in choice by shape.
+   */
+  readonly picks = new Map<string, string>();
   /** Set by startProfiling(): each dispatch then runs in its own timed pass. */
   private profiler: KernelProfiler | null = null;
 
@@ -288,17 +296,30 @@ export class GpuEngine implements EngineBase {
    * Run `fn` without executing any kernel, and return every kernel it dispatched (once each), e.g.
    * to compile a run's pipelines ahead of time with progress (KernelCache.warm). Buffers are still
    * allocated and uploads still happen; whatever `fn` reads back is meaningless (nothing ran).
+   * With `shapeClasses`, the shape classes of the ops with variants are added to it (autotuning).
    */
-  async collectKernels(fn: () => void | Promise<void>): Promise<Kernel[]> {
+  async collectKernels(fn: () => void | Promise<void>, shapeClasses?: Map<string, ShapeClass<string>>): Promise<Kernel[]> {
     this.flush();
     const seen = new Map<string, Kernel>();
     this.collecting = seen;
+    this.collectingClasses = shapeClasses ?? null;
     try {
       await fn();
     } finally {
       this.collecting = null;
+      this.collectingClasses = null;
     }
     return [...seen.values()];
+  }
+
+  /** Whether ops should name their shape class: while collecting them, or when picks exist. */
+  get wantsShapeClasses(): boolean {
+    return this.collectingClasses !== null || this.picks.size > 0;
+  }
+
+  /** An op with variants reports its shape class (kept only inside collectKernels(fn, classes)). */
+  noteShapeClass(cls: ShapeClass<string>): void {
+    this.collectingClasses?.set(cls.key, cls);
   }
 
   /** Time every following dispatch with timestamp queries (needs the 'timestamp-query' feature). */

@@ -50,10 +50,23 @@ export async function fetchRemoteFile(f: RemoteFile, kind: UserFileKind, onProgr
   return out;
 }
 
-/** PUTs `bytes` to `url` (an upload slot of the driver). */
-export async function uploadBytes(url: string, bytes: Uint8Array, name = url): Promise<void> {
-  const res = await fetch(url, { method: 'PUT', body: bytes as Uint8Array<ArrayBuffer>, cache: 'no-store' });
-  if (!res.ok) throw new Error(`uploading ${name} failed: the server answered ${res.status} ${(await res.text()).trim().slice(0, 200)}`);
+/**
+ * Bytes per PUT of an upload. Chromium passes each request body to the DevTools client (the
+ * driver's Playwright) as one base64 string in a Network event; V8 strings end at ~512 M characters,
+ * so a body over ~384 MB would kill the driver (a GPT-2-small learning state is 1.5 GB).
+ */
+export const UPLOAD_PART_BYTES = 32 * 2 ** 20;
+
+/** PUTs `bytes` to `url` (an upload slot of the driver, tools/lib/file-routes.ts), in parts of `partBytes`, in order. */
+export async function uploadBytes(url: string, bytes: Uint8Array, name = url, partBytes = UPLOAD_PART_BYTES): Promise<void> {
+  const total = bytes.length;
+  let offset = 0;
+  do {
+    const body = bytes.subarray(offset, Math.min(total, offset + partBytes)) as Uint8Array<ArrayBuffer>;
+    const res = await fetch(url, { method: 'PUT', body, cache: 'no-store', headers: { 'X-Lab-Part': `${offset}/${total}` } });
+    if (!res.ok) throw new Error(`uploading ${name} failed: the server answered ${res.status} ${(await res.text()).trim().slice(0, 200)}`);
+    offset += body.length;
+  } while (offset < total);
 }
 
 /**

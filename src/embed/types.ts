@@ -3,7 +3,7 @@
 // headless CLI, regression runs and Playwright) and the page's own store. One implementation:
 // LabRunner (src/lab/runner.ts), in the page's worker and in the headless entry alike.
 import type { ExperimentConfig } from '../lab/config';
-import type { EvaluationEvent, GpuMemoryUse, ModelSummary, ResultRow, SessionEvent, SessionState } from '../lab/session';
+import type { EvaluationEvent, GpuMemoryUse, KernelTuning, ModelSummary, ResultRow, SessionEvent, SessionState } from '../lab/session';
 import type { StepMetrics } from '../sparsity/learner';
 import type { EngineKind, MaskFormat } from '../lab/names';
 
@@ -18,6 +18,8 @@ export interface LabStateSnapshot {
   message?: string;
   /** GPU engine, model loaded: the memory plan's total and the buffer pool's peak since the load */
   gpuMemory?: GpuMemoryUse | null;
+  /** GPU engine, model loaded: what the `kernels` setting did (tuned picks per matmul shape class) */
+  kernelTuning?: KernelTuning | null;
 }
 
 export interface LabMetricsSnapshot {

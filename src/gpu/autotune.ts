@@ -161,7 +161,8 @@ export function decodePicks<V extends string>(stored: unknown, classes: readonly
 
 /**
  * Picks for these classes: from the storage when every class is there for this adapter and lab
- * version, else measured (only the missing classes) and stored. `cached` says which happened.
+ * version, else measured (only the missing classes, within the budget) and stored. `cached` says
+ * which happened.
  */
 export async function tunedPicks<V extends string>(
   storage: TuneStorage,
@@ -178,8 +179,10 @@ export async function tunedPicks<V extends string>(
   const fresh = await autotune(missing, time, opts);
   const all: Picks<V> = new Map([...known, ...fresh]);
   const previous = typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? (stored as Record<string, unknown>) : {};
+  // classes the budget did not reach are not stored: the next load times them (tuning goes on across loads)
+  const timed: Picks<V> = new Map([...fresh].filter(([, p]) => Object.keys(p.ms).length > 0));
   try {
-    await storage.set(cacheKey, { ...previous, ...encodePicks(fresh) });
+    if (timed.size > 0) await storage.set(cacheKey, { ...previous, ...encodePicks(timed) });
   } catch {
     // not stored (quota, private mode): tuned again next time
   }

@@ -16,6 +16,9 @@ export type PresetName = (typeof PRESET_NAMES)[number];
 /** GPT: the text the masks learn from (mixed = English + code). */
 export const TRAIN_DOMAINS = ['mixed', ...TEXT_DOMAINS] as const;
 export type TextDomain = (typeof TRAIN_DOMAINS)[number];
+/** Matmul kernels: tuned by measurement on the adapter (src/lab/kernel-tuning.ts), or the built-in picks by shape. */
+export const KERNEL_CHOICES = ['tuned', 'built-in'] as const;
+export type KernelChoice = (typeof KERNEL_CHOICES)[number];
 
 export interface ExperimentConfig {
   model: string;
@@ -53,6 +56,8 @@ export interface ExperimentConfig {
   context: number;
   /** GiB of GPU memory the run may plan to use (memory-plan.ts; WebGPU cannot ask the GPU how much it has) */
   memoryBudget: number;
+  /** GPU kernels: measured on this adapter and cached ('tuned'; CPU adapters keep the built-in picks), or the built-in picks */
+  kernels: KernelChoice;
 }
 
 type NumKey = { [K in keyof ExperimentConfig]: ExperimentConfig[K] extends number ? K : never }[keyof ExperimentConfig];
@@ -117,6 +122,13 @@ export const FIELDS: FieldSpec[] = [
     min: 0.25,
     max: 1024,
   },
+  {
+    key: 'kernels',
+    label: 'GPU kernels',
+    help: 'tuned: time the matmul variants on this GPU once and keep the fastest (cached per GPU, driver and lab version; CPU adapters are not tuned); built-in: the picks by shape.',
+    kind: 'choice',
+    choices: KERNEL_CHOICES,
+  },
 ];
 
 /** The hyper-parameters a preset sets (only sanitizeConfig applies them: callers pass `preset`). */
@@ -176,6 +188,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   evalWindows: 64,
   context: 0,
   memoryBudget: 4,
+  kernels: 'tuned',
 };
 
 export function toHyper(c: ExperimentConfig): MaskLLMHyper {

@@ -26,7 +26,11 @@
 // next stage reuses them. Such a phase holds, per bucket size, the most buffers any one stage holds
 // (its own allocations, its input, what lives through the forward); evaluateText flushes after each
 // batch, so batches reuse each other's buffers too.
-// tests/browser/memory-plan.test.ts holds the plan against the pool's peak (tiny GPT: within 0.5%).
+// The session submits after each part of a run (an evaluation's weights freed, a calibration, each
+// part of the compile dry run) so that the next part reuses what it freed; without that, a learning
+// step after an evaluation held one more weight-sized buffer per mask site than this plan (+7% at
+// GPT-2 small). tests/browser/memory-plan.test.ts holds the plan against the pool's peak (tiny GPT:
+// within 0.5%; a whole run through the runner).
 // The LM head is planned as the vocabulary-chunked cross-entropy of ops/lm-head.ts with chunks of at
 // most LM_HEAD_CHUNK rows (one chunk's logits, gradient and weight rows at a time, reused across
 // chunks; no [B·T, vocab] tensor). Its default chunk shrinks for many rows (≤ 32 MB of logits), so

@@ -13,6 +13,15 @@ export type OneShotName = (typeof ONE_SHOT_METHODS)[number];
 export const RESULT_KEYS = ['dense', 'magnitude', 'wanda', 'sparsegpt', 'sparsegpt+update', 'maskllm'] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
+/** The results table's label of each row before MaskLLM's (whose label names its prior and steps). */
+export const BASELINE_LABELS: Record<Exclude<ResultKey, 'maskllm'>, string> = {
+  dense: 'Dense',
+  magnitude: 'Magnitude',
+  wanda: 'Wanda',
+  sparsegpt: 'SparseGPT (mask only)',
+  'sparsegpt+update': 'SparseGPT (+ weight update)',
+};
+
 /** The results-table key of a one-shot baseline (`sparsegpt+update` with SparseGPT's weight update). */
 export function oneShotKey(method: OneShotName, update: boolean): ResultKey {
   if (!update) return method;
@@ -55,6 +64,9 @@ export type MaskFormat = (typeof MASK_FORMATS)[number];
 export const TOKENIZER_KINDS = ['bytes', 'gpt2'] as const;
 export type TokenizerKind = (typeof TOKENIZER_KINDS)[number];
 
-/** The engine a lab runs on: WebGPU, or the TypeScript CPU engine when there is no adapter. */
-export const ENGINE_KINDS = ['gpu', 'cpu'] as const;
+/**
+ * The engine a lab runs on: WebGPU, the TypeScript CPU engine when there is no adapter, or the
+ * WebAssembly SIMD engine (src/backend/wasm.ts; not yet offered by the page or the CLI tools).
+ */
+export const ENGINE_KINDS = ['gpu', 'cpu', 'wasm'] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];

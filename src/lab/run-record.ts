@@ -133,6 +133,8 @@ export function upgradeConfig(json: unknown, where: string = RUN_FILES.config): 
   if (config.context === undefined) config.context = 0;
   // … and before `memoryBudget`, under the 4 GiB budget that was then fixed
   if (config.memoryBudget === undefined) config.memoryBudget = 4;
+  // … and before `kernels`, with the built-in kernel picks
+  if (config.kernels === undefined) config.kernels = 'built-in';
   if (typeof out.adapter !== 'string') fail(where, `"adapter" must be a string (got ${JSON.stringify(out.adapter)})`);
   if (!['learn', 'regress', 'experiments'].includes(out.tool as string))
     fail(where, `"tool" must be learn, regress or experiments (got ${JSON.stringify(out.tool)})`);

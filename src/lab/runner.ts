@@ -18,6 +18,7 @@
 import type { Engine } from '../backend/engine';
 import type { LabControl, LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from '../embed/types';
 import type { GpuError } from '../gpu/errors';
+import type { TuneStorage } from '../gpu/autotune';
 import type { CheckpointFileSet } from '../models/checkpoint';
 import type { GroupData } from '../sparsity/group-view';
 import type { AssetLoader } from './assets';
@@ -101,6 +102,8 @@ export interface RunnerOptions {
   store?: RunStore | null;
   readEvery?: number;
   saveEvery?: number;
+  /** Where tuned kernel picks are kept (IndexedDB on the page, a file in Node); default: memory. */
+  tuneStorage?: TuneStorage;
 }
 
 const macrotask = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -117,6 +120,7 @@ export class LabRunner implements LabControl {
   private assets: AssetLoader;
   private readonly engines: EngineSource;
   private readonly store: RunStore | null;
+  private readonly tuneStorage: TuneStorage | undefined;
   private engine: Engine | null = null;
   private readonly listeners = new Set<(e: RunnerEvent) => void>();
 
@@ -147,6 +151,7 @@ export class LabRunner implements LabControl {
     this.engines = opts.engine;
     this.assets = opts.assets;
     this.store = opts.store ?? null;
+    this.tuneStorage = opts.tuneStorage;
     this.readEvery = opts.readEvery ?? READ_EVERY;
     this.saveEvery = opts.saveEvery ?? SAVE_EVERY;
     if (!(Number.isInteger(this.readEvery) && this.readEvery >= 1)) throw new SessionError(`readEvery must be a whole number ≥ 1 (got ${this.readEvery})`);
@@ -278,7 +283,11 @@ export class LabRunner implements LabControl {
     try {
       const engine = await this.engines.current();
       this.adopt(engine);
-      const s = new LabSession(engine, this.assets, (e) => this.emit(e), { readEvery: this.readEvery });
+      const s = new LabSession(engine, this.assets, (e) => this.emit(e), {
+        readEvery: this.readEvery,
+        deferBaselines: true,
+        tuneStorage: this.tuneStorage,
+      });
       this.session = s;
       if (this.priorFile) s.setPriorFile(this.priorFile);
       await s.load(config, this.custom ?? undefined);
@@ -379,11 +388,23 @@ export class LabRunner implements LabControl {
     const steps = s.config!.steps;
     const t0 = performance.now();
     const s0 = s.step;
+    // the table's deferred rows (LabSession deferBaselines) share the loop's time with learning:
+    // the next row is computed once learning has had at least as much time as the rows so far
+    let learnMs = 0;
+    let baselineMs = 0;
     try {
       while (s.step < steps && !this.stopRequested) {
+        const t = performance.now();
         if (!(await this.oneStep(s, false, s0, t0))) return;
         if (s.step % this.saveEvery === 0 && s.step < steps) await this.save(s);
         await this.drain();
+        learnMs += performance.now() - t;
+        if (s.baselinesPending > 0 && baselineMs <= learnMs && !this.stopRequested && s.step < steps) {
+          const tb = performance.now();
+          await s.computeNextBaseline();
+          baselineMs += performance.now() - tb;
+          await this.drain();
+        }
         await macrotask(); // let pause / getState calls in
       }
       if (s.step >= steps) await this.finish(s);
@@ -486,6 +507,7 @@ export class LabRunner implements LabControl {
       engine: engine.kind === 'gpu' ? 'gpu' : 'cpu',
       message: this.message,
       gpuMemory: s?.gpuMemory() ?? null,
+      kernelTuning: s?.kernelTuning ?? null,
     };
   }
 

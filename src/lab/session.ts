@@ -5,6 +5,8 @@
 import { Tape } from '../autograd/tape';
 import type { Tensor } from '../autograd/tensor';
 import type { Engine } from '../backend/engine';
+import type { GpuEngine } from '../backend/gpu';
+import type { ShapeClass, TuneStorage } from '../gpu/autotune';
 import type { RawTensor } from '../backend/tensor';
 import { EVAL_BATCH, sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
 import type { ImageShard } from '../data/shards';
@@ -30,14 +32,27 @@ import { bitsPerWeight, nmPattern } from '../sparsity/patterns';
 import { scheduleAt } from '../sparsity/schedule';
 import type { AssetLoader } from './assets';
 import { toHyper, type ExperimentConfig } from './config';
-import { oneShotKey, type ImageSplit, type ProgressPhase, type ResultKey, type SessionState, type TextDomainName, type TokenizerKind } from './names';
+import {
+  BASELINE_LABELS,
+  oneShotKey,
+  RESULT_KEYS,
+  type ImageSplit,
+  type ProgressPhase,
+  type ResultKey,
+  type SessionState,
+  type TextDomainName,
+  type TokenizerKind,
+} from './names';
 import { etaStamper } from './eta';
+import type { KernelTuning } from './kernel-picks';
+import { isCpuAdapter, memoryTuneStorage, tuneMatmuls } from './kernel-tuning';
 import { gptContext, loadLabData, type LabData } from './lab-data';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
 import { checkMemoryPlan, evalBatchWithin } from './limits';
 import { memoryPlan, memoryPlanTable, type MemoryPlan, type MemoryPlanOptions, type MemoryPlanTable } from './memory-plan';
 import { findNonFiniteWeights, RESUME_KEYS } from './recovery';
 
+export type { KernelTuning } from './kernel-picks';
 export { SESSION_STATES, PROGRESS_PHASES, type SessionState, type ProgressPhase } from './names';
 
 /**
@@ -88,8 +103,11 @@ export type SessionEvent =
   | { type: 'model'; summary: ModelSummary }
   | { type: 'metrics'; rows: StepMetrics[] }
   | { type: 'evaluation'; evaluation: EvaluationEvent }
-  | { type: 'table'; rows: ResultRow[] }
+  /** `pending`: rows still to compute, in order (deferred baselines; absent or empty when complete) */
+  | { type: 'table'; rows: ResultRow[]; pending?: ResultKey[] }
   | { type: 'done'; rows: ResultRow[] }
+  /** after compiling: what the `kernels` setting did (GPU engine) */
+  | { type: 'kernels'; tuning: KernelTuning }
   | { type: 'error'; message: string; step?: number; site?: string };
 
 export class SessionError extends Error {}
@@ -108,7 +126,30 @@ export interface NonFinite {
 export interface SessionOptions {
   /** Metrics rows the learner buffers on the GPU between readbacks (LabRunner's read cadence). */
   readEvery?: number;
+  /**
+   * Learn first, fill the table in later: load() computes only what learning needs (the prior), and
+   * the dense and one-shot rows are computed by computeNextBaseline() — the runner calls it between
+   * learning steps — or at the latest by finalEvaluation(). Only for MaskLLM (a one-shot method's
+   * table is the whole run). The rows and their order are the same either way.
+   */
+  deferBaselines?: boolean;
+  /** Where tuned kernel picks are kept (the `kernels` setting): IndexedDB on the page, a file in Node; default memory. */
+  tuneStorage?: TuneStorage;
+  /** Tune even on a CPU adapter (tests: SwiftShader is the only adapter here). */
+  tuneOnCpu?: boolean;
 }
+
+/** Kernel picks shared by the sessions of one page or process when no storage is given. */
+const sharedMemoryTuneStorage = memoryTuneStorage();
+
+/** The table's rows before MaskLLM's, in order: the dense model, then each one-shot baseline. */
+const BASELINE_ROWS: readonly { key: Exclude<ResultKey, 'maskllm'>; method?: OneShotMethod; update?: boolean }[] = [
+  { key: 'dense' },
+  { key: 'magnitude', method: 'magnitude', update: false },
+  { key: 'wanda', method: 'wanda', update: false },
+  { key: 'sparsegpt', method: 'sparsegpt', update: false },
+  { key: 'sparsegpt+update', method: 'sparsegpt', update: true },
+];
 
 export class LabSession {
   config: ExperimentConfig | null = null;
@@ -123,6 +164,13 @@ export class LabSession {
   private modelName = '';
   private priorFile: Uint8Array | null = null;
   private readonly readEvery: number;
+  private readonly deferBaselines: boolean;
+  private readonly tuneStorage: TuneStorage;
+  private readonly tuneOnCpu: boolean;
+  /** the `kernels` setting's outcome for the loaded run (null before a load, on the CPU engine) */
+  kernelTuning: KernelTuning | null = null;
+  /** BASELINE_ROWS not computed yet (see SessionOptions.deferBaselines) */
+  private pendingBaselines: (typeof BASELINE_ROWS)[number][] = [];
   private readonly emit: (e: SessionEvent) => void;
   /** the loaded run's memory plan (src/lab/memory-plan.ts) */
   memoryPlan: MemoryPlan | null = null;
@@ -136,6 +184,9 @@ export class LabSession {
     const stamp = etaStamper();
     this.emit = (e) => emit(stamp(e));
     this.readEvery = opts.readEvery ?? 10;
+    this.deferBaselines = opts.deferBaselines ?? false;
+    this.tuneStorage = opts.tuneStorage ?? sharedMemoryTuneStorage;
+    this.tuneOnCpu = opts.tuneOnCpu ?? false;
   }
 
   get step(): number {
@@ -161,6 +212,7 @@ export class LabSession {
       this.engine.pool.resetPeaks();
     }
     this.config = config;
+    this.kernelTuning = null;
     let modelConfig: ModelConfig;
     // tensor by tensor: each is converted to f32 (a view for aligned F32) right before its upload
     let weights: WeightSource;
@@ -264,10 +316,14 @@ export class LabSession {
     if (e.kind !== 'gpu') return;
     const c = this.config!;
     const model = this.model!;
+    const classes = new Map<string, ShapeClass<string>>();
+    // Nothing runs here, but buffers are allocated as in a real run and the memory plan bounds them:
+    // every part ends with a flush so the next part reuses what it released (src/gpu/buffers.ts)
     const kernels = await e.collectKernels(async () => {
       const tape = new Tape(e, { grad: false });
       model.forward(tape, this.trainInput(0, c.seed));
       tape.dispose();
+      e.flush();
       if (c.method !== 'maskllm') return;
       // readEvery beyond the two steps: nothing is read back from a run that did not execute
       const dry = new MaskLearner(model, { n: c.n, m: c.m, hyper: toHyper(c), seed: c.seed }, 8);
@@ -280,15 +336,45 @@ export class LabSession {
           const t = new Tape(e, { grad: false });
           model.forward(t, this.trainInput(0, c.seed), override);
           t.dispose();
-          disposeOverride(override);
+          this.releaseOverride(override);
         }
       } finally {
         dry.dispose();
+        e.flush();
       }
-    });
+    }, classes);
     const total = kernels.length;
     this.emit({ type: 'progress', phase: 'compiling', done: 0, total, detail: 'shaders' });
     await e.kernels.warm(kernels, (done) => this.emit({ type: 'progress', phase: 'compiling', done, total, detail: 'shaders' }));
+    await this.tuneKernels(e, [...classes.values()]);
+  }
+
+  /**
+   * The `kernels` setting: on a real GPU, the matmul variants timed on this run's shape classes (or
+   * read from the cache) and installed as the engine's picks; otherwise the built-in picks.
+   */
+  private async tuneKernels(e: GpuEngine, classes: ShapeClass<string>[]): Promise<void> {
+    const c = this.config!;
+    e.picks.clear();
+    if (c.kernels === 'built-in' || (isCpuAdapter(e.info) && !this.tuneOnCpu)) {
+      this.kernelTuning = { status: c.kernels === 'built-in' ? 'built-in' : 'cpu-adapter', picks: [] };
+      this.emit({ type: 'kernels', tuning: this.kernelTuning });
+      return;
+    }
+    const r = await tuneMatmuls(e, classes, this.tuneStorage, (done, total) =>
+      this.emit({ type: 'progress', phase: 'compiling', done, total, detail: 'tuning matmuls' }),
+    );
+    const byKey = new Map(classes.map((x) => [x.key, x]));
+    this.kernelTuning = {
+      status: r.cached ? 'cached' : 'measured',
+      picks: [...r.picks].map(([key, p]) => ({
+        key,
+        variant: p.variant,
+        builtIn: byKey.get(key)!.builtIn,
+        ms: Object.fromEntries(Object.entries(p.ms).map(([v, t]) => [v, Number.isFinite(t) ? (t as number) : null])),
+      })),
+    };
+    this.emit({ type: 'kernels', tuning: this.kernelTuning });
   }
 
   /** The k-th training batch of the run (deterministic in seed and k). */
@@ -335,38 +421,76 @@ export class LabSession {
       onProgress: (done, total) => this.emit({ type: 'progress', phase: 'baselines', done, total, detail: key }),
     });
     this.oneShotResults.set(key, r);
+    // what the calibration released becomes reusable (as after an evaluation: releaseOverride)
+    this.engine.flush();
     return r;
   }
 
+  /** The baselines (now, or queued when deferred), then the learner for MaskLLM. */
   private async prepare(): Promise<void> {
     const c = this.config!;
-    const bpw = bitsPerWeight(nmPattern(c.n, c.m));
-    this.table = [{ key: 'dense', label: 'Dense', metrics: await this.evaluate(undefined, true), bitsPerWeight: null }];
-    this.emit({ type: 'table', rows: this.table });
-    const wanted: [OneShotMethod, boolean, string][] = [
-      ['magnitude', false, 'Magnitude'],
-      ['wanda', false, 'Wanda'],
-      ['sparsegpt', false, 'SparseGPT (mask only)'],
-      ['sparsegpt', true, 'SparseGPT (+ weight update)'],
-    ];
-    for (const [method, update, label] of wanted) {
-      const r = await this.runOneShot(method, update);
+    this.table = [];
+    this.pendingBaselines = [...BASELINE_ROWS];
+    if (!this.deferBaselines || c.method !== 'maskllm') await this.completeBaselines();
+    else this.emitTable();
+    await this.createLearner();
+  }
+
+  /** For MaskLLM: fresh logits, from the prior (a one-shot method's masks are computed once per load). */
+  private async createLearner(): Promise<void> {
+    const c = this.config!;
+    if (c.method !== 'maskllm') return;
+    let prior: Map<string, Uint8Array> | undefined;
+    if (c.prior === 'file') {
+      if (!this.priorFile) throw new SessionError('prior is "file" but no mask file was given');
+      prior = new Map(this.readMaskFile(this.priorFile).map((e) => [e.name, e.mask]));
+    } else if (c.prior !== 'none') {
+      prior = (await this.runOneShot(c.prior, false)).masks;
+    }
+    // the buffer holds at most the rows between two readbacks the runner asks for
+    this.learner = new MaskLearner(this.model!, { n: c.n, m: c.m, hyper: toHyper(c), seed: c.seed, prior }, this.readEvery);
+  }
+
+  /** Rows of the table not computed yet (dense and one-shot baselines; 0 unless deferred). */
+  get baselinesPending(): number {
+    return this.pendingBaselines.length;
+  }
+
+  /**
+   * Computes the next pending row (the dense model's evaluation, or one baseline's masks — reused
+   * when the prior already computed them — and its evaluation) and emits the table. Returns whether
+   * rows are still pending.
+   */
+  async computeNextBaseline(): Promise<boolean> {
+    const next = this.pendingBaselines[0];
+    if (!next) return false;
+    const c = this.config!;
+    let metrics: EvalMetrics;
+    if (!next.method) metrics = await this.evaluate(undefined, true);
+    else {
+      const r = await this.runOneShot(next.method, next.update ?? false);
       const o = prunedOverride(this.model!, r.masks, r.weights);
-      this.table.push({ key: oneShotKey(method, update), label, metrics: await this.evaluate(o, true), bitsPerWeight: bpw });
-      disposeOverride(o);
-      this.emit({ type: 'table', rows: this.table });
-    }
-    if (c.method === 'maskllm') {
-      let prior: Map<string, Uint8Array> | undefined;
-      if (c.prior === 'file') {
-        if (!this.priorFile) throw new SessionError('prior is "file" but no mask file was given');
-        prior = new Map(this.readMaskFile(this.priorFile).map((e) => [e.name, e.mask]));
-      } else if (c.prior !== 'none') {
-        prior = (await this.runOneShot(c.prior, false)).masks;
+      try {
+        metrics = await this.evaluate(o, true);
+      } finally {
+        this.releaseOverride(o);
       }
-      // the buffer holds at most the rows between two readbacks the runner asks for
-      this.learner = new MaskLearner(this.model!, { n: c.n, m: c.m, hyper: toHyper(c), seed: c.seed, prior }, this.readEvery);
     }
+    this.pendingBaselines.shift();
+    const row: ResultRow = { key: next.key, label: BASELINE_LABELS[next.key], metrics, bitsPerWeight: next.method ? bitsPerWeight(nmPattern(c.n, c.m)) : null };
+    // in RESULT_KEYS order whatever came first (a deferred row may follow MaskLLM's hard-mask evaluations, never its final row)
+    this.table = [...this.table, row].sort((a, b) => RESULT_KEYS.indexOf(a.key) - RESULT_KEYS.indexOf(b.key));
+    this.emitTable();
+    return this.pendingBaselines.length > 0;
+  }
+
+  private emitTable(): void {
+    this.emit({ type: 'table', rows: this.table, pending: this.pendingBaselines.map((r) => r.key) });
+  }
+
+  /** Every pending row (the final table needs them all). */
+  async completeBaselines(): Promise<void> {
+    while (await this.computeNextBaseline());
   }
 
   /** Parse a mask file (safetensors or packed) for this model and pattern. */
@@ -427,12 +551,23 @@ export class LabSession {
     };
   }
 
+  /**
+   * Frees an evaluation's weights and submits: a released buffer is reused only after a submit
+   * (src/gpu/buffers.ts), and the next learning step is one command buffer, so without it the step
+   * could not reuse them and would allocate a second set (one weight-sized buffer per mask site,
+   * 340 MB for GPT-2 small, beyond the memory plan).
+   */
+  private releaseOverride(o: Map<string, Tensor>): void {
+    disposeOverride(o);
+    this.engine.flush();
+  }
+
   /** Hard-mask (argmax π) evaluation on the validation data at the current step; emitted. */
   async evaluateHardMask(): Promise<EvaluationEvent> {
     const L = this.learner!;
     const { override, flips } = await L.hardOverride();
     const metrics = await this.evaluate(override, false);
-    disposeOverride(override);
+    this.releaseOverride(override);
     const ev = { step: L.step, metrics, flips };
     this.evaluations.push(ev);
     this.emit({ type: 'evaluation', evaluation: ev });
@@ -442,10 +577,11 @@ export class LabSession {
   /** The final evaluation of the learned hard mask (validation and test): its row joins the table. */
   async finalEvaluation(): Promise<ResultRow[]> {
     const c = this.config!;
+    await this.completeBaselines();
     const { override } = await this.learner!.hardOverride();
     this.emit({ type: 'progress', phase: 'evaluating', done: 0, total: 1 });
     const metrics = await this.evaluate(override, true);
-    disposeOverride(override);
+    this.releaseOverride(override);
     this.table = this.table.filter((r) => r.key !== 'maskllm');
     this.table.push({ key: 'maskllm', label: `MaskLLM (${c.prior} prior, ${c.steps} steps)`, metrics, bitsPerWeight: bitsPerWeight(nmPattern(c.n, c.m)) });
     return this.table;
@@ -459,7 +595,8 @@ export class LabSession {
     this.evaluations = [];
     if (!this.model || !this.config) return;
     this.table = this.table.filter((r) => r.key !== 'maskllm');
-    await this.prepare();
+    // the baselines stay (computed or still pending): only the learner starts over
+    await this.createLearner();
   }
 
   /**

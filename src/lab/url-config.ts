@@ -9,7 +9,7 @@
 import { CONFIG_VERSION, DEFAULT_CONFIG, FIELDS, sanitizeConfig, type ExperimentConfig, type FieldSpec } from './config';
 
 /** Query parameters that are not experiment fields. */
-export const RESERVED_PARAMS = ['v', 'embed', 'hide', 'autorun', 'origins'] as const;
+export const RESERVED_PARAMS = ['v', 'embed', 'hide', 'autorun', 'origins', 'tour'] as const;
 
 /**
  * Panels that `hide=` may name besides the FIELDS keys. The page decides what each one covers; names
@@ -26,6 +26,7 @@ export interface UrlExtras {
   autorun?: boolean;
   hide?: readonly string[];
   origins?: readonly string[];
+  tour?: boolean;
 }
 
 export interface DecodedSearch {
@@ -35,6 +36,8 @@ export interface DecodedSearch {
   hide: string[];
   autorun: boolean;
   allowedOrigins: string[];
+  /** tour=1: open the guided tour at start even when this browser has seen it (for lessons) */
+  tour: boolean;
 }
 
 // A decimal number as people and String(number) write it: "3", "-0.5", ".5", "1e-3", "2.5E+4".
@@ -117,7 +120,7 @@ export function parseOriginList(raw: string, warnings: string[], source = 'origi
 
 /**
  * The query string (with its leading '?') for a configuration: the version, the model, every field
- * that differs from DEFAULT_CONFIG (with its preset applied), then the extras (embed, autorun, hide, origins) when set.
+ * that differs from DEFAULT_CONFIG (with its preset applied), then the extras (embed, autorun, hide, origins, tour) when set.
  */
 export function encodeConfigToSearch(config: ExperimentConfig, extras: UrlExtras = {}): string {
   const p = new URLSearchParams();
@@ -136,6 +139,7 @@ export function encodeConfigToSearch(config: ExperimentConfig, extras: UrlExtras
   if (extras.autorun) p.set('autorun', '1');
   if (extras.hide && extras.hide.length > 0) p.set('hide', extras.hide.join(','));
   if (extras.origins && extras.origins.length > 0) p.set('origins', extras.origins.join(','));
+  if (extras.tour) p.set('tour', '1');
   return '?' + p.toString();
 }
 
@@ -145,7 +149,7 @@ export function encodeConfigToSearch(config: ExperimentConfig, extras: UrlExtras
  */
 export function decodeConfigFromSearch(search: string): DecodedSearch {
   const warnings: string[] = [];
-  const out: DecodedSearch = { config: { ...DEFAULT_CONFIG }, warnings, embed: false, hide: [], autorun: false, allowedOrigins: [] };
+  const out: DecodedSearch = { config: { ...DEFAULT_CONFIG }, warnings, embed: false, hide: [], autorun: false, allowedOrigins: [], tour: false };
   if (search.length > MAX_SEARCH_LENGTH) {
     warnings.push(`the URL query is ${search.length} characters long (at most ${MAX_SEARCH_LENGTH}); all settings ignored, using the defaults`);
     return out;
@@ -176,6 +180,9 @@ export function decodeConfigFromSearch(search: string): DecodedSearch {
         continue;
       case 'autorun':
         out.autorun = parseFlag(name, value, warnings);
+        continue;
+      case 'tour':
+        out.tour = parseFlag(name, value, warnings);
         continue;
       case 'hide':
         for (const h of value

@@ -12,6 +12,7 @@ import { indexedDbStore } from './persist';
 import { LabRunner } from './runner';
 import { CASES, runSelfTest, SELFTEST_TOL } from './selftest';
 import type { AdapterSummary, EngineProblem, InitResult, LabApi } from './worker-api';
+import { indexedDbTuneStorage } from './kernel-tuning';
 
 const KEY_LIMITS = [
   'maxStorageBufferBindingSize',
@@ -78,6 +79,7 @@ const runner = new LabRunner({
   engine: { current: currentEngine, recreate: () => recreateEngine() },
   assets: fetchLoader(new URL('/', self.location.href).href),
   store: indexedDbStore,
+  tuneStorage: indexedDbTuneStorage(),
 });
 
 async function recreateEngine(): Promise<Engine> {

@@ -81,7 +81,7 @@ export function geluErfGradScalar(x: number): number {
 export function gelu(e: Engine, x: RawTensor, exact = false): RawTensor {
   checkF32('gelu', 'x', x);
   const out = e.empty(x.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32,
       O = out.f32;
     const f = exact ? geluErfScalar : geluScalar;
@@ -97,7 +97,7 @@ export function geluBackward(e: Engine, dy: RawTensor, x: RawTensor, exact = fal
   checkF32('geluBackward', 'dy', dy);
   assertShape('geluBackward dy', dy.shape, x.shape);
   const out = e.empty(x.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32,
       DY = dy.f32,
       O = out.f32;

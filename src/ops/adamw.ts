@@ -50,7 +50,7 @@ export function adamwStep(e: Engine, param: RawTensor, grad: RawTensor, m: RawTe
   const decay = 1 - h.lr * h.weightDecay;
   const stepSize = h.lr / (1 - h.beta1 ** h.step);
   const invBc2Sqrt = 1 / Math.sqrt(1 - h.beta2 ** h.step);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const P = param.f32,
       G = grad.f32,
       M = m.f32,

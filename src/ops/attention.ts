@@ -1,19 +1,26 @@
-// Fused multi-head self-attention on GPT-2's packed qkv. GPU: shaders/attention.wgsl; CPU twin below
-// (f64 accumulation). Layout: qkv [B, T, 3C] with q = cols [0, C), k = [C, 2C), v = [2C, 3C); head h
-// uses cols h·D .. (h+1)·D within each, D = C / heads; scores scaled by 1/√D; causal masks keys j > i.
+// Fused multi-head self-attention on GPT-2's packed qkv. GPU: shaders/attention.wgsl; WebAssembly:
+// wasm/attention.ts (via src/wasm/attention.ts); CPU twin below (f64 accumulation). Layout: qkv
+// [B, T, 3C] with q = cols [0, C), k = [C, 2C), v = [2C, 3C); head h uses cols h·D .. (h+1)·D within
+// each, D = C / heads; scores scaled by 1/√D; causal masks keys j > i.
 import reduceLib from '../../shaders/workgroup_reduce.wgsl?raw';
 import src from '../../shaders/attention.wgsl?raw';
 import type { Engine } from '../backend/engine';
 import { assertShape, type RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
+import { attentionFused, attentionFusedBackward, fusedKeysPerBlock } from './attention-fused';
+import { attentionBackwardWasm, attentionWasm } from '../wasm/attention';
 import { grid1d } from './grid';
 
 export interface AttentionOpts {
   heads: number;
   causal: boolean;
-  /** GPU kernel variant; default by shape (per-row for T ≤ ATTN_ROW_MAX_T). */
-  variant?: 'row' | 'workgroup';
+  /**
+   * GPU kernel variant; default by shape (per-row for T ≤ ATTN_ROW_MAX_T). 'fused': attention in one
+   * pass (src/ops/attention-fused.ts, D ≤ 128), whose forward returns the log-sum-exp [B, H, T] as
+   * `probs` and whose backward needs the forward's `out` too. Other engines ignore it (the CPU twin).
+   */
+  variant?: 'row' | 'workgroup' | 'fused';
 }
 
 const k = (entry: string): Kernel => ({ name: 'attention', code: reduceLib + src, entry });
@@ -37,7 +44,8 @@ function dims(op: string, qkv: RawTensor, opts: AttentionOpts): Dims {
   return { B, T, C, H, D: C / H };
 }
 
-function attnParams(d: Dims, causal: boolean): ArrayBuffer {
+/** The Params of attention.wgsl and attention_fused.wgsl; `last`: pad, or the fused kernels' keys per block. */
+function attnParams(d: Dims, causal: boolean, last = 0): ArrayBuffer {
   return params()
     .u32(d.B)
     .u32(d.T)
@@ -46,7 +54,7 @@ function attnParams(d: Dims, causal: boolean): ArrayBuffer {
     .u32(d.D)
     .u32(causal ? 1 : 0)
     .f32(1 / Math.sqrt(d.D))
-    .u32(0)
+    .u32(last)
     .build();
 }
 
@@ -59,9 +67,14 @@ const rowVariant = (T: number, opts: AttentionOpts) => (opts.variant ?? (T <= AT
 export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out: RawTensor; probs: RawTensor } {
   const dm = dims('attention', qkv, opts);
   const { B, T, C, H, D } = dm;
+  if (opts.variant === 'fused' && e.kind === 'gpu') {
+    const f = attentionFused(e, qkv, dm, attnParams(dm, opts.causal, fusedKeysPerBlock(D))); // no [B, H, T, T]: probs is the lse
+    return { out: f.out, probs: f.lse };
+  }
+  if (e.kind === 'wasm') return attentionWasm(e, qkv, dm, opts.causal);
   const out = e.empty([B, T, C]);
   const probs = e.empty([B, H, T, T]);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const Q = qkv.f32,
       P = probs.f32,
       O = out.f32;
@@ -103,13 +116,19 @@ export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out
   return { out, probs };
 }
 
-export function attentionBackward(e: Engine, dout: RawTensor, qkv: RawTensor, probs: RawTensor, opts: AttentionOpts): RawTensor {
+/** `out`: the forward's output, needed by the 'fused' variant only (its `probs` is the lse). */
+export function attentionBackward(e: Engine, dout: RawTensor, qkv: RawTensor, probs: RawTensor, opts: AttentionOpts, out?: RawTensor): RawTensor {
   const dm = dims('attentionBackward', qkv, opts);
   const { B, T, C, H, D } = dm;
   assertShape('attentionBackward dout', dout.shape, [B, T, C]);
+  if (opts.variant === 'fused' && e.kind === 'gpu') {
+    if (!out) throw new Error("attentionBackward: the 'fused' variant needs the forward's out");
+    return attentionFusedBackward(e, dout, qkv, out, probs, dm, attnParams(dm, opts.causal, fusedKeysPerBlock(D)));
+  }
   assertShape('attentionBackward probs', probs.shape, [B, H, T, T]);
+  if (e.kind === 'wasm') return attentionBackwardWasm(e, dout, qkv, probs, dm, opts.causal);
   const dqkv = e.empty(qkv.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const Q = qkv.f32,
       P = probs.f32,
       G = dout.f32,

@@ -19,7 +19,7 @@ function checkBroadcast(op: string, a: RawTensor, b: RawTensor): void {
 export function binary(e: Engine, op: BinaryOp, a: RawTensor, b: RawTensor): RawTensor {
   checkBroadcast(op, a, b);
   const out = e.empty(a.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const A = a.f32,
       B = b.f32,
       O = out.f32,
@@ -42,7 +42,7 @@ export const mul = (e: Engine, a: RawTensor, b: RawTensor) => binary(e, 'mul', a
 /** out = alpha · a */
 export function scale(e: Engine, a: RawTensor, alpha: number): RawTensor {
   const out = e.empty(a.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const A = a.f32,
       O = out.f32;
     for (let i = 0; i < a.size; i++) O[i] = alpha * A[i];
@@ -55,7 +55,7 @@ export function scale(e: Engine, a: RawTensor, alpha: number): RawTensor {
 /** y += alpha · x, in place. */
 export function axpyInto(e: Engine, y: RawTensor, x: RawTensor, alpha = 1): void {
   if (x.size !== y.size) throw new Error(`axpyInto: sizes differ (${x.size} vs ${y.size})`);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32,
       Y = y.f32;
     for (let i = 0; i < x.size; i++) Y[i] += alpha * X[i];
@@ -69,7 +69,7 @@ export function sumRepeat(e: Engine, a: RawTensor, shape: readonly number[]): Ra
   const out = e.empty(shape);
   const nb = out.size;
   if (nb === 0 || a.size % nb !== 0) throw new Error(`sumRepeat: ${nb} does not divide ${a.size}`);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const A = a.f32,
       O = out.f32;
     for (let j = 0; j < nb; j++) {

@@ -34,14 +34,15 @@ export function gatherRows(e: Engine, table: RawTensor, idx: RawTensor): RawTens
   checkIndex('gatherRows', idx);
   const [V, C] = table.shape;
   const N = idx.size;
-  if (e.kind === 'cpu') {
-    const T = table.data,
-      I = idx.data;
-    I.forEach((j, r) => {
+  if (e.kind !== 'gpu') {
+    idx.data.forEach((j, r) => {
       if (j >= V) throw indexError('gatherRows', r, j, V);
     });
     const out = e.empty([N, C], table.dtype);
-    const O = out.data;
+    // views after the allocation: on the WebAssembly engine it may grow the memory, detaching older views
+    const T = table.data,
+      I = idx.data,
+      O = out.data;
     for (let r = 0; r < N; r++) {
       const j = I[r];
       for (let c = 0; c < C; c++) O[r * C + c] = T[j * C + c];
@@ -65,14 +66,15 @@ export function scatterAddRows(e: Engine, grad: RawTensor, idx: RawTensor, rows:
   if (!Number.isInteger(rows) || rows < 0) throw new Error(`scatterAddRows: rows must be a non-negative integer, got ${rows}`);
   const [N, C] = grad.shape;
   if (idx.size !== N) throw new Error(`scatterAddRows: ${idx.size} indices for ${N} gradient rows`);
-  if (e.kind === 'cpu') {
-    const G = grad.f32,
-      I = idx.data;
-    I.forEach((v, n) => {
+  if (e.kind !== 'gpu') {
+    idx.data.forEach((v, n) => {
       if (v >= rows) throw indexError('scatterAddRows', n, v, rows);
     });
     const out = e.zeros([rows, C]);
-    const O = out.f32;
+    // views after the allocation (see gatherRows)
+    const G = grad.f32,
+      I = idx.data,
+      O = out.f32;
     // f64 accumulation (as the other twins), stored to f32 once per element
     const acc = new Float64Array(rows * C);
     for (let n = 0; n < N; n++) {
@@ -105,7 +107,7 @@ export function concatRows(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
   }
   if (a.dtype !== b.dtype) throw new Error(`concatRows: dtypes differ (${a.dtype} vs ${b.dtype})`);
   const out = e.empty([a.shape[0] + b.shape[0], ...rest], a.dtype);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     out.data.set(a.data, 0);
     out.data.set(b.data, a.size);
     return out;
@@ -124,7 +126,7 @@ export function sliceRows(e: Engine, x: RawTensor, start: number, count: number)
   const rest = x.shape.slice(1);
   const out = e.empty([count, ...rest], x.dtype);
   const w = rest.reduce((a, b) => a * b, 1); // words per row
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     out.data.set(x.data.subarray(start * w, start * w + out.size));
     return out;
   }

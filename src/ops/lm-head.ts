@@ -104,7 +104,7 @@ export function lmHeadLoss(e: Engine, x: RawTensor, W: RawTensor, targets: RawTe
   const chunk = lmHeadChunk(N, V, opts.chunk);
   const loss = e.empty([1]);
   const lse = e.empty([N]);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const T = cpuTargets('lmHeadLoss', targets, V);
     const X = x.f32,
       Wd = W.f32;
@@ -176,7 +176,7 @@ export function lmHeadBackward(
   const chunk = lmHeadChunk(N, V, opts.chunk);
   const dx = want.dx ? e.empty(x.shape) : null;
   const dW = want.dW ? e.empty([V, C]) : null;
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const T = cpuTargets('lmHeadBackward', targets, V);
     const X = x.f32,
       Wd = W.f32,

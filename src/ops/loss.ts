@@ -35,7 +35,7 @@ export function crossEntropy(e: Engine, logits: RawTensor, targets: RawTensor): 
   const loss = e.empty([1]);
   const lse = e.empty([N]);
   const rowLoss = e.empty([N]);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = logits.f32,
       T = targets.data;
     let total = 0;
@@ -66,7 +66,7 @@ export function crossEntropyBackward(e: Engine, dloss: RawTensor, logits: RawTen
   if (dloss.size !== 1 || dloss.dtype !== 'f32') throw new Error(`crossEntropyBackward: dloss must be one f32 value, got ${dloss.size} ${dloss.dtype}`);
   if (lse.size !== N) throw new Error(`crossEntropyBackward: lse has ${lse.size} elements for ${N} rows`);
   const dlogits = e.empty(logits.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = logits.f32,
       T = targets.data,
       L = lse.f32,

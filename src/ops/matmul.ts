@@ -2,10 +2,11 @@
 // GPU: shaders/matmul.wgsl (+ shaders/matmul_tiled.wgsl); the CPU twin (f64 accumulation) is matmulCpu below.
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import matmulTiledWgsl from '../../shaders/matmul_tiled.wgsl?raw';
-import type { Engine } from '../backend/engine';
+import type { Engine, HostEngine } from '../backend/engine';
 import type { GpuEngine } from '../backend/gpu';
-import type { CpuEngine } from '../backend/cpu';
-import type { RawTensor } from '../backend/tensor';
+import { sharesStorage, type RawTensor } from '../backend/tensor';
+import { matmulWasm } from '../wasm/matmul';
+import type { ShapeClass } from '../gpu/autotune';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { ceilDiv } from './grid';
@@ -34,7 +35,7 @@ const tiledWgsl = [
 ].join('\n');
 
 /** shaders/matmul.wgsl plus the generated blocked and the tiled entry points: one module, one source for every variant. */
-const src = [matmulWgsl, ...(Object.keys(BLOCKED_SHAPES) as BlockedVariant[]).map(blockedMatmulWgsl), tiledWgsl].join('\n\n');
+export const MATMUL_WGSL = [matmulWgsl, ...(Object.keys(BLOCKED_SHAPES) as BlockedVariant[]).map(blockedMatmulWgsl), tiledWgsl].join('\n\n');
 
 export interface MatmulOpts {
   /** a is stored [K,M] (logical A = aᵀ). */
@@ -163,19 +164,18 @@ export function matmulWith(e: Engine, a: RawTensor, b: RawTensor, g: MatmulGeome
   if (opts.bias && opts.bias.size !== g.n) throw new Error(`matmul: bias has ${opts.bias.size} elements, N = ${g.n}`);
   if (opts.bMask && opts.bMask.size !== b.size) throw new Error(`matmul: bMask has ${opts.bMask.size} elements, b has ${b.size}`);
   if (opts.out) checkOut(opts.out, g, [a, b, opts.bias, opts.bMask]);
-  return e.kind === 'cpu' ? matmulCpu(e, a, b, g, opts) : matmulGpu(e, a, b, g, opts);
+  return e.kind === 'gpu' ? matmulGpu(e, a, b, g, opts) : e.kind === 'wasm' ? matmulWasm(e, a, b, g, opts) : matmulCpu(e, a, b, g, opts);
 }
 
 function checkOut(out: RawTensor, g: MatmulGeometry, operands: (RawTensor | undefined)[]): void {
   const want = g.batch * g.m * g.n;
   if (out.dtype !== 'f32' || out.size !== want) throw new Error(`matmul: out must be f32 with ${want} elements, got ${out.size} ${out.dtype}`);
   // WebGPU rejects one buffer bound read-only and writable in one dispatch; the CPU twin would read overwritten rows
-  const store = (t: RawTensor) => t.gpu ?? t.cpu?.buffer;
-  if (operands.some((t) => t && store(t) === store(out))) throw new Error('matmul: out must not share storage with an operand');
+  if (operands.some((t) => t && sharesStorage(t, out))) throw new Error('matmul: out must not share storage with an operand');
 }
 
 /** The CPU twin: f64 accumulation (i-k-j order over one f64 row), stored in the engine's f32/f64. */
-export function matmulCpu(e: CpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts = {}): RawTensor {
+export function matmulCpu(e: HostEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts = {}): RawTensor {
   const { batch, m, k, n } = g;
   const { transA = false, transB = false, bias, bMask } = opts;
   const out = opts.out ?? e.empty(g.outShape);
@@ -247,8 +247,43 @@ function launch(v: MatmulVariant, g: MatmulGeometry): { wg: [number, number]; gr
   return { wg: [8, 8], grid: [ceilDiv(g.n, cols * 8), ceilDiv(g.m, rows * 8), g.batch] };
 }
 
+/**
+ * A matmul problem as the autotuner sees it (src/gpu/autotune.ts): the exact geometry and layout
+ * (a model has a handful), the built-in choice and every variant that can run it.
+ */
+export interface MatmulShapeClass extends ShapeClass<MatmulVariant> {
+  g: MatmulGeometry;
+  opts: { transA: boolean; transB: boolean; bias: boolean; mask: boolean };
+}
+
+export function matmulShapeClass(g: MatmulGeometry, opts: Pick<MatmulOpts, 'transA' | 'transB' | 'bias' | 'bMask'> = {}): MatmulShapeClass {
+  const o = { transA: !!opts.transA, transB: !!opts.transB, bias: !!opts.bias, mask: !!opts.bMask };
+  return {
+    key: matmulClassKey(g, o.transA, o.transB, o.bias, o.mask),
+    builtIn: chooseMatmulVariant(g, o),
+    candidates: MATMUL_VARIANTS.filter((v) => variantFits(v, g, o)),
+    g: { ...g, outShape: [...g.outShape] },
+    opts: o,
+  };
+}
+
+function matmulClassKey(g: MatmulGeometry, transA: boolean, transB: boolean, bias: boolean, mask: boolean): string {
+  const layout = `${transA ? 't' : 'n'}${transB ? 't' : 'n'}${bias ? 'b' : ''}${mask ? 'm' : ''}`;
+  return `matmul:${layout}:z${g.batch}${g.batchedA ? 'a' : ''}${g.batchedB ? 'b' : ''}:m${g.m}:k${g.k}:n${g.n}`;
+}
+
+/** The variant the engine runs: forced, else the engine's tuned pick for the class, else the built-in. */
+function matmulVariantFor(e: GpuEngine, g: MatmulGeometry, opts: MatmulOpts): MatmulVariant {
+  if (opts.variant) return opts.variant;
+  if (!e.wantsShapeClasses) return chooseMatmulVariant(g, opts);
+  const cls = matmulShapeClass(g, opts);
+  e.noteShapeClass(cls);
+  const pick = e.picks.get(cls.key) as MatmulVariant | undefined;
+  return pick && cls.candidates.includes(pick) ? pick : cls.builtIn;
+}
+
 function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts): RawTensor {
-  const v = opts.variant ?? chooseMatmulVariant(g, opts);
+  const v = matmulVariantFor(e, g, opts);
   if (!MATMUL_VARIANTS.includes(v)) throw new Error(`matmul: unknown variant '${v}'`);
   if (!variantFits(v, g, opts)) {
     throw new Error(`matmul: variant ${v} needs ${needs(v)}, got M×K×N = ${g.m}×${g.k}×${g.n}, transA = ${!!opts.transA}, transB = ${!!opts.transB}`);
@@ -259,7 +294,7 @@ function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, 
   if (grid.some((d) => d > 65535)) throw new Error(`matmul: grid ${grid.join('×')} exceeds 65,535 workgroups per dimension`);
   const kernel: Kernel = {
     name: 'matmul',
-    code: src,
+    code: MATMUL_WGSL,
     entry: v,
     constants: {
       TRANS_A: +!!opts.transA,

@@ -44,7 +44,7 @@ export function layerNorm(
   const y = e.empty(x.shape);
   const mean = e.empty([rows]);
   const rstd = e.empty([rows]);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32,
       G = gamma.f32,
       B = beta.f32,
@@ -91,7 +91,7 @@ export function layerNormBackward(
   const dx = e.empty(x.shape);
   const dgamma = needParamGrads ? e.empty([cols]) : null;
   const dbeta = needParamGrads ? e.empty([cols]) : null;
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32,
       G = gamma.f32,
       DY = dy.f32,

@@ -75,7 +75,7 @@ function cpuScalar(e: Engine, v: number): RawTensor {
 export function sum(e: Engine, x: RawTensor): RawTensor {
   checkF32('sum', x);
   if (x.size === 0) return e.zeros([1]);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32;
     let s = 0;
     for (let i = 0; i < x.size; i++) s += X[i];
@@ -88,7 +88,7 @@ export function sum(e: Engine, x: RawTensor): RawTensor {
 export function mean(e: Engine, x: RawTensor): RawTensor {
   checkF32('mean', x);
   checkNonEmpty('mean', x);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32;
     let s = 0;
     for (let i = 0; i < x.size; i++) s += X[i];
@@ -101,7 +101,7 @@ export function mean(e: Engine, x: RawTensor): RawTensor {
 export function max(e: Engine, x: RawTensor): RawTensor {
   checkF32('max', x);
   checkNonEmpty('max', x);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32;
     let m = X[0];
     for (let i = 1; i < x.size; i++) if (X[i] > m) m = X[i];
@@ -114,7 +114,7 @@ export function max(e: Engine, x: RawTensor): RawTensor {
 export function sumSquares(e: Engine, x: RawTensor): RawTensor {
   checkF32('sumSquares', x);
   if (x.size === 0) return e.zeros([1]);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32;
     let s = 0;
     for (let i = 0; i < x.size; i++) s += X[i] * X[i];
@@ -130,7 +130,7 @@ export function l1Distance(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
     throw new Error(`l1Distance: shapes differ: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`);
   }
   checkNonEmpty('l1Distance', a);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const A = a.f32,
       B = b.f32;
     let s = 0;
@@ -150,7 +150,7 @@ export function l1Distance(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
 /** Σ over tensors of Σ x² → [1] (global gradient norm², for clipping). */
 export function globalSumSquares(e: Engine, xs: RawTensor[]): RawTensor {
   checkF32('globalSumSquares', ...xs);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     let s = 0;
     for (const x of xs) {
       const X = x.f32;
@@ -182,7 +182,7 @@ export function clipScale(e: Engine, sumSq: RawTensor, maxNorm: number): RawTens
   checkF32('clipScale', sumSq);
   if (sumSq.size !== 1) throw new Error(`clipScale: sumSq must be a [1] tensor, got shape [${sumSq.shape.join(', ')}]`);
   if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) throw new Error(`clipScale: maxNorm must be a positive finite number, got ${maxNorm}`);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const s = sumSq.f32[0];
     // Math.min(1, NaN) is NaN, as on the GPU.
     return cpuScalar(e, Math.min(1, maxNorm / (Math.sqrt(s) + 1e-6)));
@@ -197,7 +197,7 @@ export function broadcastScalar(e: Engine, s: RawTensor, shape: readonly number[
   checkF32('broadcastScalar', s);
   if (s.size !== 1) throw new Error(`broadcastScalar: expected a [1] tensor, got shape [${s.shape.join(', ')}]`);
   const out = e.empty(shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     out.f32.fill(s.f32[0] / divisor);
     return out;
   }

@@ -63,7 +63,7 @@ export function rngUniformCpu(pos: RngPosition, n: number): Float32Array {
 const kernel = (entry: string): Kernel => ({ name: 'rng_fill', code: rngLib + rngFill, entry });
 
 function fill(e: Engine, pos: RngPosition, n: number, what: 'bits' | 'uniform01'): RawTensor {
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     return what === 'bits' ? e.upload(rngBitsCpu(pos, n), [n], 'u32') : e.upload(rngUniformCpu(pos, n), [n], 'f32');
   }
   const out = e.empty([n], what === 'bits' ? 'u32' : 'f32');

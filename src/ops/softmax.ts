@@ -21,7 +21,7 @@ function rowsCols(op: string, what: string, x: RawTensor): [number, number] {
 export function softmax(e: Engine, x: RawTensor): RawTensor {
   const [rows, cols] = rowsCols('softmax', 'x', x);
   const y = e.empty(x.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const X = x.f32,
       Y = y.f32;
     for (let r = 0; r < rows; r++) {
@@ -43,7 +43,7 @@ export function softmaxBackward(e: Engine, dy: RawTensor, y: RawTensor): RawTens
   const [rows, cols] = rowsCols('softmaxBackward', 'y', y);
   assertShape('softmaxBackward dy', dy.shape, y.shape);
   const dx = e.empty(y.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const Y = y.f32,
       DY = dy.f32,
       DX = dx.f32;

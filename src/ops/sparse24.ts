@@ -3,9 +3,8 @@
 // expanding. GPU: shaders/sparse24.wgsl; the CPU twin (f64 accumulation of the same f16 values) is
 // sparse24MatmulCpu. Packing runs on the CPU (a deployment step, not a per-step op).
 import src from '../../shaders/sparse24.wgsl?raw';
-import type { Engine } from '../backend/engine';
+import type { Engine, HostEngine } from '../backend/engine';
 import type { GpuEngine } from '../backend/gpu';
-import type { CpuEngine } from '../backend/cpu';
 import type { RawTensor } from '../backend/tensor';
 import { params } from '../gpu/params';
 import { ceilDiv } from './grid';
@@ -159,11 +158,11 @@ export function sparse24Matmul(e: Engine, x: RawTensor, w: Sparse24Weight): RawT
   if (w.idx.size !== groups * iw) throw new Error(`sparse24Matmul: idx has ${w.idx.size} words, needs ${groups * iw}`);
   const m = x.size / Math.max(1, k);
   const outShape = [...x.shape.slice(0, -1), w.n];
-  return e.kind === 'cpu' ? sparse24MatmulCpu(e, x, w, m, outShape) : sparse24MatmulGpu(e, x, w, m, outShape);
+  return e.kind !== 'gpu' ? sparse24MatmulCpu(e, x, w, m, outShape) : sparse24MatmulGpu(e, x, w, m, outShape);
 }
 
 /** CPU twin: the same f16 values, accumulated in f64. */
-export function sparse24MatmulCpu(e: CpuEngine, x: RawTensor, w: Sparse24Weight, m: number, outShape: number[]): RawTensor {
+export function sparse24MatmulCpu(e: HostEngine, x: RawTensor, w: Sparse24Weight, m: number, outShape: number[]): RawTensor {
   const out = e.empty(outShape);
   const dense = unpackSparse24({ k: w.k, n: w.n, vals: w.vals.data as Uint32Array, idx: w.idx.data as Uint32Array });
   const X = x.f32,

@@ -73,7 +73,7 @@ export function sampleSoftMask(e: Engine, logits: RawTensor, g: GroupLayout, p: 
   const C = p.candidates.length;
   const y = e.empty([g.groups, C]);
   const mask = e.empty(weightShape(g));
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     sampleCpu(logits.f32, y.f32, mask.f32, g, p, a);
     return { mask, y };
   }
@@ -116,7 +116,7 @@ export function sampleMaskedWeight(
   const y = e.empty([g.groups, C]);
   const mask = e.empty(weightShape(g));
   const weff = e.empty(weightShape(g));
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     sampleCpu(logits.f32, y.f32, mask.f32, g, p, a);
     const W = w.f32,
       Mk = mask.f32,
@@ -213,7 +213,7 @@ export function softMaskBackward(
   assertShape('softMaskBackward: mask', mask.shape, ws);
   if (accumulate) assertShape('softMaskBackward: accumulate', accumulate.shape, y.shape);
   const out = accumulate ?? e.empty(y.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     backwardCpu(gradW.f32, w.f32, mask.f32, y.f32, out.f32, g, p, a, !!accumulate);
     return out;
   }
@@ -277,7 +277,7 @@ export function hardMask(e: Engine, logits: RawTensor, g: GroupLayout, p: Patter
   const C = p.candidates.length;
   const mask = e.empty(weightShape(g));
   const choice = e.empty([g.groups], 'u32');
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const L = logits.f32,
       Mk = mask.f32,
       ch = choice.data;

@@ -31,7 +31,7 @@ function run(e: Engine & { kind: 'gpu' }, entry: string, outSize: number, n: num
 export function maskL1(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
   needF32('maskL1', a);
   assertShape('maskL1: b', b.shape, a.shape);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const A = a.f32,
       B = b.f32;
     let s = 0;
@@ -44,7 +44,7 @@ export function maskL1(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
 /** Mean over groups of max_c y_c for a [G, C] sample. */
 export function meanMaxProb(e: Engine, y: RawTensor): RawTensor {
   const [G, C] = groupsOf('meanMaxProb', y);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const Y = y.f32;
     let s = 0;
     for (let g = 0; g < G; g++) {
@@ -61,7 +61,7 @@ export function meanMaxProb(e: Engine, y: RawTensor): RawTensor {
 export function meanMaxProbClean(e: Engine, logits: RawTensor, kappa: number): RawTensor {
   const [G, C] = groupsOf('meanMaxProbClean', logits);
   if (!Number.isFinite(kappa) || kappa < 0) throw new Error(`meanMaxProbClean: kappa must be a finite number ≥ 0, got ${kappa}`);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const L = logits.f32;
     let s = 0;
     for (let g = 0; g < G; g++) {
@@ -79,7 +79,7 @@ export function meanMaxProbClean(e: Engine, logits: RawTensor, kappa: number): R
 /** [mean, std] of all logits (population std, dividing by the count; torch's default divides by n − 1). */
 export function logitStats(e: Engine, logits: RawTensor): RawTensor {
   needF32('logitStats', logits);
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const L = logits.f32,
       n = logits.size;
     let s = 0;
@@ -97,7 +97,7 @@ export function countFlips(e: Engine, choiceA: RawTensor, choiceB: RawTensor): R
   if (choiceA.dtype !== 'u32' || choiceB.dtype !== 'u32') throw new Error(`countFlips: choices must be u32, got ${choiceA.dtype} and ${choiceB.dtype}`);
   assertShape('countFlips: choiceB', choiceB.shape, choiceA.shape);
   if (choiceA.size === 0) throw new Error('countFlips: empty tensor');
-  if (e.kind === 'cpu') {
+  if (e.kind !== 'gpu') {
     const A = choiceA.data,
       B = choiceB.data;
     let n = 0;

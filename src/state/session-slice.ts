@@ -8,6 +8,8 @@ import { describeWeightFiles, shardListProblem, sortModelFiles, weightFilesName 
 import type { ModelSummary, ProgressPhase, ResultRow, SessionState } from '../lab/session';
 import { viaWorker, type CustomModelFiles, type MaskViewData, type SavedLookup, type SavedRunInfo, type WorkerEvent } from '../lab/worker-api';
 import type { MaskFormat } from '../embed/types';
+import type { KernelTuning } from '../lab/kernel-picks';
+import type { ResultKey } from '../lab/names';
 import { parseShardIndex, type NamedFile } from '../models/sharded';
 import { live, publishEvent } from './live';
 import { connection } from './connection';
@@ -51,6 +53,10 @@ export interface SessionSlice {
    */
   custom: { name: string; files: string; bytes: number } | null;
   table: ResultRow[];
+  /** rows still being computed while learning runs (the session defers the baselines), in order */
+  tablePending: ResultKey[];
+  /** what the `kernels` setting did for the loaded run (GPU engine; the Engine panel shows it) */
+  kernelTuning: KernelTuning | null;
   run: RunInfo;
   resume: ResumeOffer;
   /** IndexedDB was checked for a saved run (after start-up). */
@@ -151,6 +157,8 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
     model: null,
     custom: null,
     table: [],
+    tablePending: [],
+    kernelTuning: null,
     run: INITIAL_RUN,
     resume: null,
     resumeChecked: false,
@@ -221,7 +229,14 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
       const config = get().draft;
       await command('Loading', async () => {
         // a new run replaces the saved one at its first save: the offer no longer applies
-        set((s) => ({ loaded: null, model: null, table: [], resume: null, run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading', total: config.steps } }));
+        set((s) => ({
+          loaded: null,
+          model: null,
+          table: [],
+          tablePending: [],
+          resume: null,
+          run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading', total: config.steps },
+        }));
         live.reset(null);
         if (customModel) {
           const files = customModel;
@@ -294,7 +309,7 @@ export const sessionSlice: StateCreator<LabState, [], [], SessionSlice> = (set, 
       const { c, a } = api();
       const offer = get().resume;
       await command('Resuming', async () => {
-        set((s) => ({ loaded: null, model: null, table: [], resume: null, run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading' } }));
+        set((s) => ({ loaded: null, model: null, table: [], tablePending: [], resume: null, run: { ...INITIAL_RUN, busy: s.run.busy, state: 'loading' } }));
         customModel = null;
         live.reset(null);
         await viaWorker(c, a.resumeSaved());
@@ -371,8 +386,11 @@ function handleWorkerEvent(e: Exclude<WorkerEvent, { type: 'recovery' }>, set: S
       break;
     case 'table':
     case 'done':
-      set({ table: e.rows });
+      set({ table: e.rows, tablePending: e.type === 'table' ? (e.pending ?? []) : [] });
       if (e.type === 'done') set((s) => ({ run: { ...s.run, loading: null } }));
+      break;
+    case 'kernels':
+      set({ kernelTuning: e.tuning });
       break;
     case 'error':
       set({ sessionError: e.message });

@@ -18,6 +18,7 @@ import type { Recovery } from '../lab/runner';
 import { setConnection } from './connection';
 import { assetBase, type SessionSlice, sessionSlice } from './session-slice';
 import { groupSlice, type GroupSlice } from './group-slice';
+import { tourSlice, type TourSlice } from './tour-slice';
 import type { EngineKind } from '../lab/names';
 
 export type { Recovery } from '../lab/runner';
@@ -38,7 +39,7 @@ export interface SelfTestState {
   error: string | null;
 }
 
-export interface LabState extends SessionSlice, GroupSlice {
+export interface LabState extends SessionSlice, GroupSlice, TourSlice {
   phase: Phase;
   init: InitResult | null;
   /** The worker itself failed (the page cannot do anything). */
@@ -94,6 +95,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export const useLab = create<LabState>()((set, get, store) => ({
   ...sessionSlice(set, get, store),
   ...groupSlice(set, get, store),
+  ...tourSlice(set, get, store),
   phase: 'connecting',
   init: null,
   fatal: null,

@@ -1,8 +1,10 @@
-// The lab page: header, banners, the saved-run offer, then the panels: model, run, live charts,
-// results, experiment settings, the group view, the mask view, sharing and the engine panel; the
-// self-test panels only in the ?selftest view (a link otherwise). Panels named in the URL's hide=
-// are not rendered (see visibility.ts).
+// The lab page: header (with the Tour button), the guided tour, banners, the saved-run offer, the bar
+// (model, method, Run), then the visual part first — the group view, the mask view, the live charts,
+// the results — and after it the model's files and summary, the experiment settings ("Advanced"),
+// sharing and the engine panel; the self-test panels only in the ?selftest view (a link otherwise).
+// Panels named in the URL's hide= are not rendered (see visibility.ts).
 import { useEffect } from 'react';
+import { decodeConfigFromSearch } from '../lab/url-config';
 import { selfTestTimings, useLab } from '../state/store';
 import { AdapterPanel } from './components/AdapterPanel';
 import { Banners } from './components/Banner';
@@ -11,12 +13,14 @@ import { ChartsPanel } from './components/ChartsPanel';
 import { ConfigPanel } from './components/ConfigPanel';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { GroupView } from './components/GroupView';
+import { LabBar } from './components/LabBar';
 import { MaskView } from './components/MaskView';
 import { ModelPanel } from './components/ModelPanel';
 import { ResultsPanel } from './components/ResultsPanel';
-import { ResumeOffer, RunPanel } from './components/RunPanel';
+import { ResumeOffer } from './components/RunPanel';
 import { SelfTestPanel } from './components/SelfTestPanel';
 import { SharePanel } from './components/SharePanel';
+import { Tour, TourButton } from './components/Tour';
 import { useShown } from './use-shown';
 
 const TIMING_SERIES = [selfTestTimings];
@@ -35,48 +39,40 @@ function selfTestHref(): string {
 
 export function App() {
   const start = useLab((s) => s.start);
+  const startTour = useLab((s) => s.startTour);
   const shown = useShown();
   useEffect(() => {
     void start();
   }, [start]);
+  // tour=1 forces the tour; a first visit to the full page opens it (tour-slice.ts)
+  useEffect(() => {
+    const url = decodeConfigFromSearch(globalThis.location?.search ?? '');
+    startTour({ forced: url.tour, embed: url.embed, selfTestView: SELF_TEST_VIEW });
+  }, [startTour]);
 
   return (
     <>
       <header className="site-header">
-        <h1>MaskLLM WebGPU lab</h1>
+        <div className="site-title">
+          <h1>MaskLLM WebGPU lab</h1>
+          {!SELF_TEST_VIEW && <TourButton />}
+        </div>
         <p>
           MaskLLM learns which 2 of every 4 weights to keep: the weights stay frozen and a mask for each group of four is sampled from learnable logits
           (Gumbel-softmax) and trained end to end — here with hand-written WGSL on your GPU. Pick a model, press Run, and watch the masks settle; compare with
           the one-shot baselines and download the mask.
         </p>
       </header>
+      {!SELF_TEST_VIEW && <Tour />}
       <main>
         <ErrorBoundary what="the banners">
           <Banners />
           <ResumeOffer />
         </ErrorBoundary>
+        <ErrorBoundary what="the bar">
+          <LabBar />
+        </ErrorBoundary>
         <div className="panels">
-          <ErrorBoundary what="the model panel">
-            <ModelPanel />
-          </ErrorBoundary>
-          <ErrorBoundary what="the run panel">
-            <RunPanel />
-          </ErrorBoundary>
-          {shown.panel('charts') && (
-            <ErrorBoundary what="the charts">
-              <ChartsPanel />
-            </ErrorBoundary>
-          )}
-          {shown.resultsPanel() && (
-            <ErrorBoundary what="the results">
-              <ResultsPanel />
-            </ErrorBoundary>
-          )}
-          {shown.configPanel() && (
-            <ErrorBoundary what="the experiment settings">
-              <ConfigPanel />
-            </ErrorBoundary>
-          )}
           {shown.panel('group') && (
             <ErrorBoundary what="the group view">
               <GroupView />
@@ -87,9 +83,27 @@ export function App() {
               <MaskView />
             </ErrorBoundary>
           )}
+          {shown.panel('charts') && (
+            <ErrorBoundary what="the charts">
+              <ChartsPanel />
+            </ErrorBoundary>
+          )}
+          {shown.resultsPanel() && (
+            <ErrorBoundary what="the results">
+              <ResultsPanel />
+            </ErrorBoundary>
+          )}
+          <ErrorBoundary what="the model panel">
+            <ModelPanel />
+          </ErrorBoundary>
           {shown.panel('share') && (
             <ErrorBoundary what="the share panel">
               <SharePanel />
+            </ErrorBoundary>
+          )}
+          {shown.configPanel() && (
+            <ErrorBoundary what="the experiment settings">
+              <ConfigPanel />
             </ErrorBoundary>
           )}
           {shown.panel('adapter') && (

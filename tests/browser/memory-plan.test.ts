@@ -16,7 +16,10 @@ import { TINY_GPT } from '../../src/models/presets';
 import { MaskLearner } from '../../src/sparsity/learner';
 import { disposeOverride, oneShot } from '../../src/sparsity/oneshot';
 import { PRESETS } from '../../src/sparsity/schedule';
+import { DEFAULT_CONFIG, type ExperimentConfig } from '../../src/lab/config';
+import { fixedEngine, LabRunner } from '../../src/lab/runner';
 import { getEngine } from '../helpers/gpu';
+import { microAssets } from '../helpers/micro-assets';
 import { microText } from '../helpers/tiny-models';
 
 const B = 8;
@@ -80,6 +83,36 @@ describe('memory plan vs the GPU pool (tiny-gpt, batch 8 × 128)', () => {
         learner.dispose();
         model.dispose();
       }
+    },
+    600_000,
+  );
+
+  it.runIf(g)(
+    'a whole run through the runner (prior, deferred baselines between steps, evaluations, final table) stays within the plan',
+    async () => {
+      const e = g!;
+      await e.sync();
+      const r = new LabRunner({ engine: fixedEngine(e), assets: microAssets() });
+      const config: ExperimentConfig = {
+        ...DEFAULT_CONFIG,
+        model: 'micro-gpt',
+        batch: 2,
+        steps: 4,
+        evalEvery: 2,
+        calibBatches: 2,
+        evalWindows: 4,
+        prior: 'sparsegpt',
+      };
+      await r.load(config);
+      await r.runToEnd();
+      expect(r.state).toBe('done');
+      const mem = r.session!.gpuMemory()!;
+      console.log(`micro-gpt run: pool peak ${formatBytes(mem.peakBytes)}, plan ${formatBytes(mem.plannedBytes)}`);
+      // the load trims the pool and restarts the peak: this is the run's own
+      expect(mem.plannedBytes).toBeGreaterThanOrEqual(mem.peakBytes);
+      expect(mem.plannedBytes).toBeLessThanOrEqual(3 * mem.peakBytes);
+      r.session!.dispose();
+      expect(e.takeErrors()).toEqual([]);
     },
     600_000,
   );

@@ -137,6 +137,25 @@ describe('autotune: the cache', () => {
     expect(r.picks.get('x')!.variant).toBe('b');
   });
 
+  it('classes the time budget did not reach are not stored: the next load times them, the timed ones come from the cache', async () => {
+    const storage = memoryStorage();
+    const key = tuneCacheKey(adapter, '0.1.0');
+    const t = fakeTimer({ x: { a: 100, b: 10, c: 100 }, y: { a: 100, b: 1, c: 100 } });
+    const first = await tunedPicks(storage, key, [cls('x'), cls('y')], t.time, { now: t.now, budgetMs: 500 });
+    expect(first.picks.get('y')).toEqual({ variant: 'a', ms: {} });
+    expect(Object.keys(storage.data.get(key) as object)).toEqual(['x']);
+    t.calls.length = 0;
+    const second = await tunedPicks(storage, key, [cls('x'), cls('y')], t.time, { now: t.now, budgetMs: 500 });
+    expect(t.calls.every((c) => c.startsWith('y:'))).toBe(true);
+    expect(second.picks.get('x')!.variant).toBe('b');
+    expect(second.picks.get('y')!.variant).toBe('b');
+    expect(Object.keys(storage.data.get(key) as object).sort()).toEqual(['x', 'y']);
+    t.calls.length = 0;
+    const third = await tunedPicks(storage, key, [cls('x'), cls('y')], t.time, { now: t.now, budgetMs: 500 });
+    expect(third.cached).toBe(true);
+    expect(t.calls).toEqual([]);
+  });
+
   it('a stored pick that is no longer a candidate, or malformed entries, are ignored (measured again), never run', () => {
     const classes = [cls('x', 'a', ['a', 'b']), cls('y'), cls('z')];
     const stored = {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAutomation } from '../../src/embed/automation';
-import { checkpointFileList, fetchRemoteFile, type RemoteFile } from '../../src/embed/remote-files';
+import { checkpointFileList, fetchRemoteFile, uploadBytes, type RemoteFile } from '../../src/embed/remote-files';
 import type { LabControl } from '../../src/embed/types';
 import { DEFAULT_CONFIG } from '../../src/lab/config';
 import { USER_FILE_LIMITS } from '../../src/lab/files';
@@ -194,6 +194,32 @@ describe(`file routes (seed ${seed})`, () => {
     expect((await raw(s2.url, { headers: { host: new URL(origin).host } })).status).toBe(405);
     routes.remove(s2.url);
     await expect(s2.bytes).rejects.toThrow(/closed before the file arrived/);
+  });
+
+  it('an upload in parts (as the page sends one over 32 MiB) is assembled in order; a part out of order or disagreeing on the size fails the slot', async () => {
+    const n = 5 * 1000 + (seed % 997);
+    const bytes = randomBytes(n, 6);
+    const slot = routes.receive('mask.state', n);
+    // parts of 1000 bytes: several PUTs, the last one short
+    await uploadBytes(slot.url, bytes, 'mask.state', 1000);
+    expect(sha256(await slot.bytes)).toBe(sha256(bytes));
+    expect((await fetch(slot.url, { method: 'PUT', body: new Uint8Array(1) })).status).toBe(404);
+
+    const part = (url: string, offset: number, total: number, body: Uint8Array) =>
+      fetch(url, { method: 'PUT', body: body as Uint8Array<ArrayBuffer>, headers: { 'X-Lab-Part': `${offset}/${total}` } });
+    const skip = routes.receive('mask.state', 100);
+    expect((await part(skip.url, 0, 20, new Uint8Array(10))).status).toBe(204);
+    expect((await part(skip.url, 15, 20, new Uint8Array(5))).status).toBe(400);
+    await expect(skip.bytes).rejects.toThrow(/the part at byte 15 came when byte 10 was expected/);
+
+    const resize = routes.receive('mask.state', 100);
+    expect((await part(resize.url, 0, 20, new Uint8Array(10))).status).toBe(204);
+    expect((await part(resize.url, 10, 30, new Uint8Array(10))).status).toBe(400);
+    await expect(resize.bytes).rejects.toThrow(/this part says the file is 30 bytes, the first said 20/);
+
+    const big = routes.receive('mask.state', 100);
+    expect((await part(big.url, 0, 101, new Uint8Array(10))).status).toBe(413);
+    await expect(big.bytes).rejects.toThrow(/mask\.state is 101 bytes, more than the 100 allowed/);
   });
 
   it('refuses an upload over its limit, without a Content-Length, or from another origin', async () => {

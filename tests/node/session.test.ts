@@ -31,10 +31,28 @@ describe('LabRunner over a LabSession (CPU engine, micro models)', () => {
     await r.load(base);
     const s = x.s;
     expect(r.state).toBe('ready');
-    expect(s.table.map((r) => r.key)).toEqual(['dense', 'magnitude', 'wanda', 'sparsegpt', 'sparsegpt+update']);
-    for (const r of s.table) expect(Number.isFinite(r.metrics.en!.ppl) && Number.isFinite(r.metrics.code!.ppl)).toBe(true);
+    // learning comes first: the dense and one-shot rows are computed between steps (or before the final row)
+    const baselineKeys = ['dense', 'magnitude', 'wanda', 'sparsegpt', 'sparsegpt+update'];
+    expect(s.table).toEqual([]);
+    expect(s.baselinesPending).toBe(5);
+    const firstTable = events.find((e) => e.type === 'table');
+    expect(firstTable && firstTable.type === 'table' && firstTable.pending).toEqual(baselineKeys);
     await r.runToEnd();
     expect(r.state).toBe('done');
+    expect(s.table.map((r) => r.key)).toEqual([...baselineKeys, 'maskllm']);
+    for (const r of s.table) expect(Number.isFinite(r.metrics.en!.ppl) && Number.isFinite(r.metrics.code!.ppl)).toBe(true);
+    // every table event lists its rows in order, and the pending ones are exactly those not yet there
+    for (const e of events) {
+      if (e.type !== 'table') continue;
+      const keys = e.rows.map((x) => x.key);
+      expect(keys).toEqual(baselineKeys.concat('maskllm').filter((k) => keys.includes(k as never)));
+      expect([...keys.filter((k) => k !== 'maskllm'), ...(e.pending ?? [])].sort()).toEqual([...baselineKeys].sort());
+    }
+    // the same rows as a session that computes them before learning (one-shot method: all at load)
+    const y = session();
+    await y.r.load({ ...base, method: 'magnitude' });
+    expect(y.s.table.map((r) => r.key)).toEqual(baselineKeys);
+    expect(y.s.table).toEqual(s.table.slice(0, 5));
     expect(s.metrics.map((m) => m.step)).toEqual([0, 1, 2, 3]);
     expect(s.evaluations.map((e) => e.step)).toEqual([2, 4]);
     expect(s.evaluations[0].flips).toBeNull();

@@ -5,9 +5,11 @@
 //     one warm-up, GPU time from timestamp queries (GpuEngine.startProfiling) when the adapter has
 //     them, plus wall time over a chain of dispatches with one sync; and the share of the adapter's
 //     f32 peak where the adapter names a card whose datasheet peak we know;
-//  2. one GPT-2-small (random weights, GPT-2's shapes) MaskLLM 2:4 learning step at batch 8 × 128,
+//  2. attention: the row kernels vs attention in one pass ('fused'), forward and forward + backward,
+//     at GPT-2 small's batch 8 × T 128 and batch 1 × T 1024 (tools/bench/attention.ts);
+//  3. one GPT-2-small (random weights, GPT-2's shapes) MaskLLM 2:4 learning step at batch 8 × 128,
 //     median over ≥ 5 steps after 2 warm-up steps, and a dense forward at the same batch;
-//  3. writes bench/device.json (--out) and prints a table.
+//  4. writes bench/device.json (--out) and prints the tables.
 // Refuses to write results on a CPU adapter (SwiftShader) unless --allow-cpu. --quick: small
 // shapes and a 1-layer, narrow GPT for checking the script itself on SwiftShader. A hard time
 // limit (--time-limit, seconds, default 450) skips what is left and writes what was measured.
@@ -25,6 +27,7 @@ import { PRESETS } from '../../src/sparsity/schedule';
 import { GPT2_SMALL } from '../../tests/helpers/hub-configs';
 import { helpText, parseArgs, runMain, type OptionSpec } from '../lib/args';
 import { nodeGpuEngine } from '../lib/node-gpu';
+import { attentionShapes, attentionTable, benchAttention, type AttentionBenchRow } from './attention';
 import { shapeName, type BenchShape } from './shapes';
 import { median } from './timing';
 
@@ -34,8 +37,9 @@ const SPECS: OptionSpec[] = [
   { name: 'out', type: 'string', help: 'results file', default: 'bench/device.json' },
   { name: 'reps', type: 'int', help: 'timed runs per measurement (at least 5)', default: 7 },
   { name: 'time-limit', type: 'number', help: 'seconds; what is left after it is skipped', default: 450 },
-  { name: 'skip-matmul', type: 'flag', help: 'only the GPT-2 step' },
-  { name: 'skip-step', type: 'flag', help: 'only the matmuls' },
+  { name: 'skip-matmul', type: 'flag', help: 'no matmuls' },
+  { name: 'skip-step', type: 'flag', help: 'no GPT-2 step' },
+  { name: 'skip-attention', type: 'flag', help: 'no attention kernels' },
   { name: 'help', type: 'flag', help: 'this text' },
 ];
 
@@ -323,6 +327,7 @@ async function main(): Promise<void> {
       timeLimitS: limitS,
     },
     matmul: [] as ShapeResult[],
+    attention: [] as AttentionBenchRow[],
     step: null as StepResult | null,
     complete: false,
     elapsedS: 0,
@@ -349,6 +354,14 @@ async function main(): Promise<void> {
       write();
     }
   }
+  if (!opts['skip-attention']) {
+    if (dl.passed) log('attention skipped: time limit');
+    else {
+      log('\nattention, row kernels vs fused (median ms per pass):');
+      results.attention = await benchAttention(e, attentionShapes(quick), reps, log);
+      write();
+    }
+  }
   if (!opts['skip-step']) {
     if (dl.passed) log('GPT-2 step skipped: time limit');
     else {
@@ -362,6 +375,7 @@ async function main(): Promise<void> {
   const errors = e.takeErrors();
   if (errors.length) log(`WebGPU errors: ${errors.slice(0, 5).join(' | ')}`);
   printTable(results.matmul, results.step, peak?.tflops ?? null, log);
+  if (results.attention.length) log(['', ...attentionTable(results.attention)].join('\n'));
   log(`\nwrote ${outPath} (${dl.elapsedS.toFixed(0)} s)`);
 }
 

@@ -1,9 +1,11 @@
 // `npm run bench`: serve tools/bench/index.html with Vite, drive it in one headless Chromium page
 // (Debian chromium via playwright-core), run the PyTorch CPU comparison, and write
 // bench/results.json + docs/PERFORMANCE.md. `--only` runs one ad-hoc measurement on the Node engine
-// instead and writes nothing (node-matmul.ts, step-profile.ts). `--gpt2-small` runs GPT-2 small through
-// the lab on the Node engine (gpt2-small.ts) → bench/gpt2-small.json and the report's section on it,
-// re-rendered from bench/results.json. --help lists the options.
+// instead and writes nothing (node-matmul.ts, step-profile.ts), except `--only wasm` (wasm.ts: the
+// WebAssembly engine against tfjs-wasm and the other engines), which writes bench/wasm.json.
+// `--gpt2-small` runs GPT-2 small through the lab on the Node engine (gpt2-small.ts) →
+// bench/gpt2-small.json and the report's section on it, re-rendered from bench/results.json. --help
+// lists the options.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -26,8 +28,8 @@ const SPECS: OptionSpec[] = [
   {
     name: 'only',
     type: 'string',
-    choices: ['matmul', 'variants', 'step-profile'],
-    help: 'one Node-engine measurement, printed: matmul (the chosen variant per shape, GFLOP/s), variants (every matmul variant per shape), step-profile (per-kernel times of one dense training step)',
+    choices: ['matmul', 'variants', 'step-profile', 'attention', 'wasm'],
+    help: 'one Node-engine measurement, printed: matmul (the chosen variant per shape, GFLOP/s), variants (every matmul variant per shape), step-profile (per-kernel times of one dense training step), attention (row kernels vs fused, GPT-2-small shapes, forward and forward+backward), wasm (the WebAssembly engine: matmul GFLOP/s with SIMD and relaxed SIMD vs tfjs-wasm on one thread, and a tiny-gpt mask-learning step vs the CPU and Node WebGPU engines; writes bench/wasm.json unless --quick)',
   },
   { name: 'model', type: 'string', choices: ['tiny-gpt', 'tiny-vit'], help: '--only step-profile: the model', default: 'tiny-gpt' },
   { name: 'batch', type: 'int', help: '--only step-profile: sequences or images per step', default: 16 },
@@ -162,6 +164,32 @@ async function rerenderReport(g: Gpt2SmallResults | null): Promise<void> {
   console.log('wrote docs/PERFORMANCE.md');
 }
 
+/** `--only wasm` (wasm.ts): printed, and written to bench/wasm.json unless --quick. */
+async function wasmBench(quick: boolean, reps: number | undefined): Promise<void> {
+  const w = await import('./wasm');
+  w.enableRelaxedSimd(); // before any WebAssembly is compiled
+  const { WasmEngine } = await import('../../src/backend/wasm');
+  const { CpuEngine } = await import('../../src/backend/cpu');
+  const { nodeGpuEngine } = await import('../lib/node-gpu');
+  const { matmulShapes } = await import('./node-matmul');
+  const gpu = await nodeGpuEngine().catch(() => null);
+  const gpuName = gpu ? gpu.info.adapterInfo.description || gpu.info.adapterInfo.vendor || 'unknown adapter' : '';
+  const log = (line: string) => console.log(line);
+  const before = machineLoad();
+  log(`[bench] wasm: ${quick ? 'quick' : 'lab shapes'}, Node ${process.version}, 1-min load ${before.loadavg1}`);
+  const r = await w.benchWasm(
+    { wasm: (variant) => WasmEngine.create({ variant }), cpu: () => new CpuEngine(), gpu, gpuName },
+    matmulShapes(quick),
+    reps ?? (quick ? 3 : 7),
+    quick ? 1 : 3,
+    log,
+  );
+  if (quick) return;
+  const file = join(root, 'bench/wasm.json');
+  writeFileSync(file, JSON.stringify({ ...r, machine: { before, after: machineLoad() } }, null, 1) + '\n');
+  log(`wrote ${file}`);
+}
+
 /** One ad-hoc measurement on the Node engine (`--only`), printed. */
 async function nodeBench(only: string, quick: boolean, reps: number | undefined, model: 'tiny-gpt' | 'tiny-vit', batch: number): Promise<void> {
   const { nodeGpuEngine } = await import('../lib/node-gpu');
@@ -171,6 +199,10 @@ async function nodeBench(only: string, quick: boolean, reps: number | undefined,
   if (only === 'step-profile') {
     const { profileStep } = await import('./step-profile');
     await profileStep(e, model, batch, log);
+  } else if (only === 'attention') {
+    const a = await import('./attention');
+    const rows = await a.benchAttention(e, a.attentionShapes(quick), reps ?? 5, log);
+    log(['', ...a.attentionTable(rows)].join('\n'));
   } else {
     const m = await import('./node-matmul');
     if (only === 'matmul') await m.benchMatmulNode(e, m.matmulShapes(quick), reps ?? 5, log);
@@ -185,7 +217,7 @@ async function main(): Promise<void> {
   if (opts.help) {
     console.log(
       helpText(
-        'usage: npm run bench [-- --quick] [--reps N] [--out DIR] | --only matmul|variants|step-profile [--quick] | --gpt2-small [--contexts 256,1024] [--memory-budget GiB] [--out DIR]',
+        'usage: npm run bench [-- --quick] [--reps N] [--out DIR] | --only matmul|variants|step-profile|attention|wasm [--quick] | --gpt2-small [--contexts 256,1024] [--memory-budget GiB] [--out DIR]',
         SPECS,
       ),
     );
@@ -216,6 +248,7 @@ async function main(): Promise<void> {
   if (opts.layers !== undefined) throw new UsageError('--layers needs --gpt2-small');
   if (only) {
     if (opts.out !== undefined) throw new UsageError("--out writes the page bench's results; --only prints and writes nothing");
+    if (only === 'wasm') return wasmBench(!!opts.quick, reps);
     return nodeBench(only, !!opts.quick, reps, opts.model as 'tiny-gpt' | 'tiny-vit', opts.batch as number);
   }
   return pageBench(!!opts.quick, reps ?? 5, opts.out as string | undefined);

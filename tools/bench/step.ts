@@ -15,7 +15,7 @@ import { GPT_BATCH, VIT_BATCH } from './shapes';
 import { median } from './timing';
 
 /** Deterministic synthetic batches: timing does not depend on the data, only on the shapes. */
-function input(which: 'tiny-gpt' | 'tiny-vit', step: number): ModelInput {
+export function input(which: 'tiny-gpt' | 'tiny-vit', step: number): ModelInput {
   let x = 0x9e3779b9 ^ (step + 1);
   const next = () => {
     x ^= x << 13;

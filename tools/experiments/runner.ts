@@ -12,6 +12,7 @@ import type { StepMetrics } from '../../src/sparsity/learner';
 import { writeRunRecord } from '../lib/run-record-fs';
 import { reuseCheck, runIdentity } from './run-dir';
 import type { FileSizes, RunDef } from './types';
+import { fileTuneStorage } from '../lib/tune-cache';
 
 export interface RunnerEnv {
   engine: Engine;
@@ -71,7 +72,7 @@ export async function ensureRun(def: RunDef, env: RunnerEnv): Promise<'reused' |
   let model: ModelSummary | null = null;
   let lastError = '';
   const t0 = performance.now();
-  const runner = new LabRunner({ engine: fixedEngine(env.engine), assets: env.assets });
+  const runner = new LabRunner({ engine: fixedEngine(env.engine), assets: env.assets, tuneStorage: fileTuneStorage() });
   runner.subscribe((e) => {
     if (e.type === 'model') model = e.summary;
     if (e.type === 'metrics') metrics.push(...e.rows);

@@ -10,8 +10,13 @@
 // - serve(path): GET/HEAD of one file on disk under an unguessable URL, streamed from disk
 //   (createReadStream, never read whole into Node's memory), with Content-Length, no caching;
 //   the file must still have the size it had when registered;
-// - receive(name, maxBytes): an upload slot, one PUT of at most maxBytes with a Content-Length,
-//   whose bytes resolve the slot's promise;
+// - receive(name, maxBytes): an upload slot for a file of at most maxBytes, whose bytes resolve the
+//   slot's promise: one PUT with a Content-Length, or consecutive PUTs of parts, each with a
+//   Content-Length and `X-Lab-Part: <offset>/<total>` (UPLOAD_PART_HEADER), in order. Parts exist
+//   because Chromium hands every request body to the DevTools client (Playwright) inside one
+//   Network event, as one base64 string: a body over ~384 MB (a GPT-2-small learning state is
+//   1.5 GB) exceeds V8's longest string and kills the driver. The page sends 32 MiB parts
+//   (src/embed/remote-files.ts uploadBytes);
 // anything else under the prefix is 404. Requests must come from the page's origin: a Host other
 // than the server's (DNS rebinding), an Origin header of another origin, or a Sec-Fetch-Site other
 // than same-origin/none (another site's page, even a no-cors GET) get 403. No
@@ -48,9 +53,21 @@ export interface ServeOptions {
   onProgress?: (sent: number, size: number) => void;
 }
 
+/** `<offset>/<total>` of one part of an upload (see the file comment). */
+export const UPLOAD_PART_HEADER = 'x-lab-part';
+
 type Route =
   | { kind: 'file'; file: ServedFile; onProgress?: ServeOptions['onProgress'] }
-  | { kind: 'upload'; slot: UploadSlot; busy: boolean; resolve: (b: Uint8Array) => void; reject: (e: Error) => void };
+  | {
+      kind: 'upload';
+      slot: UploadSlot;
+      busy: boolean;
+      /** the file being assembled from parts (allocated by the first part) and the bytes received */
+      file: Buffer | null;
+      got: number;
+      resolve: (b: Uint8Array) => void;
+      reject: (e: Error) => void;
+    };
 
 type Next = (err?: unknown) => void;
 
@@ -95,7 +112,7 @@ export class FileRoutes {
     // a slot nobody awaits (the page failed before uploading) must not become an unhandled rejection
     bytes.catch(() => {});
     const slot: UploadSlot = { name, url: this.origin + p, maxBytes, bytes };
-    this.routes.set(p, { kind: 'upload', slot, busy: false, resolve, reject });
+    this.routes.set(p, { kind: 'upload', slot, busy: false, file: null, got: 0, resolve, reject });
     return slot;
   }
 
@@ -188,10 +205,20 @@ export class FileRoutes {
       reply(res, status, message, { Connection: 'close' });
     };
     if (!Number.isSafeInteger(length)) return fail(411, 'a Content-Length is required');
-    if (length > slot.maxBytes) return fail(413, `${slot.name} is ${length} bytes, more than the ${slot.maxBytes} allowed`);
+    // a part: offset/total; a whole file: 0/length
+    const part = req.headers[UPLOAD_PART_HEADER];
+    const m = typeof part === 'string' ? /^(\d+)\/(\d+)$/.exec(part) : null;
+    if (part !== undefined && !m) return fail(400, `${UPLOAD_PART_HEADER} must be <offset>/<total>, got ${JSON.stringify(part)}`);
+    const offset = m ? Number(m[1]) : 0;
+    const total = m ? Number(m[2]) : length;
+    if (!Number.isSafeInteger(total) || total > slot.maxBytes) return fail(413, `${slot.name} is ${total} bytes, more than the ${slot.maxBytes} allowed`);
+    if (r.file && total !== r.file.length) return fail(400, `this part says the file is ${total} bytes, the first said ${r.file.length}`);
+    if (offset !== r.got) return fail(400, `the part at byte ${offset} came when byte ${r.got} was expected (parts go in order)`);
+    if (offset + length > total) return fail(400, `the part at byte ${offset} has ${length} bytes, past the file's ${total}`);
+    if (m && length === 0 && total > 0) return fail(400, 'an empty part');
     r.busy = true;
-    const buf = Buffer.allocUnsafe(length);
-    let got = 0;
+    const buf = (r.file ??= Buffer.allocUnsafe(total));
+    const end = offset + length;
     let done = false;
     const finish = (f: () => void) => {
       if (done) return;
@@ -202,21 +229,24 @@ export class FileRoutes {
     this.active.add(req);
     req.on('data', (chunk: Buffer) => {
       if (done) return;
-      if (got + chunk.length > length) return finish(() => fail(400, `more bytes than the Content-Length ${length}`));
-      chunk.copy(buf, got);
-      got += chunk.length;
+      if (r.got + chunk.length > end) return finish(() => fail(400, `more bytes than the Content-Length ${length}`));
+      chunk.copy(buf, r.got);
+      r.got += chunk.length;
     });
     req.on('end', () =>
       finish(() => {
-        if (got !== length) return fail(400, `received ${got} of ${length} bytes`);
-        this.routes.delete(path);
-        r.resolve(new Uint8Array(buf.buffer, buf.byteOffset, length));
+        if (r.got !== end) return fail(400, `received ${r.got - offset} of ${length} bytes`);
+        r.busy = false;
+        if (r.got === total) {
+          this.routes.delete(path);
+          r.resolve(new Uint8Array(buf.buffer, buf.byteOffset, total));
+        }
         res.writeHead(204, { 'Cache-Control': 'no-store' });
         res.end();
       }),
     );
     req.on('error', (e) => finish(() => fail(400, e.message)));
-    req.on('close', () => finish(() => fail(400, `the connection closed after ${got} of ${length} bytes`)));
+    req.on('close', () => finish(() => fail(400, `the connection closed after ${r.got - offset} of ${length} bytes`)));
   }
 }
 

@@ -4,10 +4,11 @@ import type { Tensor } from '../tensor';
 
 export type { AttentionOpts } from '../../ops/attention';
 
-/** Multi-head self-attention on packed qkv [B, T, 3C] → [B, T, C]; probs are saved on the tape. */
+/** Multi-head self-attention on packed qkv [B, T, 3C] → [B, T, C]; probs (or the lse) are saved on the tape. */
 export function attention(tape: Tape, qkv: Tensor, opts: ops.AttentionOpts): Tensor {
   const e = tape.engine;
   const { out, probs } = ops.attention(e, qkv.raw, opts);
   tape.own(probs);
-  return tape.record('attention', out, [qkv], (g) => [ops.attentionBackward(e, g, qkv.raw, probs, opts)]);
+  // out: the 'fused' variant's backward reads the output (probs is then the lse [B, H, T])
+  return tape.record('attention', out, [qkv], (g) => [ops.attentionBackward(e, g, qkv.raw, probs, opts, out)]);
 }

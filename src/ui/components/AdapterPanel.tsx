@@ -1,4 +1,5 @@
 // What the engine runs on: the WebGPU adapter (from describeAdapter / DeviceInfo) or the CPU engine.
+import { describeKernelTuning } from '../../lab/kernel-picks';
 import { useLab } from '../../state/store';
 
 const LIMIT_LABELS: [key: string, label: string, bytes: boolean][] = [
@@ -27,6 +28,7 @@ export function AdapterPanel() {
   const busy = useLab((s) => s.selfTest.status === 'running');
   const simulateLoss = useLab((s) => s.simulateDeviceLoss);
   const a = init?.adapter;
+  const tuning = useLab((s) => s.kernelTuning);
 
   return (
     <section className="panel" aria-labelledby="adapter-title" data-testid="adapter-panel">
@@ -79,6 +81,38 @@ export function AdapterPanel() {
               );
             })}
           </dl>
+          <h3>Kernel picks</h3>
+          <p className="small" data-testid="kernel-picks" data-status={tuning?.status ?? ''}>
+            {tuning ? describeKernelTuning(tuning) : 'Chosen when a model is loaded (the kernels setting: tuned on this GPU, or built-in).'}
+          </p>
+          {tuning && tuning.picks.length > 0 && (
+            <div className="table-scroll" data-scroll-container tabIndex={0} role="region" aria-label="Kernel picks per matmul shape">
+              <table className="small">
+                <thead>
+                  <tr>
+                    <th scope="col">Matmul shape</th>
+                    <th scope="col">Pick</th>
+                    <th scope="col">Built-in</th>
+                    <th scope="col" className="num">
+                      ms (pick / built-in)
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {tuning.picks.map((p) => (
+                    <tr key={p.key}>
+                      <th scope="row" className="mono">
+                        {p.key}
+                      </th>
+                      <td>{p.variant}</td>
+                      <td>{p.builtIn}</td>
+                      <td className="num">{[p.ms[p.variant], p.ms[p.builtIn]].map((t) => (typeof t === 'number' ? t.toFixed(3) : '—')).join(' / ')}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
           <p>
             <button type="button" onClick={() => void simulateLoss()} disabled={busy || !!lost} aria-describedby="simulate-loss-help">
               Simulate device loss

@@ -1,6 +1,8 @@
 // Every experiment control from FIELDS, each labelled and with its one-line help; presets; the
-// prior mask file. Values are checked with checkField as they are typed; an invalid value shows its
-// message and is not applied. Controls named in hide= are not rendered (their values stay; see
+// prior mask file — all under an "Advanced" disclosure, collapsed at first (the model, the method and
+// Run are in the bar at the top of the page, LabBar.tsx); problems and URL warnings stay outside it.
+// Values are checked with checkField as they are typed; an invalid value shows its message and is
+// not applied. Controls named in hide= are not rendered (their values stay; see
 // ../visibility.ts); App leaves the panel out when nothing in it is shown.
 import { memo, useState } from 'react';
 import { checkField, crossCheck, FIELDS, type ExperimentConfig, type FieldSpec, type PresetName } from '../../lab/config';
@@ -113,6 +115,8 @@ export function ConfigPanel() {
   const setPriorFile = useLab((s) => s.setPriorFile);
   const shown = useShown();
   const [priorNote, setPriorNote] = useState<string | null>(null);
+  // open from the start when the URL asks for a prior file: only the user can pick it, in here
+  const [advanced, setAdvanced] = useState(draft.prior === 'file');
   const byKey = new Map(FIELDS.map((f) => [f.key, f]));
   const problems = crossCheck(draft);
   const dirty = loaded !== null && needsLoad(loaded, draft);
@@ -141,24 +145,8 @@ export function ConfigPanel() {
   );
 
   return (
-    <section className="panel" aria-labelledby="config-title" data-testid="config-panel">
+    <section className="panel panel-full" aria-labelledby="config-title" data-testid="config-panel">
       <h2 id="config-title">Experiment</h2>
-      {shown.field('preset') && (
-        <div className="presets" role="group" aria-label="Presets" data-testid="presets">
-          {(Object.keys(PRESET_LABELS) as PresetName[]).map((p) => (
-            <button
-              key={p}
-              type="button"
-              className={draft.preset === p ? 'secondary active' : 'secondary'}
-              aria-pressed={draft.preset === p}
-              disabled={disabled}
-              onClick={() => applyPreset(p)}
-            >
-              {PRESET_LABELS[p]}
-            </button>
-          ))}
-        </div>
-      )}
       {problems.length > 0 && (
         <ul className="error-text small" role="alert">
           {problems.map((p) => (
@@ -178,21 +166,42 @@ export function ConfigPanel() {
           Changed since the model was loaded: the run uses the new values after Load (or Run before the first step).
         </p>
       )}
-      {groups.map((g) => (
-        <fieldset key={g.title} className="field-group" disabled={disabled}>
-          <legend>{g.title}</legend>
-          {g.keys.map((k) => (
-            <FieldControl key={k} spec={byKey.get(k)!} value={draft[k]} disabled={disabled} />
-          ))}
-          {g.title === 'Method' && priorFile}
-        </fieldset>
-      ))}
-      {!groups.some((g) => g.title === 'Method') && priorFile && (
-        <fieldset className="field-group" disabled={disabled}>
-          <legend>Prior</legend>
-          {priorFile}
-        </fieldset>
-      )}
+      {/* Collapsed at first: the model, the method and Run are in the bar at the top. Closed <details>
+          content is not rendered, so a test (or a reader) opens it before using a field. */}
+      <details className="advanced" data-testid="advanced" open={advanced} onToggle={(e) => setAdvanced(e.currentTarget.open)}>
+        <summary data-testid="advanced-toggle">Advanced: every setting, with what it does</summary>
+        {shown.field('preset') && (
+          <div className="presets" role="group" aria-label="Presets" data-testid="presets">
+            {(Object.keys(PRESET_LABELS) as PresetName[]).map((p) => (
+              <button
+                key={p}
+                type="button"
+                className={draft.preset === p ? 'secondary active' : 'secondary'}
+                aria-pressed={draft.preset === p}
+                disabled={disabled}
+                onClick={() => applyPreset(p)}
+              >
+                {PRESET_LABELS[p]}
+              </button>
+            ))}
+          </div>
+        )}
+        {groups.map((g) => (
+          <fieldset key={g.title} className="field-group" disabled={disabled}>
+            <legend>{g.title}</legend>
+            {g.keys.map((k) => (
+              <FieldControl key={k} spec={byKey.get(k)!} value={draft[k]} disabled={disabled} />
+            ))}
+            {g.title === 'Method' && priorFile}
+          </fieldset>
+        ))}
+        {!groups.some((g) => g.title === 'Method') && priorFile && (
+          <fieldset className="field-group" disabled={disabled}>
+            <legend>Prior</legend>
+            {priorFile}
+          </fieldset>
+        )}
+      </details>
     </section>
   );
 }

@@ -3,7 +3,7 @@
 // soft mask it puts on each weight; sliders for κ and τ and a resample button show what the sampler
 // does to this group even without learning. The history charts each candidate's probability over
 // the steps seen (flips of the learned choice marked). Click a cell in the mask view to pick a group.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { GroupData } from '../../sparsity/group-view';
 import { groupNoise, sampleGroup } from '../../sparsity/group-view';
 import { nmPattern, type Pattern } from '../../sparsity/patterns';
@@ -42,7 +42,8 @@ export function GroupView() {
   const [history, setHistory] = useState<HistoryPoint[]>([]);
   const last = useRef(0);
   const available = !!model && !!loaded && state !== 'loading' && state !== 'idle';
-  const p: Pattern | null = loaded ? nmPattern(loaded.n, loaded.m) : null;
+  // memoized: a new object per render would recompute the sample below on every step (the store's step changes it)
+  const p: Pattern | null = useMemo(() => (loaded ? nmPattern(loaded.n, loaded.m) : null), [loaded]);
   const key = `${selected.site}:${selected.group}`;
 
   // a new group or a new model: its own history, the run's κ and τ again
@@ -81,8 +82,36 @@ export function GroupView() {
   const k = kappa ?? data?.kappa ?? 1;
   const t = tau ?? data?.tau ?? 1;
   const C = p?.candidates.length ?? 0;
-  const logits = data?.logits ?? (C ? new Array<number>(C).fill(0) : null);
+  const logits = useMemo(() => data?.logits ?? (C ? new Array<number>(C).fill(0) : null), [data, C]);
   const sample = useMemo(() => (p && logits ? sampleGroup(logits, p, k, t, groupNoise(p, draw)) : null), [p, logits, k, t, draw]);
+  const resample = useCallback(() => setDraw((d) => d + 1), []);
+  const runValues = useCallback(() => {
+    setKappa(null);
+    setTau(null);
+  }, []);
+
+  // The body is rendered only when what it shows changes. This component re-renders on every
+  // learning step (it watches the step to refetch at most once a second); re-rendering the table,
+  // the sliders and the history every step cost tens of ms of main-thread work per step.
+  const body = useMemo(
+    () =>
+      available && data && p && sample ? (
+        <GroupBody
+          data={data}
+          p={p}
+          sample={sample}
+          history={history}
+          k={k}
+          t={t}
+          custom={kappa !== null || tau !== null}
+          onKappa={setKappa}
+          onTau={setTau}
+          onResample={resample}
+          onRunValues={runValues}
+        />
+      ) : null,
+    [available, data, p, sample, history, k, t, kappa, tau, resample, runValues],
+  );
 
   return (
     <section className="panel panel-wide" aria-labelledby="group-title" data-testid="group-view">
@@ -91,108 +120,126 @@ export function GroupView() {
       </div>
       {!available && <p className="chart-note">Load a model to see how one group of {loaded?.m ?? 4} weights is masked.</p>}
       {error && <p className="error-text small">{error}</p>}
-      {available && data && p && sample && (
-        <>
-          <p className="small" data-testid="group-where">
-            <span className="mono">{data.site}</span>, output {data.row}, inputs {data.col}–{data.col + p.m - 1} (group {data.group}) at step {data.step}. Click
-            a cell in the mask view to pick another group.
-          </p>
-          <div className="group-weights" aria-label="The group's weights">
-            {data.weights.map((w, i) => (
-              <div key={i} className="group-weight" data-testid="group-weight" data-value={w}>
-                <span className="small">w{i}</span>
-                <span className="mono">{w.toPrecision(4)}</span>
-                <span className="small">× {sample.mask[i].toFixed(2)}</span>
-              </div>
-            ))}
-          </div>
-          <table className="group-table" data-testid="group-candidates">
-            <thead>
-              <tr>
-                <th scope="col">candidate</th>
-                <th scope="col" title="the learnable logit">
-                  π
-                </th>
-                <th scope="col" title="noise-free probability">
-                  softmax(κπ)
-                </th>
-                <th scope="col" title="Gumbel noise of this draw">
-                  noise g
-                </th>
-                <th scope="col" title="the soft sample softmax((κπ + g)/τ)">
-                  sample y
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.candidates.map((cand, c) => (
-                <tr key={c} className={c === sample.hard ? 'group-hard' : undefined} data-testid="group-candidate">
-                  <th scope="row">
-                    <Pattern cand={cand} color={PALETTE[c % PALETTE.length]} />
-                    {c === sample.hard && <span title="the hard sample keeps this one"> ◀ drawn</span>}
-                    {data.logits && c === sample.choice && <span title="argmax π: kept when learning ends"> ★</span>}
-                  </th>
-                  <td className="mono">{data.logits ? fmt(data.logits[c]) : '—'}</td>
-                  <td>
-                    <Bar v={sample.probs[c]} color={PALETTE[c % PALETTE.length]} />
-                  </td>
-                  <td className="mono">{fmt(sample.noise[c])}</td>
-                  <td>
-                    <Bar v={sample.y[c]} color={PALETTE[c % PALETTE.length]} testid="group-y" />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {!data.logits && <p className="small">This run has no learnable logits (a one-shot method): the sampler below shows what equal logits do.</p>}
-          <div className="group-controls">
-            <label>
-              κ = <span className="mono">{fmt(k)}</span>
-              <input
-                type="range"
-                min={0}
-                max={1000}
-                value={Math.round(toSlider(k, KAPPA))}
-                onChange={(e) => setKappa(fromSlider(Number(e.target.value), KAPPA))}
-                aria-label="kappa: logit scale"
-                data-testid="group-kappa"
-              />
-            </label>
-            <label>
-              τ = <span className="mono">{fmt(t)}</span>
-              <input
-                type="range"
-                min={0}
-                max={1000}
-                value={Math.round(toSlider(t, TAU))}
-                onChange={(e) => setTau(fromSlider(Number(e.target.value), TAU))}
-                aria-label="tau: temperature"
-                data-testid="group-tau"
-              />
-            </label>
-            <button type="button" className="secondary" onClick={() => setDraw((d) => d + 1)} data-testid="group-resample">
-              Resample
-            </button>
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => {
-                setKappa(null);
-                setTau(null);
-              }}
-              disabled={kappa === null && tau === null}
-            >
-              The run&apos;s κ and τ
-            </button>
-          </div>
-          <p className="small">
-            κ scales the logits: with a small κ every candidate stays likely and the draws keep changing; with a large κ the largest logit wins every draw and
-            the mask freezes. τ blurs each draw: a large τ averages the candidates (every weight kept by half), a small τ picks one candidate.
-          </p>
-          {history.length > 1 && <History points={history} colors={p.candidates.map((_, c) => PALETTE[c % PALETTE.length])} />}
-        </>
-      )}
+      {body}
     </section>
+  );
+}
+
+interface GroupBodyProps {
+  data: GroupData;
+  p: Pattern;
+  sample: ReturnType<typeof sampleGroup>;
+  history: HistoryPoint[];
+  k: number;
+  t: number;
+  /** κ or τ set by the sliders (not the run's) */
+  custom: boolean;
+  onKappa: (v: number) => void;
+  onTau: (v: number) => void;
+  onResample: () => void;
+  onRunValues: () => void;
+}
+
+/** The group's weights, candidates, sample, sliders and history (GroupView decides when it re-renders). */
+function GroupBody({ data, p, sample, history, k, t, custom, onKappa, onTau, onResample, onRunValues }: GroupBodyProps) {
+  const colors = p.candidates.map((_, c) => PALETTE[c % PALETTE.length]);
+  return (
+    <>
+      <p className="small" data-testid="group-where">
+        <span className="mono">{data.site}</span>, output {data.row}, inputs {data.col}–{data.col + p.m - 1} (group {data.group}) at step {data.step}. Click a
+        cell in the mask view to pick another group.
+      </p>
+      <div className="group-weights" aria-label="The group's weights" data-testid="group-weights">
+        {data.weights.map((w, i) => (
+          <div key={i} className="group-weight" data-testid="group-weight" data-value={w}>
+            <span className="small">w{i}</span>
+            <span className="mono">{w.toPrecision(4)}</span>
+            <span className="small">× {sample.mask[i].toFixed(2)}</span>
+          </div>
+        ))}
+      </div>
+      <table className="group-table" data-testid="group-candidates">
+        <thead>
+          <tr>
+            <th scope="col">candidate</th>
+            <th scope="col" title="the learnable logit">
+              π
+            </th>
+            <th scope="col" title="noise-free probability">
+              softmax(κπ)
+            </th>
+            <th scope="col" title="Gumbel noise of this draw">
+              noise g
+            </th>
+            <th scope="col" title="the soft sample softmax((κπ + g)/τ)">
+              sample y
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.candidates.map((cand, c) => (
+            <tr key={c} className={c === sample.hard ? 'group-hard' : undefined} data-testid="group-candidate">
+              <th scope="row">
+                <Pattern cand={cand} color={PALETTE[c % PALETTE.length]} />
+                {c === sample.hard && <span title="the hard sample keeps this one"> ◀ drawn</span>}
+                {data.logits && c === sample.choice && <span title="argmax π: kept when learning ends"> ★</span>}
+              </th>
+              <td className="mono">{data.logits ? fmt(data.logits[c]) : '—'}</td>
+              <td>
+                <Bar v={sample.probs[c]} color={PALETTE[c % PALETTE.length]} />
+              </td>
+              <td className="mono">{fmt(sample.noise[c])}</td>
+              <td>
+                <Bar v={sample.y[c]} color={PALETTE[c % PALETTE.length]} testid="group-y" />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {!data.logits && <p className="small">This run has no learnable logits (a one-shot method): the sampler below shows what equal logits do.</p>}
+      <div className="group-controls" data-testid="group-controls">
+        <LogSlider symbol="κ" value={k} range={KAPPA} onChange={onKappa} label="kappa: logit scale" testid="group-kappa" />
+        <LogSlider symbol="τ" value={t} range={TAU} onChange={onTau} label="tau: temperature" testid="group-tau" />
+        <button type="button" className="secondary" onClick={onResample} data-testid="group-resample">
+          Resample
+        </button>
+        <button type="button" className="secondary" onClick={onRunValues} disabled={!custom}>
+          The run&apos;s κ and τ
+        </button>
+      </div>
+      <p className="small">
+        κ scales the logits: with a small κ every candidate stays likely and the draws keep changing; with a large κ the largest logit wins every draw and the
+        mask freezes. τ blurs each draw: a large τ averages the candidates (every weight kept by half), a small τ picks one candidate.
+      </p>
+      {history.length > 1 && <History points={history} colors={colors} />}
+    </>
+  );
+}
+
+interface LogSliderProps {
+  symbol: string;
+  value: number;
+  range: { min: number; max: number };
+  onChange: (v: number) => void;
+  label: string;
+  testid: string;
+}
+
+/** A slider over a logarithmic range (κ and τ span orders of magnitude). */
+function LogSlider({ symbol, value, range, onChange, label, testid }: LogSliderProps) {
+  return (
+    <label>
+      {symbol} = <span className="mono">{fmt(value)}</span>
+      <input
+        type="range"
+        min={0}
+        max={1000}
+        value={Math.round(toSlider(value, range))}
+        onChange={(e) => onChange(fromSlider(Number(e.target.value), range))}
+        aria-label={label}
+        data-testid={testid}
+      />
+    </label>
   );
 }
 
@@ -237,7 +284,8 @@ function History({ points, colors }: { points: HistoryPoint[]; colors: string[] 
       <figcaption className="small">
         softmax(κπ) of each candidate over steps {s0}–{points[points.length - 1].step} (stacked); red ticks: the learned choice changed ({flips.length})
       </figcaption>
-      <svg width={W} height={H + 4} role="img" aria-label="Candidate probabilities over the steps" data-testid="group-history">
+      {/* viewBox: narrower than W (max-width: 100%), the chart scales instead of being cut off */}
+      <svg width={W} height={H + 4} viewBox={`0 0 ${W} ${H + 4}`} role="img" aria-label="Candidate probabilities over the steps" data-testid="group-history">
         {areas.slice(0, C).map((pts, c) => (
           <polygon key={c} points={pts} fill={colors[c]} opacity={0.85} />
         ))}

@@ -173,7 +173,7 @@ export function MaskView() {
       <div className="maps" hidden={!(data && available)}>
         <figure>
           <figcaption>Chosen candidate per group</figcaption>
-          <div className="map-scroll">
+          <div className="map-scroll" data-scroll-container>
             <canvas
               ref={choiceRef}
               style={style}
@@ -203,7 +203,7 @@ export function MaskView() {
         </figure>
         <figure>
           <figcaption>Confidence softmax(κπ) of the choice (white = uniform, blue = certain; red = flipped)</figcaption>
-          <div className="map-scroll">
+          <div className="map-scroll" data-scroll-container>
             <canvas
               ref={confRef}
               style={style}

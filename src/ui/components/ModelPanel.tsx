@@ -1,4 +1,5 @@
-// Model choice: a bundled checkpoint, or a Hugging Face GPT-2 / ViT opened from disk — config.json
+// Model choice: a bundled checkpoint (ModelChoice, in the bar at the top of the page), or a Hugging
+// Face GPT-2 / ViT opened from disk (the Model panel) — config.json
 // with model.safetensors, or with model.safetensors.index.json and its shards (file picker or
 // drag-and-drop, several files at once; names and sizes are checked before anything is read, the
 // index before the shards: lab/model-files.ts) — and the summary of what is loaded. hide=model
@@ -10,12 +11,34 @@ import { useLab } from '../../state/store';
 import { formatBytes } from '../format';
 import { useShown } from '../use-shown';
 
+/** The model radios (bundled checkpoints, and the one opened from disk once there is one). */
+export function ModelChoice() {
+  const draft = useLab((s) => s.draft);
+  const custom = useLab((s) => s.custom);
+  const disabled = useLab((s) => !!s.run.busy || s.run.state === 'running');
+  const chooseBundled = useLab((s) => s.chooseBundled);
+  return (
+    <fieldset className="choices bar-choices" disabled={disabled}>
+      <legend>Model</legend>
+      {BUNDLED_MODELS.map((name) => (
+        <label key={name} className="choice">
+          <input type="radio" name="model" value={name} checked={!custom && draft.model === name} onChange={() => chooseBundled(name)} />
+          {name} <span className="small">{name === 'tiny-gpt' ? '(byte-level GPT-2, English + code)' : '(ViT, Fashion-MNIST)'}</span>
+        </label>
+      ))}
+      <label className="choice">
+        <input type="radio" name="model" value="custom" checked={!!custom} readOnly disabled={!custom} />
+        From disk{custom ? `: ${custom.name} (${custom.files}, ${formatBytes(custom.bytes)})` : ' (open the files below)'}
+      </label>
+    </fieldset>
+  );
+}
+
 export function ModelPanel() {
   const draft = useLab((s) => s.draft);
   const custom = useLab((s) => s.custom);
   const model = useLab((s) => s.model);
   const disabled = useLab((s) => !!s.run.busy || s.run.state === 'running');
-  const chooseBundled = useLab((s) => s.chooseBundled);
   const openFiles = useLab((s) => s.openFiles);
   const loadModel = useLab((s) => s.loadModel);
   const [over, setOver] = useState(false);
@@ -42,22 +65,10 @@ export function ModelPanel() {
 
   return (
     <section className="panel" aria-labelledby="model-title" data-testid="model-panel">
-      <h2 id="model-title">Model</h2>
+      <h2 id="model-title">Model files and summary</h2>
       {choose && (
         <>
-          <fieldset className="choices" disabled={disabled}>
-            <legend className="visually-hidden">Bundled model</legend>
-            {BUNDLED_MODELS.map((name) => (
-              <label key={name} className="choice">
-                <input type="radio" name="model" value={name} checked={!custom && draft.model === name} onChange={() => chooseBundled(name)} />
-                {name} <span className="small">{name === 'tiny-gpt' ? '(byte-level GPT-2, English + code)' : '(ViT, Fashion-MNIST)'}</span>
-              </label>
-            ))}
-            <label className="choice">
-              <input type="radio" name="model" value="custom" checked={!!custom} readOnly disabled={!custom} />
-              From disk{custom ? `: ${custom.name} (${custom.files}, ${formatBytes(custom.bytes)})` : ' (open the files below)'}
-            </label>
-          </fieldset>
+          <p className="small">Pick a bundled model in the bar at the top, or open your own here.</p>
           <div
             className={`dropzone${over ? ' dropzone-over' : ''}`}
             onDragOver={(ev) => {
@@ -127,7 +138,7 @@ export function ModelPanel() {
                 <details>
                   <summary>{model.memoryPlan.totals[0]}</summary>
                   <p className="small">{model.memoryPlan.title}</p>
-                  <div className="table-scroll">
+                  <div className="table-scroll" data-scroll-container>
                     <table className="small">
                       <thead>
                         <tr>

@@ -4,6 +4,7 @@
 import { useState } from 'react';
 import type { MaskFormat } from '../../embed/types';
 import type { ResultRow } from '../../lab/session';
+import { BASELINE_LABELS, RESULT_KEYS } from '../../lab/names';
 import { binomial } from '../../sparsity/patterns';
 import { chartElements, live, metricsCsv } from '../../state/live';
 import { useLab } from '../../state/store';
@@ -32,17 +33,19 @@ function metricCells(r: ResultRow, vit: boolean) {
 
 export function ResultsPanel() {
   const table = useLab((s) => s.table);
+  const pending = useLab((s) => s.tablePending);
+  const running = useLab((s) => s.run.state === 'running');
   const model = useLab((s) => s.model);
   const loaded = useLab((s) => s.loaded);
   const shown = useShown();
   const showTable = shown.panel('table');
   if (!model || !loaded) {
     return (
-      <section className="panel" aria-labelledby="results-title" data-testid="results-panel">
+      <section className="panel panel-wide" aria-labelledby="results-title" data-testid="results-panel">
         <h2 id="results-title">Results</h2>
         <p className="chart-note">
           {showTable
-            ? 'The table fills in once a model is loaded: dense, the one-shot baselines, then MaskLLM when the run finishes.'
+            ? 'The table fills in once a model is loaded: for a MaskLLM run, learning starts first and the dense model and the one-shot baselines are computed between its steps; MaskLLM’s row comes when the run finishes.'
             : 'The downloads appear once a model is loaded.'}
         </p>
       </section>
@@ -52,11 +55,12 @@ export function ResultsPanel() {
   const mem = memoryForms(model.maskedWeights, loaded.n, loaded.m);
   const heads = vit ? ['Val accuracy %', 'Test accuracy %'] : ['PPL English', 'Bits/byte English', 'PPL code', 'Bits/byte code'];
   return (
-    <section className="panel" aria-labelledby="results-title" data-testid="results-panel">
+    <section className="panel panel-wide" aria-labelledby="results-title" data-testid="results-panel">
       <h2 id="results-title">Results</h2>
       {showTable && (
         <>
-          <div className="table-scroll">
+          {/* the table scrolls sideways inside the panel when it is wider (narrow screens): never clipped */}
+          <div className="table-scroll" data-scroll-container tabIndex={0} role="region" aria-label="Results table (scrolls sideways when narrow)">
             <table data-testid="results-table">
               <caption className="small">
                 {vit
@@ -81,20 +85,35 @@ export function ResultsPanel() {
                 </tr>
               </thead>
               <tbody>
-                {table.map((r) => (
-                  <tr key={r.key} data-key={r.key}>
-                    <th scope="row">{r.label}</th>
-                    {metricCells(r, vit).map((c, i) => (
-                      <td key={i} className="num">
-                        {c}
+                {RESULT_KEYS.map((key) => {
+                  const r = table.find((x) => x.key === key);
+                  if (!r) {
+                    // learning started first: this row is computed between learning steps (LabSession deferBaselines)
+                    if (key === 'maskllm' || !pending.includes(key)) return null;
+                    return (
+                      <tr key={key} data-key={key} data-pending="">
+                        <th scope="row">{BASELINE_LABELS[key]}</th>
+                        <td colSpan={heads.length + 2} className="small pending-cell">
+                          {pending[0] === key && running ? 'being computed between learning steps…' : 'queued: computed while learning runs'}
+                        </td>
+                      </tr>
+                    );
+                  }
+                  return (
+                    <tr key={r.key} data-key={r.key}>
+                      <th scope="row">{r.label}</th>
+                      {metricCells(r, vit).map((c, i) => (
+                        <td key={i} className="num">
+                          {c}
+                        </td>
+                      ))}
+                      <td className="num">{r.bitsPerWeight === null ? '—' : r.bitsPerWeight.toFixed(3)}</td>
+                      <td className="num">
+                        {r.bitsPerWeight === null ? `${formatBytes(mem.f16)} (f16)` : `${formatBytes(mem.compressed)} (${loaded.n}:${loaded.m})`}
                       </td>
-                    ))}
-                    <td className="num">{r.bitsPerWeight === null ? '—' : r.bitsPerWeight.toFixed(3)}</td>
-                    <td className="num">
-                      {r.bitsPerWeight === null ? `${formatBytes(mem.f16)} (f16)` : `${formatBytes(mem.compressed)} (${loaded.n}:${loaded.m})`}
-                    </td>
-                  </tr>
-                ))}
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>

@@ -1,4 +1,4 @@
-// Run / Pause / Step / Reset, progress (step k of n, steps/s, ETA; loading bytes, baselines), the
+// Run / Pause / Step / Reset, progress (the run part of the bar at the top of the page) (step k of n, steps/s, ETA; loading bytes, baselines), the
 // saved-run offer after a reload and where the run is saved.
 import { useLab } from '../../state/store';
 import { formatBytes, formatDuration } from '../format';
@@ -69,50 +69,55 @@ export function RunPanel() {
   const ld = run.loading;
 
   return (
-    <section className="panel" aria-labelledby="run-title" data-testid="run-panel">
-      <h2 id="run-title">Run</h2>
+    // Not a .panel of its own: it sits in the bar at the top of the page (LabBar.tsx)
+    <section className="run-panel" aria-labelledby="run-title" data-testid="run-panel">
+      <h2 id="run-title" className="visually-hidden">
+        Run
+      </h2>
       {engine === 'cpu' && (
         <p className="note" data-testid="cpu-note">
           Running on the <strong>CPU engine</strong> (no WebGPU): the same experiment, much slower.
         </p>
       )}
-      <div className="buttons run-buttons">
-        <button type="button" onClick={() => void startRun().catch(() => {})} disabled={!canRun} data-testid="btn-run">
-          {run.state === 'paused' ? 'Resume' : 'Run'}
-        </button>
-        <button type="button" onClick={() => void pauseRun().catch(() => {})} disabled={!running} data-testid="btn-pause">
-          Pause
-        </button>
-        <button type="button" onClick={() => void stepRun().catch(() => {})} disabled={!canRun || method !== 'maskllm'} data-testid="btn-step">
-          Step once
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          onClick={() => void resetRun().catch(() => {})}
-          disabled={busy || run.state === 'idle' || run.state === 'loading'}
-          data-testid="btn-reset"
+      <div className="run-row">
+        <div className="buttons run-buttons">
+          <button type="button" onClick={() => void startRun().catch(() => {})} disabled={!canRun} data-testid="btn-run">
+            {run.state === 'paused' ? 'Resume' : 'Run'}
+          </button>
+          <button type="button" onClick={() => void pauseRun().catch(() => {})} disabled={!running} data-testid="btn-pause">
+            Pause
+          </button>
+          <button type="button" onClick={() => void stepRun().catch(() => {})} disabled={!canRun || method !== 'maskllm'} data-testid="btn-step">
+            Step once
+          </button>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => void resetRun().catch(() => {})}
+            disabled={busy || run.state === 'idle' || run.state === 'loading'}
+            data-testid="btn-reset"
+          >
+            Reset
+          </button>
+        </div>
+        <p
+          role="status"
+          aria-live="polite"
+          data-testid="run-status"
+          data-state={run.state}
+          data-step={run.step}
+          data-total={run.total}
+          data-saved-step={run.savedStep ?? ''}
+          data-busy={run.busy ?? ''}
+          data-resume-checked={checked}
         >
-          Reset
-        </button>
+          {run.busy ? `${run.busy}… ` : ''}
+          {stateText(run.state)}
+          {run.total > 0 && run.state !== 'loading' && ` — step ${run.step} of ${run.total}`}
+        </p>
       </div>
-      <p
-        role="status"
-        aria-live="polite"
-        data-testid="run-status"
-        data-state={run.state}
-        data-step={run.step}
-        data-total={run.total}
-        data-saved-step={run.savedStep ?? ''}
-        data-busy={run.busy ?? ''}
-        data-resume-checked={checked}
-      >
-        {run.busy ? `${run.busy}… ` : ''}
-        {stateText(run.state)}
-        {run.total > 0 && run.state !== 'loading' && ` — step ${run.step} of ${run.total}`}
-      </p>
       <progress max={100} value={pct} aria-label="Learning progress" />
-      <dl className="kv">
+      <dl className="kv-inline small">
         <div className="kv-row">
           <dt>Steps/s</dt>
           <dd data-testid="steps-per-second">{run.stepsPerSecond ? run.stepsPerSecond.toFixed(2) : '—'}</dd>

@@ -1,0 +1,123 @@
+// Attention kernels, the row kernels ('row' / 'workgroup', the default by shape) against attention in
+// one pass ('fused'), forward and forward + backward, on GPT-2 small's shapes (12 heads of 64, causal):
+// batch 8 × T 128 and batch 1 × T 1024. Used by `npm run bench -- --only attention` (Node engine,
+// printed) and by `npm run bench:device` (a section of bench/device.json). Time per pass: the GPU time
+// from timestamp queries where the adapter has them, else wall time to `sync()`; median of `reps`
+// after one warm-up (which compiles the pipelines and checks fused against rows).
+import type { GpuEngine } from '../../src/backend/gpu';
+import type { RawTensor } from '../../src/backend/tensor';
+import { attention, attentionBackward, type AttentionOpts } from '../../src/ops/attention';
+import { median } from './timing';
+
+export interface AttentionShape {
+  label: string;
+  batch: number;
+  heads: number;
+  T: number;
+  D: number;
+  causal: boolean;
+}
+
+export type AttentionPass = 'forward' | 'forward+backward';
+type Variant = 'rows' | 'fused';
+
+export interface AttentionBenchRow extends AttentionShape {
+  pass: AttentionPass;
+  rowsMs: number;
+  fusedMs: number;
+  /** rowsMs / fusedMs: above 1, fused is faster */
+  ratio: number;
+  /** the largest |fused − rows| of the pass's outputs (out, or dqkv) */
+  maxAbsDiff: number;
+  timing: 'gpu' | 'wall';
+}
+
+/** GPT-2 small's attention (--quick: 2 heads, shorter T, for checking the script on SwiftShader). */
+export function attentionShapes(quick: boolean): AttentionShape[] {
+  const gpt = (label: string, batch: number, heads: number, T: number): AttentionShape => ({ label, batch, heads, T, D: 64, causal: true });
+  return quick
+    ? [gpt('gpt2-small quick, B 2', 2, 2, 128), gpt('gpt2-small quick, T 256', 1, 2, 256)]
+    : [gpt('gpt2-small B 8 × T 128', 8, 12, 128), gpt('gpt2-small B 1 × T 1024', 1, 12, 1024)];
+}
+
+const rand = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+
+/** One pass; returns what to read and everything to dispose. */
+function runPass(e: GpuEngine, qkv: RawTensor, dout: RawTensor, s: AttentionShape, v: Variant, pass: AttentionPass): { result: RawTensor; made: RawTensor[] } {
+  // 'rows': the default by shape (the per-row kernels up to T 512, the workgroup ones above)
+  const opts: AttentionOpts = { heads: s.heads, causal: s.causal, variant: v === 'fused' ? 'fused' : undefined };
+  const f = attention(e, qkv, opts);
+  if (pass === 'forward') return { result: f.out, made: [f.out, f.probs] };
+  const d = attentionBackward(e, dout, qkv, f.probs, opts, f.out);
+  return { result: d, made: [f.out, f.probs, d] };
+}
+
+async function timeOnce(e: GpuEngine, run: () => RawTensor[]): Promise<{ ms: number; timing: 'gpu' | 'wall' }> {
+  if (e.startProfiling()) {
+    const made = run();
+    const times = await e.stopProfiling();
+    for (const t of made) t.dispose();
+    return { ms: times.reduce((a, k) => a + k.ms, 0), timing: 'gpu' };
+  }
+  const t0 = performance.now();
+  const made = run();
+  await e.sync();
+  const ms = performance.now() - t0;
+  for (const t of made) t.dispose();
+  return { ms, timing: 'wall' };
+}
+
+/** Rows vs fused on each shape, both passes; the variants interleaved so load changes hit both. */
+export async function benchAttention(e: GpuEngine, shapes: AttentionShape[], reps: number, log: (s: string) => void): Promise<AttentionBenchRow[]> {
+  const rows: AttentionBenchRow[] = [];
+  for (const s of shapes) {
+    const C = s.heads * s.D;
+    const qkv = e.upload(rand(s.batch * s.T * 3 * C), [s.batch, s.T, 3 * C]);
+    const dout = e.upload(rand(s.batch * s.T * C), [s.batch, s.T, C]);
+    for (const pass of ['forward', 'forward+backward'] as const) {
+      const outs: ArrayLike<number>[] = [];
+      for (const v of ['rows', 'fused'] as const) {
+        const { result, made } = runPass(e, qkv, dout, s, v, pass);
+        outs.push(await e.read(result));
+        for (const t of made) t.dispose();
+      }
+      let maxAbsDiff = 0;
+      for (let i = 0; i < outs[0].length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(outs[0][i] - outs[1][i]));
+      const ms: Record<Variant, number[]> = { rows: [], fused: [] };
+      let timing: 'gpu' | 'wall' = 'wall';
+      for (let i = 0; i < reps; i++) {
+        for (const v of ['rows', 'fused'] as const) {
+          const r = await timeOnce(e, () => runPass(e, qkv, dout, s, v, pass).made);
+          ms[v].push(r.ms);
+          timing = r.timing;
+        }
+      }
+      const row: AttentionBenchRow = {
+        ...s,
+        pass,
+        rowsMs: median(ms.rows),
+        fusedMs: median(ms.fused),
+        ratio: median(ms.rows) / median(ms.fused),
+        maxAbsDiff,
+        timing,
+      };
+      rows.push(row);
+      log(
+        `${s.label.padEnd(26)} ${pass.padEnd(17)} rows ${row.rowsMs.toFixed(2).padStart(9)} ms  fused ${row.fusedMs.toFixed(2).padStart(9)} ms  ` +
+          `rows/fused ${row.ratio.toFixed(2)}  (max |Δ| ${maxAbsDiff.toExponential(1)}, ${timing} time)`,
+      );
+    }
+    qkv.dispose();
+    dout.dispose();
+  }
+  return rows;
+}
+
+/** The markdown table of benchAttention's rows. */
+export function attentionTable(rows: AttentionBenchRow[]): string[] {
+  const out = ['| shape (B × heads × T × D, causal) | pass | rows ms | fused ms | rows / fused |', '| --- | --- | --- | --- | --- |'];
+  for (const r of rows) {
+    out.push(`| ${r.batch} × ${r.heads} × ${r.T} × ${r.D} | ${r.pass} | ${r.rowsMs.toFixed(2)} | ${r.fusedMs.toFixed(2)} | ${r.ratio.toFixed(2)} |`);
+  }
+  return out;
+}

@@ -1,0 +1,194 @@
+// `npm run bench -- --only wasm`: the WebAssembly engine (src/backend/wasm.ts) on this machine, side by
+// side in one run — matmul GFLOP/s of WasmEngine with SIMD128 and with relaxed SIMD (turned on in this
+// Node at startup: Node 20 has it behind --experimental-wasm-relaxed-simd) against tfjs-wasm (XNNPACK,
+// one thread) on the lab's shapes, and a tiny-gpt mask-learning step on WasmEngine, CpuEngine and the
+// Node WebGPU engine. Medians; the engines take turns within each repetition, so they share the
+// machine's load. Writes bench/wasm.json (not with --quick).
+import v8 from 'node:v8';
+import type { CpuEngine } from '../../src/backend/cpu';
+import type { Engine } from '../../src/backend/engine';
+import type { WasmEngine } from '../../src/backend/wasm';
+import { buildModel } from '../../src/models/checkpoint';
+import { gptInitialWeights } from '../../src/models/gpt';
+import { TINY_GPT } from '../../src/models/presets';
+import { matmul } from '../../src/ops/matmul';
+import { MaskLearner } from '../../src/sparsity/learner';
+import { PRESETS } from '../../src/sparsity/schedule';
+import { shapeName, type BenchShape } from './shapes';
+import { input } from './step';
+import { geomean, median } from './timing';
+
+export interface WasmMatmulRow {
+  shape: string;
+  label: string;
+  /** GFLOP/s (2·M·K·N per product), medians. */
+  simd: number;
+  relaxed: number | null;
+  tfjsWasm: number;
+}
+
+export interface WasmStepRow {
+  engine: string;
+  /** Median ms of one mask-learning step. */
+  ms: number;
+}
+
+export interface WasmBenchResults {
+  date: string;
+  node: string;
+  tfjs: string;
+  reps: number;
+  matmul: WasmMatmulRow[];
+  /** Geometric means over the shapes of ours / tfjs-wasm. */
+  geomeanSimd: number;
+  geomeanRelaxed: number | null;
+  /**
+   * The same over the shapes without transA/transB only: tfjs-wasm 4.22 runs a transposed operand
+   * far slower (~3 GFLOP/s here), which dominates the mean over all shapes.
+   */
+  geomeanSimdUntransposed: number;
+  geomeanRelaxedUntransposed: number | null;
+  step: WasmStepRow[];
+  stepBatch: string;
+}
+
+/** Node 20 validates relaxed SIMD only with this V8 flag; set before any module is compiled, it takes effect. */
+export function enableRelaxedSimd(): void {
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+}
+
+const rand = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+
+/** Products per timed run, so a run lasts a few ms even for the smallest shapes. */
+const innerFor = (s: BenchShape) => Math.max(1, Math.round(3e7 / (2 * s.m * s.k * s.n)));
+
+export async function benchWasmMatmul(
+  engines: { simd: WasmEngine; relaxed: WasmEngine | null },
+  shapes: BenchShape[],
+  reps: number,
+  log: (s: string) => void,
+): Promise<{ rows: WasmMatmulRow[]; tfjs: string }> {
+  const tf = await import('@tensorflow/tfjs');
+  const tfw = await import('@tensorflow/tfjs-backend-wasm');
+  tfw.setThreadsCount(1);
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-wasm did not initialise');
+  const rows: WasmMatmulRow[] = [];
+  for (const s of shapes) {
+    const aS = s.transA ? [s.k, s.m] : [s.m, s.k],
+      bS = s.transB ? [s.n, s.k] : [s.k, s.n];
+    const a = rand(s.m * s.k),
+      b = rand(s.k * s.n);
+    const inner = innerFor(s);
+    const ours = (e: WasmEngine) => {
+      const ta = e.upload(a, aS),
+        tb = e.upload(b, bS);
+      return () => {
+        for (let i = 0; i < inner; i++) matmul(e, ta, tb, { transA: s.transA, transB: s.transB }).dispose();
+      };
+    };
+    const ta = tf.tensor(a, aS),
+      tb = tf.tensor(b, bS);
+    // tfjs-wasm runs its kernels eagerly: the product is computed when matMul returns
+    const theirs = () => {
+      for (let i = 0; i < inner; i++) tf.matMul(ta, tb, s.transA, s.transB).dispose();
+    };
+    const runs: [string, () => void][] = [
+      ['simd', ours(engines.simd)],
+      ['tfjs', theirs],
+    ];
+    if (engines.relaxed) runs.push(['relaxed', ours(engines.relaxed)]);
+    const ms = new Map<string, number[]>(runs.map(([k]) => [k, []]));
+    for (const [, f] of runs) f(); // warm-up
+    for (let r = 0; r < reps; r++)
+      for (const [k, f] of runs) {
+        const t0 = performance.now();
+        f();
+        ms.get(k)!.push((performance.now() - t0) / inner);
+      }
+    ta.dispose();
+    tb.dispose();
+    const gf = (k: string) => (2 * s.m * s.k * s.n) / (median(ms.get(k)!) * 1e6);
+    const row = { shape: shapeName(s), label: s.label, simd: gf('simd'), relaxed: engines.relaxed ? gf('relaxed') : null, tfjsWasm: gf('tfjs') };
+    rows.push(row);
+    log(wasmMatmulLine(row));
+  }
+  return { rows, tfjs: tf.version.tfjs };
+}
+
+const f2 = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+
+function wasmMatmulLine(r: WasmMatmulRow): string {
+  return `${r.shape.padEnd(24)} ${f2(r.simd).padStart(8)} ${f2(r.relaxed).padStart(8)} ${f2(r.tfjsWasm).padStart(8)} ${(r.simd / r.tfjsWasm).toFixed(2).padStart(6)}×  ${r.label}`;
+}
+
+export const WASM_MATMUL_HEADER = `${'shape'.padEnd(24)} ${'simd'.padStart(8)} ${'relaxed'.padStart(8)} ${'tfjs-wasm'.padStart(8)} ${'ratio'.padStart(7)}  (GFLOP/s, medians; ratio = simd / tfjs-wasm)`;
+
+/** One tiny-gpt mask-learning step (batch 8 × 128) per engine, the engines taking turns; median ms. */
+export async function benchWasmStep(engines: [string, Engine][], reps: number, log: (s: string) => void): Promise<WasmStepRow[]> {
+  const hyper = { ...PRESETS.tunedSmall, steps: 1000, samplesPerStep: 1 };
+  const learners = engines.map(([name, e]) => {
+    const model = buildModel(e, TINY_GPT, gptInitialWeights(TINY_GPT, 1));
+    // no metrics readback inside the measured steps
+    return { name, learner: new MaskLearner(model, { n: 2, m: 4, hyper, seed: 1 }, reps + 8), ms: [] as number[] };
+  });
+  for (const l of learners) await l.learner.learnStep([input('tiny-gpt', 0)]);
+  for (let r = 0; r < reps; r++)
+    for (const l of learners) {
+      const t0 = performance.now();
+      await l.learner.learnStep([input('tiny-gpt', r + 1)]);
+      await l.learner.engine.sync();
+      l.ms.push(performance.now() - t0);
+    }
+  const rows = learners.map((l) => ({ engine: l.name, ms: median(l.ms) }));
+  for (const r of rows) log(`${r.engine.padEnd(34)} ${r.ms.toFixed(0).padStart(7)} ms`);
+  for (const l of learners) l.learner.dispose();
+  return rows;
+}
+
+/** The whole `--only wasm` measurement; `gpu` is the Node WebGPU engine, or null when there is none. */
+export async function benchWasm(
+  make: { wasm: (variant: 'simd' | 'relaxed') => Promise<WasmEngine>; cpu: () => CpuEngine; gpu: Engine | null; gpuName: string },
+  shapes: BenchShape[],
+  reps: number,
+  stepReps: number,
+  log: (s: string) => void,
+): Promise<WasmBenchResults> {
+  const simd = await make.wasm('simd');
+  let relaxed: WasmEngine | null = null;
+  try {
+    relaxed = await make.wasm('relaxed');
+  } catch (err) {
+    log(`[bench] relaxed SIMD not measured: ${(err as Error).message}`);
+  }
+  log(WASM_MATMUL_HEADER);
+  const mm = await benchWasmMatmul({ simd, relaxed }, shapes, reps, log);
+  const ratios = (rows: WasmMatmulRow[]) => ({
+    simd: geomean(rows.map((r) => r.simd / r.tfjsWasm)),
+    relaxed: relaxed ? geomean(rows.map((r) => r.relaxed! / r.tfjsWasm)) : null,
+  });
+  const all = ratios(mm.rows);
+  const plain = ratios(mm.rows.filter((_, i) => !shapes[i].transA && !shapes[i].transB));
+  const fmt = (g: { simd: number; relaxed: number | null }) => `simd ${g.simd.toFixed(2)}×, relaxed ${g.relaxed === null ? 'n/a' : g.relaxed.toFixed(2) + '×'}`;
+  log(`geometric mean of ours / tfjs-wasm: ${fmt(all)} over every shape; ${fmt(plain)} over the shapes without a transposed operand`);
+  log('');
+  log(`tiny-gpt mask-learning step, batch 8 × 128 (median of ${stepReps}):`);
+  const stepEngines: [string, Engine][] = [
+    [`WasmEngine (${relaxed ? 'relaxed' : 'simd'})`, relaxed ?? simd],
+    ['CpuEngine (TypeScript)', make.cpu()],
+  ];
+  if (make.gpu) stepEngines.push([`GpuEngine (Node, ${make.gpuName})`, make.gpu]);
+  const step = await benchWasmStep(stepEngines, stepReps, log);
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    tfjs: mm.tfjs,
+    reps,
+    matmul: mm.rows,
+    geomeanSimd: all.simd,
+    geomeanRelaxed: all.relaxed,
+    geomeanSimdUntransposed: plain.simd,
+    geomeanRelaxedUntransposed: plain.relaxed,
+    step,
+    stepBatch: '8 × 128',
+  };
+}
