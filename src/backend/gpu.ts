@@ -312,6 +312,11 @@ export class GpuEngine implements EngineBase {
     return [...seen.values()];
   }
 
+  /** Inside collectKernels(fn, classes): ops report their shape classes. */
+  get isCollecting(): boolean {
+    return this.collectingClasses !== null;
+  }
+
   /** Whether ops should name their shape class: while collecting them, or when picks exist. */
   get wantsShapeClasses(): boolean {
     return this.collectingClasses !== null || this.picks.size > 0;

@@ -276,10 +276,11 @@ function matmulClassKey(g: MatmulGeometry, transA: boolean, transB: boolean, bia
 function matmulVariantFor(e: GpuEngine, g: MatmulGeometry, opts: MatmulOpts): MatmulVariant {
   if (opts.variant) return opts.variant;
   if (!e.wantsShapeClasses) return chooseMatmulVariant(g, opts);
-  const cls = matmulShapeClass(g, opts);
-  e.noteShapeClass(cls);
-  const pick = e.picks.get(cls.key) as MatmulVariant | undefined;
-  return pick && cls.candidates.includes(pick) ? pick : cls.builtIn;
+  // per dispatch on a tuned engine: only the key and a map lookup (the class object only while collecting)
+  if (e.isCollecting) e.noteShapeClass(matmulShapeClass(g, opts));
+  const pick = e.picks.get(matmulClassKey(g, !!opts.transA, !!opts.transB, !!opts.bias, !!opts.bMask)) as MatmulVariant | undefined;
+  // a pick that no longer fits (a stale cache) is ignored
+  return pick && MATMUL_VARIANTS.includes(pick) && variantFits(pick, g, opts) ? pick : chooseMatmulVariant(g, opts);
 }
 
 function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts): RawTensor {
