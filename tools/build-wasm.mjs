@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The kernel families, in wasm/<name>.ts. */
-export const FAMILIES = ['matmul', 'attention'];
+export const FAMILIES = ['matmul', 'attention', 'rows', 'sampling'];
 /** Flags common to both variants (see the issue: -O3, stub runtime, no assertions, memory from JS). */
 const COMMON = ['-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--noExportMemory'];
 const VARIANTS = { simd: ['--enable', 'simd'], relaxed: ['--enable', 'simd,relaxed-simd'] };

@@ -6,6 +6,10 @@
 // main thread, so loading is async (WebAssembly.instantiate) everywhere.
 import * as attentionBytes from './generated/attention';
 import * as matmulBytes from './generated/matmul';
+import * as rowsBytes from './generated/rows';
+import * as samplingBytes from './generated/sampling';
+import type { RowsExports } from './rows';
+import type { SamplingExports } from './sampling';
 
 /**
  * The smallest module using relaxed SIMD: one function returning f32x4.relaxed_madd of three v128
@@ -78,7 +82,18 @@ export interface WasmKernels {
   variant: WasmVariant;
   matmul: MatmulExports;
   attention: AttentionExports;
+  rows: RowsExports;
+  sampling: SamplingExports;
 }
+
+/** The kernel families (wasm/<family>.ts, one module each). */
+export type WasmFamily = 'matmul' | 'attention' | 'rows' | 'sampling';
+const FAMILY_BYTES: Record<WasmFamily, { simd: string; relaxed: string }> = {
+  matmul: matmulBytes,
+  attention: attentionBytes,
+  rows: rowsBytes,
+  sampling: samplingBytes,
+};
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
   const s = atob(b64);
@@ -88,9 +103,8 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
 }
 
 /** The module bytes of one family and variant (tests: the build check, the relaxed probe). */
-export function moduleBytes(family: 'matmul' | 'attention', variant: WasmVariant): Uint8Array<ArrayBuffer> {
-  const src = { matmul: matmulBytes, attention: attentionBytes }[family];
-  return decode(src[variant]);
+export function moduleBytes(family: WasmFamily, variant: WasmVariant): Uint8Array<ArrayBuffer> {
+  return decode(FAMILY_BYTES[family][variant]);
 }
 
 /**
@@ -103,9 +117,8 @@ export async function loadKernels(memory: WebAssembly.Memory, variant: WasmVaria
   }
   if (!hasSimd()) throw new Error('WasmEngine: this runtime has no WebAssembly SIMD128, which the kernels need');
   const imports = { env: { memory } };
-  const [mm, attn] = await Promise.all([
-    WebAssembly.instantiate(moduleBytes('matmul', variant), imports),
-    WebAssembly.instantiate(moduleBytes('attention', variant), imports),
-  ]);
-  return { variant, matmul: mm.instance.exports as unknown as MatmulExports, attention: attn.instance.exports as unknown as AttentionExports };
+  const families = Object.keys(FAMILY_BYTES) as WasmFamily[];
+  const modules = await Promise.all(families.map((f) => WebAssembly.instantiate(moduleBytes(f, variant), imports)));
+  const exports = Object.fromEntries(families.map((f, i) => [f, modules[i].instance.exports]));
+  return { variant, ...exports } as unknown as WasmKernels;
 }
