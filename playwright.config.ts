@@ -36,7 +36,7 @@ export default defineConfig({
     },
     {
       name: 'webgpu-built',
-      testMatch: ['lab.spec.ts', 'group-view.spec.ts', 'tour.spec.ts', 'layout.spec.ts', 'first-step.spec.ts'],
+      testMatch: ['lab.spec.ts', 'group-view.spec.ts', 'tour.spec.ts', 'layout.spec.ts', 'first-step.spec.ts', 'layer-map.spec.ts'],
       use: { baseURL: builtURL, browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: true }) },
     },
     { name: 'no-webgpu', testMatch: 'no-webgpu.spec.ts', use: { browserName: 'chromium', launchOptions: chromiumLaunch({ webgpu: false }) } },

@@ -11,9 +11,12 @@ import react from '@vitejs/plugin-react';
  * into `vite preview` as a header together with frame-ancestors, which a <meta> cannot carry;
  * set CSP_FRAME_ANCESTORS (e.g. "'self' https://lessons.example") to let other sites embed the lab.
  * 'unsafe-inline' styles stay allowed for inline style attributes and Plotly's injected styles.
+ * 'wasm-unsafe-eval' lets the WebAssembly engine compile its kernels (src/wasm/load.ts): under a bare
+ * script-src 'self' Chromium refuses WebAssembly.compile ("violates … 'unsafe-eval' is not an allowed
+ * source"); it allows WebAssembly only, not eval or new Function.
  */
 export const CSP =
-  "default-src 'self'; script-src 'self'; worker-src 'self' blob:; connect-src 'self'; img-src 'self' data: blob:; " +
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self'; img-src 'self' data: blob:; " +
   "style-src 'self' 'unsafe-inline'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'";
 const frameAncestors = process.env.CSP_FRAME_ANCESTORS;
 
@@ -23,11 +26,23 @@ const cspMeta = (): Plugin => ({
   transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP }, injectTo: 'head-prepend' }],
 });
 
+/**
+ * Cross-origin isolation for the lab's own page: with these two headers `crossOriginIsolated` is true,
+ * so the page (and its engine worker) has SharedArrayBuffer and the WebAssembly engine runs its thread
+ * pool (src/wasm/pool.ts). Sent by the dev server (also the CLI tools' server: tools/lib/headless-driver.ts
+ * starts Vite with this file) and by `vite preview` (`npm start`). Everything the page loads is its own
+ * origin (models opened from disk are files, not fetches), so require-corp blocks nothing. An embedded
+ * lab is not isolated (its host page would have to be isolated too and delegate it), so it runs on one
+ * thread and says so; COOP does not apply inside an iframe, and COEP require-corp on the framed document
+ * does not stop a host without COEP from framing it.
+ */
+export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } as const;
+
 export default defineConfig({
   plugins: [react(), cspMeta()],
   worker: { format: 'es' },
-  server: frameAncestors ? { headers: { 'Content-Security-Policy': `frame-ancestors ${frameAncestors}` } } : {},
-  preview: { headers: { 'Content-Security-Policy': `${CSP}; frame-ancestors ${frameAncestors ?? "'self'"}` } },
+  server: { headers: { ...ISOLATION_HEADERS, ...(frameAncestors ? { 'Content-Security-Policy': `frame-ancestors ${frameAncestors}` } : {}) } },
+  preview: { headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': `${CSP}; frame-ancestors ${frameAncestors ?? "'self'"}` } },
   build: {
     target: 'es2022',
     sourcemap: true,

@@ -12,6 +12,9 @@ const testSeed = process.env.TEST_SEED ?? '';
 
 export default defineConfig({
   define: { __REQUIRE_WEBGPU__: JSON.stringify(requireWebGPU), __TEST_SEED__: JSON.stringify(testSeed) },
+  // COOP/COEP (as the lab's own servers send, vite.config.ts): the browser project's page is
+  // cross-origin isolated, so tests/browser/wasm-threads.test.ts runs the WebAssembly thread pool
+  server: { headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },
   test: {
     projects: [
       {

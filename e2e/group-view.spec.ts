@@ -1,5 +1,5 @@
 // The group view (one group up close) on the page: with a tiny-gpt run paused, a click on a cell of
-// the mask view selects that group; the weights shown are the checkpoint's, read here independently
+// the layer map selects that group; the weights shown are the checkpoint's, read here independently
 // from model.safetensors (its JSON header and little-endian F32 data, Conv1D [in, out]); the κ and
 // τ sliders and Resample change the drawn sample; the stacked history of the candidates appears.
 import { readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ function readTensor(path: string, name: string): { shape: number[]; values: Floa
 const sampleY = (page: import('@playwright/test').Page) =>
   page.getByTestId('group-y').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
 
-test('a click in the mask view selects that group; its weights are the checkpoint’s; κ, τ and Resample change the sample', async ({ lab, page }, testInfo) => {
+test('a click in the layer map selects that group; its weights are the checkpoint’s; κ, τ and Resample change the sample', async ({ lab, page }, testInfo) => {
   test.setTimeout(420_000);
   await serveTinyGpt(page);
   await lab.open();
@@ -41,14 +41,20 @@ test('a click in the mask view selects that group; its weights are the checkpoin
   const view = page.getByTestId('group-view');
   await expect(view.getByTestId('group-where')).toContainText('transformer.h.0.attn.c_attn.weight, output 0, inputs 0–3 (group 0)');
 
-  // a cell of the choice map: output row 5, the 7th group along the input (inputs 24–27)
-  const map = page.getByTestId('mask-choice-map');
+  // a cell of the layer map: output row 5, the 7th group along the input (inputs 24–27). The map
+  // draws c_attn (Conv1D [64, 192] → 192 outputs × 16 groups of 4 inputs) one cell per weight, its
+  // rows wrapped into bands side by side: the canvas publishes that tiling (e2e/layer-map.spec.ts
+  // checks the map itself)
+  const map = page.getByTestId('layer-map-canvas');
+  await expect(map).toHaveAttribute('data-direction', 'across');
   await map.scrollIntoViewIfNeeded();
   const box = (await map.boundingBox())!;
-  const rows = 192; // c_attn: Conv1D [64, 192] → 192 outputs × 16 groups of 4 inputs
   const perRow = 16;
   const [row, gx] = [5, 6];
-  await map.click({ position: { x: ((gx + 0.5) / perRow) * box.width, y: ((row + 0.5) / rows) * box.height } });
+  const [bandRows, gap, gw, gh] = await map.evaluate((el) => ['bandRows', 'gap', 'gridWidth', 'gridHeight'].map((k) => Number((el as HTMLElement).dataset[k])));
+  const band = Math.floor(row / bandRows);
+  const [cx, cy] = [band * (4 * perRow + gap) + 4 * gx + 1, row - band * bandRows];
+  await map.click({ position: { x: ((cx + 0.5) / gw) * box.width, y: ((cy + 0.5) / gh) * box.height } });
   await expect(view.getByTestId('group-where')).toContainText(`output ${row}, inputs ${4 * gx}–${4 * gx + 3} (group ${row * perRow + gx})`);
 
   const { shape, values } = readTensor(join(await tinyGptDir(), 'model.safetensors'), 'transformer.h.0.attn.c_attn.weight');

@@ -19,7 +19,8 @@ import { INDEX_SUFFIX } from '../src/models/sharded';
 import { parseArgs, runMain, UsageError, type OptionSpec } from './lib/args';
 import { writeHeadlessRun } from './lib/headless-record';
 import { describeMetrics, duration, progressPrinter } from './lib/progress';
-import type { EngineKind } from '../src/lab/names';
+import { ENGINE_OPTIONS, engineRequestFrom } from './lib/engine-options';
+import type { EngineRequest } from '../src/lab/engine-choice';
 // The driver (vite, playwright-core) is imported lazily in main(): --help and option errors stay fast.
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,7 +47,7 @@ const TOOL_OPTIONS: OptionSpec[] = [
     help: 'Mask file (mask.safetensors or mask.packed) of an earlier run, used as the prior (transfer); implies --prior file.',
   },
   { name: 'public-dir', type: 'string', help: 'Folder served as the asset root (checkpoints/, data/).', default: 'public' },
-  { name: 'engine', type: 'string', choices: ['gpu', 'cpu'], help: 'WebGPU engine, or the (slow) CPU engine.', default: 'gpu' },
+  ...ENGINE_OPTIONS,
   { name: 'no-charts', type: 'flag', help: 'Skip the PNG charts.' },
   { name: 'timeout-min', type: 'number', help: 'Give up after this many minutes.', default: 600 },
   { name: 'help', type: 'flag', help: 'Show this help.' },
@@ -80,7 +81,7 @@ export interface LearnPlan {
   config: ExperimentConfig;
   out: string;
   publicDir: string;
-  engine: EngineKind;
+  engine: EngineRequest;
   charts: boolean;
   timeoutMs: number;
   /** A model directory: its weight files (paths: model.safetensors, or the shard index then its shards) and parsed config.json. */
@@ -231,7 +232,7 @@ export function planFromArgs(argv: string[]): LearnPlan | 'help' {
     config,
     out: resolve(outOpt),
     publicDir,
-    engine: opts.engine as EngineKind,
+    engine: engineRequestFrom(opts),
     charts: !opts['no-charts'],
     timeoutMs: timeoutMin * 60_000,
     custom,

@@ -14,12 +14,12 @@ import { helpText, parseArgs, runMain, UsageError, type OptionSpec } from './lib
 import { loadImageShard, loadTrainText } from '../src/lab/lab-data';
 import { byteTokenizer } from '../src/data/byte-tokenizer';
 import { nodeAssets } from './lib/node-assets';
-import { nodeGpuEngine } from './lib/node-gpu';
+import { ENGINE_OPTIONS, engineRequestFrom, nodeEngine } from './lib/engine-options';
 
 const TEST_BATCH = { 'tiny-gpt': 4, 'tiny-vit': 16 } as const;
 
 const USAGE = 'usage: npm run model-card -- <tiny-gpt|tiny-vit>';
-const SPECS: OptionSpec[] = [{ name: 'help', type: 'flag', help: 'show this help' }];
+const SPECS: OptionSpec[] = [...ENGINE_OPTIONS, { name: 'help', type: 'flag', help: 'show this help' }];
 
 async function main() {
   const { opts, positional } = parseArgs(process.argv.slice(2), SPECS);
@@ -32,7 +32,8 @@ async function main() {
   const dir = join('public', 'checkpoints', name);
   const log = JSON.parse(readFileSync(join(dir, 'train_log.json'), 'utf8'));
   const cfgJson = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  const engine = await nodeGpuEngine();
+  const choice = await nodeEngine(engineRequestFrom(opts));
+  const engine = choice.engine;
   const model = loadModel(engine, { safetensors: readFileSync(join(dir, 'model.safetensors')), config: cfgJson });
   const batch = TEST_BATCH[name];
   const text = model.config.kind === 'gpt2' ? await loadTrainText(nodeAssets(), 'mixed', byteTokenizer) : null;
@@ -51,7 +52,9 @@ async function main() {
   times.sort((a, b) => a - b);
   const stepSeconds = times[2];
   const load = loadavg()[0];
-  const adapter = engine.info.adapterInfo;
+  // train_log.json before --engine: only the WebGPU adapter
+  const trainedOn: string =
+    log.engine?.description ?? `the lab's own WGSL engine (Node \`webgpu\` package, adapter: ${log.adapter?.description || log.adapter?.vendor || 'unknown'})`;
   const m = log.metrics as Record<string, { ppl?: number; bitsPerToken?: number; loss: number; accuracy?: number; tokens?: number; images?: number }>;
   const c = model.config;
   const first = log.log[0];
@@ -84,7 +87,7 @@ async function main() {
   lines.push(
     '',
     '## Training',
-    `\`npm run train -- ${name} --seed ${log.seed} --steps ${cfg.steps}\` on the lab's own WGSL engine (Node \`webgpu\` package, adapter: ${adapter.description || adapter.vendor || 'unknown'}): ${cfg.steps} AdamW steps of batch ${log.batch}${c.kind === 'gpt2' ? ` × ${log.context} bytes` : ' images'}, lr ${cfg.lr} (warm-up ${cfg.warmup} steps, cosine to ${cfg.lrMin}), betas (${cfg.betas.join(', ')}), weight decay ${cfg.weightDecay} on matrices, grad-norm clip ${cfg.clip}, seed ${log.seed}.`,
+    `\`npm run train -- ${name} --seed ${log.seed} --steps ${cfg.steps}\` on ${trainedOn}: ${cfg.steps} AdamW steps of batch ${log.batch}${c.kind === 'gpt2' ? ` × ${log.context} bytes` : ' images'}, lr ${cfg.lr} (warm-up ${cfg.warmup} steps, cosine to ${cfg.lrMin}), betas (${cfg.betas.join(', ')}), weight decay ${cfg.weightDecay} on matrices, grad-norm clip ${cfg.clip}, seed ${log.seed}.`,
     `Wall time **${(log.wallSeconds / 60).toFixed(1)} min** (2-core machine, SwiftShader, shared with other work). Training loss ${first.loss.toFixed(3)} at step ${first.step} → ${last.loss.toFixed(3)} at step ${last.step} (nats; full curve in \`train_log.json\`).`,
     '',
     '## Metrics (dense and 2:4 magnitude-pruned)',
@@ -113,7 +116,7 @@ async function main() {
   lines.push(
     '',
     '## Mask-learning speed',
-    `One MaskLLM step (2:4, one mask sample, batch ${batch}${c.kind === 'gpt2' ? ' × 128 bytes' : ' images'}: sampling, forward, backward, AdamW on the logits) takes **${stepSeconds.toFixed(2)} s** (median of 5, measured by this command on ${adapter.description || adapter.vendor}; 1-minute load average ${load.toFixed(1)} on ${cpus().length} cores during the measurement${load > 1.5 ? ' — the machine was busy, so this overstates the time on a quiet one' : ''}).`,
+    `One MaskLLM step (2:4, one mask sample, batch ${batch}${c.kind === 'gpt2' ? ' × 128 bytes' : ' images'}: sampling, forward, backward, AdamW on the logits) takes **${stepSeconds.toFixed(2)} s** (median of 5, measured by this command on ${choice.description}; 1-minute load average ${load.toFixed(1)} on ${cpus().length} cores during the measurement${load > 1.5 ? ' — the machine was busy, so this overstates the time on a quiet one' : ''}).`,
     '',
   );
   writeFileSync(join(dir, 'MODEL_CARD.md'), lines.join('\n'));

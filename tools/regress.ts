@@ -17,7 +17,7 @@ import { HeadlessDriver, REPO_ROOT } from './lib/headless-driver';
 import { compareWithBaseline, DEFAULT_TOLERANCES, parseBaseline, type Baseline } from './regress/compare';
 import { MATRIX, runMatrix, type RegressReport } from './regress/matrix';
 import { reportHtml } from './regress/report-html';
-import type { EngineKind } from '../src/lab/names';
+import { ENGINE_OPTIONS, engineRequestFrom } from './lib/engine-options';
 
 const SPECS: OptionSpec[] = [
   { name: 'quick', type: 'flag', help: 'A small slice: one model, magnitude + MaskLLM, seed 1, 3 steps (runs inside npm test).' },
@@ -27,7 +27,10 @@ const SPECS: OptionSpec[] = [
   { name: 'out', type: 'string', help: 'Where report.json, report.html and the runs/ records go.', default: 'regress' },
   { name: 'models', type: 'string', help: 'Comma-separated models (default: tiny-gpt,tiny-vit; --quick: the first).' },
   { name: 'public-dir', type: 'string', help: 'Folder served as the asset root (checkpoints/, data/).', default: 'public' },
-  { name: 'engine', type: 'string', choices: ['gpu', 'cpu'], help: 'WebGPU engine or the CPU engine.', default: 'gpu' },
+  // a baseline is compared like for like: regress/baseline.json was recorded on WebGPU
+  ...ENGINE_OPTIONS.map((o) =>
+    o.name === 'engine' ? { ...o, default: 'gpu', help: `${o.help} Default gpu: the engine regress/baseline.json was recorded on.` } : o,
+  ),
   { name: 'no-charts', type: 'flag', help: 'Skip the charts in the HTML report.' },
   { name: 'help', type: 'flag', help: 'Show this help.' },
 ];
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
       if (!existsSync(join(publicDir, 'checkpoints', m, 'model.safetensors')))
         throw new UsageError(`model ${m}: ${join(publicDir, 'checkpoints', m, 'model.safetensors')} is missing`);
     }
-    const driver = await HeadlessDriver.start({ publicDir, engine: opts.engine as EngineKind });
+    const driver = await HeadlessDriver.start({ publicDir, engine: engineRequestFrom(opts) });
     try {
       report = await runMatrix(driver, models, quick, !opts['no-charts'], join(out, 'runs'));
     } finally {

@@ -1,5 +1,5 @@
-// Soak: many mask-learning steps headless on the Node GPU engine, sampling process memory and the
-// engine's live buffers every 50 steps; writes docs/soak.json and prints a table. "No growth" is
+// Soak: many mask-learning steps headless on the Node GPU engine (or --engine wasm: the WebAssembly
+// engine's arena), sampling process memory and the engine's live buffers every 50 steps; writes docs/soak.json and prints a table. "No growth" is
 // claimed only when the last quarter's mean is within tolerance of the second quarter's (the first
 // quarter holds warm-up: pipelines, pooled buffers, JIT).
 //
@@ -17,7 +17,7 @@ import { DEFAULT_CONFIG, type ExperimentConfig } from '../src/lab/config';
 import type { AssetLoader } from '../src/lab/assets';
 import { fixedEngine, LabRunner } from '../src/lab/runner';
 import { helpText, parseArgs, UsageError, type OptionSpec } from './lib/args';
-import { nodeGpuEngine } from './lib/node-gpu';
+import { ENGINE_OPTIONS, engineRequestFrom, nodeEngine } from './lib/engine-options';
 import { nodeAssets } from './lib/node-assets';
 import { countDeviceCreations, type DeviceCounts } from './lib/device-counts';
 import { fileTuneStorage } from './lib/tune-cache';
@@ -34,6 +34,8 @@ const SPECS: OptionSpec[] = [
   { name: 'out', type: 'string', help: 'the JSON series (default docs/soak.json)' },
   { name: 'doc', type: 'string', help: 'the document whose soak section is rewritten, or none (default docs/RELIABILITY.md)' },
   { name: 'keep-device', type: 'flag', help: 'exit without destroying the session and device (heaptrack)' },
+  // the soak is about WebGPU objects and driver memory first: WebGPU unless asked otherwise
+  ...ENGINE_OPTIONS.map((o) => (o.name === 'engine' ? { ...o, default: 'gpu' } : o)),
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 let parsed: Record<string, string | number | boolean> | null = null;
@@ -82,8 +84,15 @@ async function main(): Promise<void> {
   if (micro) assets = (await import('../tests/helpers/micro-assets')).microAssets();
   else assets = nodeAssets();
 
-  const engine = await nodeGpuEngine();
-  const created = countDeviceCreations(engine.device);
+  const choice = await nodeEngine(engineRequestFrom(opts()));
+  const engine = choice.engine;
+  if (engine.kind === 'cpu') throw new UsageError('--engine cpu: the soak measures an engine that pools memory (gpu or wasm)');
+  // the WebAssembly engine creates no WebGPU objects: its counts stay zero
+  const created = countDeviceCreations(engine.kind === 'gpu' ? engine.device : null);
+  const pool = () =>
+    engine.kind === 'gpu'
+      ? { live: engine.pool.liveByteCount, pooled: engine.pool.pooledByteCount }
+      : { live: engine.arena.liveBytes, pooled: engine.arena.memoryBytes - engine.arena.liveBytes };
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) console.warn('no gc(): run with node --expose-gc (npm run soak does) for stable heap figures');
   const config: ExperimentConfig = {
@@ -109,8 +118,8 @@ async function main(): Promise<void> {
       heapUsed: m.heapUsed,
       external: m.external,
       liveBuffers: engine.liveTensors,
-      liveBytes: engine.pool.liveByteCount,
-      pooledBytes: engine.pool.pooledByteCount,
+      liveBytes: pool().live,
+      pooledBytes: pool().pooled,
       created: { ...created },
     });
   };
@@ -127,12 +136,12 @@ async function main(): Promise<void> {
     }
     if (ev.type === 'error') failure = ev.message;
   });
-  console.log(`soak: ${steps} steps of ${model} (batch ${batch}) on the Node GPU engine; sampling every ${every}`);
+  console.log(`soak: ${steps} steps of ${model} (batch ${batch}) on ${choice.description}; sampling every ${every}`);
   await runner.load(config);
   sample(0);
   await runner.runToEnd();
   if (runner.state !== 'done') throw new Error(`the run stopped in state ${runner.state}: ${failure}`);
-  const errors = engine.takeErrors();
+  const errors = engine.kind === 'gpu' ? engine.takeErrors() : [];
 
   const body = samples.filter((s) => s.step > 0);
   const q = (k: 1 | 3) => body.slice(Math.floor((k * body.length) / 4), Math.floor(((k + 1) * body.length) / 4));
@@ -187,6 +196,7 @@ async function main(): Promise<void> {
   const report = {
     command: `npm run soak -- ${process.argv.slice(2).join(' ')}`.trim(),
     date: new Date().toISOString(),
+    engine: choice.description,
     model,
     steps,
     batch,

@@ -1,6 +1,6 @@
 // npm run train -- <tiny-gpt|tiny-vit> [options]
-// Dense training of a bundled checkpoint on the lab's own WGSL engine (Node `webgpu` package),
-// seeded and deterministic on one adapter. Writes model.safetensors, config.json, train_log.json and
+// Dense training of a bundled checkpoint on the lab's own engine (--engine: WebGPU through the Node
+// `webgpu` package, or the WebAssembly engine), seeded and deterministic on one engine and adapter. Writes model.safetensors, config.json, train_log.json and
 // MODEL_CARD.md into public/checkpoints/<name>/ (or --out).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { helpText, parseArgs, runMain, UsageError, type OptionSpec } from './lib
 import { loadImageShard, loadTextShard, loadTrainText } from '../src/lab/lab-data';
 import { byteTokenizer } from '../src/data/byte-tokenizer';
 import { nodeAssets } from './lib/node-assets';
-import { nodeGpuEngine } from './lib/node-gpu';
+import { ENGINE_OPTIONS, engineRequestFrom, nodeEngine } from './lib/engine-options';
 
 const SPECS: OptionSpec[] = [
   { name: 'steps', type: 'int', help: 'optimizer steps' },
@@ -27,6 +27,7 @@ const SPECS: OptionSpec[] = [
   { name: 'out', type: 'string', help: 'output directory (default public/checkpoints/<name>)' },
   { name: 'log-every', type: 'int', help: 'read the loss back every k steps', default: 10 },
   { name: 'eval-windows', type: 'int', help: 'max validation/test windows (GPT) in the final evaluation', default: 100000 },
+  ...ENGINE_OPTIONS,
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
@@ -73,7 +74,8 @@ async function main(): Promise<void> {
     logEvery,
   };
 
-  const engine = await nodeGpuEngine();
+  const choice = await nodeEngine(engineRequestFrom(opts));
+  const engine = choice.engine;
   const config = name === 'tiny-gpt' ? TINY_GPT : TINY_VIT;
   const init = config.kind === 'gpt2' ? gptInitialWeights(config, seed) : vitInitialWeights(config, seed);
   const model = buildModel(engine, config, init, true);
@@ -82,9 +84,7 @@ async function main(): Promise<void> {
   const trainText = config.kind === 'gpt2' ? await loadTrainText(assets, 'mixed', byteTokenizer) : null;
   const trainImages = config.kind === 'vit' ? await loadImageShard(assets, 'train') : null;
   const context = config.kind === 'gpt2' ? config.nPositions : 0;
-  console.log(
-    `${name}: ${model.parameterCount} parameters, ${steps} steps of batch ${batch}, adapter ${engine.info.adapterInfo.description || engine.info.adapterInfo.vendor}`,
-  );
+  console.log(`${name}: ${model.parameterCount} parameters, ${steps} steps of batch ${batch}, on ${choice.description}`);
 
   const log: TrainLogEntry[] = [];
   const t0 = performance.now();
@@ -134,11 +134,15 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'model.safetensors'), files.safetensors);
   writeFileSync(join(out, 'config.json'), files.configJson);
-  const adapter = engine.info.adapterInfo;
+  const adapter = engine.kind === 'gpu' ? engine.info.adapterInfo : null;
+  const ran = { kind: choice.kind, description: choice.description };
   writeFileSync(
     join(out, 'train_log.json'),
-    JSON.stringify({ model: name, seed, batch, context, config: cfg, parameters: model.parameterCount, wallSeconds: wall, adapter, log, metrics }, null, 1) +
-      '\n',
+    JSON.stringify(
+      { model: name, seed, batch, context, config: cfg, parameters: model.parameterCount, wallSeconds: wall, engine: ran, adapter, log, metrics },
+      null,
+      1,
+    ) + '\n',
   );
   console.log(`wrote ${out}`);
 }

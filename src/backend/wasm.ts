@@ -2,11 +2,30 @@
 // module imports (src/wasm/load.ts). Ops with a WebAssembly kernel call it with byte offsets into
 // that memory (src/wasm/*.ts); the others run their CPU twin on the tensors' typed-array views.
 //
-// Trap: memory.grow() detaches the old ArrayBuffer, so a typed array taken before an allocation is
-// empty after one that grew the memory. Tensors hold a WasmStore (below), which re-creates its view
-// when memory.buffer changed; code must take views (t.f32, t.data) after its allocations.
+// Threads: with `threads` > 1 the memory is a shared one and the kernels the shared builds; a pool of
+// threads − 1 workers (src/wasm/pool.ts) runs the kernels' ranges beside the calling thread through
+// parallelFor. That needs SharedArrayBuffer: in a browser only a cross-origin-isolated page has it
+// (COOP/COEP, sent by vite.config.ts's servers); an embedded or non-isolated page runs on one thread
+// and threadNote says why.
+//
+// Trap: memory.grow() detaches the old ArrayBuffer of an unshared memory, so a typed array taken
+// before an allocation is empty after one that grew the memory. A shared memory's old buffer is not
+// detached: memory.buffer becomes a new, longer SharedArrayBuffer and old views keep their old
+// length. Either way memory.buffer is a new object after a grow: tensors hold a WasmStore (below),
+// which re-creates its view when memory.buffer changed; code must take views (t.f32, t.data) after
+// its allocations.
 import { bucketSize } from '../gpu/buffers';
-import { loadKernels, type WasmKernels, type WasmVariant } from '../wasm/load';
+import {
+  checkVariant,
+  compileKernels,
+  defaultVariant,
+  instantiateKernels,
+  SHARED_MAX_PAGES,
+  type WasmFamily,
+  type WasmKernels,
+  type WasmVariant,
+} from '../wasm/load';
+import { poolUnavailable, WasmPool, type KernelName, type ParallelOptions } from '../wasm/pool';
 import type { EngineBase } from './engine';
 import { HostEngineBase } from './host';
 import { RawTensor, sizeOf, type DType, type HostStore, type TypedArr } from './tensor';
@@ -44,6 +63,49 @@ export interface WasmEngineOptions {
   variant?: WasmVariant;
   /** Initial memory in 64 KiB pages (default 256: 16 MiB). */
   initialPages?: number;
+  /**
+   * Threads, the calling one included (default: the cores — navigator.hardwareConcurrency or Node's
+   * os.availableParallelism() — at most 8, where shared memory is usable, else 1). More than one
+   * needs SharedArrayBuffer and workers; where they are missing the engine runs on one thread and
+   * `threadNote` says why.
+   */
+  threads?: number;
+  /** Tests: split every job over every thread however small (each kernel's grain is ignored). */
+  splitSmall?: boolean;
+}
+
+/** The default thread count's ceiling. */
+export const DEFAULT_MAX_THREADS = 8;
+/** The most threads one engine takes (a setting beyond this is refused). */
+export const MAX_THREADS = 64;
+
+/** Logical cores of this machine (1 where the runtime does not say). */
+export async function hardwareThreads(): Promise<number> {
+  const hc = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (hc && hc > 0) return hc;
+  if (typeof process !== 'undefined' && process.versions?.node) {
+    const spec = 'node:os'; // a variable specifier, so no browser bundler tries to resolve it
+    const os = (await import(/* @vite-ignore */ spec)) as { availableParallelism?: () => number; cpus(): unknown[] };
+    return os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return 1;
+}
+
+/** A shared memory of `initial` pages: the largest maximum the runtime reserves, from 4 GiB down. */
+function sharedMemory(initial: number): { memory: WebAssembly.Memory; maximum: number } {
+  let err: unknown = null;
+  // a shared memory cannot move when it grows, so its whole maximum is reserved up front (address
+  // space, not RAM); a 32-bit or constrained runtime may refuse 4 GiB: ask for less (the modules
+  // declare SHARED_MAX_PAGES, and a smaller maximum matches their import)
+  for (const maximum of [SHARED_MAX_PAGES, SHARED_MAX_PAGES / 4, SHARED_MAX_PAGES / 16]) {
+    if (maximum < initial) break;
+    try {
+      return { memory: new WebAssembly.Memory({ initial, maximum, shared: true }), maximum };
+    } catch (e) {
+      err = e;
+    }
+  }
+  throw new RangeError(`WasmEngine: could not create a shared memory of ${initial} pages: ${(err as Error | null)?.message ?? 'too large'}`);
 }
 
 /** Arena statistics (tests: a repeated step, once warm, creates no blocks and grows nothing). */
@@ -72,17 +134,99 @@ export class WasmEngine extends HostEngineBase implements EngineBase {
   private scratchAt = 0;
   private scratchSize = 0;
 
+  /** The memory's maximum in pages (a shared memory's may be below 4 GiB: sharedMemory). */
+  private readonly maxPages: number;
+  private destroyed = false;
+  /** WasmEngineOptions.splitSmall. */
+  private splitSmall = false;
+
   private constructor(
     readonly memory: WebAssembly.Memory,
     readonly kernels: WasmKernels,
+    private readonly pool: WasmPool | null,
+    /** Why the engine runs on one thread where more were asked or the default would be more; else null. */
+    readonly threadNote: string | null,
+    maxPages: number,
   ) {
     super();
+    this.maxPages = maxPages;
   }
 
   /** Async because Chromium compiles modules over 4 KB on the main thread only asynchronously. */
   static async create(opts: WasmEngineOptions = {}): Promise<WasmEngine> {
-    const memory = new WebAssembly.Memory({ initial: opts.initialPages ?? 256, maximum: MAX_PAGES });
-    return new WasmEngine(memory, await loadKernels(memory, opts.variant));
+    const variant = opts.variant ?? defaultVariant();
+    const initial = opts.initialPages ?? 256;
+    checkVariant(variant);
+    if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1 && opts.threads <= MAX_THREADS)) {
+      throw new RangeError(`WasmEngine: threads must be a whole number from 1 to ${MAX_THREADS}, not ${opts.threads}`);
+    }
+    const wanted = opts.threads ?? Math.min(await hardwareThreads(), DEFAULT_MAX_THREADS);
+    let note = wanted > 1 ? poolUnavailable() : null;
+    if (wanted > 1 && !note) {
+      let pool: WasmPool | null = null;
+      try {
+        const { memory, maximum } = sharedMemory(initial);
+        const modules = await compileKernels(variant, true);
+        const kernels = await instantiateKernels(memory, modules, variant);
+        pool = await WasmPool.create(wanted, memory, modules, kernels);
+        return new WasmEngine(memory, kernels, pool, null, maximum).setSplitSmall(opts.splitSmall);
+      } catch (err) {
+        pool?.destroy();
+        note = `the thread pool could not start (${(err as Error).message}), so one thread`;
+      }
+    }
+    const memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES });
+    return new WasmEngine(memory, await instantiateKernels(memory, await compileKernels(variant, false), variant), null, note, MAX_PAGES);
+  }
+
+  private setSplitSmall(on = false): this {
+    this.splitSmall = on;
+    return this;
+  }
+
+  /** Jobs parallelFor ran on the pool, and those that ran on more than one thread (null: no pool). */
+  get threadStats(): { jobs: number; split: number } | null {
+    return this.pool ? { ...this.pool.stats } : null;
+  }
+
+  /** Threads the kernels run on (the calling one included). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Terminate the pool's workers (idempotent); kernels that would use it refuse afterwards. */
+  destroy(): void {
+    this.destroyed = true;
+    this.pool?.destroy();
+  }
+
+  /** Resolves when the pool's workers have exited (at once without a pool). Tests. */
+  get workersExited(): Promise<void> {
+    return this.pool?.exited ?? Promise.resolve();
+  }
+
+  /**
+   * Run kernel export `fn` of `family` over the range [start, end) — its last two parameters — split
+   * into contiguous chunks over the engine's threads (src/wasm/pool.ts: the options, and how a caller
+   * adopts it). Synchronous: returns when every chunk is done; a trap on any thread is thrown here.
+   * `args` are the export's parameters before the range (byte offsets for pointers).
+   */
+  parallelFor<F extends WasmFamily>(family: F, fn: KernelName<F>, args: readonly number[], start: number, end: number, opts: ParallelOptions = {}): void {
+    if (this.destroyed) throw new Error('WasmEngine: the engine was destroyed');
+    if (this.pool) {
+      this.pool.run(family, fn, args, start, end, this.splitSmall ? { ...opts, grain: 1 } : opts, (each, threads) => this.scratch(each * threads));
+      return;
+    }
+    // one thread: the export itself, over the whole range of every z
+    const kernel = (this.kernels[family] as unknown as Record<string, (...a: number[]) => void>)[fn];
+    const all = [...args, start, end];
+    const scratch = opts.scratch ? this.scratch(opts.scratch.bytes) : 0;
+    const batch = opts.batch ?? 1;
+    for (let z = 0; z < batch; z++) {
+      if (z > 0 && opts.strides) for (let i = 0; i < args.length; i++) all[i] = args[i] + z * (opts.strides[i] ?? 0);
+      if (opts.scratch) all[opts.scratch.arg] = scratch;
+      kernel(...all);
+    }
   }
 
   get variant(): WasmVariant {
@@ -112,10 +256,10 @@ export class WasmEngine extends HostEngineBase implements EngineBase {
       // grow by at least half the memory, so a growing model reaches its size in a few grows
       const need = Math.ceil((end - have) / PAGE);
       const cur = have / PAGE;
-      const pages = Math.min(Math.max(need, Math.ceil(cur / 2)), MAX_PAGES - cur);
+      const pages = Math.min(Math.max(need, Math.ceil(cur / 2)), this.maxPages - cur);
       if (pages < need) {
         throw new RangeError(
-          `WasmEngine: ${asked} bytes asked (a block of ${size}) need the memory to grow to ${Math.ceil(end / PAGE)} pages (${(end / 2 ** 20).toFixed(1)} MiB), over the 4 GiB (${MAX_PAGES} pages) a WebAssembly memory can hold`,
+          `WasmEngine: ${asked} bytes asked (a block of ${size}) need the memory to grow to ${Math.ceil(end / PAGE)} pages (${(end / 2 ** 20).toFixed(1)} MiB), over the ${this.maxPages === MAX_PAGES ? '4 GiB' : `${(this.maxPages * PAGE) / 2 ** 20} MiB`} (${this.maxPages} pages) this WebAssembly memory can hold`,
         );
       }
       try {

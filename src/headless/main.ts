@@ -5,11 +5,11 @@
 // loadModelUrls, loadPriorUrl, adapter). Files come by URL from the driver's file routes
 // (tools/lib/file-routes.ts on the same Vite server), never through page.evaluate.
 // When the engine cannot start, window.labError holds the message (the driver reports it) and
-// #status shows it. `?engine=cpu` uses the CPU engine instead (slow; for machines without WebGPU).
-import { CpuEngine } from '../backend/cpu';
+// #status shows it. `?engine=wasm` (and `threads=N`) uses the WebAssembly engine, `?engine=cpu` the
+// TypeScript CPU engine (slow), `?engine=auto` WebGPU else WebAssembly (engine-choice.ts).
 import type { Engine } from '../backend/engine';
 import { GpuEngine } from '../backend/gpu';
-import { describeAdapter } from '../gpu/device';
+import { chooseEngine, parseEnginePreference, parseThreads } from '../lab/engine-choice';
 import { installAutomation, type HeadlessExtras } from '../embed/automation';
 import { checkpointFileList, fetchRemoteFile, type RemoteFile } from '../embed/remote-files';
 import { fetchLoader } from '../lab/assets';
@@ -63,21 +63,16 @@ async function fetchCheckpoint(list: RemoteFile[]): Promise<NamedFile[]> {
 }
 
 async function start(): Promise<void> {
-  const wantCpu = new URLSearchParams(location.search).get('engine') === 'cpu';
-  let engine: Engine;
-  let adapter: string;
-  if (wantCpu) {
-    engine = new CpuEngine();
-    adapter = 'CPU engine (no WebGPU)';
-  } else {
-    const gpu = await GpuEngine.create();
-    engine = gpu;
-    adapter = describeAdapter(gpu.info);
-    gpu.onLost((e) => show('error', e.message));
-  }
+  const q = new URLSearchParams(location.search);
+  // the CLI tools decide (engine-choice.ts, cpuAdapter: 'wasm'); without engine= this page wants WebGPU
+  const request = { preference: parseEnginePreference(q.get('engine')) ?? 'gpu', threads: parseThreads(q.get('threads')) ?? undefined };
+  const choice = await chooseEngine({ ...request, cpuAdapter: 'wasm' }, () => GpuEngine.create());
+  const engine: Engine = choice.engine;
+  const adapter = choice.description;
+  if (engine.kind === 'gpu') engine.onLost((e) => show('error', e.message));
   // Assets resolve against the page's folder, so a build served under a sub-path works too.
   const runner = new LabRunner({
-    engine: fixedEngine(engine, wantCpu ? undefined : () => GpuEngine.create()),
+    engine: fixedEngine(engine, engine.kind === 'gpu' ? () => GpuEngine.create() : undefined),
     assets: fetchLoader(new URL('.', location.href).href),
     store: memoryStore(),
   });

@@ -4,7 +4,7 @@
 export interface KernelTuning {
   /** measured now, read from the cache, the built-in picks by setting, or not tuned on a CPU adapter */
   status: 'measured' | 'cached' | 'built-in' | 'cpu-adapter';
-  /** per matmul shape class: the pick, the built-in choice and the median ms per variant (Infinity or null: failed) */
+  /** per matmul or attention shape class: the pick, the built-in choice and the median ms per variant (Infinity or null: failed) */
   picks: { key: string; variant: string; builtIn: string; ms: Record<string, number | null> }[];
 }
 
@@ -20,7 +20,7 @@ export function describeKernelTuning(k: KernelTuning): string {
   const changed = k.picks.filter((p) => p.variant !== p.builtIn);
   const what = STATUS_TEXT[k.status];
   if (k.status === 'built-in' || k.status === 'cpu-adapter') return what;
-  return `${what}: ${changed.length} of ${k.picks.length} matmul shapes run another kernel than the built-in one${
+  return `${what}: ${changed.length} of ${k.picks.length} shape classes (matmul, attention) run another kernel than the built-in one${
     changed.length ? ` (${changed.map((p) => `${p.key} → ${p.variant}`).join(', ')})` : ''
   }`;
 }

@@ -1,6 +1,8 @@
 // Kernel choice by measurement on the user's adapter (the logic is src/gpu/autotune.ts): after a
-// session has recorded its run (GpuEngine.collectKernels), each matmul shape class it uses is timed
-// with every variant that fits, and the engine runs the picks from then on. The picks are cached by
+// session has recorded its run (GpuEngine.collectKernels), each matmul and attention shape class it
+// uses is timed with every variant that fits (attention: the row or workgroup kernels against the
+// fused one-pass kernels, forward and backward together, as a step runs them), and the engine runs
+// the picks from then on. The picks are cached by
 // adapter and lab version (IndexedDB on the page, a JSON file in Node, memory otherwise), so only
 // the first visit on a new adapter, driver or lab version pays for the measurement.
 //
@@ -10,13 +12,17 @@
 import type { GpuEngine } from '../backend/gpu';
 import { tuneCacheKey, tunedPicks, type Picks, type ShapeClass, type TuneStorage } from '../gpu/autotune';
 import type { DeviceInfo } from '../gpu/device';
+import attentionWgsl from '../../shaders/attention.wgsl?raw';
+import attentionFusedWgsl from '../../shaders/attention_fused.wgsl?raw';
+import type { RawTensor } from '../backend/tensor';
+import { attention, attentionBackward, type AttentionShapeClass, type AttentionVariant } from '../ops/attention';
 import { matmulWith, MATMUL_WGSL, type MatmulShapeClass, type MatmulVariant } from '../ops/matmul';
 import { crc32 } from '../sparsity/maskfile';
 
-/** Bumped with changes to how the lab measures; the matmul module's CRC covers kernel changes. */
-const TUNER_VERSION = 1;
-/** A changed matmul kernel (any variant) invalidates the cached picks. */
-const MATMUL_CRC = crc32(new TextEncoder().encode(MATMUL_WGSL)).toString(16);
+/** Bumped with changes to how the lab measures (2: attention classes); the kernels' CRCs cover kernel changes. */
+const TUNER_VERSION = 2;
+/** A changed matmul or attention kernel (any variant) invalidates the cached picks. */
+const KERNELS_CRC = [MATMUL_WGSL, attentionWgsl + attentionFusedWgsl].map((t) => crc32(new TextEncoder().encode(t)).toString(16)).join(' ');
 
 /** An adapter that is a CPU rasteriser (SwiftShader, llvmpipe/lavapipe, WARP): not tuned. */
 export function isCpuAdapter(info: Pick<DeviceInfo, 'adapterInfo'> & { isFallbackAdapter?: boolean }): boolean {
@@ -34,9 +40,12 @@ export function memoryTuneStorage(): TuneStorage {
   };
 }
 
+type TunedClass = MatmulShapeClass | AttentionShapeClass;
+const isAttention = (c: ShapeClass<string>): c is AttentionShapeClass => c.key.startsWith('attention:');
+
 export interface TuneResult {
   /** picks by class key (only classes where a variant other than the built-in won change anything) */
-  picks: Picks<MatmulVariant>;
+  picks: Picks<string>;
   /** read from the storage (nothing was timed) */
   cached: boolean;
   /** classes measured or read */
@@ -44,33 +53,38 @@ export interface TuneResult {
 }
 
 /**
- * Times the matmul classes on `engine` (wall clock around a submit and its completion, medians of
- * 3 after a warm-up), stores the picks and installs them in `engine.picks`.
+ * Times the matmul and attention classes on `engine` (wall clock around a submit and its
+ * completion, medians of 3 after a warm-up), stores the picks and installs them in `engine.picks`.
  */
-export async function tuneMatmuls(
+export async function tuneKernels(
   engine: GpuEngine,
   classes: readonly ShapeClass<string>[],
   storage: TuneStorage,
   onProgress?: (done: number, total: number) => void,
 ): Promise<TuneResult> {
-  const matmuls = classes.filter((c): c is MatmulShapeClass => c.key.startsWith('matmul:'));
-  const key = tuneCacheKey(engine.info.adapterInfo, `tuner ${TUNER_VERSION}, matmul ${MATMUL_CRC}`);
-  const operands = new Map<string, ReturnType<typeof allocate>>();
+  // attention first: few classes, and the larger win where the fused pass helps
+  const tuned: TunedClass[] = [...classes.filter(isAttention), ...classes.filter((c): c is MatmulShapeClass => c.key.startsWith('matmul:'))];
+  const key = tuneCacheKey(engine.info.adapterInfo, `tuner ${TUNER_VERSION}, kernels ${KERNELS_CRC}`);
+  const operands = new Map<string, Record<string, RawTensor | undefined>>();
   try {
-    const { picks, cached } = await tunedPicks(storage, key, matmuls, (cls, v) => timeOnce(engine, cls as MatmulShapeClass, v, operands), {
+    const { picks, cached } = await tunedPicks(storage, key, tuned, (cls, v) => timeOnce(engine, cls as TunedClass, v, operands), {
       // a few hundred ms of kernels on a real GPU, plus compiling each variant's pipeline once
       budgetMs: 2000,
       onProgress: (done, total) => onProgress?.(done, total),
     });
     for (const [k, p] of picks) engine.picks.set(k, p.variant);
-    return { picks, cached, classes: matmuls.length };
+    return { picks, cached, classes: tuned.length };
   } finally {
     for (const o of operands.values()) for (const t of Object.values(o)) t?.dispose();
     engine.flush();
   }
 }
 
-function allocate(e: GpuEngine, cls: MatmulShapeClass) {
+function allocate(e: GpuEngine, cls: TunedClass): Record<string, RawTensor | undefined> {
+  if (isAttention(cls)) {
+    const { B, T, C } = cls.dims;
+    return { qkv: e.zeros([B, T, 3 * C]), dout: e.zeros([B, T, C]) };
+  }
   const { g, opts } = cls;
   // zeros: the values do not change a kernel's time, and a zero product cannot overflow
   const b = e.zeros([(g.batchedB ? g.batch : 1) * g.k * g.n]);
@@ -83,12 +97,28 @@ function allocate(e: GpuEngine, cls: MatmulShapeClass) {
   };
 }
 
-async function timeOnce(e: GpuEngine, cls: MatmulShapeClass, v: MatmulVariant, operands: Map<string, ReturnType<typeof allocate>>): Promise<number> {
+async function timeOnce(e: GpuEngine, cls: TunedClass, v: string, operands: Map<string, Record<string, RawTensor | undefined>>): Promise<number> {
   let o = operands.get(cls.key);
   if (!o) operands.set(cls.key, (o = allocate(e, cls)));
   await e.sync();
   const t0 = performance.now();
-  matmulWith(e, o.a, o.b, cls.g, { transA: cls.opts.transA, transB: cls.opts.transB, bias: o.bias, bMask: o.bMask, out: o.out, variant: v });
+  if (isAttention(cls)) {
+    // forward and backward, as a learning step runs them (the fused pass trades a lighter forward for a heavier backward)
+    const opts = { heads: cls.dims.H, causal: cls.causal, variant: v as AttentionVariant };
+    const { out, probs } = attention(e, o.qkv!, opts);
+    attentionBackward(e, o.dout!, o.qkv!, probs, opts, out).dispose();
+    out.dispose();
+    probs.dispose();
+  } else {
+    matmulWith(e, o.a!, o.b!, cls.g, {
+      transA: cls.opts.transA,
+      transB: cls.opts.transB,
+      bias: o.bias,
+      bMask: o.bMask,
+      out: o.out,
+      variant: v as MatmulVariant,
+    });
+  }
   await e.sync();
   const errors = e.takeErrors();
   if (errors.length) throw new Error(errors.join('; '));

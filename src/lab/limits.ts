@@ -358,3 +358,26 @@ export function checkMemoryPlan(
     'batch',
   );
 }
+
+/** A WebAssembly (memory32) memory holds at most 65,536 pages of 64 KiB. */
+export const WASM_MEMORY_BYTES = 2 ** 32;
+
+export class WasmMemoryError extends Error {
+  override name = 'WasmMemoryError';
+}
+
+/**
+ * The WebAssembly engine keeps every tensor in one memory of at most 4 GiB: a plan over that is
+ * refused before anything is allocated, naming the plan and what to do instead (the GPU's limits
+ * and budget do not apply; the engine's arena rounds blocks up as the GPU pool does, which the plan
+ * already counts).
+ */
+export function checkWasmPlan(plan: MemoryPlan): MemoryPlan {
+  if (plan.gpuBytes <= WASM_MEMORY_BYTES) return plan;
+  const name = planModelName(plan);
+  const what = plan.options.method === 'maskllm' ? 'its weights, learning state and activations' : 'its weights and activations';
+  throw new WasmMemoryError(
+    `${name} needs ${formatBytes(plan.gpuBytes)} for ${what} at batch ${plan.options.batch}, more than the 4 GiB (${formatBytes(WASM_MEMORY_BYTES)}) a WebAssembly memory can hold: ` +
+      'use the WebGPU engine (engine=gpu on the page, --engine gpu in the CLI), a smaller batch or context, or a smaller model.',
+  );
+}

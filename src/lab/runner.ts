@@ -24,6 +24,7 @@ import type { GroupData } from '../sparsity/group-view';
 import type { AssetLoader } from './assets';
 import { DEFAULT_CONFIG, sanitizeConfig, type ExperimentConfig } from './config';
 import type { RunStore, SavedLookup, SavedRun } from './persist';
+import { layerMapOf, layerSummariesOf, type LayerMapData, type LayerSummariesData } from './layer-map';
 import { explainFailure } from './recovery';
 import { LabSession, SessionError, type NonFinite, type SessionEvent, type SessionState } from './session';
 
@@ -207,6 +208,21 @@ export class LabRunner implements LabControl {
   /** An engine about to be destroyed on purpose: its loss is not a failure to recover from. */
   retire(engine: Engine): void {
     this.retired.add(engine);
+  }
+
+  /**
+   * Before the engine is replaced on purpose (the page switching engine): stops learning and drops
+   * the loaded model, whose tensors live on the old engine; the next setConfig or load loads it on
+   * the new one. A saved run stays saved (resumable on the new engine).
+   */
+  async unload(): Promise<void> {
+    await this.halt();
+    await this.loading;
+    this.session?.dispose();
+    this.session = null;
+    this.loadedKey = null;
+    this.savedStep = null;
+    this.setState('idle');
   }
 
   /** Where assets (checkpoints/, data/) are loaded from by the next load. */
@@ -504,7 +520,7 @@ export class LabRunner implements LabControl {
       totalSteps: this.config.steps,
       config: { ...this.config },
       model: s?.summary ?? null,
-      engine: engine.kind === 'gpu' ? 'gpu' : 'cpu',
+      engine: engine.kind,
       message: this.message,
       gpuMemory: s?.gpuMemory() ?? null,
       kernelTuning: s?.kernelTuning ?? null,
@@ -531,6 +547,18 @@ export class LabRunner implements LabControl {
   async groupView(site: number, group: number): Promise<GroupData> {
     const s = await this.loaded();
     return this.between(() => s.groupView(site, group));
+  }
+
+  /** The large layer map of one masked layer within `maxCells` cells (src/lab/layer-map.ts), taken between two steps. */
+  async layerMap(site: number, maxCells: number): Promise<LayerMapData> {
+    const s = await this.loaded();
+    return this.between(() => layerMapOf(s, site, maxCells));
+  }
+
+  /** Every masked layer's summary and thumbnail for the layer map's small multiples, taken between two steps. */
+  async layerSummaries(maxCells: number): Promise<LayerSummariesData> {
+    const s = await this.loaded();
+    return this.between(() => layerSummariesOf(s, maxCells));
   }
 
   // ------------------------------------------------------------------ saved runs

@@ -45,10 +45,10 @@ import {
 } from './names';
 import { etaStamper } from './eta';
 import type { KernelTuning } from './kernel-picks';
-import { isCpuAdapter, memoryTuneStorage, tuneMatmuls } from './kernel-tuning';
+import { isCpuAdapter, memoryTuneStorage, tuneKernels } from './kernel-tuning';
 import { gptContext, loadLabData, type LabData } from './lab-data';
 import { evaluateImages, evaluateText, imageInput, textInput, type ImageEval, type TextEval } from './evaluate';
-import { checkMemoryPlan, evalBatchWithin } from './limits';
+import { checkMemoryPlan, checkWasmPlan, evalBatchWithin } from './limits';
 import { memoryPlan, memoryPlanTable, type MemoryPlan, type MemoryPlanOptions, type MemoryPlanTable } from './memory-plan';
 import { findNonFiniteWeights, RESUME_KEYS } from './recovery';
 
@@ -258,7 +258,11 @@ export class LabSession {
     // fewer windows per evaluation forward when the default would not fit (the results are the same)
     if (this.engine.kind === 'gpu') planOptions.evalBatch = evalBatchWithin(modelConfig, planOptions, budget, this.engine.info.limits);
     this.memoryPlan =
-      this.engine.kind === 'gpu' ? checkMemoryPlan(this.engine.info.limits, modelConfig, planOptions, budget) : memoryPlan(modelConfig, planOptions);
+      this.engine.kind === 'gpu'
+        ? checkMemoryPlan(this.engine.info.limits, modelConfig, planOptions, budget)
+        : this.engine.kind === 'wasm'
+          ? checkWasmPlan(memoryPlan(modelConfig, planOptions))
+          : memoryPlan(modelConfig, planOptions);
     this.model = buildModel(this.engine, modelConfig, weights);
     this.summary = this.summarize(config);
     this.emit({ type: 'model', summary: this.summary });
@@ -350,7 +354,7 @@ export class LabSession {
   }
 
   /**
-   * The `kernels` setting: on a real GPU, the matmul variants timed on this run's shape classes (or
+   * The `kernels` setting: on a real GPU, the matmul and attention variants timed on this run's shape classes (or
    * read from the cache) and installed as the engine's picks; otherwise the built-in picks.
    */
   private async tuneKernels(e: GpuEngine, classes: ShapeClass<string>[]): Promise<void> {
@@ -361,8 +365,8 @@ export class LabSession {
       this.emit({ type: 'kernels', tuning: this.kernelTuning });
       return;
     }
-    const r = await tuneMatmuls(e, classes, this.tuneStorage, (done, total) =>
-      this.emit({ type: 'progress', phase: 'compiling', done, total, detail: 'tuning matmuls' }),
+    const r = await tuneKernels(e, classes, this.tuneStorage, (done, total) =>
+      this.emit({ type: 'progress', phase: 'compiling', done, total, detail: 'tuning kernels' }),
     );
     const byKey = new Map(classes.map((x) => [x.key, x]));
     this.kernelTuning = {

@@ -15,7 +15,7 @@ export const RESERVED_PARAMS = ['v', 'embed', 'hide', 'autorun', 'origins', 'tou
  * Panels that `hide=` may name besides the FIELDS keys. The page decides what each one covers; names
  * not in this list or in FIELDS give a warning.
  */
-export const HIDEABLE_PANELS = ['selftest', 'adapter', 'config', 'charts', 'evaluation', 'table', 'mask', 'group', 'export', 'share'] as const;
+export const HIDEABLE_PANELS = ['selftest', 'adapter', 'config', 'charts', 'evaluation', 'table', 'mask', 'group', 'export', 'share', 'files'] as const;
 
 /** Bounds on what a URL may carry (the page must not be slowed down by a crafted link). */
 export const MAX_SEARCH_LENGTH = 8192;

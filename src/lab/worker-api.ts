@@ -7,9 +7,11 @@ import type { GpuErrorKind } from '../gpu/errors';
 import type { LabRunner, RunnerEvent } from './runner';
 import type { SelfTestReport, SelfTestResult } from './selftest';
 import type { EngineKind } from './names';
+import type { EnginePreference, EngineRequest } from './engine-choice';
 
 export type { SelfTestReport, SelfTestResult } from './selftest';
 export type { CustomModelFiles, MaskViewData } from './runner';
+export type { LayerMapData, LayerSummariesData, LayerSummaryData } from './layer-map';
 export type { SavedLookup, SavedRunInfo } from './persist';
 
 export interface AdapterSummary {
@@ -34,9 +36,17 @@ export interface EngineProblem {
 
 export interface InitResult {
   engine: EngineKind;
+  /** What was asked for (engine= in the URL, or the Engine panel); 'auto' by default. */
+  preference: EnginePreference;
+  /** Why the engine asked for could not start (then `auto` chose this one); null when it did. */
+  requestError: string | null;
+  /** One line: the engine, its adapter or threads, and why it was chosen (engine-choice.ts). */
+  description: string;
   adapter: AdapterSummary | null;
-  /** Why the GPU engine is missing (null when engine is 'gpu'). */
+  /** Why the GPU engine is missing (null when engine is 'gpu', or when WebGPU was not asked for). */
   gpuProblem: EngineProblem | null;
+  /** The WebAssembly engine's variant and threads (null on the other engines). */
+  wasm: { variant: 'simd' | 'relaxed'; threads: number; threadNote: string | null; crossOriginIsolated: boolean } | null;
   /** Whether navigator.gpu exists in the worker (where WebGPU is detected and used). */
   workerHasNavigatorGpu: boolean;
   /** Time to get the adapter and device (or to fail), in ms. */
@@ -68,6 +78,8 @@ export type RunnerApi = Pick<
   | 'exportMask'
   | 'maskView'
   | 'groupView'
+  | 'layerMap'
+  | 'layerSummaries'
   | 'setCustomModel'
   | 'setPriorFile'
   | 'savedRun'
@@ -76,8 +88,12 @@ export type RunnerApi = Pick<
 >;
 
 export interface LabApi {
-  /** Creates the engine: the GpuEngine, or the CpuEngine when WebGPU is unavailable. Safe to call again (recreates a lost device). */
-  init(): Promise<InitResult>;
+  /**
+   * Creates the engine (engine-choice.ts: WebGPU, else WebAssembly, unless `req` asks for one). Safe
+   * to call again: recreates a lost device, or switches engine (the run is reset). `req` is kept for
+   * later recreations.
+   */
+  init(req?: EngineRequest): Promise<InitResult>;
   /** `listener` must be wrapped with Comlink.proxy(); it is called for every engine's device loss. */
   onLost(listener: (p: EngineProblem) => void): void;
   listSelfTests(): SelfTestCaseInfo[];

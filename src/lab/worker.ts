@@ -1,11 +1,12 @@
 // The engine worker: WebGPU is detected and used here (Chromium exposes navigator.gpu in dedicated
-// workers), with the CPU engine as the fallback. The page sees only LabApi (worker-api.ts): engine
-// creation, the self-test, and the lab's one LabRunner.
+// workers), with the WebAssembly engine as the fallback (engine-choice.ts; the CPU engine only when
+// WebAssembly SIMD is missing too). The page sees only LabApi (worker-api.ts): engine creation, the
+// self-test, and the lab's one LabRunner.
 import * as Comlink from 'comlink';
-import { CpuEngine } from '../backend/cpu';
 import type { Engine } from '../backend/engine';
 import { GpuEngine } from '../backend/gpu';
 import { describeAdapter, navigatorGpu } from '../gpu/device';
+import { chooseEngine, type EngineChoice, type EngineRequest } from './engine-choice';
 import { GpuError } from '../gpu/errors';
 import { fetchLoader } from './assets';
 import { indexedDbStore } from './persist';
@@ -27,6 +28,8 @@ const KEY_LIMITS = [
 let engine: Engine | null = null;
 let ready: Promise<InitResult> | null = null;
 let lastInit: InitResult | null = null;
+/** The page's last engine request (engine=, threads=, the Engine panel): a recreation keeps it. */
+let request: EngineRequest = {};
 const lostListeners: ((p: EngineProblem) => void)[] = [];
 
 function problemOf(e: unknown): EngineProblem {
@@ -42,27 +45,45 @@ function summarize(g: GpuEngine): AdapterSummary {
 }
 
 async function createEngine(): Promise<InitResult> {
-  if (engine?.kind === 'gpu' && !engine.isLost) {
-    runner.retire(engine); // destroyed on purpose: not a loss to recover from
-    engine.destroy();
+  if (engine && !(engine.kind === 'gpu' && engine.isLost)) {
+    await runner.unload(); // its model lives on this engine
+    runner.retire(engine); // replaced on purpose: not a loss to recover from
+    if (engine.kind !== 'cpu') engine.destroy();
   }
   engine = null;
   const workerHasNavigatorGpu = navigatorGpu() !== undefined;
   const t0 = performance.now();
+  let choice: EngineChoice;
+  let requestError: string | null = null;
   try {
-    const g = await GpuEngine.create();
-    g.onLost((err) => {
+    choice = await chooseEngine({ cpuAdapter: 'gpu', ...request }, () => GpuEngine.create());
+  } catch (e) {
+    // the engine asked for (engine=gpu without an adapter, …) cannot start: say so and run on what can
+    requestError = e instanceof Error ? e.message : String(e);
+    choice = await chooseEngine({ cpuAdapter: 'gpu', ...request, preference: 'auto' }, () => GpuEngine.create());
+  }
+  const e = choice.engine;
+  if (e.kind === 'gpu')
+    e.onLost((err) => {
       const p = problemOf(err);
       for (const f of lostListeners) f(p);
     });
-    engine = g;
-    runner.adopt(g);
-    return (lastInit = { engine: 'gpu', adapter: summarize(g), gpuProblem: null, workerHasNavigatorGpu, initMs: performance.now() - t0 });
-  } catch (e) {
-    engine = new CpuEngine();
-    runner.adopt(engine);
-    return (lastInit = { engine: 'cpu', adapter: null, gpuProblem: problemOf(e), workerHasNavigatorGpu, initMs: performance.now() - t0 });
-  }
+  engine = e;
+  runner.adopt(e);
+  return (lastInit = {
+    engine: choice.kind,
+    preference: request.preference ?? 'auto',
+    requestError,
+    description: choice.description,
+    adapter: e.kind === 'gpu' ? summarize(e) : null,
+    gpuProblem: choice.gpuError === null ? null : problemOf(choice.gpuError),
+    workerHasNavigatorGpu,
+    wasm:
+      e.kind === 'wasm'
+        ? { variant: e.variant, threads: e.threads, threadNote: e.threadNote, crossOriginIsolated: globalThis.crossOriginIsolated === true }
+        : null,
+    initMs: performance.now() - t0,
+  });
 }
 
 async function currentEngine(): Promise<Engine> {
@@ -89,7 +110,8 @@ async function recreateEngine(): Promise<Engine> {
 }
 
 const api: LabApi = {
-  init() {
+  init(req) {
+    if (req) request = { ...req };
     ready = createEngine();
     return ready;
   },

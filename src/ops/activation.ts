@@ -5,6 +5,7 @@ import { assertShape, type RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { grid1d } from './grid';
+import { geluBackwardWasm, geluWasm } from '../wasm/rows';
 
 const k = (entry: string): Kernel => ({ name: 'activation', code: src, entry });
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -80,6 +81,7 @@ export function geluErfGradScalar(x: number): number {
 /** GELU: the tanh form by default, the exact erf form with exact = true. */
 export function gelu(e: Engine, x: RawTensor, exact = false): RawTensor {
   checkF32('gelu', 'x', x);
+  if (e.kind === 'wasm') return geluWasm(e, x, exact);
   const out = e.empty(x.shape);
   if (e.kind !== 'gpu') {
     const X = x.f32,
@@ -96,6 +98,7 @@ export function geluBackward(e: Engine, dy: RawTensor, x: RawTensor, exact = fal
   checkF32('geluBackward', 'x', x);
   checkF32('geluBackward', 'dy', dy);
   assertShape('geluBackward dy', dy.shape, x.shape);
+  if (e.kind === 'wasm') return geluBackwardWasm(e, dy, x, exact);
   const out = e.empty(x.shape);
   if (e.kind !== 'gpu') {
     const X = x.f32,

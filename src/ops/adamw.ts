@@ -5,6 +5,7 @@ import type { Engine } from '../backend/engine';
 import type { RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
+import { adamwWasm } from '../wasm/sampling';
 import { grid1d } from './grid';
 
 export interface AdamWHyper {
@@ -50,6 +51,7 @@ export function adamwStep(e: Engine, param: RawTensor, grad: RawTensor, m: RawTe
   const decay = 1 - h.lr * h.weightDecay;
   const stepSize = h.lr / (1 - h.beta1 ** h.step);
   const invBc2Sqrt = 1 / Math.sqrt(1 - h.beta2 ** h.step);
+  if (e.kind === 'wasm') return adamwWasm(e, param, grad, m, v, h, { decay, stepSize, invBc2Sqrt }, gradScale);
   if (e.kind !== 'gpu') {
     const P = param.f32,
       G = grad.f32,

@@ -5,10 +5,12 @@
 import reduceLib from '../../shaders/workgroup_reduce.wgsl?raw';
 import src from '../../shaders/attention.wgsl?raw';
 import type { Engine } from '../backend/engine';
+import type { GpuEngine } from '../backend/gpu';
 import { assertShape, type RawTensor } from '../backend/tensor';
+import type { ShapeClass } from '../gpu/autotune';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
-import { attentionFused, attentionFusedBackward, fusedKeysPerBlock } from './attention-fused';
+import { attentionFused, attentionFusedBackward, FUSED_ATTENTION, fusedKeysPerBlock } from './attention-fused';
 import { attentionBackwardWasm, attentionWasm } from '../wasm/attention';
 import { grid1d } from './grid';
 
@@ -63,6 +65,44 @@ export const ATTN_ROW_MAX_T = 512;
 /** The per-row dqkv kernel keeps 3·D accumulators in private memory: D up to 64 (MAX_D_ROW in WGSL). */
 export const ATTN_ROW_MAX_D = 64;
 const rowVariant = (T: number, opts: AttentionOpts) => (opts.variant ?? (T <= ATTN_ROW_MAX_T ? 'row' : 'workgroup')) === 'row';
+
+export type AttentionVariant = NonNullable<AttentionOpts['variant']>;
+const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['row', 'workgroup', 'fused'];
+
+/** The autotuner's class of an attention shape: the built-in choice by T, and the fused pass where D allows it. */
+export interface AttentionShapeClass extends ShapeClass<AttentionVariant> {
+  dims: { B: number; T: number; C: number; H: number };
+  causal: boolean;
+}
+
+const attentionClassKey = (d: { B: number; T: number; C: number; H: number }, causal: boolean) =>
+  `attention:${causal ? 'c' : 'n'}:b${d.B}:t${d.T}:c${d.C}:h${d.H}`;
+
+export function attentionShapeClass(d: { B: number; T: number; C: number; H: number }, causal: boolean): AttentionShapeClass {
+  const builtIn: AttentionVariant = d.T <= ATTN_ROW_MAX_T ? 'row' : 'workgroup';
+  const candidates: AttentionVariant[] = [builtIn];
+  if (d.C / d.H <= FUSED_ATTENTION.maxD) candidates.push('fused');
+  return { key: attentionClassKey(d, causal), builtIn, candidates, dims: { B: d.B, T: d.T, C: d.C, H: d.H }, causal };
+}
+
+/**
+ * The variant an attention call runs: forced by opts, else on a tuned GPU engine its pick for the
+ * shape class (a pick that does not fit, e.g. a stale cache, is ignored), else the built-in by T.
+ * Resolve it once per forward and pass it to the backward (src/autograd/fn/attention.ts): the
+ * backward must match the forward's saved tensors (probabilities, or the fused pass's lse).
+ */
+export function attentionVariant(e: Engine, qkv: RawTensor, opts: AttentionOpts): AttentionVariant | undefined {
+  if (opts.variant || e.kind !== 'gpu' || !e.wantsShapeClasses) return opts.variant;
+  const d = dims('attention', qkv, opts);
+  return tunedAttentionVariant(e, d, opts.causal);
+}
+
+function tunedAttentionVariant(e: GpuEngine, d: Dims, causal: boolean): AttentionVariant | undefined {
+  if (e.isCollecting) e.noteShapeClass(attentionShapeClass(d, causal));
+  const pick = e.picks.get(attentionClassKey(d, causal)) as AttentionVariant | undefined;
+  if (!pick || !ATTENTION_VARIANTS.includes(pick) || (pick === 'fused' && d.D > FUSED_ATTENTION.maxD)) return undefined;
+  return pick;
+}
 
 export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out: RawTensor; probs: RawTensor } {
   const dm = dims('attention', qkv, opts);

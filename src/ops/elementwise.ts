@@ -5,6 +5,7 @@ import { type RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { grid1d } from './grid';
+import { axpyIntoWasm, binaryWasm, scaleWasm, sumRepeatWasm } from '../wasm/rows';
 
 export type BinaryOp = 'add' | 'sub' | 'mul';
 const k = (entry: string): Kernel => ({ name: 'elementwise', code: src, entry });
@@ -18,6 +19,7 @@ function checkBroadcast(op: string, a: RawTensor, b: RawTensor): void {
 /** out[i] = a[i] ∘ b[i mod b.size]. */
 export function binary(e: Engine, op: BinaryOp, a: RawTensor, b: RawTensor): RawTensor {
   checkBroadcast(op, a, b);
+  if (e.kind === 'wasm') return binaryWasm(e, op, a, b);
   const out = e.empty(a.shape);
   if (e.kind !== 'gpu') {
     const A = a.f32,
@@ -41,6 +43,7 @@ export const mul = (e: Engine, a: RawTensor, b: RawTensor) => binary(e, 'mul', a
 
 /** out = alpha · a */
 export function scale(e: Engine, a: RawTensor, alpha: number): RawTensor {
+  if (e.kind === 'wasm') return scaleWasm(e, a, alpha);
   const out = e.empty(a.shape);
   if (e.kind !== 'gpu') {
     const A = a.f32,
@@ -55,6 +58,7 @@ export function scale(e: Engine, a: RawTensor, alpha: number): RawTensor {
 /** y += alpha · x, in place. */
 export function axpyInto(e: Engine, y: RawTensor, x: RawTensor, alpha = 1): void {
   if (x.size !== y.size) throw new Error(`axpyInto: sizes differ (${x.size} vs ${y.size})`);
+  if (e.kind === 'wasm') return axpyIntoWasm(e, y, x, alpha);
   if (e.kind !== 'gpu') {
     const X = x.f32,
       Y = y.f32;
@@ -69,6 +73,7 @@ export function sumRepeat(e: Engine, a: RawTensor, shape: readonly number[]): Ra
   const out = e.empty(shape);
   const nb = out.size;
   if (nb === 0 || a.size % nb !== 0) throw new Error(`sumRepeat: ${nb} does not divide ${a.size}`);
+  if (e.kind === 'wasm') return sumRepeatWasm(e, a, out);
   if (e.kind !== 'gpu') {
     const A = a.f32,
       O = out.f32;

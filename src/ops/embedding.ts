@@ -9,6 +9,7 @@ import type { Engine } from '../backend/engine';
 import type { RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
+import { concatRowsWasm, firstBadIndexWasm, gatherRowsWasm, scatterAddRowsWasm, sliceRowsWasm } from '../wasm/sampling';
 import { grid1d } from './grid';
 
 const kernel = (entry: string): Kernel => ({ name: 'embedding', code: src, entry });
@@ -34,6 +35,11 @@ export function gatherRows(e: Engine, table: RawTensor, idx: RawTensor): RawTens
   checkIndex('gatherRows', idx);
   const [V, C] = table.shape;
   const N = idx.size;
+  if (e.kind === 'wasm') {
+    const bad = firstBadIndexWasm(e, idx, V);
+    if (bad >= 0) throw indexError('gatherRows', bad, idx.data[bad], V);
+    return gatherRowsWasm(e, table, idx);
+  }
   if (e.kind !== 'gpu') {
     idx.data.forEach((j, r) => {
       if (j >= V) throw indexError('gatherRows', r, j, V);
@@ -66,6 +72,11 @@ export function scatterAddRows(e: Engine, grad: RawTensor, idx: RawTensor, rows:
   if (!Number.isInteger(rows) || rows < 0) throw new Error(`scatterAddRows: rows must be a non-negative integer, got ${rows}`);
   const [N, C] = grad.shape;
   if (idx.size !== N) throw new Error(`scatterAddRows: ${idx.size} indices for ${N} gradient rows`);
+  if (e.kind === 'wasm') {
+    const bad = firstBadIndexWasm(e, idx, rows);
+    if (bad >= 0) throw indexError('scatterAddRows', bad, idx.data[bad], rows);
+    return scatterAddRowsWasm(e, grad, idx, rows);
+  }
   if (e.kind !== 'gpu') {
     idx.data.forEach((v, n) => {
       if (v >= rows) throw indexError('scatterAddRows', n, v, rows);
@@ -106,6 +117,7 @@ export function concatRows(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
     throw new Error(`concatRows: shapes ${shp(a)} and ${shp(b)} differ beyond the first dimension`);
   }
   if (a.dtype !== b.dtype) throw new Error(`concatRows: dtypes differ (${a.dtype} vs ${b.dtype})`);
+  if (e.kind === 'wasm') return concatRowsWasm(e, a, b);
   const out = e.empty([a.shape[0] + b.shape[0], ...rest], a.dtype);
   if (e.kind !== 'gpu') {
     out.data.set(a.data, 0);
@@ -123,6 +135,7 @@ export function sliceRows(e: Engine, x: RawTensor, start: number, count: number)
   if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > N) {
     throw new Error(`sliceRows: rows ${start}..${start + count} are outside the ${N} rows of ${shp(x)}`);
   }
+  if (e.kind === 'wasm') return sliceRowsWasm(e, x, start, count);
   const rest = x.shape.slice(1);
   const out = e.empty([count, ...rest], x.dtype);
   const w = rest.reduce((a, b) => a * b, 1); // words per row

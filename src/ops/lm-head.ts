@@ -21,6 +21,7 @@ import { params } from '../gpu/params';
 import { axpyInto } from './elementwise';
 import { grid1d } from './grid';
 import { matmul } from './matmul';
+import { lmHeadBackwardWasm, lmHeadLossWasm } from '../wasm/rows';
 
 const k = (entry: string): Kernel => ({ name: 'lm_head', code: reduceLib + src, entry });
 
@@ -102,6 +103,7 @@ const dot = (A: ArrayLike<number>, a: number, B: ArrayLike<number>, b: number, n
 export function lmHeadLoss(e: Engine, x: RawTensor, W: RawTensor, targets: RawTensor, opts: LmHeadOpts = {}): { loss: RawTensor; lse: RawTensor } {
   const { N, C, V } = dims('lmHeadLoss', x, W, targets);
   const chunk = lmHeadChunk(N, V, opts.chunk);
+  if (e.kind === 'wasm') return lmHeadLossWasm(e, x, W, targets, { N, C, V, chunk });
   const loss = e.empty([1]);
   const lse = e.empty([N]);
   if (e.kind !== 'gpu') {
@@ -174,6 +176,7 @@ export function lmHeadBackward(
   if (dloss.size !== 1 || dloss.dtype !== 'f32') throw new Error(`lmHeadBackward: dloss must be one f32 value, got ${dloss.size} ${dloss.dtype}`);
   if (lse.size !== N || lse.dtype !== 'f32') throw new Error(`lmHeadBackward: lse must be f32 with ${N} elements, got ${lse.size} ${lse.dtype}`);
   const chunk = lmHeadChunk(N, V, opts.chunk);
+  if (e.kind === 'wasm') return lmHeadBackwardWasm(e, dloss, x, W, targets, lse, want, { N, C, V, chunk });
   const dx = want.dx ? e.empty(x.shape) : null;
   const dW = want.dW ? e.empty([V, C]) : null;
   if (e.kind !== 'gpu') {

@@ -9,6 +9,7 @@ import type { RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { grid1d } from './grid';
+import { crossEntropyBackwardWasm, crossEntropyWasm } from '../wasm/rows';
 
 const k = (entry: string): Kernel => ({ name: 'loss', code: reduceLib + src, entry });
 
@@ -32,6 +33,7 @@ function cpuTarget(op: string, T: ArrayLike<number>, r: number, V: number): numb
 
 export function crossEntropy(e: Engine, logits: RawTensor, targets: RawTensor): { loss: RawTensor; lse: RawTensor; rowLoss: RawTensor } {
   const [N, V] = dims('crossEntropy', logits, targets);
+  if (e.kind === 'wasm') return crossEntropyWasm(e, logits, targets, N, V);
   const loss = e.empty([1]);
   const lse = e.empty([N]);
   const rowLoss = e.empty([N]);
@@ -65,6 +67,7 @@ export function crossEntropyBackward(e: Engine, dloss: RawTensor, logits: RawTen
   const [N, V] = dims('crossEntropyBackward', logits, targets);
   if (dloss.size !== 1 || dloss.dtype !== 'f32') throw new Error(`crossEntropyBackward: dloss must be one f32 value, got ${dloss.size} ${dloss.dtype}`);
   if (lse.size !== N) throw new Error(`crossEntropyBackward: lse has ${lse.size} elements for ${N} rows`);
+  if (e.kind === 'wasm') return crossEntropyBackwardWasm(e, dloss, logits, targets, lse, N, V);
   const dlogits = e.empty(logits.shape);
   if (e.kind !== 'gpu') {
     const X = logits.f32,

@@ -7,6 +7,7 @@ import { assertShape, type RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { grid1d } from './grid';
+import { layerNormBackwardWasm, layerNormWasm } from '../wasm/rows';
 
 const k = (entry: string): Kernel => ({ name: 'norm', code: reduceLib + src, entry });
 
@@ -41,6 +42,7 @@ export function layerNorm(
   assertShape('layerNorm gamma', gamma.shape, [cols]);
   assertShape('layerNorm beta', beta.shape, [cols]);
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new Error(`layerNorm: eps must be a finite number ≥ 0, got ${eps}`);
+  if (e.kind === 'wasm') return layerNormWasm(e, x, gamma, beta, eps, rows, cols);
   const y = e.empty(x.shape);
   const mean = e.empty([rows]);
   const rstd = e.empty([rows]);
@@ -88,6 +90,7 @@ export function layerNormBackward(
   if (mean.size !== rows || rstd.size !== rows) {
     throw new Error(`layerNormBackward: mean/rstd must have ${rows} elements (one per row), got ${mean.size}/${rstd.size}`);
   }
+  if (e.kind === 'wasm') return layerNormBackwardWasm(e, dy, x, gamma, mean, rstd, needParamGrads, rows, cols);
   const dx = e.empty(x.shape);
   const dgamma = needParamGrads ? e.empty([cols]) : null;
   const dbeta = needParamGrads ? e.empty([cols]) : null;

@@ -8,6 +8,7 @@ import { sameShape, type RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { grid1d } from './grid';
+import { globalSumSquaresWasm, l1DistanceWasm, reduceMaxWasm, reduceSumWasm } from '../wasm/rows';
 
 /** Elements folded by one workgroup per level (WG · PER in reduce.wgsl). */
 export const REDUCE_BLOCK = 4096;
@@ -75,6 +76,7 @@ function cpuScalar(e: Engine, v: number): RawTensor {
 export function sum(e: Engine, x: RawTensor): RawTensor {
   checkF32('sum', x);
   if (x.size === 0) return e.zeros([1]);
+  if (e.kind === 'wasm') return reduceSumWasm(e, x, false);
   if (e.kind !== 'gpu') {
     const X = x.f32;
     let s = 0;
@@ -88,6 +90,7 @@ export function sum(e: Engine, x: RawTensor): RawTensor {
 export function mean(e: Engine, x: RawTensor): RawTensor {
   checkF32('mean', x);
   checkNonEmpty('mean', x);
+  if (e.kind === 'wasm') return reduceSumWasm(e, x, false, x.size);
   if (e.kind !== 'gpu') {
     const X = x.f32;
     let s = 0;
@@ -101,6 +104,7 @@ export function mean(e: Engine, x: RawTensor): RawTensor {
 export function max(e: Engine, x: RawTensor): RawTensor {
   checkF32('max', x);
   checkNonEmpty('max', x);
+  if (e.kind === 'wasm') return reduceMaxWasm(e, x);
   if (e.kind !== 'gpu') {
     const X = x.f32;
     let m = X[0];
@@ -114,6 +118,7 @@ export function max(e: Engine, x: RawTensor): RawTensor {
 export function sumSquares(e: Engine, x: RawTensor): RawTensor {
   checkF32('sumSquares', x);
   if (x.size === 0) return e.zeros([1]);
+  if (e.kind === 'wasm') return reduceSumWasm(e, x, true);
   if (e.kind !== 'gpu') {
     const X = x.f32;
     let s = 0;
@@ -130,6 +135,7 @@ export function l1Distance(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
     throw new Error(`l1Distance: shapes differ: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`);
   }
   checkNonEmpty('l1Distance', a);
+  if (e.kind === 'wasm') return l1DistanceWasm(e, a, b);
   if (e.kind !== 'gpu') {
     const A = a.f32,
       B = b.f32;
@@ -150,6 +156,7 @@ export function l1Distance(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
 /** Σ over tensors of Σ x² → [1] (global gradient norm², for clipping). */
 export function globalSumSquares(e: Engine, xs: RawTensor[]): RawTensor {
   checkF32('globalSumSquares', ...xs);
+  if (e.kind === 'wasm') return globalSumSquaresWasm(e, xs);
   if (e.kind !== 'gpu') {
     let s = 0;
     for (const x of xs) {

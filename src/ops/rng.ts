@@ -5,6 +5,7 @@ import type { Engine } from '../backend/engine';
 import type { RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
+import { rngBitsWasm, rngUniformWasm } from '../wasm/sampling';
 import { grid1d } from './grid';
 
 export const RNG_WGSL = rngLib;
@@ -63,6 +64,7 @@ export function rngUniformCpu(pos: RngPosition, n: number): Float32Array {
 const kernel = (entry: string): Kernel => ({ name: 'rng_fill', code: rngLib + rngFill, entry });
 
 function fill(e: Engine, pos: RngPosition, n: number, what: 'bits' | 'uniform01'): RawTensor {
+  if (e.kind === 'wasm') return what === 'bits' ? rngBitsWasm(e, pos, n) : rngUniformWasm(e, pos, n);
   if (e.kind !== 'gpu') {
     return what === 'bits' ? e.upload(rngBitsCpu(pos, n), [n], 'u32') : e.upload(rngUniformCpu(pos, n), [n], 'f32');
   }

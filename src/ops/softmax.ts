@@ -7,6 +7,7 @@ import { assertShape, type RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { grid1d } from './grid';
+import { softmaxBackwardWasm, softmaxWasm } from '../wasm/rows';
 
 const k = (entry: string): Kernel => ({ name: 'softmax', code: reduceLib + src, entry });
 
@@ -20,6 +21,7 @@ function rowsCols(op: string, what: string, x: RawTensor): [number, number] {
 
 export function softmax(e: Engine, x: RawTensor): RawTensor {
   const [rows, cols] = rowsCols('softmax', 'x', x);
+  if (e.kind === 'wasm') return softmaxWasm(e, x, rows, cols);
   const y = e.empty(x.shape);
   if (e.kind !== 'gpu') {
     const X = x.f32,
@@ -42,6 +44,7 @@ export function softmax(e: Engine, x: RawTensor): RawTensor {
 export function softmaxBackward(e: Engine, dy: RawTensor, y: RawTensor): RawTensor {
   const [rows, cols] = rowsCols('softmaxBackward', 'y', y);
   assertShape('softmaxBackward dy', dy.shape, y.shape);
+  if (e.kind === 'wasm') return softmaxBackwardWasm(e, dy, y, rows, cols);
   const dx = e.empty(y.shape);
   if (e.kind !== 'gpu') {
     const Y = y.f32,

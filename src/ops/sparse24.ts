@@ -7,6 +7,7 @@ import type { Engine, HostEngine } from '../backend/engine';
 import type { GpuEngine } from '../backend/gpu';
 import type { RawTensor } from '../backend/tensor';
 import { params } from '../gpu/params';
+import { sparse24MatmulWasm } from '../wasm/sampling';
 import { ceilDiv } from './grid';
 
 /** A packed 2:4 weight on the host (layout in shaders/sparse24.wgsl). */
@@ -158,6 +159,7 @@ export function sparse24Matmul(e: Engine, x: RawTensor, w: Sparse24Weight): RawT
   if (w.idx.size !== groups * iw) throw new Error(`sparse24Matmul: idx has ${w.idx.size} words, needs ${groups * iw}`);
   const m = x.size / Math.max(1, k);
   const outShape = [...x.shape.slice(0, -1), w.n];
+  if (e.kind === 'wasm') return sparse24MatmulWasm(e, x, w, m, outShape);
   return e.kind !== 'gpu' ? sparse24MatmulCpu(e, x, w, m, outShape) : sparse24MatmulGpu(e, x, w, m, outShape);
 }
 

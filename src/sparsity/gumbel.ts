@@ -8,6 +8,7 @@ import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { mul } from '../ops/elementwise';
 import { grid1d } from '../ops/grid';
+import { hardMaskWasm, sampleMaskedWeightWasm, sampleSoftMaskWasm, softMaskBackwardWasm } from '../wasm/sampling';
 import { bitsToOpenUnit, rngBitsCpu, RNG_WGSL, type RngPosition } from '../ops/rng';
 import { elementIndex, weightShape, type GroupLayout } from './layout';
 import { binomial, type Pattern } from './patterns';
@@ -70,6 +71,7 @@ export function sampleSoftMask(e: Engine, logits: RawTensor, g: GroupLayout, p: 
   check('sampleSoftMask', logits, g, p);
   checkPositive('sampleSoftMask', 'tau', a.tau);
   if (!Number.isFinite(a.kappa)) throw new Error(`sampleSoftMask: kappa must be finite, got ${a.kappa}`);
+  if (e.kind === 'wasm') return sampleSoftMaskWasm(e, logits, g, p, a);
   const C = p.candidates.length;
   const y = e.empty([g.groups, C]);
   const mask = e.empty(weightShape(g));
@@ -112,6 +114,7 @@ export function sampleMaskedWeight(
   if (!Number.isFinite(a.kappa)) throw new Error(`sampleMaskedWeight: kappa must be finite, got ${a.kappa}`);
   assertShape('sampleMaskedWeight: w', w.shape, weightShape(g));
   if (w.dtype !== 'f32') throw new Error(`sampleMaskedWeight: w must be f32, got ${w.dtype}`);
+  if (e.kind === 'wasm') return sampleMaskedWeightWasm(e, logits, w, g, p, a);
   const C = p.candidates.length;
   const y = e.empty([g.groups, C]);
   const mask = e.empty(weightShape(g));
@@ -212,6 +215,7 @@ export function softMaskBackward(
   assertShape('softMaskBackward: w', w.shape, ws);
   assertShape('softMaskBackward: mask', mask.shape, ws);
   if (accumulate) assertShape('softMaskBackward: accumulate', accumulate.shape, y.shape);
+  if (e.kind === 'wasm') return softMaskBackwardWasm(e, gradW, w, mask, y, g, p, a, accumulate);
   const out = accumulate ?? e.empty(y.shape);
   if (e.kind !== 'gpu') {
     backwardCpu(gradW.f32, w.f32, mask.f32, y.f32, out.f32, g, p, a, !!accumulate);
@@ -274,6 +278,7 @@ export function backwardCpu(
 /** Inference mask: the candidate at argmax π per group (lowest index on ties), 0/1 and the choice. */
 export function hardMask(e: Engine, logits: RawTensor, g: GroupLayout, p: Pattern): { mask: RawTensor; choice: RawTensor } {
   check('hardMask', logits, g, p);
+  if (e.kind === 'wasm') return hardMaskWasm(e, logits, g, p);
   const C = p.candidates.length;
   const mask = e.empty(weightShape(g));
   const choice = e.empty([g.groups], 'u32');

@@ -6,6 +6,7 @@ import type { Engine } from '../backend/engine';
 import { assertShape, type RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
+import { countFlipsWasm, logitStatsWasm, maskL1Wasm, meanMaxProbCleanWasm, meanMaxProbWasm } from '../wasm/sampling';
 
 const kernel = (entry: string): Kernel => ({ name: 'mask_metrics', code: src, entry });
 
@@ -31,6 +32,7 @@ function run(e: Engine & { kind: 'gpu' }, entry: string, outSize: number, n: num
 export function maskL1(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
   needF32('maskL1', a);
   assertShape('maskL1: b', b.shape, a.shape);
+  if (e.kind === 'wasm') return maskL1Wasm(e, a, b);
   if (e.kind !== 'gpu') {
     const A = a.f32,
       B = b.f32;
@@ -44,6 +46,7 @@ export function maskL1(e: Engine, a: RawTensor, b: RawTensor): RawTensor {
 /** Mean over groups of max_c y_c for a [G, C] sample. */
 export function meanMaxProb(e: Engine, y: RawTensor): RawTensor {
   const [G, C] = groupsOf('meanMaxProb', y);
+  if (e.kind === 'wasm') return meanMaxProbWasm(e, y, G, C);
   if (e.kind !== 'gpu') {
     const Y = y.f32;
     let s = 0;
@@ -61,6 +64,7 @@ export function meanMaxProb(e: Engine, y: RawTensor): RawTensor {
 export function meanMaxProbClean(e: Engine, logits: RawTensor, kappa: number): RawTensor {
   const [G, C] = groupsOf('meanMaxProbClean', logits);
   if (!Number.isFinite(kappa) || kappa < 0) throw new Error(`meanMaxProbClean: kappa must be a finite number ≥ 0, got ${kappa}`);
+  if (e.kind === 'wasm') return meanMaxProbCleanWasm(e, logits, G, C, kappa);
   if (e.kind !== 'gpu') {
     const L = logits.f32;
     let s = 0;
@@ -79,6 +83,7 @@ export function meanMaxProbClean(e: Engine, logits: RawTensor, kappa: number): R
 /** [mean, std] of all logits (population std, dividing by the count; torch's default divides by n − 1). */
 export function logitStats(e: Engine, logits: RawTensor): RawTensor {
   needF32('logitStats', logits);
+  if (e.kind === 'wasm') return logitStatsWasm(e, logits);
   if (e.kind !== 'gpu') {
     const L = logits.f32,
       n = logits.size;
@@ -97,6 +102,7 @@ export function countFlips(e: Engine, choiceA: RawTensor, choiceB: RawTensor): R
   if (choiceA.dtype !== 'u32' || choiceB.dtype !== 'u32') throw new Error(`countFlips: choices must be u32, got ${choiceA.dtype} and ${choiceB.dtype}`);
   assertShape('countFlips: choiceB', choiceB.shape, choiceA.shape);
   if (choiceA.size === 0) throw new Error('countFlips: empty tensor');
+  if (e.kind === 'wasm') return countFlipsWasm(e, choiceA, choiceB);
   if (e.kind !== 'gpu') {
     const A = choiceA.data,
       B = choiceB.data;

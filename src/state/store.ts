@@ -20,6 +20,7 @@ import { assetBase, type SessionSlice, sessionSlice } from './session-slice';
 import { groupSlice, type GroupSlice } from './group-slice';
 import { tourSlice, type TourSlice } from './tour-slice';
 import type { EngineKind } from '../lab/names';
+import { parseEnginePreference, parseThreads, type EngineRequest } from '../lab/engine-choice';
 
 export type { Recovery } from '../lab/runner';
 
@@ -59,6 +60,8 @@ export interface LabState extends SessionSlice, GroupSlice, TourSlice {
   start(): Promise<void>;
   runSelfTest(seed?: number): Promise<void>;
   recreateEngine(): Promise<void>;
+  /** The Engine panel's choice (WebGPU, WebAssembly and its threads): the worker replaces its engine; a loaded run is reset. */
+  switchEngine(req: EngineRequest): Promise<void>;
   /**
    * Mirrors the runner's recovery event (LabRunner recreates the engine and resumes the run from
    * its last save; past MAX_AUTO_RECOVERIES a minute the banner's button is the way back).
@@ -90,6 +93,12 @@ function seedFromUrl(): number | null {
   return Number.isInteger(n) && n >= 0 ? n >>> 0 : null;
 }
 
+/** `engine=gpu|wasm|cpu|auto` and `threads=N` in the URL (docs/EMBED.md); absent: auto, the engine's threads. */
+function engineRequestFromUrl(): EngineRequest {
+  const q = new URLSearchParams(globalThis.location?.search ?? '');
+  return { preference: parseEnginePreference(q.get('engine')) ?? 'auto', threads: parseThreads(q.get('threads')) ?? undefined };
+}
+
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export const useLab = create<LabState>()((set, get, store) => ({
@@ -116,7 +125,7 @@ export const useLab = create<LabState>()((set, get, store) => ({
       await viaWorker(c, c.api.setListener(proxy((e: WorkerEvent) => get().onWorkerEvent(e))));
       const cases = await viaWorker(c, c.api.listSelfTests());
       set((s) => ({ selfTest: { ...s.selfTest, cases, rows: cases.map(() => null) } }));
-      const init = await viaWorker(c, c.api.init());
+      const init = await viaWorker(c, c.api.init(engineRequestFromUrl()));
       set({ init, phase: 'ready' });
     } catch (e) {
       set({ phase: 'failed', fatal: message(e) });
@@ -168,6 +177,20 @@ export const useLab = create<LabState>()((set, get, store) => ({
       return;
     }
     await get().runSelfTest();
+  },
+
+  async switchEngine(req) {
+    const c = conn;
+    if (!c || get().phase !== 'ready' || get().selfTest.status === 'running') return;
+    set({ phase: 'connecting' });
+    try {
+      const init = await viaWorker(c, c.api.init(req));
+      set({ init, lost: null, recovery: null, phase: 'ready' });
+    } catch (e) {
+      // the worker is still there: say why and keep the page usable (the old engine was replaced)
+      set({ phase: 'ready' });
+      get().reportError(`Switching the engine failed: ${message(e)}`);
+    }
   },
 
   mirrorRecovery(r) {

@@ -93,9 +93,11 @@ export function App() {
               <ResultsPanel />
             </ErrorBoundary>
           )}
-          <ErrorBoundary what="the model panel">
-            <ModelPanel />
-          </ErrorBoundary>
+          {shown.panel('files') && (
+            <ErrorBoundary what="the model panel">
+              <ModelPanel />
+            </ErrorBoundary>
+          )}
           {shown.panel('share') && (
             <ErrorBoundary what="the share panel">
               <SharePanel />

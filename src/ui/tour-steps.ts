@@ -53,11 +53,11 @@ export const TOUR_STEPS: readonly TourStep[] = [
     title: 'What learning changes',
     text: [
       'Learning changes only the logits π: gradient steps on the model’s loss, taken through the soft masks, raise the candidates that hurt it least (a small reward for keeping large weights helps). Over the run κ grows and τ falls, so the draws go from exploring to nearly fixed.',
-      'This map colours every group of one layer by its current choice and shows how sure it is; flips since the last evaluation are red. Fewer flips and higher confidence mean the mask is settling — the Convergence charts show the same for the whole model.',
+      'The layer map shows every masked layer small, with how sure its choices are, and one layer large: each weight kept (blue, darker for a larger weight) or pruned (grey), or coloured by confidence or by the chosen candidate; groups flipped since the last evaluation are red. Fewer flips and higher confidence mean the mask is settling. Click a cell to see its group up close above.',
     ],
     targets: ['mask-view'],
     panel: 'mask',
-    panelLabel: 'the mask view',
+    panelLabel: 'the layer map',
   },
   {
     title: 'Compare with the one-shot baselines',

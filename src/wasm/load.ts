@@ -1,6 +1,9 @@
 // Loads the WebAssembly kernels (built from wasm/ by tools/build-wasm.mjs into src/wasm/generated/*.ts
 // as base64, so Vite, vitest in Node and in Chromium, and the tsx tools all import them as plain
-// TypeScript). Every module imports the one memory the engine owns (`env.memory`).
+// TypeScript). Every module imports the one memory the engine owns (`env.memory`). Each family comes
+// as SIMD128 and relaxed SIMD, each on an unshared memory (one thread) or on a shared one (the thread
+// pool, src/wasm/pool.ts: every worker instantiates the same compiled modules on the same memory); the
+// shared builds are derived from the unshared ones at load (src/wasm/shared-import.mjs).
 //
 // Trap: Chromium refuses synchronous compilation (new WebAssembly.Module) of more than 4 KB on the
 // main thread, so loading is async (WebAssembly.instantiate) everywhere.
@@ -9,6 +12,7 @@ import * as matmulBytes from './generated/matmul';
 import * as rowsBytes from './generated/rows';
 import * as samplingBytes from './generated/sampling';
 import type { RowsExports } from './rows';
+import { withSharedMemoryImport } from './shared-import.mjs';
 import type { SamplingExports } from './sampling';
 
 /**
@@ -88,7 +92,12 @@ export interface WasmKernels {
 
 /** The kernel families (wasm/<family>.ts, one module each). */
 export type WasmFamily = 'matmul' | 'attention' | 'rows' | 'sampling';
-const FAMILY_BYTES: Record<WasmFamily, { simd: string; relaxed: string }> = {
+/** What tools/build-wasm.mjs writes per family: base64 modules by variant (on an unshared memory). */
+interface FamilyBytes {
+  simd: string;
+  relaxed: string;
+}
+const FAMILY_BYTES: Record<WasmFamily, FamilyBytes> = {
   matmul: matmulBytes,
   attention: attentionBytes,
   rows: rowsBytes,
@@ -102,23 +111,68 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** The module bytes of one family and variant (tests: the build check, the relaxed probe). */
-export function moduleBytes(family: WasmFamily, variant: WasmVariant): Uint8Array<ArrayBuffer> {
-  return decode(FAMILY_BYTES[family][variant]);
+/**
+ * The maximum (64 KiB pages) the shared modules declare for their memory import: tools/build-wasm.mjs's
+ * SHARED_MAX_PAGES, the same number. Trap: a shared memory must have a maximum, and an import accepts a
+ * memory only if that memory's maximum is no larger than the declared one (and only of the same
+ * sharedness), so the engine creates its shared memory with at most this maximum.
+ */
+export const SHARED_MAX_PAGES = 65536;
+
+/** The module bytes of one family and variant, for an unshared or (thread pool) shared memory. */
+export function moduleBytes(family: WasmFamily, variant: WasmVariant, shared = false): Uint8Array<ArrayBuffer> {
+  const bytes = decode(FAMILY_BYTES[family][variant]);
+  // the shared build differs only in its memory import, so it is derived (tools/build-wasm.mjs checks
+  // the result against asc's own --sharedMemory build byte for byte)
+  return shared ? withSharedMemoryImport(bytes, SHARED_MAX_PAGES) : bytes;
 }
 
-/**
- * Instantiate every kernel family on `memory`. `variant` defaults to relaxed SIMD where the runtime
- * has it; asking for relaxed where it has not is an error naming the fix.
- */
-export async function loadKernels(memory: WebAssembly.Memory, variant: WasmVariant = hasRelaxedSimd() ? 'relaxed' : 'simd'): Promise<WasmKernels> {
+/** Every family, in the order of WasmKernels. */
+export const WASM_FAMILIES = Object.keys(FAMILY_BYTES) as WasmFamily[];
+
+/** Compiled kernel modules by family (what the thread pool posts to its workers). */
+export type WasmModules = Record<WasmFamily, WebAssembly.Module>;
+
+/** Whether `memory` is a shared one (its buffer a SharedArrayBuffer): the shared modules then. */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** Throws, naming the fix, where the runtime cannot run `variant`. */
+export function checkVariant(variant: WasmVariant): void {
   if (variant === 'relaxed' && !hasRelaxedSimd()) {
     throw new Error('WasmEngine: this runtime has no relaxed SIMD (Node 20: start it with --experimental-wasm-relaxed-simd); use the simd variant');
   }
   if (!hasSimd()) throw new Error('WasmEngine: this runtime has no WebAssembly SIMD128, which the kernels need');
-  const imports = { env: { memory } };
-  const families = Object.keys(FAMILY_BYTES) as WasmFamily[];
-  const modules = await Promise.all(families.map((f) => WebAssembly.instantiate(moduleBytes(f, variant), imports)));
-  const exports = Object.fromEntries(families.map((f, i) => [f, modules[i].instance.exports]));
+}
+
+/** The default variant: relaxed SIMD where the runtime has it. */
+export function defaultVariant(): WasmVariant {
+  return hasRelaxedSimd() ? 'relaxed' : 'simd';
+}
+
+/** Compile every family (asynchronously: see the trap above) for an unshared or a shared memory. */
+export async function compileKernels(variant: WasmVariant, shared: boolean): Promise<WasmModules> {
+  checkVariant(variant);
+  const modules = await Promise.all(WASM_FAMILIES.map((f) => WebAssembly.compile(moduleBytes(f, variant, shared))));
+  return Object.fromEntries(WASM_FAMILIES.map((f, i) => [f, modules[i]])) as WasmModules;
+}
+
+/** The import object every kernel module takes (also built, the same, in the pool's workers). */
+export const kernelImports = (memory: WebAssembly.Memory): WebAssembly.Imports => ({ env: { memory } });
+
+/** Instantiate compiled modules (compileKernels with the memory's sharedness) on `memory`. */
+export async function instantiateKernels(memory: WebAssembly.Memory, modules: WasmModules, variant: WasmVariant): Promise<WasmKernels> {
+  const instances = await Promise.all(WASM_FAMILIES.map((f) => WebAssembly.instantiate(modules[f], kernelImports(memory))));
+  const exports = Object.fromEntries(WASM_FAMILIES.map((f, i) => [f, instances[i].exports]));
   return { variant, ...exports } as unknown as WasmKernels;
+}
+
+/**
+ * Instantiate every kernel family on `memory` (the shared modules when the memory is shared).
+ * `variant` defaults to relaxed SIMD where the runtime has it; asking for relaxed where it has not is
+ * an error naming the fix.
+ */
+export async function loadKernels(memory: WebAssembly.Memory, variant: WasmVariant = defaultVariant()): Promise<WasmKernels> {
+  return instantiateKernels(memory, await compileKernels(variant, isSharedMemory(memory)), variant);
 }

@@ -8,6 +8,10 @@ import { DEFAULT_CONFIG, type ExperimentConfig } from '../../src/lab/config';
 import { memoryTuneStorage } from '../../src/lab/kernel-tuning';
 import { LabSession, type SessionEvent } from '../../src/lab/session';
 import { matmul, matmulGeometry, matmulShapeClass } from '../../src/ops/matmul';
+import { attentionShapeClass } from '../../src/ops/attention';
+import { Tape } from '../../src/autograd/tape';
+import { Tensor } from '../../src/autograd/tensor';
+import { attention as attentionFn } from '../../src/autograd/fn/attention';
 import { getEngine } from '../helpers/gpu';
 import { microAssets } from '../helpers/micro-assets';
 import { randn, testSeed } from '../helpers/random';
@@ -55,10 +59,14 @@ describe(`kernel tuning on the engine (seed ${seed})`, () => {
       // every class within the time budget has a timing for each of its candidates (SwiftShader is slow: not all are reached)
       const timed = tuned.tuning.picks.filter((p) => Object.keys(p.ms).length > 0);
       expect(timed.length).toBeGreaterThan(0);
-      for (const p of tuned.tuning.picks) expect(p.key).toMatch(/^matmul:/);
+      for (const p of tuned.tuning.picks) expect(p.key).toMatch(/^(matmul|attention):/);
+      // the micro GPT's attention is one class (every layer has the same shape), timed first: row kernels against the fused pass
+      const attn = tuned.tuning.picks.filter((p) => p.key.startsWith('attention:'));
+      expect(attn.map((p) => p.key)).toEqual([`attention:c:b${config.batch}:t16:c16:h2`]);
+      expect(Object.keys(attn[0].ms).sort()).toEqual(['fused', 'row']);
       for (const p of timed) expect(Object.keys(p.ms)).toContain(p.builtIn);
       expect(tuned.picks.size).toBe(tuned.tuning.picks.length);
-      expect(tuned.events.some((e) => e.type === 'progress' && e.detail === 'tuning matmuls')).toBe(true);
+      expect(tuned.events.some((e) => e.type === 'progress' && e.detail === 'tuning kernels')).toBe(true);
       expect(tuned.events.filter((e) => e.type === 'kernels')).toHaveLength(1);
 
       // the second load reads the timed classes from the cache and times (some of) the rest
@@ -107,6 +115,53 @@ describe(`kernel tuning on the engine (seed ${seed})`, () => {
       e.picks.clear();
       a.dispose();
       b.dispose();
+    }
+  });
+
+  it.runIf(g)('an installed attention pick runs forward and backward with the same variant, and computes the same gradient', async () => {
+    const e = g!;
+    const [B, T, C, H] = [2, 37, 24, 3];
+    const cls = attentionShapeClass({ B, T, C, H }, true);
+    expect(cls.builtIn).toBe('row');
+    expect(cls.candidates).toEqual(['row', 'fused']);
+    const qkvData = randn(B * T * 3 * C, seed + 2);
+    const doutData = randn(B * T * C, seed + 3);
+    const pass = () => {
+      const tape = new Tape(e);
+      const qkv = new Tensor(e.upload(qkvData, [B, T, 3 * C]), true);
+      const seedGrad = e.upload(doutData, [B, T, C]);
+      tape.backward(attentionFn(tape, qkv, { heads: H, causal: true }), seedGrad);
+      tape.dispose();
+      seedGrad.dispose();
+      qkv.zeroGrad();
+      qkv.raw.dispose();
+    };
+    const gradOf = async () => {
+      const tape = new Tape(e);
+      const qkv = new Tensor(e.upload(qkvData, [B, T, 3 * C]), true);
+      const out = attentionFn(tape, qkv, { heads: H, causal: true });
+      const seedGrad = e.upload(doutData, [B, T, C]);
+      tape.backward(out, seedGrad);
+      const dq = await e.read(qkv.grad!);
+      const o = await e.read(out.raw);
+      tape.dispose();
+      seedGrad.dispose();
+      qkv.zeroGrad();
+      qkv.raw.dispose();
+      return { dq, o };
+    };
+    const ref = await gradOf();
+    try {
+      e.picks.set(cls.key, 'fused');
+      const kernels = await e.collectKernels(pass);
+      const entries = kernels.map((x) => x.name);
+      expect(entries.some((n) => n.startsWith('attention_fused'))).toBe(true);
+      expect(entries).not.toContain('attention');
+      const got = await gradOf();
+      got.o.forEach((v, i) => expect(Math.abs(v - ref.o[i])).toBeLessThan(1e-4 * (1 + Math.abs(ref.o[i]))));
+      got.dq.forEach((v, i) => expect(Math.abs(v - ref.dq[i])).toBeLessThan(1e-4 * (1 + Math.abs(ref.dq[i]))));
+    } finally {
+      e.picks.clear();
     }
   });
 });

@@ -50,7 +50,7 @@ describe(`npm run learn with GPT-2 small (seed ${seed})`, () => {
         'tools/learn.ts',
         ...['--model', dir, '--method', 'maskllm', '--prior', 'sparsegpt', '--steps', '1', '--eval-every', '1', '--batch', '1'],
         ...['--context', String(CONTEXT), '--calib-batches', '1', '--eval-windows', '1', '--memory-budget', '8', '--seed', String(seed % 1000)],
-        ...['--no-charts', '--timeout-min', '115', '--out', out],
+        ...['--no-charts', '--timeout-min', '115', '--engine', 'gpu', '--out', out],
       ],
       {
         cwd: ROOT,

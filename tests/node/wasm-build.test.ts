@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 describe('WebAssembly build', () => {
-  it('src/wasm/generated matches a fresh build of wasm/ byte for byte', () => {
+  it('src/wasm/generated matches a fresh build of wasm/ byte for byte', { timeout: 300_000 }, () => {
     let out = '';
     try {
       out = execFileSync(process.execPath, ['tools/build-wasm.mjs', '--check'], { cwd: process.cwd(), encoding: 'utf8', stdio: 'pipe' });

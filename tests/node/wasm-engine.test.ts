@@ -1,4 +1,5 @@
-// WasmEngine's memory and loading: tensors survive memory.grow (their views are re-created), the
+// WasmEngine's memory and loading: tensors survive memory.grow (their views are re-created; with an
+// unshared memory and with the thread pool's shared one), the
 // arena reuses freed blocks (a repeated matmul creates none once warm), an impossible allocation is
 // refused naming its size, and without relaxed SIMD (Node 20 by default) the SIMD module is chosen
 // (with it: wasm-relaxed.test.ts).
@@ -11,24 +12,44 @@ import { randn, testSeed } from '../helpers/random';
 describe('WasmEngine memory', () => {
   const seed = testSeed();
 
-  it(`a tensor's view is re-created after the memory grows; a view taken before is detached (seed ${seed})`, async () => {
-    const e = await WasmEngine.create({ variant: 'simd', initialPages: 1 });
-    const x = randn(1000, seed);
-    const t = e.upload(x, [10, 100]);
-    const v = t.view([1000]);
-    const before = t.f32;
-    const grows = e.arena.grows;
-    const big = e.empty([1 << 20]); // 4 MiB: past the one 64 KiB page
-    expect(e.arena.grows).toBeGreaterThan(grows);
-    expect(before.length).toBe(0); // the trap: the old ArrayBuffer is detached
-    expect(Array.from(t.f32)).toEqual(Array.from(x));
-    expect(Array.from(v.f32)).toEqual(Array.from(x));
-    expect(t.f32.buffer).toBe(e.memory.buffer);
-    big.dispose();
-    t.dispose();
-    expect(e.liveTensors).toBe(0);
-    expect(e.arena.liveBytes).toBe(0);
-  });
+  for (const threads of [1, 2]) {
+    it(`${threads} thread(s): a tensor's view is re-created after the memory grows; a view taken before is detached (unshared) or keeps its old length (shared) (seed ${seed})`, async () => {
+      const e = await WasmEngine.create({ variant: 'simd', initialPages: 1, threads });
+      expect(e.threads).toBe(threads);
+      const shared = e.memory.buffer instanceof SharedArrayBuffer;
+      expect(shared).toBe(threads > 1);
+      const x = randn(1000, seed);
+      const t = e.upload(x, [10, 100]);
+      const v = t.view([1000]);
+      const before = t.f32;
+      const oldBuffer = e.memory.buffer;
+      const grows = e.arena.grows;
+      const big = e.empty([1 << 20]); // 4 MiB: past the one 64 KiB page
+      expect(e.arena.grows).toBeGreaterThan(grows);
+      // either way memory.buffer is a new object after the grow, which is what WasmStore watches
+      expect(e.memory.buffer).not.toBe(oldBuffer);
+      expect(e.memory.buffer.byteLength).toBeGreaterThan(oldBuffer.byteLength);
+      if (shared) {
+        // a shared memory's old SharedArrayBuffer is not detached: the old view still reads the
+        // values, over the old buffer's length only
+        expect(oldBuffer.byteLength).toBe(65536);
+        expect(Array.from(before)).toEqual(Array.from(x));
+      } else {
+        expect(before.length).toBe(0); // the trap: the old ArrayBuffer is detached
+      }
+      expect(Array.from(t.f32)).toEqual(Array.from(x));
+      expect(Array.from(v.f32)).toEqual(Array.from(x));
+      expect(t.f32.buffer).toBe(e.memory.buffer);
+      // the new tensor past the old length is usable from JS (its view is over the new buffer)
+      big.f32[big.size - 1] = 5;
+      expect(big.f32[big.size - 1]).toBe(5);
+      big.dispose();
+      t.dispose();
+      expect(e.liveTensors).toBe(0);
+      expect(e.arena.liveBytes).toBe(0);
+      e.destroy();
+    });
+  }
 
   it('zeroes a reused block (empty() is zero, as on the CPU engine)', async () => {
     const e = await WasmEngine.create({ variant: 'simd' });

@@ -47,6 +47,13 @@ const SPECS: OptionSpec[] = [
   { name: 'report-only', type: 'flag', help: '--gpt2-small: measure nothing; re-render docs/PERFORMANCE.md from bench/results.json and bench/gpt2-small.json' },
   { name: 'memory-budget', type: 'number', help: '--gpt2-small: GiB the memory plan may use (context 1024 plans ~7.4 GiB)', default: 16 },
   { name: 'layers', type: 'int', help: '--gpt2-small, development only: fewer layers (not GPT-2 small: nothing written unless --out)' },
+  {
+    name: 'engine',
+    type: 'string',
+    choices: ['gpu', 'wasm'],
+    help: "gpu: the WebGPU measurements above; wasm: the WebAssembly engine's measurement (the same as --only wasm)",
+    default: 'gpu',
+  },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
@@ -178,7 +185,7 @@ async function wasmBench(quick: boolean, reps: number | undefined): Promise<void
   const before = machineLoad();
   log(`[bench] wasm: ${quick ? 'quick' : 'lab shapes'}, Node ${process.version}, 1-min load ${before.loadavg1}`);
   const r = await w.benchWasm(
-    { wasm: (variant) => WasmEngine.create({ variant }), cpu: () => new CpuEngine(), gpu, gpuName },
+    { wasm: (variant, threads) => WasmEngine.create({ variant, threads }), cpu: () => new CpuEngine(), gpu, gpuName },
     matmulShapes(quick),
     reps ?? (quick ? 3 : 7),
     quick ? 1 : 3,
@@ -246,6 +253,10 @@ async function main(): Promise<void> {
     return gpt2SmallBench(contexts, opts['memory-budget'] as number, layers, opts.out as string | undefined);
   }
   if (opts.layers !== undefined) throw new UsageError('--layers needs --gpt2-small');
+  if (opts.engine === 'wasm') {
+    if (only && only !== 'wasm') throw new UsageError(`--engine wasm measures the WebAssembly engine; --only ${only} is a WebGPU measurement`);
+    return wasmBench(!!opts.quick, reps);
+  }
   if (only) {
     if (opts.out !== undefined) throw new UsageError("--out writes the page bench's results; --only prints and writes nothing");
     if (only === 'wasm') return wasmBench(!!opts.quick, reps);

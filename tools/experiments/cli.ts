@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { AssetLoader } from '../../src/lab/assets';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../lib/args';
+import { ENGINE_OPTIONS, engineRequestFrom, nodeEngine } from '../lib/engine-options';
 import { nodeAssets } from '../lib/node-assets';
 import { renderCharts } from './charts';
 import { checkQuickOutput, composeResults, estimateRunSeconds, type Invocation } from './report';
@@ -29,6 +30,7 @@ const SPECS: OptionSpec[] = [
   { name: 'force', type: 'flag', help: 'rerun the selected sections’ runs even when their directories match' },
   { name: 'report-only', type: 'flag', help: 'do not run anything; rebuild RESULTS.md and the charts from the run directories' },
   { name: 'keep', type: 'flag', help: 'quick: keep the temporary folder after a successful self-check' },
+  ...ENGINE_OPTIONS,
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
@@ -116,10 +118,11 @@ export async function main(argv: string[]): Promise<void> {
     console.log(
       `sections ${selected.map((s) => s.id).join(', ')}: ${defs.length} runs, ${defs.length - todo.length} reusable, up to ${todo.length} to run; rough estimate ${(est / 60).toFixed(0)} min on the CPU adapter (2 cores)`,
     );
-    const { nodeGpuEngine } = await import('../lib/node-gpu');
     const { runAll } = await import('./runner');
-    const engine = await nodeGpuEngine();
-    const adapter = engine.info.adapterInfo.description || engine.info.adapterInfo.vendor;
+    const choice = await nodeEngine(engineRequestFrom(opts));
+    const engine = choice.engine;
+    const adapter = choice.description;
+    console.log(`engine: ${adapter}`);
     const assets: AssetLoader = nodeAssets();
     let progressShown = false;
     const tty = process.stdout.isTTY;

@@ -16,8 +16,10 @@ const METHODS = [
 
 export type DeviceCounts = Record<(typeof METHODS)[number], number>;
 
-export function countDeviceCreations(device: GPUDevice): DeviceCounts {
+/** `null` (an engine without a device): every count stays zero. */
+export function countDeviceCreations(device: GPUDevice | null): DeviceCounts {
   const counts = Object.fromEntries(METHODS.map((m) => [m, 0])) as DeviceCounts;
+  if (!device) return counts;
   const d = device as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const m of METHODS) {
     const original = d[m];

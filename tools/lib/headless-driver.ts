@@ -28,7 +28,8 @@ import type { ExperimentConfig } from '../../src/lab/config';
 import { USER_FILE_LIMITS } from '../../src/lab/files';
 import type { SessionEvent } from '../../src/lab/session';
 import { chromiumArgs, chromiumExists, chromiumPath } from '../chromium.mjs';
-import type { EngineKind } from '../../src/lab/names';
+import type { EngineRequest } from '../../src/lab/engine-choice';
+import { engineQuery } from './engine-options';
 import { FileRoutes } from './file-routes';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,8 +39,8 @@ export class DriverError extends Error {}
 export interface DriverOptions {
   /** Folder served as the site root for assets (checkpoints/, data/); default public/. */
   publicDir?: string;
-  /** 'cpu' opens headless.html?engine=cpu (no WebGPU needed; slow). */
-  engine?: EngineKind;
+  /** The engine the page creates (tools/lib/engine-options.ts); default: WebGPU. */
+  engine?: EngineRequest;
 }
 
 export interface RunRequest {
@@ -178,7 +179,11 @@ export class HeadlessDriver {
     }
     let browser: Browser | null = null;
     try {
-      browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs({ webgpu: opts.engine !== 'cpu' }), headless: true });
+      browser = await chromium.launch({
+        executablePath: chromiumPath(),
+        args: chromiumArgs({ webgpu: opts.engine?.preference !== 'cpu' && opts.engine?.preference !== 'wasm' }),
+        headless: true,
+      });
       const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
       let git: string | null = null;
       try {
@@ -189,7 +194,7 @@ export class HeadlessDriver {
         git = null;
       }
       const versions = { lab: pkg.version, git, node: process.version, vite: viteVersion, chromium: browser.version() };
-      const url = `http://127.0.0.1:${port}/headless.html${opts.engine === 'cpu' ? '?engine=cpu' : ''}`;
+      const url = `http://127.0.0.1:${port}/headless.html?${engineQuery(opts.engine ?? { preference: 'gpu' })}`;
       return new HeadlessDriver(server, files, browser, url, cacheDir, versions);
     } catch (e) {
       await browser?.close().catch(() => {});

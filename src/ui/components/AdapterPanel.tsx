@@ -1,6 +1,71 @@
-// What the engine runs on: the WebGPU adapter (from describeAdapter / DeviceInfo) or the CPU engine.
+// What the engine runs on: the WebGPU adapter (from describeAdapter / DeviceInfo), the WebAssembly
+// engine and its threads, or the CPU engine; and the choice between them (EngineChoice below).
+import { useState } from 'react';
 import { describeKernelTuning } from '../../lab/kernel-picks';
+import { isCpuAdapter } from '../../lab/kernel-tuning';
+import type { EnginePreference } from '../../lab/engine-choice';
+import type { EngineKind } from '../../lab/names';
 import { useLab } from '../../state/store';
+
+export const ENGINE_LABELS: Record<EngineKind, string> = {
+  gpu: 'GPU (WebGPU)',
+  wasm: 'WebAssembly (CPU)',
+  cpu: 'CPU (TypeScript reference)',
+};
+
+/** The engine select and threads: applying it replaces the worker's engine (a loaded run is reset). */
+function EngineChoice() {
+  const init = useLab((s) => s.init);
+  const phase = useLab((s) => s.phase);
+  const running = useLab((s) => s.run.state === 'running' || !!s.run.busy || s.selfTest.status === 'running');
+  const switchEngine = useLab((s) => s.switchEngine);
+  const [pref, setPref] = useState<EnginePreference>(init?.preference ?? 'auto');
+  const [threads, setThreads] = useState<string>('');
+  if (!init) return null;
+  const threadsValue = threads.trim() === '' ? undefined : Number(threads);
+  const badThreads = threadsValue !== undefined && !(Number.isInteger(threadsValue) && threadsValue >= 1 && threadsValue <= 64);
+  return (
+    <form
+      className="engine-choice"
+      data-testid="engine-choice"
+      onSubmit={(ev) => {
+        ev.preventDefault();
+        if (!badThreads) void switchEngine({ preference: pref, threads: pref === 'wasm' || pref === 'auto' ? threadsValue : undefined });
+      }}
+    >
+      <label>
+        Engine{' '}
+        <select value={pref} onChange={(ev) => setPref(ev.target.value as EnginePreference)} data-testid="engine-select">
+          <option value="auto">Automatic (WebGPU, else WebAssembly)</option>
+          <option value="gpu">GPU (WebGPU)</option>
+          <option value="wasm">WebAssembly (CPU, SIMD)</option>
+        </select>
+      </label>{' '}
+      <label>
+        Threads{' '}
+        <input
+          type="number"
+          min={1}
+          max={64}
+          placeholder="auto"
+          value={threads}
+          onChange={(ev) => setThreads(ev.target.value)}
+          disabled={pref === 'gpu'}
+          aria-invalid={badThreads}
+          data-testid="engine-threads"
+          style={{ width: '5em' }}
+        />
+      </label>{' '}
+      <button type="submit" disabled={phase !== 'ready' || running || badThreads} data-testid="engine-apply">
+        Use this engine
+      </button>
+      <p className="small">
+        Switching resets a loaded run (a saved run can be resumed). WebAssembly uses several threads only when the page is cross-origin isolated (the lab&apos;s
+        own server sends the headers; an embedded lab usually is not).
+      </p>
+    </form>
+  );
+}
 
 const LIMIT_LABELS: [key: string, label: string, bytes: boolean][] = [
   ['maxStorageBufferBindingSize', 'Max storage buffer binding', true],
@@ -36,15 +101,34 @@ export function AdapterPanel() {
       {phase === 'connecting' && !init && <p aria-live="polite">Starting the engine worker and looking for WebGPU…</p>}
       {init && (
         <p>
-          Engine: <strong data-testid="engine-kind">{init.engine === 'gpu' ? 'GPU (WebGPU)' : 'CPU (no WebGPU)'}</strong>
-          <span className="small">
-            {' '}
-            ({init.engine === 'gpu' ? 'adapter and device' : 'WebGPU check'} took {init.initMs.toFixed(0)} ms)
-          </span>
+          Engine: <strong data-testid="engine-kind">{ENGINE_LABELS[init.engine]}</strong>
+          <span className="small"> (started in {init.initMs.toFixed(0)} ms)</span>
           {lost && <span className="tag tag-fail"> device lost</span>}
         </p>
       )}
-      {init && !a && <p>No GPU adapter. Every op runs on the CPU engine (typed arrays, one thread).</p>}
+      {init && (
+        <p className="small mono" data-testid="engine-description">
+          {init.description}
+        </p>
+      )}
+      {init?.requestError && (
+        <p className="note" data-testid="engine-request-error">
+          The engine asked for could not start: {init.requestError}
+        </p>
+      )}
+      {init?.wasm && (
+        <p data-testid="engine-threads-info" data-threads={init.wasm.threads}>
+          {init.wasm.threads} thread{init.wasm.threads === 1 ? '' : 's'}
+          {init.wasm.threadNote ? ` — ${init.wasm.threadNote}` : ''}
+        </p>
+      )}
+      {a && isCpuAdapter({ adapterInfo: a }) && (
+        <p className="note" data-testid="cpu-adapter-hint">
+          This WebGPU adapter is a CPU ({a.description || a.vendor}): the WebAssembly engine runs the same experiment several times faster here
+          (docs/PERFORMANCE.md). Choose it below.
+        </p>
+      )}
+      <EngineChoice />
       {a && (
         <>
           <p className="mono adapter-summary" data-testid="adapter-summary">
@@ -83,14 +167,16 @@ export function AdapterPanel() {
           </dl>
           <h3>Kernel picks</h3>
           <p className="small" data-testid="kernel-picks" data-status={tuning?.status ?? ''}>
-            {tuning ? describeKernelTuning(tuning) : 'Chosen when a model is loaded (the kernels setting: tuned on this GPU, or built-in).'}
+            {tuning
+              ? describeKernelTuning(tuning)
+              : 'Chosen when a model is loaded (the kernels setting: matmul and attention kernels tuned on this GPU, or built-in).'}
           </p>
           {tuning && tuning.picks.length > 0 && (
-            <div className="table-scroll" data-scroll-container tabIndex={0} role="region" aria-label="Kernel picks per matmul shape">
+            <div className="table-scroll" data-scroll-container tabIndex={0} role="region" aria-label="Kernel picks per matmul and attention shape">
               <table className="small">
                 <thead>
                   <tr>
-                    <th scope="col">Matmul shape</th>
+                    <th scope="col">Shape class</th>
                     <th scope="col">Pick</th>
                     <th scope="col">Built-in</th>
                     <th scope="col" className="num">

@@ -54,8 +54,17 @@ export function Banners() {
             <em>What to try:</em> {p.hint}
           </p>
           <p>
-            Running on the <strong>CPU engine only</strong> (slow): experiments run the same way on the CPU, and the self-test below checks it instead of the
-            GPU.
+            {init?.engine === 'wasm' ? (
+              <>
+                Running on the <strong>WebAssembly engine</strong> instead (the CPU, with SIMD): experiments run the same way, and the self-test checks it
+                against its CPU twins.
+              </>
+            ) : (
+              <>
+                Running on the <strong>CPU engine only</strong> (slow): experiments run the same way on the CPU, and the self-test below checks it instead of
+                the GPU.
+              </>
+            )}
           </p>
           <p className="small">Detected in the engine&apos;s Web Worker, where navigator.gpu is {init?.workerHasNavigatorGpu ? 'present' : 'missing'}.</p>
         </Box>

@@ -2,12 +2,15 @@
 // logits π, softmax(κπ), one Gumbel-softmax draw at τ (noise, soft sample, hard choice) and the
 // soft mask it puts on each weight; sliders for κ and τ and a resample button show what the sampler
 // does to this group even without learning. The history charts each candidate's probability over
-// the steps seen (flips of the learned choice marked). Click a cell in the mask view to pick a group.
+// the steps seen (flips of the learned choice marked). Click a cell in the layer map (MaskView.tsx) to
+// pick a group; with the layer map hidden (hide=mask, a lesson showing only this view) a layer and
+// group number picker takes its place.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { GroupData } from '../../sparsity/group-view';
 import { groupNoise, sampleGroup } from '../../sparsity/group-view';
 import { nmPattern, type Pattern } from '../../sparsity/patterns';
 import { useLab } from '../../state/store';
+import { useShown } from '../use-shown';
 import { PALETTE } from './MaskView';
 
 /** κ and τ sliders move on a log scale between these bounds. */
@@ -45,6 +48,7 @@ export function GroupView() {
   // memoized: a new object per render would recompute the sample below on every step (the store's step changes it)
   const p: Pattern | null = useMemo(() => (loaded ? nmPattern(loaded.n, loaded.m) : null), [loaded]);
   const key = `${selected.site}:${selected.group}`;
+  const mapShown = useShown().panel('mask');
 
   // a new group or a new model: its own history, the run's κ and τ again
   useEffect(() => {
@@ -108,9 +112,10 @@ export function GroupView() {
           onTau={setTau}
           onResample={resample}
           onRunValues={runValues}
+          mapShown={mapShown}
         />
       ) : null,
-    [available, data, p, sample, history, k, t, kappa, tau, resample, runValues],
+    [available, data, p, sample, history, k, t, kappa, tau, resample, runValues, mapShown],
   );
 
   return (
@@ -120,6 +125,7 @@ export function GroupView() {
       </div>
       {!available && <p className="chart-note">Load a model to see how one group of {loaded?.m ?? 4} weights is masked.</p>}
       {error && <p className="error-text small">{error}</p>}
+      {available && !mapShown && model && <GroupPicker sites={model.sites} m={loaded?.m ?? 4} />}
       {body}
     </section>
   );
@@ -138,16 +144,18 @@ interface GroupBodyProps {
   onTau: (v: number) => void;
   onResample: () => void;
   onRunValues: () => void;
+  /** the layer map is on the page (its cells pick the group) */
+  mapShown: boolean;
 }
 
 /** The group's weights, candidates, sample, sliders and history (GroupView decides when it re-renders). */
-function GroupBody({ data, p, sample, history, k, t, custom, onKappa, onTau, onResample, onRunValues }: GroupBodyProps) {
+function GroupBody({ data, p, sample, history, k, t, custom, onKappa, onTau, onResample, onRunValues, mapShown }: GroupBodyProps) {
   const colors = p.candidates.map((_, c) => PALETTE[c % PALETTE.length]);
   return (
     <>
       <p className="small" data-testid="group-where">
-        <span className="mono">{data.site}</span>, output {data.row}, inputs {data.col}–{data.col + p.m - 1} (group {data.group}) at step {data.step}. Click a
-        cell in the mask view to pick another group.
+        <span className="mono">{data.site}</span>, output {data.row}, inputs {data.col}–{data.col + p.m - 1} (group {data.group}) at step {data.step}.
+        {mapShown ? ' Click a cell in the layer map below to pick another group.' : ''}
       </p>
       <div className="group-weights" aria-label="The group's weights" data-testid="group-weights">
         {data.weights.map((w, i) => (
@@ -294,5 +302,40 @@ function History({ points, colors }: { points: HistoryPoint[]; colors: string[] 
         ))}
       </svg>
     </figure>
+  );
+}
+
+/** Without the layer map (hide=mask): the layer and the group number, typed or chosen. */
+function GroupPicker({ sites, m }: { sites: { name: string; shape: number[] }[]; m: number }) {
+  const selected = useLab((s) => s.selectedGroup);
+  const selectGroup = useLab((s) => s.selectGroup);
+  const site = Math.min(selected.site, sites.length - 1);
+  const groups = sites[site] ? (sites[site].shape[0] * sites[site].shape[1]) / m : 1;
+  return (
+    <div className="inline-controls group-picker" data-testid="group-picker">
+      <label htmlFor="group-site">Layer</label>
+      <select id="group-site" value={site} onChange={(e) => selectGroup(Number(e.target.value), 0)}>
+        {sites.map((s, i) => (
+          <option key={s.name} value={i}>
+            {s.name}
+          </option>
+        ))}
+      </select>
+      <label htmlFor="group-number">Group</label>
+      <input
+        id="group-number"
+        type="number"
+        min={0}
+        max={groups - 1}
+        step={1}
+        value={selected.group}
+        onChange={(e) => {
+          const g = Math.floor(Number(e.target.value));
+          if (Number.isFinite(g) && g >= 0 && g < groups) selectGroup(site, g);
+        }}
+        data-testid="group-number"
+      />
+      <span className="small">of {groups.toLocaleString('en')}</span>
+    </div>
   );
 }

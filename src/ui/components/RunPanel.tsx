@@ -55,6 +55,8 @@ export function ResumeOffer() {
 export function RunPanel() {
   const run = useLab((s) => s.run);
   const engine = useLab((s) => s.init?.engine ?? null);
+  const wasm = useLab((s) => s.init?.wasm ?? null);
+  const preference = useLab((s) => s.init?.preference ?? 'auto');
   const ready = useLab((s) => s.phase === 'ready');
   const selfTestRunning = useLab((s) => s.selfTest.status === 'running');
   const method = useLab((s) => s.loaded?.method ?? s.draft.method);
@@ -77,6 +79,13 @@ export function RunPanel() {
       {engine === 'cpu' && (
         <p className="note" data-testid="cpu-note">
           Running on the <strong>CPU engine</strong> (no WebGPU): the same experiment, much slower.
+        </p>
+      )}
+      {engine === 'wasm' && wasm && (
+        <p className="note" data-testid="wasm-note">
+          Running on the <strong>WebAssembly engine</strong> ({wasm.threads} thread{wasm.threads === 1 ? '' : 's'})
+          {preference === 'auto' ? ' because there is no WebGPU' : ''}: the same experiment on the CPU
+          {wasm.threadNote ? ` — ${wasm.threadNote}` : ''}.
         </p>
       )}
       <div className="run-row">

@@ -37,7 +37,8 @@ export function SelfTestPanel() {
   const done = st.rows.filter(Boolean) as SelfTestResult[];
   const failed = done.filter((r) => !r.pass).length;
   const tol = st.cases.length ? Math.max(...st.cases.map((c) => c.tol)).toExponential(0) : '—';
-  const where = engineKind === 'gpu' ? 'the GPU' : engineKind === 'cpu' ? 'the CPU engine only' : 'the engine';
+  const where =
+    engineKind === 'gpu' ? 'the GPU' : engineKind === 'cpu' ? 'the CPU engine only' : engineKind === 'wasm' ? 'the WebAssembly engine' : 'the engine';
 
   let summary = 'Waiting for the engine…';
   if (st.status === 'idle' && phase === 'ready') summary = `Not run yet: it checks every kernel on ${where} (about a minute on a software GPU).`;
