@@ -24,6 +24,7 @@ import {
   type WasmFamily,
   type WasmKernels,
   type WasmVariant,
+  WASM_FAMILIES,
 } from '../wasm/load';
 import { poolUnavailable, WasmPool, type KernelName, type ParallelOptions } from '../wasm/pool';
 import type { EngineBase } from './engine';
@@ -140,9 +141,14 @@ export class WasmEngine extends HostEngineBase implements EngineBase {
   /** WasmEngineOptions.splitSmall. */
   private splitSmall = false;
 
+  /** The kernels callers run: `plain`, or timed wrappers of it while profiling. */
+  private active: WasmKernels;
+  /** Milliseconds and calls per kernel export while profiling (startProfiling), else null. */
+  private profile: Map<string, { ms: number; calls: number }> | null = null;
+
   private constructor(
     readonly memory: WebAssembly.Memory,
-    readonly kernels: WasmKernels,
+    private readonly plain: WasmKernels,
     private readonly pool: WasmPool | null,
     /** Why the engine runs on one thread where more were asked or the default would be more; else null. */
     readonly threadNote: string | null,
@@ -150,6 +156,56 @@ export class WasmEngine extends HostEngineBase implements EngineBase {
   ) {
     super();
     this.maxPages = maxPages;
+    this.active = plain;
+  }
+
+  /** The kernel exports by family (byte-offset pointers into `memory`). */
+  get kernels(): WasmKernels {
+    return this.active;
+  }
+
+  /**
+   * Times every kernel call until stopProfiling (the bench's table of where a step's time goes):
+   * direct export calls through timed wrappers, pool jobs in parallelFor (their wall time, every
+   * thread's chunk included). Wrapping costs about a microsecond per call.
+   */
+  startProfiling(): void {
+    const profile = (this.profile = new Map());
+    const add = (key: string, ms: number) => {
+      const r = profile.get(key) ?? { ms: 0, calls: 0 };
+      r.ms += ms;
+      r.calls++;
+      profile.set(key, r);
+    };
+    const wrapped: Record<string, unknown> = { variant: this.plain.variant };
+    for (const family of WASM_FAMILIES) {
+      const o: Record<string, unknown> = {};
+      for (const [name, f] of Object.entries(this.plain[family] as unknown as Record<string, unknown>)) {
+        if (typeof f !== 'function') {
+          o[name] = f;
+          continue;
+        }
+        const key = `${family}.${name}`;
+        o[name] = (...a: number[]) => {
+          const t0 = performance.now();
+          try {
+            return (f as (...x: number[]) => unknown)(...a);
+          } finally {
+            add(key, performance.now() - t0);
+          }
+        };
+      }
+      wrapped[family] = o;
+    }
+    this.active = wrapped as unknown as WasmKernels;
+  }
+
+  /** The calls since startProfiling, slowest first; profiling stops. */
+  stopProfiling(): { kernel: string; ms: number; calls: number }[] {
+    const rows = [...(this.profile ?? new Map<string, { ms: number; calls: number }>())].map(([kernel, r]) => ({ kernel, ...r }));
+    this.profile = null;
+    this.active = this.plain;
+    return rows.sort((a, b) => b.ms - a.ms);
   }
 
   /** Async because Chromium compiles modules over 4 KB on the main thread only asynchronously. */
@@ -214,7 +270,15 @@ export class WasmEngine extends HostEngineBase implements EngineBase {
   parallelFor<F extends WasmFamily>(family: F, fn: KernelName<F>, args: readonly number[], start: number, end: number, opts: ParallelOptions = {}): void {
     if (this.destroyed) throw new Error('WasmEngine: the engine was destroyed');
     if (this.pool) {
+      const t0 = this.profile ? performance.now() : 0;
       this.pool.run(family, fn, args, start, end, this.splitSmall ? { ...opts, grain: 1 } : opts, (each, threads) => this.scratch(each * threads));
+      if (this.profile) {
+        const key = `${family}.${fn}`;
+        const r = this.profile.get(key) ?? { ms: 0, calls: 0 };
+        r.ms += performance.now() - t0;
+        r.calls++;
+        this.profile.set(key, r);
+      }
       return;
     }
     // one thread: the export itself, over the whole range of every z

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderWasm, type WasmBenchResults } from './wasm';
 import { CHAIN, type BenchResults, type Gpt2SmallResults, type Gpt2SmallRun, type TorchResult } from './results';
 import { geomean, median } from './timing';
 
@@ -507,6 +508,8 @@ export function renderReport(r: FullResults, gpt2Small?: Gpt2SmallResults | null
 
   if (gpt2Small) L.push(...renderGpt2Small(gpt2Small));
   if (firstStep) L.push(...renderFirstStep(firstStep));
+  const wasmJson = join(root, 'bench/wasm.json');
+  if (existsSync(wasmJson)) L.push(...renderWasm(JSON.parse(readFileSync(wasmJson, 'utf8')) as WasmBenchResults));
 
   L.push('## Memory', '');
   L.push(...memoryTable(), '');

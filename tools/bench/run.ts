@@ -185,16 +185,23 @@ async function wasmBench(quick: boolean, reps: number | undefined): Promise<void
   const before = machineLoad();
   log(`[bench] wasm: ${quick ? 'quick' : 'lab shapes'}, Node ${process.version}, 1-min load ${before.loadavg1}`);
   const r = await w.benchWasm(
-    { wasm: (variant, threads) => WasmEngine.create({ variant, threads }), cpu: () => new CpuEngine(), gpu, gpuName },
+    { wasm: (variant, threads) => WasmEngine.create({ variant, threads }), cpu: () => new CpuEngine(), gpu, gpuName, torch: () => torchBench(quick) },
     matmulShapes(quick),
     reps ?? (quick ? 3 : 7),
-    quick ? 1 : 3,
+    quick ? 1 : 5,
     log,
   );
-  if (quick) return;
+  const full = { ...r, machine: { before, after: machineLoad() } };
+  if (quick) {
+    log(['', ...w.renderWasm(full)].join('\n'));
+    return;
+  }
   const file = join(root, 'bench/wasm.json');
-  writeFileSync(file, JSON.stringify({ ...r, machine: { before, after: machineLoad() } }, null, 1) + '\n');
-  log(`wrote ${file}`);
+  writeFileSync(file, JSON.stringify(full, null, 1) + '\n');
+  const { spliceSection } = await import('./report');
+  const doc = join(root, 'docs/PERFORMANCE.md');
+  writeFileSync(doc, spliceSection(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', w.renderWasm(full)));
+  log(`wrote ${file} and the WebAssembly section of docs/PERFORMANCE.md`);
 }
 
 /** One ad-hoc measurement on the Node engine (`--only`), printed. */

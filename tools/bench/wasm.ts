@@ -12,11 +12,13 @@ import type { Engine } from '../../src/backend/engine';
 import type { WasmEngine } from '../../src/backend/wasm';
 import { buildModel } from '../../src/models/checkpoint';
 import { gptInitialWeights } from '../../src/models/gpt';
-import { TINY_GPT } from '../../src/models/presets';
+import { TINY_GPT, TINY_VIT } from '../../src/models/presets';
+import { vitInitialWeights } from '../../src/models/vit';
 import { matmul } from '../../src/ops/matmul';
 import { MaskLearner } from '../../src/sparsity/learner';
 import { PRESETS } from '../../src/sparsity/schedule';
-import { shapeName, type BenchShape } from './shapes';
+import type { TorchResult } from './results';
+import { GPT_BATCH, shapeName, VIT_BATCH, type BenchShape } from './shapes';
 import { input } from './step';
 import { geomean, median } from './timing';
 
@@ -52,8 +54,21 @@ export interface WasmBenchResults {
   geomeanRelaxedUntransposed: number | null;
   step: WasmStepRow[];
   stepBatch: string;
+  /** The tiny-vit step (batch 64 images) on WasmEngine, one thread. */
+  vitStep: WasmStepRow[];
+  /** PyTorch's same steps on one thread (tools/bench/torch_step.py), measured in the same run. */
+  torch: TorchResult;
+  /** Where one tiny-gpt WasmEngine step's time goes (one thread), per kernel export. */
+  profile: WasmProfile;
   /** The tiny-gpt step on WasmEngine with 1 and 2 threads, side by side. */
   threads: WasmThreadsResult;
+}
+
+export interface WasmProfile {
+  /** Wall time of the profiled step, and the part outside every kernel (JS: tape, allocation, views). */
+  wallMs: number;
+  otherMs: number;
+  rows: { kernel: string; ms: number; calls: number }[];
 }
 
 export interface WasmThreadsResult {
@@ -154,18 +169,23 @@ function wasmMatmulLine(r: WasmMatmulRow): string {
 export const WASM_MATMUL_HEADER = `${'shape'.padEnd(24)} ${'simd'.padStart(8)} ${'relaxed'.padStart(8)} ${'tfjs-wasm'.padStart(8)} ${'ratio'.padStart(7)}  (GFLOP/s, medians; ratio = simd / tfjs-wasm)`;
 
 /** One tiny-gpt mask-learning step (batch 8 × 128) per engine, the engines taking turns; median ms. */
-export async function benchWasmStep(engines: [string, Engine][], reps: number, log: (s: string) => void): Promise<WasmStepRow[]> {
+export async function benchWasmStep(
+  engines: [string, Engine][],
+  reps: number,
+  log: (s: string) => void,
+  which: 'tiny-gpt' | 'tiny-vit' = 'tiny-gpt',
+): Promise<WasmStepRow[]> {
   const hyper = { ...PRESETS.tunedSmall, steps: 1000, samplesPerStep: 1 };
   const learners = engines.map(([name, e]) => {
-    const model = buildModel(e, TINY_GPT, gptInitialWeights(TINY_GPT, 1));
+    const model = which === 'tiny-gpt' ? buildModel(e, TINY_GPT, gptInitialWeights(TINY_GPT, 1)) : buildModel(e, TINY_VIT, vitInitialWeights(TINY_VIT, 1));
     // no metrics readback inside the measured steps
     return { name, learner: new MaskLearner(model, { n: 2, m: 4, hyper, seed: 1 }, reps + 8), ms: [] as number[] };
   });
-  for (const l of learners) await l.learner.learnStep([input('tiny-gpt', 0)]);
+  for (const l of learners) await l.learner.learnStep([input(which, 0)]);
   for (let r = 0; r < reps; r++)
     for (const l of learners) {
       const t0 = performance.now();
-      await l.learner.learnStep([input('tiny-gpt', r + 1)]);
+      await l.learner.learnStep([input(which, r + 1)]);
       await l.learner.engine.sync();
       l.ms.push(performance.now() - t0);
     }
@@ -245,9 +265,32 @@ export async function benchWasmThreads(
   };
 }
 
+/** One tiny-gpt step on `e` with every kernel call timed (after two warm-up steps). */
+export async function profileWasmStep(e: WasmEngine, log: (s: string) => void): Promise<WasmProfile> {
+  const model = buildModel(e, TINY_GPT, gptInitialWeights(TINY_GPT, 1));
+  const learner = new MaskLearner(model, { n: 2, m: 4, hyper: { ...PRESETS.tunedSmall, steps: 1000, samplesPerStep: 1 }, seed: 1 }, 100);
+  for (let k = 0; k < 2; k++) await learner.learnStep([input('tiny-gpt', k)]);
+  e.startProfiling();
+  const t0 = performance.now();
+  await learner.learnStep([input('tiny-gpt', 2)]);
+  const wallMs = performance.now() - t0;
+  const rows = e.stopProfiling();
+  learner.dispose();
+  const kernelMs = rows.reduce((a, r) => a + r.ms, 0);
+  log(`one profiled step: ${wallMs.toFixed(1)} ms, ${kernelMs.toFixed(1)} ms in kernels`);
+  for (const r of rows.slice(0, 12)) log(`  ${r.kernel.padEnd(34)} ${r.ms.toFixed(2).padStart(8)} ms ${String(r.calls).padStart(5)} calls`);
+  return { wallMs, otherMs: Math.max(0, wallMs - kernelMs), rows };
+}
+
 /** The whole `--only wasm` measurement; `gpu` is the Node WebGPU engine, or null when there is none. */
 export async function benchWasm(
-  make: { wasm: (variant: 'simd' | 'relaxed', threads: number) => Promise<WasmEngine>; cpu: () => CpuEngine; gpu: Engine | null; gpuName: string },
+  make: {
+    wasm: (variant: 'simd' | 'relaxed', threads: number) => Promise<WasmEngine>;
+    cpu: () => CpuEngine;
+    gpu: Engine | null;
+    gpuName: string;
+    torch: () => TorchResult;
+  },
   shapes: BenchShape[],
   reps: number,
   stepReps: number,
@@ -280,6 +323,15 @@ export async function benchWasm(
   if (make.gpu) stepEngines.push([`GpuEngine (Node, ${make.gpuName})`, make.gpu]);
   const step = await benchWasmStep(stepEngines, stepReps, log);
   log('');
+  log(`tiny-vit mask-learning step, batch ${VIT_BATCH} images (median of ${stepReps}):`);
+  const vitStep = await benchWasmStep([[`WasmEngine (${relaxed ? 'relaxed' : 'simd'}, 1 thread)`, relaxed ?? simd]], stepReps, log, 'tiny-vit');
+  log('');
+  const profile = await profileWasmStep(relaxed ?? simd, log);
+  log('');
+  const torch = make.torch();
+  if (torch.available) for (const t of torch.steps ?? []) log(`PyTorch ${torch.version} (1 thread) ${t.model}: ${median(t.stepMs).toFixed(0)} ms per step`);
+  else log(`PyTorch not measured: ${torch.reason}`);
+  log('');
   const threadReps = Math.max(3, stepReps * 2 + 1);
   log(`the same step on WasmEngine with 1 and 2 threads (median of ${threadReps}, taking turns):`);
   const threads = await benchWasmThreads(make.wasm, relaxed ? 'relaxed' : 'simd', threadReps, log);
@@ -294,7 +346,65 @@ export async function benchWasm(
     geomeanSimdUntransposed: plain.simd,
     geomeanRelaxedUntransposed: plain.relaxed,
     step,
-    stepBatch: '8 × 128',
+    stepBatch: `${GPT_BATCH} × ${TINY_GPT.nPositions}`,
+    vitStep,
+    torch,
+    profile,
     threads,
   };
+}
+
+const ms0 = (x: number) => `${x.toFixed(0)} ms`;
+
+/** The "WebAssembly engine" section of docs/PERFORMANCE.md from bench/wasm.json (its first line is the heading). */
+export function renderWasm(r: WasmBenchResults & { machine?: { before: { loadavg1: number }; after: { loadavg1: number } } }): string[] {
+  const torchMs = (model: string) => {
+    const t = r.torch.available ? r.torch.steps?.find((x) => x.model === model) : undefined;
+    return t ? median(t.stepMs) : null;
+  };
+  const wasmGpt = r.step.find((x) => x.engine.startsWith('WasmEngine'))!.ms;
+  const cpuGpt = r.step.find((x) => x.engine.startsWith('CpuEngine'))?.ms ?? null;
+  const gpuGpt = r.step.find((x) => x.engine.startsWith('GpuEngine')) ?? null;
+  const wasmVit = r.vitStep[0]?.ms ?? null;
+  const tg = torchMs('tiny-gpt'),
+    tv = torchMs('tiny-vit');
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? `${(a / b).toFixed(2)}×` : '—');
+  const verdict = (ok: boolean | null) => (ok === null ? 'not measured' : ok ? 'met' : '**not met**');
+  const load = r.machine ? ` (1-minute load ${r.machine.before.loadavg1} before, ${r.machine.after.loadavg1} after, on 2 cores)` : '';
+  const L = [
+    '## The WebAssembly engine',
+    '',
+    `Generated by \`npm run bench -- --engine wasm\` on ${r.date.slice(0, 16).replace('T', ' ')} UTC, Node ${r.node}${load}; raw numbers: \`bench/wasm.json\`. Medians; engines measured in the same run take turns within each repetition.`,
+    '',
+    '### Mask-learning steps',
+    '',
+    `| model | WebAssembly, 1 thread | 2 threads | TypeScript CPU engine | WebGPU (${gpuGpt ? gpuGpt.engine.replace(/^GpuEngine \(Node, |\)$/g, '') : 'none'}) | PyTorch, 1 thread | WebAssembly / PyTorch | WebGPU / WebAssembly |`,
+    '|---|---|---|---|---|---|---|---|',
+    `| tiny-gpt, batch ${r.stepBatch} | ${ms0(wasmGpt)} | ${ms0(r.threads.twoThreadsMs)} | ${cpuGpt === null ? '—' : ms0(cpuGpt)} | ${gpuGpt ? ms0(gpuGpt.ms) : '—'} | ${tg === null ? '—' : ms0(tg)} | ${ratio(wasmGpt, tg)} | ${gpuGpt ? ratio(gpuGpt.ms, wasmGpt) : '—'} |`,
+    `| tiny-vit, batch ${VIT_BATCH} images | ${wasmVit === null ? '—' : ms0(wasmVit)} | — | — | — | ${tv === null ? '—' : ms0(tv)} | ${ratio(wasmVit, tv)} | — |`,
+    '',
+    `Targets of issue 19 on this machine: a step within 3× PyTorch's — tiny-gpt ${verdict(tg === null ? null : wasmGpt <= 3 * tg)}, tiny-vit ${verdict(tv === null || wasmVit === null ? null : wasmVit <= 3 * tv)}; at least 5× faster than WebGPU on the software adapter — ${verdict(gpuGpt ? gpuGpt.ms >= 5 * wasmGpt : null)}; 2 threads at least ${r.threads.target}× one thread — ${r.threads.speedup.toFixed(2)}×, ${verdict(r.threads.met)} (measured apart, ${ms0(r.threads.oneThreadMs)} on 1 thread against ${ms0(r.threads.twoThreadsMs)} on 2, taking turns; the pool ran ${r.threads.jobsPerStep.toFixed(0)} jobs per step — the matmuls and attention — ${r.threads.splitPerStep.toFixed(0)} of them split over both threads, while the row and sampling kernels and the JavaScript around them run on one thread. Two busy workers took ${r.threads.twoWorkersOverOne.toFixed(2)}× the time of one just before, where 1.0 means a free second core).`,
+    '',
+    `### Where a tiny-gpt step's time goes (WebAssembly, 1 thread)`,
+    '',
+    `One profiled step: ${r.profile.wallMs.toFixed(1)} ms, of which ${(r.profile.wallMs - r.profile.otherMs).toFixed(1)} ms in kernels and ${r.profile.otherMs.toFixed(1)} ms outside them (JavaScript: the tape, allocation, views).`,
+    '',
+    '| kernel export | ms | share | calls |',
+    '|---|---|---|---|',
+    ...r.profile.rows.slice(0, 15).map((x) => `| \`${x.kernel}\` | ${x.ms.toFixed(2)} | ${((100 * x.ms) / r.profile.wallMs).toFixed(1)}% | ${x.calls} |`),
+    `| outside the kernels | ${r.profile.otherMs.toFixed(2)} | ${((100 * r.profile.otherMs) / r.profile.wallMs).toFixed(1)}% | — |`,
+    '',
+    '### Matmul against tfjs-wasm (XNNPACK, one thread)',
+    '',
+    `Geometric mean of ours / tfjs-wasm over the lab's shapes: SIMD128 ${r.geomeanSimd.toFixed(2)}×, relaxed SIMD ${r.geomeanRelaxed === null ? 'not measured' : `${r.geomeanRelaxed.toFixed(2)}×`}; over the shapes without a transposed operand (tfjs-wasm ${r.tfjs} is far slower with one): SIMD128 ${r.geomeanSimdUntransposed.toFixed(2)}×, relaxed ${r.geomeanRelaxedUntransposed === null ? '—' : `${r.geomeanRelaxedUntransposed.toFixed(2)}×`} (the issue's target: ≥ 1.0×).`,
+    '',
+    '| shape | SIMD128 GFLOP/s | relaxed | tfjs-wasm | ours / tfjs-wasm | where |',
+    '|---|---|---|---|---|---|',
+    ...r.matmul.map(
+      (m) =>
+        `| ${m.shape} | ${m.simd.toFixed(1)} | ${m.relaxed === null ? '—' : m.relaxed.toFixed(1)} | ${m.tfjsWasm.toFixed(1)} | ${((m.relaxed ?? m.simd) / m.tfjsWasm).toFixed(2)}× | ${m.label} |`,
+    ),
+    '',
+  ];
+  return L;
 }
