@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderWasm, type WasmBenchResults } from './wasm';
+import type { WasmBenchResults } from './wasm';
+import { renderWasm } from './wasm-report';
 import { CHAIN, type BenchResults, type Gpt2SmallResults, type Gpt2SmallRun, type TorchResult } from './results';
 import { geomean, median } from './timing';
 

@@ -193,14 +193,15 @@ async function wasmBench(quick: boolean, reps: number | undefined): Promise<void
   );
   const full = { ...r, machine: { before, after: machineLoad() } };
   if (quick) {
-    log(['', ...w.renderWasm(full)].join('\n'));
+    log(['', ...(await import('./wasm-report')).renderWasm(full)].join('\n'));
     return;
   }
   const file = join(root, 'bench/wasm.json');
   writeFileSync(file, JSON.stringify(full, null, 1) + '\n');
   const { spliceSection } = await import('./report');
+  const { renderWasm } = await import('./wasm-report');
   const doc = join(root, 'docs/PERFORMANCE.md');
-  writeFileSync(doc, spliceSection(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', w.renderWasm(full)));
+  writeFileSync(doc, spliceSection(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', renderWasm(full)));
   log(`wrote ${file} and the WebAssembly section of docs/PERFORMANCE.md`);
 }
 
