@@ -41,22 +41,25 @@ export const LayerMapThumbs = memo(function LayerMapThumbs({ sites, layers, prio
     }
   }, [key]);
   const tilings = useMemo(() => (layers ?? []).map((l) => tileLayout(l.outRows, l.outCols, THUMB_BOX, { gapPx: 2, maxScale: 8 })), [layers]);
-  // a few thumbnails per animation frame (GPT-2 small has 48 layers of up to 8,192 cells)
+  // One thumbnail per animation frame, starting a while after the data came: the large map paints its
+  // two canvases in the frames right after an evaluation, and a thumbnail's resize and upload in the
+  // same frame made one long main-thread task in the lab e2e (its 50 ms budget while learning).
   useEffect(() => {
     if (!layers) return;
     let i = 0;
     let frame = 0;
     const next = () => {
       const t0 = performance.now();
-      while (i < layers.length && performance.now() - t0 < 8) {
-        paintThumb(canvases.current[i], layers[i], tilings[i]);
-        i++;
-      }
+      paintThumb(canvases.current[i], layers[i], tilings[i]);
+      i++;
       if (i < layers.length) frame = requestAnimationFrame(next);
       else performance.measure('maskview:paint', { start: t0, detail: { what: 'thumbnails', layers: layers.length } });
     };
-    frame = requestAnimationFrame(next);
-    return () => cancelAnimationFrame(frame);
+    const wait = setTimeout(() => (frame = requestAnimationFrame(next)), THUMBS_DELAY_MS);
+    return () => {
+      clearTimeout(wait);
+      cancelAnimationFrame(frame);
+    };
   }, [layers, tilings]);
 
   return (
@@ -107,6 +110,8 @@ export const LayerMapThumbs = memo(function LayerMapThumbs({ sites, layers, prio
 });
 
 const NO_PALETTE: [number, number, number][] = [[0, 0, 0]];
+/** After the large map's paints (two frames) have passed. */
+const THUMBS_DELAY_MS = 250;
 
 function paintThumb(canvas: HTMLCanvasElement | null | undefined, l: LayerSummaryData, t: Tiling): void {
   if (!canvas) return;
