@@ -2,25 +2,11 @@
 // the layer map selects that group; the weights shown are the checkpoint's, read here independently
 // from model.safetensors (its JSON header and little-endian F32 data, Conv1D [in, out]); the κ and
 // τ sliders and Resample change the drawn sample; the stacked history of the candidates appears.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, serveTinyGpt, test, tinyGptDir } from './fixtures';
+import { readTensor } from './read-tensor';
 
 const FIELDS = { batch: 2, evalWindows: 2, steps: 40, evalEvery: 20, samplesPerStep: 1, calibBatches: 1 };
-
-/** One F32 tensor of a safetensors file: shape and values (no lab code involved). */
-function readTensor(path: string, name: string): { shape: number[]; values: Float32Array } {
-  const bytes = readFileSync(path);
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const t = header[name];
-  if (!t || t.dtype !== 'F32') throw new Error(`${name}: not an F32 tensor of ${path}`);
-  const [a, b] = t.data_offsets;
-  const data = bytes.subarray(8 + n + a, 8 + n + b);
-  const values = new Float32Array(data.length / 4);
-  for (let i = 0; i < values.length; i++) values[i] = data.readFloatLE(4 * i);
-  return { shape: t.shape, values };
-}
 
 const sampleY = (page: import('@playwright/test').Page) =>
   page.getByTestId('group-y').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));

@@ -7,27 +7,13 @@
 // [in, out]); a click on a thumbnail opens another layer, and a click there selects its group too.
 // Nothing in the two panels sticks out at 1280 × 800 or in the 480 px embed; a lesson can show only
 // the group view (hide=). Screenshots attached.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from '@playwright/test';
 import { expect, serveTinyGpt, test, tinyGptDir } from './fixtures';
+import { readTensor } from './read-tensor';
 
 const FIELDS = { batch: 2, evalWindows: 2, steps: 40, evalEvery: 2, samplesPerStep: 1, calibBatches: 1 };
 const SMALL = 'prior=magnitude&calibBatches=1&evalWindows=1&batch=1&steps=3&evalEvery=1';
-
-/** One F32 tensor of a safetensors file: shape and values (no lab code involved). */
-function readTensor(path: string, name: string): { shape: number[]; values: Float32Array } {
-  const bytes = readFileSync(path);
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const t = header[name];
-  if (!t || t.dtype !== 'F32') throw new Error(`${name}: not an F32 tensor of ${path}`);
-  const [a, b] = t.data_offsets;
-  const data = bytes.subarray(8 + n + a, 8 + n + b);
-  const values = new Float32Array(data.length / 4);
-  for (let i = 0; i < values.length; i++) values[i] = data.readFloatLE(4 * i);
-  return { shape: t.shape, values };
-}
 
 /**
  * Where cell (row, col) of the large map is on the page, from the tiling the canvas publishes in its
