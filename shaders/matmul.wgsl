@@ -14,6 +14,9 @@
 //                  per output: see there why they are generated and why they win on SwiftShader).
 //   matmul_tiled_64x64  appended from shaders/matmul_tiled.wgsl: workgroup-memory tiles for real GPUs
 //                  (any shape and layout; never chosen by shape, only when forced).
+//   matmul_subgroup  not in this module: shaders/matmul_subgroup.wgsl is appended to a copy of this file
+//                  that starts with `enable subgroups;` (src/ops/matmul-subgroup.ts), so this one compiles
+//                  on a device without the feature.
 //
 // WGSL trap: `a`/`a4`, `b`/`b4` and `bmask`/`bmask4` alias the same bindings with different element types.
 // That is legal only because no entry point statically uses both names of one binding (Tint rejects

@@ -38,7 +38,9 @@
 //
 // On SwiftShader (a CPU adapter) workgroup memory is ordinary memory and each barrier splits the
 // workgroup's 256 invocations into separate runs: this variant is expected to be slower there than
-// the register-blocked ones. The engine does not pick it by shape (see chooseMatmulVariant).
+// the register-blocked ones. The engine does not pick it by shape (see chooseMatmulVariant). The
+// other variant for real GPUs, matmul_subgroup (shaders/matmul_subgroup.wgsl), shares A through
+// subgroup shuffles instead of these tiles; it is a module of its own (it needs `enable subgroups;`).
 
 const MT_THREADS: u32 = MT_WG * MT_WG;
 const MT_TILE_LEN: u32 = MT_TK * MT_STRIDE;

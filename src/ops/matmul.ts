@@ -1,5 +1,6 @@
 // Matmul family: out = op(A) · op(B) (+ bias), batched or with leading dims folded into rows.
-// GPU: shaders/matmul.wgsl (+ shaders/matmul_tiled.wgsl); the CPU twin (f64 accumulation) is matmulCpu below.
+// GPU: shaders/matmul.wgsl (+ shaders/matmul_tiled.wgsl; shaders/matmul_subgroup.wgsl, a module of its
+// own: src/ops/matmul-subgroup.ts); the CPU twin (f64 accumulation) is matmulCpu below.
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import matmulTiledWgsl from '../../shaders/matmul_tiled.wgsl?raw';
 import type { Engine, HostEngine } from '../backend/engine';
@@ -11,6 +12,10 @@ import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { ceilDiv } from './grid';
 import { BLOCKED_SHAPES, blockedMatmulWgsl, type BlockedVariant } from './matmul-blocked';
+import { isSubgroupVariant, MATMUL_SUBGROUP_WGSL, subgroupLaunch, variantSupported, type MatmulFeatures, type SubgroupVariant } from './matmul-subgroup';
+
+// the subgroup variant's sizes and the device check, for the engine's callers (tuner, benchmarks, tests)
+export { SUBGROUP_MATMUL, variantSupported, type MatmulFeatures } from './matmul-subgroup';
 
 /**
  * The workgroup-memory tiled variant (shaders/matmul_tiled.wgsl), for real GPUs: a workgroup of
@@ -34,7 +39,10 @@ const tiledWgsl = [
   matmulTiledWgsl,
 ].join('\n');
 
-/** shaders/matmul.wgsl plus the generated blocked and the tiled entry points: one module, one source for every variant. */
+/**
+ * shaders/matmul.wgsl plus the generated blocked and the tiled entry points: one module for every
+ * variant that runs on any device (the subgroup variant has its own: MATMUL_SUBGROUP_WGSL).
+ */
 export const MATMUL_WGSL = [matmulWgsl, ...(Object.keys(BLOCKED_SHAPES) as BlockedVariant[]).map(blockedMatmulWgsl), tiledWgsl].join('\n\n');
 
 export interface MatmulOpts {
@@ -63,9 +71,11 @@ export interface MatmulOpts {
  * The WGSL entry points (see shaders/matmul.wgsl). `matmul_tiled_64x64` (shaders/matmul_tiled.wgsl)
  * is for real GPUs: any shape and layout, but never chosen by shape — on SwiftShader, without fast
  * workgroup memory, it is slower than the register-blocked kernels; it runs when forced (tests,
- * benchmarks, an autotuner).
+ * benchmarks, an autotuner). `matmul_subgroup` (shaders/matmul_subgroup.wgsl, src/ops/matmul-subgroup.ts)
+ * likewise, and only on a device with the `subgroups` feature (variantSupported): A shared across a
+ * subgroup with shuffles, any shape and layout.
  */
-export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_4x4_dot' | 'matvec_v4' | BlockedVariant | 'matmul_tiled_64x64';
+export type MatmulVariant = 'matmul_4x4' | 'matmul_4x4_v4' | 'matmul_4x4_dot' | 'matvec_v4' | BlockedVariant | 'matmul_tiled_64x64' | SubgroupVariant;
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
   'matmul_4x4',
   'matmul_4x4_v4',
@@ -74,6 +84,7 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
   'matmul_8x8',
   'matmul_16x8',
   'matmul_tiled_64x64',
+  'matmul_subgroup',
 ];
 
 /**
@@ -223,9 +234,12 @@ export function chooseMatmulVariant(g: MatmulGeometry, opts: Pick<MatmulOpts, 't
   return 'matmul_4x4_v4';
 }
 
-/** Whether a forced variant can run this geometry (vec4 loads need 4-aligned rows). */
+/**
+ * Whether a forced variant can run this geometry (vec4 loads need 4-aligned rows). The shape only:
+ * whether the device can run it at all is variantSupported (the subgroup variant needs `subgroups`).
+ */
 export function variantFits(v: MatmulVariant, g: MatmulGeometry, opts: Pick<MatmulOpts, 'transA' | 'transB'> = {}): boolean {
-  if (v === 'matmul_4x4' || v === 'matmul_tiled_64x64' || v in BLOCKED_SHAPES) return true;
+  if (v === 'matmul_4x4' || v === 'matmul_tiled_64x64' || isSubgroupVariant(v) || v in BLOCKED_SHAPES) return true;
   if (v === 'matmul_4x4_dot') return !opts.transA && !!opts.transB && g.k % 4 === 0 && g.k > 0;
   return !opts.transB && g.n % 4 === 0;
 }
@@ -243,25 +257,31 @@ function launch(v: MatmulVariant, g: MatmulGeometry): { wg: [number, number]; gr
     const { wg, tile } = TILED_MATMUL;
     return { wg: [wg, wg], grid: [ceilDiv(g.n, tile), ceilDiv(g.m, tile), g.batch] };
   }
+  if (isSubgroupVariant(v)) return subgroupLaunch(g);
   const [rows, cols] = v in BLOCKED_SHAPES ? BLOCKED_SHAPES[v as BlockedVariant] : [4, 4];
   return { wg: [8, 8], grid: [ceilDiv(g.n, cols * 8), ceilDiv(g.m, rows * 8), g.batch] };
 }
 
 /**
  * A matmul problem as the autotuner sees it (src/gpu/autotune.ts): the exact geometry and layout
- * (a model has a handful), the built-in choice and every variant that can run it.
+ * (a model has a handful), the built-in choice and every variant that can run it on a device with
+ * `features` (the engine's `info.features`; without them, no variant that needs a feature).
  */
 export interface MatmulShapeClass extends ShapeClass<MatmulVariant> {
   g: MatmulGeometry;
   opts: { transA: boolean; transB: boolean; bias: boolean; mask: boolean };
 }
 
-export function matmulShapeClass(g: MatmulGeometry, opts: Pick<MatmulOpts, 'transA' | 'transB' | 'bias' | 'bMask'> = {}): MatmulShapeClass {
+export function matmulShapeClass(
+  g: MatmulGeometry,
+  opts: Pick<MatmulOpts, 'transA' | 'transB' | 'bias' | 'bMask'> = {},
+  features: MatmulFeatures = {},
+): MatmulShapeClass {
   const o = { transA: !!opts.transA, transB: !!opts.transB, bias: !!opts.bias, mask: !!opts.bMask };
   return {
     key: matmulClassKey(g, o.transA, o.transB, o.bias, o.mask),
     builtIn: chooseMatmulVariant(g, o),
-    candidates: MATMUL_VARIANTS.filter((v) => variantFits(v, g, o)),
+    candidates: MATMUL_VARIANTS.filter((v) => variantFits(v, g, o) && variantSupported(v, features)),
     g: { ...g, outShape: [...g.outShape] },
     opts: o,
   };
@@ -277,15 +297,18 @@ function matmulVariantFor(e: GpuEngine, g: MatmulGeometry, opts: MatmulOpts): Ma
   if (opts.variant) return opts.variant;
   if (!e.wantsShapeClasses) return chooseMatmulVariant(g, opts);
   // per dispatch on a tuned engine: only the key and a map lookup (the class object only while collecting)
-  if (e.isCollecting) e.noteShapeClass(matmulShapeClass(g, opts));
+  if (e.isCollecting) e.noteShapeClass(matmulShapeClass(g, opts, e.info.features));
   const pick = e.picks.get(matmulClassKey(g, !!opts.transA, !!opts.transB, !!opts.bias, !!opts.bMask)) as MatmulVariant | undefined;
-  // a pick that no longer fits (a stale cache) is ignored
-  return pick && MATMUL_VARIANTS.includes(pick) && variantFits(pick, g, opts) ? pick : chooseMatmulVariant(g, opts);
+  // a pick that no longer fits (a stale cache) or that this device cannot run is ignored
+  return pick && MATMUL_VARIANTS.includes(pick) && variantFits(pick, g, opts) && variantSupported(pick, e.info.features) ? pick : chooseMatmulVariant(g, opts);
 }
 
 function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, opts: MatmulOpts): RawTensor {
   const v = matmulVariantFor(e, g, opts);
   if (!MATMUL_VARIANTS.includes(v)) throw new Error(`matmul: unknown variant '${v}'`);
+  if (!variantSupported(v, e.info.features)) {
+    throw new Error(`matmul: variant ${v} needs the WebGPU 'subgroups' feature, which this device does not have (use another variant)`);
+  }
   if (!variantFits(v, g, opts)) {
     throw new Error(`matmul: variant ${v} needs ${needs(v)}, got M×K×N = ${g.m}×${g.k}×${g.n}, transA = ${!!opts.transA}, transB = ${!!opts.transB}`);
   }
@@ -295,7 +318,7 @@ function matmulGpu(e: GpuEngine, a: RawTensor, b: RawTensor, g: MatmulGeometry, 
   if (grid.some((d) => d > 65535)) throw new Error(`matmul: grid ${grid.join('×')} exceeds 65,535 workgroups per dimension`);
   const kernel: Kernel = {
     name: 'matmul',
-    code: MATMUL_WGSL,
+    code: isSubgroupVariant(v) ? MATMUL_SUBGROUP_WGSL : MATMUL_WGSL,
     entry: v,
     constants: {
       TRANS_A: +!!opts.transA,

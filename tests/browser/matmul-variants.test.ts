@@ -11,6 +11,7 @@ import {
   matmulWith,
   MATMUL_VARIANTS,
   TILED_MATMUL,
+  variantSupported,
   type MatmulGeometry,
   type MatmulVariant,
 } from '../../src/ops/matmul';
@@ -67,8 +68,10 @@ describe('matmul variants vs CPU twin', async () => {
     [67, 33, 44],
     [130, 5, 260],
   ];
+  // matmul_subgroup only where the device has `subgroups` (its own tests: matmul-subgroup.test.ts)
+  const runs = (v: MatmulVariant) => !!g && variantSupported(v, g.info.features);
   for (const variant of MATMUL_VARIANTS.filter((v) => v !== 'matmul_4x4_dot')) {
-    it.runIf(g)(`${variant}: 2-D shapes × transA × bias × mask`, async () => {
+    it.runIf(runs(variant))(`${variant}: 2-D shapes × transA × bias × mask`, async () => {
       for (const [m, k, n] of shapes) {
         for (const transA of [false, true])
           for (const bias of [false, true])
@@ -101,8 +104,8 @@ describe('matmul variants vs CPU twin', async () => {
     expect(g!.takeErrors()).toEqual([]);
   });
 
-  for (const variant of ['matmul_4x4', 'matmul_8x8', 'matmul_16x8', 'matmul_tiled_64x64'] as const) {
-    it.runIf(g)(`scalar ${variant} with a transposed, masked b and N % 4 ≠ 0`, async () => {
+  for (const variant of ['matmul_4x4', 'matmul_8x8', 'matmul_16x8', 'matmul_tiled_64x64', 'matmul_subgroup'] as const) {
+    it.runIf(runs(variant))(`scalar ${variant} with a transposed, masked b and N % 4 ≠ 0`, async () => {
       await check([67, 33], [45, 33], { transB: true, mask: true, bias: true, variant }, 'transB');
       await check([33, 67], [45, 33], { transA: true, transB: true, bias: true, variant }, 'transA transB');
       await check([3, 17, 9], [3, 13, 9], { transB: true, mask: true, variant }, 'batched transB');
@@ -230,13 +233,14 @@ describe('matmul shape-based choice', () => {
     expect(pick(7, 49, 64, true)).toBe('matmul_4x4');
     expect(pick(3, 64, 257)).toBe('matmul_4x4');
   });
-  it('never picks the tiled variant (for real GPUs; an autotuner may choose it)', () => {
+  it('never picks the tiled or the subgroup variant (for real GPUs; an autotuner may choose them)', () => {
     for (const [m, k, n] of [
       [1, 768, 3072],
       [7, 192, 64],
       [64, 64, 64],
       [2048, 768, 2304],
     ])
-      for (const transA of [false, true]) for (const transB of [false, true]) expect(pick(m, k, n, transB, transA)).not.toBe('matmul_tiled_64x64');
+      for (const transA of [false, true])
+        for (const transB of [false, true]) expect(['matmul_tiled_64x64', 'matmul_subgroup']).not.toContain(pick(m, k, n, transB, transA));
   });
 });

@@ -5,6 +5,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { autotune, choose, decodePicks, encodePicks, tuneCacheKey, tunedPicks, type ShapeClass, type TuneStorage } from '../../src/gpu/autotune';
+import { CpuEngine } from '../../src/backend/cpu';
+import type { GpuEngine } from '../../src/backend/gpu';
+import { chooseMatmulVariant, matmul, matmulGeometry, matmulShapeClass, MATMUL_VARIANTS, variantSupported } from '../../src/ops/matmul';
 import { testSeed } from '../helpers/random';
 
 type V = 'a' | 'b' | 'c';
@@ -186,5 +189,67 @@ describe('autotune: the cache', () => {
     const r = await tunedPicks(broken, 'k', [cls('x')], t.time, { now: t.now, budgetMs: 1e9 });
     expect(r.cached).toBe(false);
     expect(r.picks.get('x')!.variant).toBe('b');
+  });
+});
+
+// The matmul side of the tuner's input: a class's candidates are the variants the device can run.
+describe('matmul shape classes and device features', () => {
+  const cpu = new CpuEngine();
+  it('matmul_subgroup is a candidate only with `subgroups`, for every shape and layout; the built-in never changes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        (z, m, k, n, transA, transB, bias) => {
+          const lead = z > 1 ? [z] : [];
+          const geo = matmulGeometry([...lead, ...(transA ? [k, m] : [m, k])], [...lead, ...(transB ? [n, k] : [k, n])], { transA, transB });
+          const opts = { transA, transB, bias: bias ? cpu.zeros([n]) : undefined };
+          const none = matmulShapeClass(geo, opts);
+          const off = matmulShapeClass(geo, opts, { subgroups: false });
+          const on = matmulShapeClass(geo, opts, { subgroups: true });
+          expect(none.candidates).not.toContain('matmul_subgroup');
+          expect(off.candidates).toEqual(none.candidates);
+          // the same candidates plus the subgroup variant (MATMUL_VARIANTS' order), the same built-in and key
+          expect(on.candidates).toEqual(MATMUL_VARIANTS.filter((v) => v === 'matmul_subgroup' || none.candidates.includes(v)));
+          for (const c of [none, off, on]) {
+            expect(c.builtIn).toBe(chooseMatmulVariant(geo, { transA, transB }));
+            expect(c.candidates).toContain(c.builtIn);
+            expect(c.key).toBe(none.key);
+          }
+        },
+      ),
+      { seed, numRuns: 200 },
+    );
+    expect(MATMUL_VARIANTS.filter((v) => !variantSupported(v, {}))).toEqual(['matmul_subgroup']);
+    expect(MATMUL_VARIANTS.every((v) => variantSupported(v, { subgroups: true }))).toBe(true);
+  });
+
+  it('forcing matmul_subgroup on a GPU engine without `subgroups` throws a clear error before any dispatch', () => {
+    const c = new CpuEngine();
+    const calls: string[] = [];
+    // only what the op touches before it would dispatch; anything further is recorded and fails the test
+    const fake = new Proxy(
+      { kind: 'gpu', info: { features: { timestampQuery: false, shaderF16: false, subgroups: false } }, wantsShapeClasses: false },
+      {
+        get(t, p) {
+          if (p in t) return t[p as keyof typeof t];
+          calls.push(String(p));
+          return () => {
+            throw new Error(`fake engine: ${String(p)}`);
+          };
+        },
+      },
+    ) as unknown as GpuEngine;
+    const a = c.upload(new Float32Array(6), [2, 3]),
+      b = c.upload(new Float32Array(12), [3, 4]);
+    expect(() => matmul(fake, a, b, { variant: 'matmul_subgroup' })).toThrow(
+      "matmul: variant matmul_subgroup needs the WebGPU 'subgroups' feature, which this device does not have (use another variant)",
+    );
+    expect(calls).toEqual([]);
   });
 });

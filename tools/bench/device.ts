@@ -1,6 +1,7 @@
 // `npm run bench:device`: the lab's kernels on whatever GPU Dawn finds in Node (the `webgpu`
 // package), for a lent device machine (issue 21). Prints the adapter, then
-//  1. matmul GFLOP/s of every variant in MATMUL_VARIANTS on GPT-2 small's Linear shapes at batch
+//  1. matmul GFLOP/s of every variant in MATMUL_VARIANTS (matmul_subgroup where the adapter has
+//     the `subgroups` feature, else n/a) on GPT-2 small's Linear shapes at batch
 //     8 × 128 (forward, dX = dY·Wᵀ, dW = Xᵀ·dY) and 1024³, 4096³: median of ≥ 5 timed runs after
 //     one warm-up, GPU time from timestamp queries (GpuEngine.startProfiling) when the adapter has
 //     them, plus wall time over a chain of dispatches with one sync; and the share of the adapter's
@@ -21,7 +22,7 @@ import type { RawTensor } from '../../src/backend/tensor';
 import type { GptConfig } from '../../src/models/config';
 import { Gpt, gptInitialWeights } from '../../src/models/gpt';
 import type { ModelInput } from '../../src/models/model';
-import { chooseMatmulVariant, matmul, MATMUL_VARIANTS, matmulGeometry, variantFits, type MatmulVariant } from '../../src/ops/matmul';
+import { chooseMatmulVariant, matmul, MATMUL_VARIANTS, matmulGeometry, variantFits, variantSupported, type MatmulVariant } from '../../src/ops/matmul';
 import { MaskLearner } from '../../src/sparsity/learner';
 import { PRESETS } from '../../src/sparsity/schedule';
 import { GPT2_SMALL } from '../../tests/helpers/hub-configs';
@@ -86,6 +87,9 @@ export function deviceShapes(quick: boolean): BenchShape[] {
     ...(quick ? [shape('square', 128, 128, 128)] : [shape('square', 1024, 1024, 1024), shape('square', 4096, 4096, 4096)]),
   ];
 }
+
+/** A variant the device cannot run (matmul_subgroup without the `subgroups` feature). */
+const NO_FEATURE = 'needs the subgroups feature';
 
 interface VariantResult {
   variant: MatmulVariant;
@@ -154,6 +158,10 @@ async function benchShape(e: GpuEngine, s: BenchShape, reps: number, peak: numbe
     res.variants.push(r);
     if (!variantFits(v, g, opts)) {
       r.skipped = 'does not fit';
+      continue;
+    }
+    if (!variantSupported(v, e.info.features)) {
+      r.skipped = NO_FEATURE;
       continue;
     }
     if (dl.passed) {
@@ -385,7 +393,7 @@ function printTable(rows: ShapeResult[], step: StepResult | null, peak: number |
     log('|' + ' --- |'.repeat(MATMUL_VARIANTS.length + 4));
     for (const r of rows) {
       const best = Math.max(...r.variants.map((v) => v.gflops ?? 0));
-      const cells = r.variants.map((v) => (v.gflops !== null ? fmt(v.gflops) : v.skipped === 'does not fit' ? 'n/a' : '–'));
+      const cells = r.variants.map((v) => (v.gflops !== null ? fmt(v.gflops) : v.skipped === 'does not fit' || v.skipped === NO_FEATURE ? 'n/a' : '–'));
       const share = peak && best > 0 ? `${((100 * best) / (peak * 1000)).toFixed(1)} %` : '–';
       log(`| ${r.shape} | ${r.label} | ${cells.join(' | ')} | ${r.pick} | ${share} |`);
     }

@@ -4,7 +4,7 @@
 // `await sync()` after one warm-up; SwiftShader shares the CPU cores, so a loaded machine reads
 // several times slower.
 import type { GpuEngine } from '../../src/backend/gpu';
-import { chooseMatmulVariant, matmul, MATMUL_VARIANTS, matmulGeometry, variantFits } from '../../src/ops/matmul';
+import { chooseMatmulVariant, matmul, MATMUL_VARIANTS, matmulGeometry, variantFits, variantSupported } from '../../src/ops/matmul';
 import { labShapes, shapeName, type BenchShape } from './shapes';
 import { median, timeRuns } from './timing';
 
@@ -64,14 +64,15 @@ export async function benchMatmulNode(e: GpuEngine, shapes: BenchShape[], reps: 
  * variants are interleaved: on a shared machine the minimum is the least disturbed measurement, and
  * interleaving spreads load changes over all of them. Outputs are compared with the first variant's.
  * MATMUL_VARIANTS includes matmul_tiled_64x64, the workgroup-memory tiled kernel meant for real GPUs:
- * on SwiftShader (no fast workgroup memory, barriers split the workgroup) it is expected to be slower.
+ * on SwiftShader (no fast workgroup memory, barriers split the workgroup) it is expected to be slower;
+ * and matmul_subgroup (A shared by subgroup shuffles), only where the adapter has `subgroups`.
  */
 export async function benchVariantsNode(e: GpuEngine, shapes: BenchShape[], reps: number, log: (s: string) => void): Promise<void> {
   for (const s of shapes) {
     const { a, b, opts } = operands(e, s);
     const g = matmulGeometry(a.shape, b.shape, opts);
     const line = [shapeName(s).padEnd(22)];
-    const variants = MATMUL_VARIANTS.filter((v) => variantFits(v, g, opts));
+    const variants = MATMUL_VARIANTS.filter((v) => variantFits(v, g, opts) && variantSupported(v, e.info.features));
     let ref: ArrayLike<number> | null = null;
     for (const v of variants) {
       const out = matmul(e, a, b, { ...opts, variant: v });

@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { GpuEngine } from '../../src/backend/gpu';
 import type { RawTensor } from '../../src/backend/tensor';
-import { chooseMatmulVariant, matmul, matmulGeometry, MATMUL_VARIANTS, variantFits, type MatmulVariant } from '../../src/ops/matmul';
+import { chooseMatmulVariant, matmul, matmulGeometry, MATMUL_VARIANTS, variantFits, variantSupported, type MatmulVariant } from '../../src/ops/matmul';
 import { labShapes, shapeName } from './shapes';
 import { median, timeRuns } from './timing';
 import { CHAIN, type BenchOptions, type BenchResults, type MatmulRow } from './results';
@@ -125,7 +125,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     const chosen = chooseMatmulVariant(g, s);
     const variants: Record<string, number> = {};
     for (const v of MATMUL_VARIANTS) {
-      if (!variantFits(v, g, s) || (!opts.allVariants && v !== chosen && v !== 'matmul_4x4')) continue;
+      if (!variantFits(v, g, s) || !variantSupported(v, e.info.features) || (!opts.allVariants && v !== chosen && v !== 'matmul_4x4')) continue;
       variants[v] = gf(await ourMatmulTimes(e, s, reps, v));
     }
     const webgpu = opts.tfjs ? gf(await tfMatmulTimes('webgpu', s, reps)) : null;
