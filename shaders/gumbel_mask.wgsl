@@ -28,6 +28,15 @@ struct Params {
 @group(0) @binding(8) var<storage, read> y_in: array<f32>;
 @group(0) @binding(9) var<storage, read_write> grad_logits: array<f32>;
 @group(0) @binding(10) var<storage, read_write> weff_out: array<f32>;
+// The frozen weight as packed f16 (weightStorage 'f16'; src/backend/f16.ts): two per u32 word,
+// element 2k in the low half. Only the *_f16 entry points bind it (layout 'auto' strips it elsewhere).
+@group(0) @binding(11) var<storage, read> weight_h: array<u32>;
+
+// Weight element i from the packed f16 words, as f32 (exact; no shader-f16 feature needed).
+fn weight_half(i: u32) -> f32 {
+  let v = unpack2x16float(weight_h[i >> 1u]);
+  return select(v.x, v.y, (i & 1u) == 1u);
+}
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * 64u; }
 
@@ -135,20 +144,52 @@ fn sample_masked(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   }
 }
 
+// sample_masked with the weight stored as packed f16: the same sample and the same f32 product.
+@compute @workgroup_size(64)
+fn sample_masked_f16(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let g = flat(gid, nwg);
+  if (g >= p.groups) { return; }
+  let mk = sample_group(g);
+  for (var k = 0u; k < M && k < MAX_M; k++) {
+    let i = elem(g, k);
+    mask_out[i] = mk[k];
+    weff_out[i] = weight_half(i) * mk[k];
+  }
+}
+
 // ∂L/∂m_k = G_k w_k − 2λ w_k² m_k;  ∂L/∂y_c = Σ_k S_ck ∂L/∂m_k;
 // ∂L/∂π_c = (κ/τ) · y_c (∂L/∂y_c − Σ_j y_j ∂L/∂y_j). With accumulate = 1 it adds into grad_logits.
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let g = flat(gid, nwg);
   if (g >= p.groups) { return; }
-  let base = g * C;
-  let nc = min(C, MAX_C);
   var dm: array<f32, MAX_M>;
   for (var k = 0u; k < M && k < MAX_M; k++) {
     let i = elem(g, k);
     let w = weight[i];
     dm[k] = grad_w[i] * w - 2.0 * p.lambda * w * w * mask_in[i];
   }
+  logits_backward(g, dm);
+}
+
+// backward with the weight stored as packed f16: the same f32 arithmetic on the unpacked weight.
+@compute @workgroup_size(64)
+fn backward_f16(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let g = flat(gid, nwg);
+  if (g >= p.groups) { return; }
+  var dm: array<f32, MAX_M>;
+  for (var k = 0u; k < M && k < MAX_M; k++) {
+    let i = elem(g, k);
+    let w = weight_half(i);
+    dm[k] = grad_w[i] * w - 2.0 * p.lambda * w * w * mask_in[i];
+  }
+  logits_backward(g, dm);
+}
+
+// From ∂L/∂m of group g to its logits (both backward entry points).
+fn logits_backward(g: u32, dm: array<f32, MAX_M>) {
+  let base = g * C;
+  let nc = min(C, MAX_C);
   var dy: array<f32, MAX_C>;
   var dot = 0.0;
   var v = first_candidate();

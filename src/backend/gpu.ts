@@ -6,7 +6,8 @@ import { GpuError } from '../gpu/errors';
 import { KernelCache, kernelKey, type Kernel } from '../gpu/kernel';
 import { KernelProfiler } from '../gpu/profiler';
 import type { EngineBase } from './engine';
-import { RawTensor, arrayFor, sizeOf, type DType, type TypedArr } from './tensor';
+import { f16WordCount, packF16, unpackF16 } from './f16';
+import { RawTensor, arrayFor, sizeOf, storageBytes, type DType, type TypedArr } from './tensor';
 
 export interface DispatchArgs {
   /** Uniform struct bytes (see gpu/params.ts), bound at @binding(0); omit for kernels without one. */
@@ -114,24 +115,38 @@ export class GpuEngine implements EngineBase {
   empty(shape: readonly number[], dtype: DType = 'f32'): RawTensor {
     this.check();
     const n = sizeOf(shape);
-    const buf = this.pool.acquire(n * 4);
-    if (this.poisonAllocations && n > 0) this.device.queue.writeBuffer(buf, 0, new Uint32Array(n).fill(0x7fc00000));
+    const bytes = storageBytes(dtype, n);
+    const buf = this.pool.acquire(bytes);
+    // poison: f32 NaN per word, or two f16 NaNs per word for packed f16
+    if (this.poisonAllocations && n > 0) this.device.queue.writeBuffer(buf, 0, new Uint32Array(bytes / 4).fill(dtype === 'f16' ? 0x7e007e00 : 0x7fc00000));
     return new RawTensor(this, [...shape], dtype, null, buf);
   }
   zeros(shape: readonly number[], dtype: DType = 'f32'): RawTensor {
     const t = this.empty(shape, dtype);
     this.endPass();
-    this.enc().clearBuffer(t.buffer, 0, Math.ceil((t.size * 4) / 4) * 4 || 4);
+    this.enc().clearBuffer(t.buffer, 0, storageBytes(dtype, t.size) || 4);
     return t;
   }
   fill(shape: readonly number[], value: number, dtype: DType = 'f32'): RawTensor {
-    const a = arrayFor(dtype, sizeOf(shape));
+    const a = dtype === 'f16' ? new Float32Array(sizeOf(shape)) : arrayFor(dtype, sizeOf(shape));
     a.fill(value);
     return this.upload(a, shape, dtype);
   }
   upload(data: ArrayLike<number> | TypedArr, shape: readonly number[], dtype: DType = 'f32'): RawTensor {
     const t = this.empty(shape, dtype);
     if (data.length !== t.size) throw new Error(`upload: ${data.length} values for shape [${shape.join(', ')}] (${t.size})`);
+    if (dtype === 'f16') {
+      // packed on the host, rounded to nearest even (src/backend/f16.ts); a value beyond f16's range throws
+      let words: Uint32Array;
+      try {
+        words = packF16(data, `upload [${shape.join(', ')}]`);
+      } catch (err) {
+        t.dispose();
+        throw err;
+      }
+      if (words.length > 0) this.device.queue.writeBuffer(t.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+      return t;
+    }
     const arr = ArrayBuffer.isView(data) && (data as TypedArr).constructor === arrayFor(dtype, 0).constructor ? (data as TypedArr) : arrayFor(dtype, t.size);
     if (arr !== data) arr.set(data as ArrayLike<number>);
     // Safe: the buffer came from the pool only after every earlier use of it was submitted.
@@ -142,13 +157,22 @@ export class GpuEngine implements EngineBase {
     if (data.length !== t.size) throw new Error(`write: ${data.length} values for a tensor of ${t.size}`);
     // writeBuffer runs before any recorded-but-unsubmitted work: submit that work first so it sees the old data.
     this.flush();
+    if (t.dtype === 'f16') {
+      const words = packF16(data, 'write');
+      if (words.length > 0) this.device.queue.writeBuffer(t.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+      return;
+    }
     this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, t.size * 4);
   }
   copy(src: RawTensor, dst: RawTensor): void {
+    if ((src.dtype === 'f16') !== (dst.dtype === 'f16'))
+      throw new Error(`copy: cannot copy ${src.dtype} into ${dst.dtype} (packed f16 storage: unpackF16 makes f32)`);
     this.endPass();
-    this.enc().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.size * 4);
+    this.enc().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, storageBytes(src.dtype, src.size));
   }
   copyRegion(src: RawTensor, srcOffset: number, dst: RawTensor, dstOffset: number, count: number): void {
+    if (src.dtype === 'f16' || dst.dtype === 'f16')
+      throw new Error('copyRegion: element offsets of packed f16 storage are not word offsets; read the tensor, or unpackF16 it first');
     if (srcOffset + count > src.size || dstOffset + count > dst.size) throw new RangeError('copyRegion: out of bounds');
     if (count === 0) return;
     this.endPass();
@@ -160,7 +184,7 @@ export class GpuEngine implements EngineBase {
 
   async read(t: RawTensor): Promise<TypedArr> {
     this.check();
-    const bytes = Math.max(4, t.size * 4);
+    const bytes = Math.max(4, storageBytes(t.dtype, t.size));
     const staging = this.takeStaging(bytes);
     this.endPass();
     this.enc().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
@@ -176,8 +200,14 @@ export class GpuEngine implements EngineBase {
       this.check();
       throw e;
     }
-    const out = arrayFor(t.dtype, t.size);
-    out.set(new (out.constructor as { new (b: ArrayBuffer): TypedArr })(staging.getMappedRange().slice(0, t.size * 4)));
+    let out: TypedArr;
+    if (t.dtype === 'f16') {
+      // packed f16 comes back as its f32 values (exact)
+      out = unpackF16(new Uint32Array(staging.getMappedRange().slice(0, f16WordCount(t.size) * 4)), t.size);
+    } else {
+      out = arrayFor(t.dtype, t.size);
+      out.set(new (out.constructor as { new (b: ArrayBuffer): TypedArr })(staging.getMappedRange().slice(0, t.size * 4)));
+    }
     staging.unmap();
     this.giveBackStaging(staging);
     return out;

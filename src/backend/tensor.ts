@@ -2,7 +2,12 @@
 // Everything is row-major and contiguous; views are not supported on purpose (ops say what they
 // transpose). The autograd Tensor in src/autograd wraps a RawTensor.
 
-export type DType = 'f32' | 'u32' | 'i32';
+/**
+ * 'f16': packed half-precision storage of frozen weights (issue 21; src/backend/f16.ts), GPU engine
+ * only — two values per u32 word; `size` and `shape` stay the logical element count, read() returns
+ * the values as f32, and ops that take one say so (the Gumbel sample, its backward, W ⊙ m, unpackF16).
+ */
+export type DType = 'f32' | 'u32' | 'i32' | 'f16';
 export type TypedArr = Float32Array | Uint32Array | Int32Array;
 
 export interface EngineLike {
@@ -29,7 +34,13 @@ export function sizeOf(shape: readonly number[]): number {
 }
 
 export function arrayFor(dtype: DType, n: number): TypedArr {
+  if (dtype === 'f16') throw new Error("packed f16 tensors live on the GPU engine only (weightStorage 'f16'); the host engines hold f32");
   return dtype === 'f32' ? new Float32Array(n) : dtype === 'u32' ? new Uint32Array(n) : new Int32Array(n);
+}
+
+/** Bytes of storage for n elements: 4 each, or 2 each packed in whole u32 words for 'f16'. */
+export function storageBytes(dtype: DType, n: number): number {
+  return dtype === 'f16' ? 4 * Math.ceil(n / 2) : 4 * n;
 }
 
 export class RawTensor {

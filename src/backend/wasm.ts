@@ -29,7 +29,7 @@ import {
 import { poolUnavailable, WasmPool, type KernelName, type ParallelOptions } from '../wasm/pool';
 import type { EngineBase } from './engine';
 import { HostEngineBase } from './host';
-import { RawTensor, sizeOf, type DType, type HostStore, type TypedArr } from './tensor';
+import { RawTensor, arrayFor, sizeOf, type DType, type HostStore, type TypedArr } from './tensor';
 
 const PAGE = 65536;
 /** WebAssembly memory32 holds at most 65,536 pages (4 GiB). */
@@ -53,7 +53,7 @@ class WasmStore implements HostStore {
     const buf = this.memory.buffer;
     if (buf !== this.buffer) {
       this.buffer = buf;
-      this.view = new ctor[this.dtype](buf, this.byteOffset, this.length);
+      this.view = new ctor[this.dtype as keyof typeof ctor](buf, this.byteOffset, this.length); // never 'f16': empty() refuses it
     }
     return this.view!;
   }
@@ -368,6 +368,7 @@ export class WasmEngine extends HostEngineBase implements EngineBase {
   }
 
   empty(shape: readonly number[], dtype: DType = 'f32'): RawTensor {
+    arrayFor(dtype, 0); // refuses 'f16' (GPU only) with its message
     const n = sizeOf(shape);
     const at = this.alloc(n * 4);
     this.live++;

@@ -2,6 +2,7 @@
 // carries, what the CLI parses and what a run directory records. Every field has a default, bounds
 // and a one-line explanation (shown next to its control).
 import { PRESETS, type MaskLLMHyper } from '../sparsity/schedule';
+import type { WeightStorage } from '../models/weights';
 import { ONE_SHOT_METHODS, TEXT_DOMAINS } from './names';
 
 export const CONFIG_VERSION = 1;
@@ -19,6 +20,8 @@ export type TextDomain = (typeof TRAIN_DOMAINS)[number];
 /** Matmul kernels: tuned by measurement on the adapter (src/lab/kernel-tuning.ts), or the built-in picks by shape. */
 export const KERNEL_CHOICES = ['tuned', 'built-in'] as const;
 export type KernelChoice = (typeof KERNEL_CHOICES)[number];
+/** How the masked layers' frozen weights are stored on the GPU (issue 21; src/models/weights.ts). */
+export const WEIGHT_STORAGES = ['f32', 'f16'] as const satisfies readonly WeightStorage[];
 
 export interface ExperimentConfig {
   model: string;
@@ -58,6 +61,8 @@ export interface ExperimentConfig {
   memoryBudget: number;
   /** GPU kernels: measured on this adapter and cached ('tuned'; CPU adapters keep the built-in picks), or the built-in picks */
   kernels: KernelChoice;
+  /** the masked layers' frozen weights on the GPU: f32, or packed f16 (half the memory; WebGPU engine only) */
+  weightStorage: WeightStorage;
 }
 
 type NumKey = { [K in keyof ExperimentConfig]: ExperimentConfig[K] extends number ? K : never }[keyof ExperimentConfig];
@@ -129,6 +134,13 @@ export const FIELDS: FieldSpec[] = [
     kind: 'choice',
     choices: KERNEL_CHOICES,
   },
+  {
+    key: 'weightStorage',
+    label: 'Weight storage',
+    help: "f16: the masked layers' frozen weights are kept on the GPU as 16-bit floats, half their memory (rounded once at load; a weight beyond ±65504 is refused). The kernels still compute in f32. WebGPU engine only.",
+    kind: 'choice',
+    choices: WEIGHT_STORAGES,
+  },
 ];
 
 /** The hyper-parameters a preset sets (only sanitizeConfig applies them: callers pass `preset`). */
@@ -189,6 +201,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   context: 0,
   memoryBudget: 4,
   kernels: 'tuned',
+  weightStorage: 'f32',
 };
 
 export function toHyper(c: ExperimentConfig): MaskLLMHyper {

@@ -135,6 +135,8 @@ export function upgradeConfig(json: unknown, where: string = RUN_FILES.config): 
   if (config.memoryBudget === undefined) config.memoryBudget = 4;
   // … and before `kernels`, with the built-in kernel picks
   if (config.kernels === undefined) config.kernels = 'built-in';
+  // … and before `weightStorage`, with f32 weights
+  if (config.weightStorage === undefined) config.weightStorage = 'f32';
   if (typeof out.adapter !== 'string') fail(where, `"adapter" must be a string (got ${JSON.stringify(out.adapter)})`);
   if (!['learn', 'regress', 'experiments'].includes(out.tool as string))
     fail(where, `"tool" must be learn, regress or experiments (got ${JSON.stringify(out.tool)})`);

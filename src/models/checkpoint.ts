@@ -13,7 +13,7 @@ import type { LabModel } from './model';
 import { readCheckpointTensors, CheckpointError, type NamedFile } from './sharded';
 import { asFloat32, writeSafetensors, type StDType, type StTensor } from './safetensors';
 import { Vit, vitParameterShapes } from './vit';
-import { weightsToMap, type Weights, type WeightSource } from './weights';
+import { weightsToMap, type Weights, type WeightSource, type WeightStorage } from './weights';
 
 export { CheckpointError, INDEX_SUFFIX, isWeightFile, type NamedFile } from './sharded';
 export type { WeightSource, Weights } from './weights';
@@ -134,9 +134,12 @@ export function readCheckpoint(files: CheckpointFiles): { config: ModelConfig; w
   return { config, weights: weightsToMap(weights) };
 }
 
-/** The model on `engine`; each weight is read (converted) and uploaded in turn, none kept on the host. */
-export function buildModel(engine: Engine, config: ModelConfig, weights: Weights, trainable = false): LabModel {
-  return config.kind === 'gpt2' ? new Gpt(engine, config, weights, trainable) : new Vit(engine, config, weights, trainable);
+/**
+ * The model on `engine`; each weight is read (converted) and uploaded in turn, none kept on the host.
+ * `weightStorage` 'f16': the masked layers' frozen weights packed as f16 (GPU engine only; models/weights.ts).
+ */
+export function buildModel(engine: Engine, config: ModelConfig, weights: Weights, trainable = false, weightStorage: WeightStorage = 'f32'): LabModel {
+  return config.kind === 'gpt2' ? new Gpt(engine, config, weights, trainable, weightStorage) : new Vit(engine, config, weights, trainable, weightStorage);
 }
 
 /** Parse, check and build in one go, from one model.safetensors ({safetensors, config}) or hub files ({files, config}). */

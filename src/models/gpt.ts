@@ -17,7 +17,7 @@ import type { Engine } from '../backend/engine';
 import { gptInnerSize, type GptConfig } from './config';
 import { normalInit, streamOf } from './init';
 import type { ForwardResult, LabModel, LinearProbe, MaskSite, ModelInput, TextInput } from './model';
-import { readWeight, type Weights } from './weights';
+import { forwardWeight, packedWeightNames, readWeight, uploadParameter, type WeightStorage, type Weights } from './weights';
 
 export const GPT_PREFIX = 'transformer.';
 
@@ -94,20 +94,25 @@ export class Gpt implements LabModel {
   /** The LM head's weight [vocab, n_embd] (gptHeadWeightName): the logits are xf · headᵀ. */
   readonly headWeightName: string;
 
-  /** `values`: a Map, or a WeightSource read (converted) and uploaded one tensor at a time. */
+  /**
+   * `values`: a Map, or a WeightSource read (converted) and uploaded one tensor at a time.
+   * `weightStorage` 'f16': the masked layers' frozen weights packed as f16 (GPU engine only; weights.ts).
+   */
   constructor(
     readonly engine: Engine,
     readonly config: GptConfig,
     values: Weights,
     trainable = false,
+    weightStorage: WeightStorage = 'f32',
   ) {
+    const packed = packedWeightNames(engine, gptMaskSites(config), weightStorage, trainable);
     let count = 0;
     for (const [name, shape] of gptParameterShapes(config)) {
       const v = readWeight(values, name);
       if (!v) throw new Error(`GPT-2 weights: missing ${name}`);
       const n = shape.reduce((a, b) => a * b, 1);
       if (v.length !== n) throw new Error(`GPT-2 weights: ${name} has ${v.length} values, expected [${shape.join(', ')}]`);
-      this.weights.set(name, new Tensor(engine.upload(v, shape), trainable, null, name));
+      this.weights.set(name, new Tensor(uploadParameter(engine, v, shape, name, packed.has(name)), trainable, null, name));
       count += n;
     }
     this.parameterCount = count;
@@ -176,10 +181,11 @@ export class Gpt implements LabModel {
     const c = this.config;
     const { B, T } = this.shapeOf(input);
     const W = (n: string) => this.w(n, override);
-    // a Linear on a masked site: report its input to the probe first
+    // a Linear on a masked site: report its input to the probe first (a packed f16 weight, not
+    // overridden, is unpacked into a transient f32 tensor for this stage)
     const site = (v: Tensor, name: string, bias: string) => {
       probe?.(name, v);
-      return linear(tape, v, W(name), W(bias), 'in_out');
+      return linear(tape, v, forwardWeight(tape, W(name)), W(bias), 'in_out');
     };
     const h = `transformer.h.${i}.`;
     const x1 = tape.stage(() => {

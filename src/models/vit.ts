@@ -18,7 +18,7 @@ import type { Engine } from '../backend/engine';
 import type { VitConfig } from './config';
 import { normalInit, streamOf } from './init';
 import type { ForwardResult, ImageInput, LabModel, LinearProbe, MaskSite, ModelInput } from './model';
-import { readWeight, type Weights } from './weights';
+import { forwardWeight, packedWeightNames, readWeight, uploadParameter, type WeightStorage, type Weights } from './weights';
 
 const L = (i: number) => `vit.encoder.layer.${i}.`;
 
@@ -111,21 +111,26 @@ export class Vit implements LabModel {
   readonly maskSites: MaskSite[];
   readonly parameterCount: number;
 
-  /** `values`: a Map, or a WeightSource read (converted) and uploaded one tensor at a time. */
+  /**
+   * `values`: a Map, or a WeightSource read (converted) and uploaded one tensor at a time.
+   * `weightStorage` 'f16': the masked layers' frozen weights packed as f16 (GPU engine only; weights.ts).
+   */
   constructor(
     readonly engine: Engine,
     readonly config: VitConfig,
     values: Weights,
     trainable = false,
+    weightStorage: WeightStorage = 'f32',
   ) {
     if (config.imageSize % config.patchSize !== 0) throw new Error(`image_size ${config.imageSize} is not a multiple of patch_size ${config.patchSize}`);
+    const packed = packedWeightNames(engine, vitMaskSites(config), weightStorage, trainable);
     let count = 0;
     for (const [name, shape] of vitParameterShapes(config)) {
       const v = readWeight(values, name);
       if (!v) throw new Error(`ViT weights: missing ${name}`);
       const n = shape.reduce((a, b) => a * b, 1);
       if (v.length !== n) throw new Error(`ViT weights: ${name} has ${v.length} values, expected [${shape.join(', ')}]`);
-      this.weights.set(name, new Tensor(engine.upload(v, shape), trainable, null, name));
+      this.weights.set(name, new Tensor(uploadParameter(engine, v, shape, name, packed.has(name)), trainable, null, name));
       count += n;
     }
     this.parameterCount = count;
@@ -183,7 +188,8 @@ export class Vit implements LabModel {
     const c = this.config;
     const { B, T } = this.shapeOf(input);
     const H = c.hiddenSize;
-    const W = (n: string) => this.w(n, override);
+    // a packed f16 weight (a masked layer's, not overridden) is unpacked into a transient f32 tensor for its stage
+    const W = (n: string) => forwardWeight(tape, this.w(n, override));
     const l = L(i);
     const x1 = tape.stage(() => {
       const a = layerNorm(tape, x, W(l + 'layernorm_before.weight'), W(l + 'layernorm_before.bias'), c.layerNormEps);

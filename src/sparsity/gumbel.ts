@@ -1,12 +1,15 @@
 // Gumbel-softmax soft masks over N:M candidate sets (MaskLLM), their backward to the logits, the
 // hard argmax mask and W ⊙ m. GPU: shaders/gumbel_mask.wgsl (noise from shaders/rng.wgsl); the
-// CPU twins below compute in f64 from the same RNG bits and store f32.
+// CPU twins below compute in f64 from the same RNG bits and store f32. The frozen W may be packed
+// f16 on the GPU (weightStorage 'f16'): the *_f16 entry points unpack it per element, exactly, and
+// compute as the f32 ones; their twin is the f32 path on the decoded weights (src/backend/f16.ts).
 import src from '../../shaders/gumbel_mask.wgsl?raw';
 import type { Engine } from '../backend/engine';
 import { assertShape, type RawTensor } from '../backend/tensor';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { mul } from '../ops/elementwise';
+import { mulF16 } from '../ops/f16';
 import { grid1d } from '../ops/grid';
 import { hardMaskWasm, sampleMaskedWeightWasm, sampleSoftMaskWasm, softMaskBackwardWasm } from '../wasm/sampling';
 import { bitsToOpenUnit, rngBitsCpu, RNG_WGSL, type RngPosition } from '../ops/rng';
@@ -49,6 +52,12 @@ function check(what: string, logits: RawTensor | null, g: GroupLayout, p: Patter
     assertShape(`${what}: logits`, logits.shape, [g.groups, C]);
     if (logits.dtype !== 'f32') throw new Error(`${what}: logits must be f32, got ${logits.dtype}`);
   }
+}
+
+/** The frozen weight: f32, or packed f16 (weightStorage 'f16', GPU engine only; src/backend/f16.ts). */
+function checkWeight(what: string, e: Engine, w: RawTensor): void {
+  if (w.dtype === 'f16' && e.kind !== 'gpu') throw new Error(`${what}: packed f16 weights live on the GPU engine only`);
+  if (w.dtype !== 'f32' && w.dtype !== 'f16') throw new Error(`${what}: w must be f32 (or packed f16 on the GPU), got ${w.dtype}`);
 }
 
 function checkPositive(what: string, name: string, v: number): void {
@@ -113,7 +122,7 @@ export function sampleMaskedWeight(
   checkPositive('sampleMaskedWeight', 'tau', a.tau);
   if (!Number.isFinite(a.kappa)) throw new Error(`sampleMaskedWeight: kappa must be finite, got ${a.kappa}`);
   assertShape('sampleMaskedWeight: w', w.shape, weightShape(g));
-  if (w.dtype !== 'f32') throw new Error(`sampleMaskedWeight: w must be f32, got ${w.dtype}`);
+  checkWeight('sampleMaskedWeight', e, w);
   if (e.kind === 'wasm') return sampleMaskedWeightWasm(e, logits, w, g, p, a);
   const C = p.candidates.length;
   const y = e.empty([g.groups, C]);
@@ -127,7 +136,8 @@ export function sampleMaskedWeight(
     for (let i = 0; i < out.length; i++) out[i] = W[i] * Mk[i]; // one f32 product, as the kernel
     return { mask, y, weff };
   }
-  e.dispatch(kernel('sample_masked', p), {
+  const f16 = w.dtype === 'f16';
+  e.dispatch(kernel(f16 ? 'sample_masked_f16' : 'sample_masked', p), {
     params: layoutParams(g)
       .u32(a.rng.seed >>> 0)
       .u32(a.rng.stream >>> 0)
@@ -138,7 +148,7 @@ export function sampleMaskedWeight(
       .f32(0)
       .u32(0)
       .build(),
-    bindings: [logits, y, mask, null, null, w, null, null, null, weff],
+    bindings: f16 ? [logits, y, mask, null, null, null, null, null, null, weff, w] : [logits, y, mask, null, null, w, null, null, null, weff],
     workgroups: grid1d(g.groups),
   });
   return { mask, y, weff };
@@ -215,13 +225,15 @@ export function softMaskBackward(
   assertShape('softMaskBackward: w', w.shape, ws);
   assertShape('softMaskBackward: mask', mask.shape, ws);
   if (accumulate) assertShape('softMaskBackward: accumulate', accumulate.shape, y.shape);
+  checkWeight('softMaskBackward', e, w);
   if (e.kind === 'wasm') return softMaskBackwardWasm(e, gradW, w, mask, y, g, p, a, accumulate);
   const out = accumulate ?? e.empty(y.shape);
   if (e.kind !== 'gpu') {
     backwardCpu(gradW.f32, w.f32, mask.f32, y.f32, out.f32, g, p, a, !!accumulate);
     return out;
   }
-  e.dispatch(kernel('backward', p), {
+  const f16 = w.dtype === 'f16';
+  e.dispatch(kernel(f16 ? 'backward_f16' : 'backward', p), {
     params: layoutParams(g)
       .u32(0)
       .u32(0)
@@ -232,7 +244,7 @@ export function softMaskBackward(
       .f32(a.lambda)
       .u32(0)
       .build(),
-    bindings: [null, null, null, null, gradW, w, mask, y, out],
+    bindings: f16 ? [null, null, null, null, gradW, null, mask, y, out, null, w] : [null, null, null, null, gradW, w, mask, y, out],
     workgroups: grid1d(g.groups),
   });
   return out;
@@ -303,8 +315,9 @@ export function hardMask(e: Engine, logits: RawTensor, g: GroupLayout, p: Patter
   return { mask, choice };
 }
 
-/** W ⊙ m as its own elementwise pass. */
+/** W ⊙ m as its own elementwise pass (W f32, or packed f16 on the GPU: the same f32 product). */
 export function applyMask(e: Engine, w: RawTensor, mask: RawTensor): RawTensor {
   assertShape('applyMask: mask', mask.shape, w.shape);
+  if (w.dtype === 'f16') return mulF16(e, w, mask);
   return mul(e, w, mask);
 }

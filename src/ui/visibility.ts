@@ -24,7 +24,10 @@ export const CONFIG_GROUPS: readonly ConfigGroup[] = [
   { title: 'Method', keys: ['method', 'prior', 'n', 'm', 'sparsegptUpdate', 'calibBatches'] },
   { title: 'Schedules', keys: ['kappaStart', 'kappaEnd', 'tauStart', 'tauEnd', 'sigma0', 'priorStrength', 'lambda', 'lambdaDecay'] },
   { title: 'Optimizer', keys: ['lr', 'lrMin', 'weightDecay', 'clip'] },
-  { title: 'Run', keys: ['steps', 'batch', 'samplesPerStep', 'seed', 'evalEvery', 'evalWindows', 'context', 'trainDomain', 'memoryBudget', 'kernels'] },
+  {
+    title: 'Run',
+    keys: ['steps', 'batch', 'samplesPerStep', 'seed', 'evalEvery', 'evalWindows', 'context', 'trainDomain', 'memoryBudget', 'kernels', 'weightStorage'],
+  },
 ];
 
 export interface Shown {

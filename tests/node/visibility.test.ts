@@ -33,7 +33,18 @@ describe('hide= visibility', () => {
     // hiding a control leaves its value alone
     expect(d.config.seed).toBe(77);
     const run = s.groups().find((g) => g.title === 'Run')!;
-    expect(run.keys).toEqual(['steps', 'batch', 'samplesPerStep', 'evalEvery', 'evalWindows', 'context', 'trainDomain', 'memoryBudget', 'kernels']);
+    expect(run.keys).toEqual([
+      'steps',
+      'batch',
+      'samplesPerStep',
+      'evalEvery',
+      'evalWindows',
+      'context',
+      'trainDomain',
+      'memoryBudget',
+      'kernels',
+      'weightStorage',
+    ]);
     expect(s.groups().find((g) => g.title === 'Optimizer')!.keys).toEqual(['lrMin', 'weightDecay', 'clip']);
   });
 
