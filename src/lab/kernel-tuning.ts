@@ -14,15 +14,19 @@ import { tuneCacheKey, tunedPicks, type Picks, type ShapeClass, type TuneStorage
 import type { DeviceInfo } from '../gpu/device';
 import attentionWgsl from '../../shaders/attention.wgsl?raw';
 import attentionFusedWgsl from '../../shaders/attention_fused.wgsl?raw';
+import attentionMatmulWgsl from '../../shaders/attention_matmul.wgsl?raw';
 import type { RawTensor } from '../backend/tensor';
 import { attention, attentionBackward, type AttentionShapeClass, type AttentionVariant } from '../ops/attention';
 import { matmulWith, MATMUL_WGSL, type MatmulShapeClass, type MatmulVariant } from '../ops/matmul';
+import { MATMUL_SUBGROUP_WGSL, variantSupported } from '../ops/matmul-subgroup';
 import { crc32 } from '../sparsity/maskfile';
 
 /** Bumped with changes to how the lab measures (2: attention classes); the kernels' CRCs cover kernel changes. */
 const TUNER_VERSION = 2;
-/** A changed matmul or attention kernel (any variant) invalidates the cached picks. */
-const KERNELS_CRC = [MATMUL_WGSL, attentionWgsl + attentionFusedWgsl].map((t) => crc32(new TextEncoder().encode(t)).toString(16)).join(' ');
+/** A changed matmul or attention kernel (any variant, the subgroup module too) invalidates the cached picks. */
+const KERNELS_CRC = [MATMUL_WGSL + MATMUL_SUBGROUP_WGSL, attentionWgsl + attentionFusedWgsl + attentionMatmulWgsl]
+  .map((t) => crc32(new TextEncoder().encode(t)).toString(16))
+  .join(' ');
 
 /** An adapter that is a CPU rasteriser (SwiftShader, llvmpipe/lavapipe, WARP): not tuned. */
 export function isCpuAdapter(info: Pick<DeviceInfo, 'adapterInfo'> & { isFallbackAdapter?: boolean }): boolean {
@@ -63,7 +67,12 @@ export async function tuneKernels(
   onProgress?: (done: number, total: number) => void,
 ): Promise<TuneResult> {
   // attention first: few classes, and the larger win where the fused pass helps
-  const tuned: TunedClass[] = [...classes.filter(isAttention), ...classes.filter((c): c is MatmulShapeClass => c.key.startsWith('matmul:'))];
+  // a matmul class names only variants this device can run (matmulShapeClass with the engine's
+  // features); filtered again in case it came from elsewhere: the subgroup variant does not compile without `subgroups`
+  const matmuls = classes
+    .filter((c): c is MatmulShapeClass => c.key.startsWith('matmul:'))
+    .map((c) => ({ ...c, candidates: c.candidates.filter((v) => variantSupported(v, engine.info.features)) }));
+  const tuned: TunedClass[] = [...classes.filter(isAttention), ...matmuls];
   const key = tuneCacheKey(engine.info.adapterInfo, `tuner ${TUNER_VERSION}, kernels ${KERNELS_CRC}`);
   const operands = new Map<string, Record<string, RawTensor | undefined>>();
   try {

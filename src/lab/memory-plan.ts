@@ -3,9 +3,11 @@
 // checks against the device (per-buffer limits, a memory budget) are limits.ts's checkMemoryPlan.
 //
 // The plan counts every storage buffer the lab allocates, op by op, as the code does it today:
-// - resident for the whole run: the f32 weights; per mask site the logits, their gradient and Adam's
-//   m and v ([groups, candidates] each: 4 · C(m,n)/m · 4 B per masked weight, 24 B at 2:4), the
-//   previous sample's soft mask (maskL1), the last hard choice (flips) and the metrics rows;
+// - resident for the whole run: the f32 weights (the masked layers' packed at 2 B each with
+//   weightStorage 'f16', plus one such layer unpacked to f32 in an evaluation or calibration
+//   forward); per mask site the logits, their gradient and Adam's m and v ([groups, candidates]
+//   each: 4 · C(m,n)/m · 4 B per masked weight, 24 B at 2:4), the previous sample's soft mask
+//   (maskL1), the last hard choice (flips) and the metrics rows;
 // - one learning step: per sample and site the probabilities y, the soft mask, W ⊙ m and ∂L/∂(W⊙m);
 //   every activation the tape records in the forward (attention keeps probs [B, H, T, T]) and every
 //   gradient of the backward, plus the attention backward's dS scratch [B, H, T, T];
@@ -42,6 +44,7 @@ import { parameterShapes } from '../models/checkpoint';
 import { gptInnerSize, type GptConfig, type ModelConfig, type VitConfig } from '../models/config';
 import { gptMaskSites } from '../models/gpt';
 import type { MaskSite } from '../models/model';
+import type { WeightStorage } from '../models/weights';
 import { vitMaskSites, vitPatchCount } from '../models/vit';
 import { REDUCE_BLOCK } from '../ops/reduce';
 import { nmPattern } from '../sparsity/patterns';
@@ -81,6 +84,8 @@ export interface MemoryPlanOptions {
   lmHeadChunk?: number;
   /** calibration batches of the one-shot baselines (default the config's, 8) */
   calibBatches?: number;
+  /** the masked layers' frozen weights: 'f32' (default) or packed 'f16', 2 bytes each (src/models/weights.ts) */
+  weightStorage?: WeightStorage;
 }
 
 export type ResolvedPlanOptions = Required<MemoryPlanOptions>;
@@ -134,7 +139,12 @@ const PARTS = {
     phase: 'learn',
     scales: ['samplesPerStep'],
   },
-  attention: { label: 'attention probabilities and backward dS [B, H, T, T] per layer', where: 'gpu', phase: 'learn', scales: BTS },
+  attention: {
+    label: 'attention probabilities and backward dS [B, H, T, T] per layer, and the per-head copies of the matmul variant',
+    where: 'gpu',
+    phase: 'learn',
+    scales: BTS,
+  },
   activations: { label: 'activations the tape keeps (LayerNorm, qkv, MLP, residuals)', where: 'gpu', phase: 'learn', scales: BTS },
   backward: { label: 'backward: activation gradients (freed after the step)', where: 'gpu', phase: 'learn', scales: BTS },
   lmHead: { label: 'output head: logits (one vocabulary chunk) and their gradient', where: 'gpu', phase: 'learn', scales: BTS },
@@ -193,6 +203,10 @@ class Tally {
       this.stage = undefined;
     }
   }
+  /** `count` buffers of `elements` packed f16 values (two per 4-byte word) */
+  f16(part: PartKey, count: number, elements: number): void {
+    if (count > 0) this.bufs.push({ part, count, bytes: 4 * Math.ceil(elements / 2), pooled: true, stage: this.stage });
+  }
   /** one buffer outside the pool: readback staging, host arrays */
   raw(part: PartKey, bytes: number): void {
     this.bufs.push({ part, count: 1, bytes, pooled: false });
@@ -204,6 +218,12 @@ interface FwdParts {
   act: PartKey;
   head: PartKey;
 }
+
+// Attention's 'matmul' variant (src/ops/attention-matmul.ts, the built-in) gathers each head into a
+// matrix of its own: q, k, v and the output in the forward, and in the backward q, k, v, dout and
+// dq, dk, dv; each [B·H, T, D] = B·T·C floats. Counted for every variant (an upper bound for the others).
+const ATTN_FORWARD_COPIES = 4;
+const ATTN_BACKWARD_COPIES = 7;
 
 const inDim = (s: MaskSite) => (s.layout === 'in_out' ? s.shape[0] : s.shape[1]);
 const blockOf = (s: MaskSite) => /\.(?:h|layer)\.(\d+)\./.exec(s.name)?.[1] ?? s.name;
@@ -223,6 +243,7 @@ function gptForward(t: Tally, c: GptConfig, B: number, T: number, chunk: number,
   t.f32(p.act, times * L, N, 3 * C); // qkv
   t.f32(p.act, times * 2 * L, N, gptInnerSize(c)); // c_fc output, GELU output
   t.f32(p.attn, times * L, B, c.nHead, T, T); // attention probabilities, saved for the backward
+  t.f32(p.attn, times * L * ATTN_FORWARD_COPIES, N, C); // the matmul variant's per-head q, k, v and output
   // the head, chunked (ops/lm-head.ts) or not (today's crossEntropy: one chunk of the whole
   // vocabulary): one chunk's logits, its rows of the head's weight, per-row statistics, the loss
   const vc = Math.min(c.vocabSize, chunk);
@@ -250,6 +271,7 @@ function gptBackward(t: Tally, c: GptConfig, B: number, T: number, chunk: number
   t.f32('backward', times * 2 * L, N, gptInnerSize(c)); // mlp.c_proj input, GELU input
   t.f32('backward', times * 2 * L, N, 3 * C); // ∂qkv and its reshape copy
   t.f32('attention', times * L, B, c.nHead, T, T); // dS scratch (released in the step: not reused)
+  t.f32('attention', times * L * ATTN_BACKWARD_COPIES, N, C); // the matmul variant's per-head copies and gradients
 }
 
 /**
@@ -274,6 +296,7 @@ function gptForwardStaged(t: Tally, c: GptConfig, B: number, T: number, chunk: n
     t.f32(part, 2, N); // LayerNorm mean and rstd
     t.f32(part, 1, N, 3 * C); // qkv
     t.f32(part, 1, B, c.nHead, T, T); // attention probabilities
+    t.f32(part, ATTN_FORWARD_COPIES, N, C);
   });
   t.inStage(() => {
     t.f32(part, 1, N, C); // the input
@@ -322,6 +345,7 @@ function vitForwardStaged(t: Tally, c: VitConfig, B: number, part: PartKey, outs
     t.f32(part, 1, 3 * H);
     t.f32(part, 1, N, 3 * H); // qkv
     t.f32(part, 1, B, c.numHeads, T, T);
+    t.f32(part, ATTN_FORWARD_COPIES, N, H);
   });
   t.inStage(() => {
     t.f32(part, 1, N, H);
@@ -364,6 +388,7 @@ function vitForward(t: Tally, c: VitConfig, B: number, p: FwdParts, times: numbe
   t.f32(p.act, times * L, N, 3 * H); // qkv
   t.f32(p.act, times * 2 * L, N, c.intermediateSize); // intermediate, GELU
   t.f32(p.attn, times * L, B, c.numHeads, T, T);
+  t.f32(p.attn, times * L * ATTN_FORWARD_COPIES, N, H);
   t.f32(p.act, times * 2, B); // CLS rows, labels (u32)
   t.f32(p.act, times, B, H); // CLS outputs
   t.f32(p.head, times, B, c.numLabels); // logits
@@ -389,6 +414,7 @@ function vitBackward(t: Tally, c: VitConfig, B: number, times: number): void {
   t.f32('backward', times * L, 3 * H, H); // ∂[Wq; Wk; Wv]
   t.f32('backward', times * L, 2 * H, H); // ∂[Wq; Wk]
   t.f32('attention', times * L, B, c.numHeads, T, T);
+  t.f32('attention', times * L * ATTN_BACKWARD_COPIES, N, H);
 }
 
 /** What `bufs` hold at once by `measure`: the buffers outside stages plus the largest stage's (trap 3). */
@@ -428,7 +454,10 @@ function resolve(model: ModelConfig, o: MemoryPlanOptions): ResolvedPlanOptions 
     evalBatch: int('evalBatch', o.evalBatch ?? (gpt ? EVAL_BATCH : IMAGE_EVAL_BATCH), 1),
     lmHeadChunk: int('lmHeadChunk', o.lmHeadChunk ?? LM_HEAD_CHUNK, 1),
     calibBatches: int('calibBatches', o.calibBatches ?? DEFAULT_CONFIG.calibBatches, 1),
+    weightStorage: o.weightStorage ?? 'f32',
   };
+  if (r.weightStorage !== 'f32' && r.weightStorage !== 'f16')
+    throw new RangeError(`memoryPlan: weightStorage must be 'f32' or 'f16', got '${String(r.weightStorage)}'`);
   if (!['maskllm', 'magnitude', 'wanda', 'sparsegpt'].includes(r.method)) throw new RangeError(`memoryPlan: unknown method '${String(r.method)}'`);
   nmPattern(r.n, r.m); // throws on a bad pattern
   return r;
@@ -445,7 +474,12 @@ export function memoryPlan(model: ModelConfig, options: MemoryPlanOptions): Memo
   const t = new Tally();
   // with tie_word_embeddings false this includes lm_head.weight
   const shapes = parameterShapes(model);
-  for (const [, s] of shapes) t.f32('weights', 1, ...s);
+  // weightStorage 'f16': the masked layers' weights packed, 2 bytes each (the rest stays f32)
+  const packed = new Set(o.weightStorage === 'f16' ? sites.map((s) => s.name) : []);
+  for (const [name, s] of shapes) {
+    if (packed.has(name)) t.f16('weights', 1, prod(s));
+    else t.f32('weights', 1, ...s);
+  }
   let parameters = 0;
   for (const [, s] of shapes) parameters += prod(s);
   let masked = 0;
@@ -487,19 +521,25 @@ export function memoryPlan(model: ModelConfig, options: MemoryPlanOptions): Memo
     if (learning) t.f32('evalWeights', 1, Math.ceil(w / o.m)); // hard choice (u32)
     if (learning) t.f32('evalWeights', 1, 1); // flips
   }
+  // packed f16: a forward without an override (the dense model's evaluation) unpacks each masked
+  // weight to f32 for its stage; bounded here by the largest site's, held through the phase
+  const largestSite = sites.reduce((a, s) => Math.max(a, prod(s.shape)), 0);
+  if (packed.size) t.f32('evalWeights', 1, largestSite);
   // one batch's forward without gradients (trap 3)
   if (model.kind === 'gpt2') gptForwardStaged(t, model, o.evalBatch, o.context, o.lmHeadChunk, 'evalForward');
   else vitForwardStaged(t, model, o.evalBatch, 'evalForward');
 
   // one-shot calibration (the session runs every baseline; src/sparsity/oneshot.ts): the pruned
   // weights of the finished blocks, every calibration batch's residual stream (+ the next block's
-  // being made) and one block's probed Linear inputs outside the stages, a block at a time without
-  // gradients (no head), and a readback staging buffer
+  // being made) and two batches' probed Linear inputs of one block (the next batch is computed while
+  // the CPU adds the last one's statistics) outside the stages, a block at a time without gradients
+  // (no head), and a readback staging buffer
   for (const s of sites) t.f32('calibration', 1, ...s.shape);
+  if (packed.size) t.f32('calibration', 1, largestSite); // the unpacked f16 weight of the stage's Linear, as above
   const width = model.kind === 'gpt2' ? model.nEmbd : model.hiddenSize;
   // ViT probes q, k and v with the same input: one copy each
   const probed = sites.filter((s) => blockOf(s) === blockOf(sites[0])).map(inDim);
-  const outside = [...Array<number>(o.calibBatches + 1).fill(width), ...probed];
+  const outside = [...Array<number>(o.calibBatches + 1).fill(width), ...probed, ...probed];
   if (model.kind === 'gpt2') gptForwardStaged(t, model, o.batch, o.context, o.lmHeadChunk, 'calibration', outside, false);
   else vitForwardStaged(t, model, o.batch, 'calibration', outside, false);
   const rows = o.batch * o.context;
@@ -530,6 +570,7 @@ export function memoryPlan(model: ModelConfig, options: MemoryPlanOptions): Memo
     if (!bs.length) continue;
     let label = spec.label;
     if (key === 'lmHead' && model.kind === 'vit') label = 'output head: classifier logits and their gradient';
+    if (key === 'weights' && packed.size) label = "weights (f32; the masked layers' packed f16, 2 B each)";
     const perSize = heldPerSize(bs);
     parts.push({
       key,

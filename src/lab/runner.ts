@@ -15,6 +15,7 @@
 // the steps after it are learned again) and, if the run was learning, it learns on. More than
 // MAX_AUTO_RECOVERIES losses within a minute stop the automatic recovery: a device that keeps failing
 // needs a person.
+import { OneShotCache } from './oneshot-cache';
 import type { Engine } from '../backend/engine';
 import type { LabControl, LabMetricsSnapshot, LabStateSnapshot, MaskFormat } from '../embed/types';
 import type { GpuError } from '../gpu/errors';
@@ -122,6 +123,8 @@ export class LabRunner implements LabControl {
   private readonly engines: EngineSource;
   private readonly store: RunStore | null;
   private readonly tuneStorage: TuneStorage | undefined;
+  /** priors and baselines of earlier loads on this engine (a second Run of the same model reuses them) */
+  readonly oneShotCache = new OneShotCache();
   private engine: Engine | null = null;
   private readonly listeners = new Set<(e: RunnerEvent) => void>();
 
@@ -199,6 +202,7 @@ export class LabRunner implements LabControl {
   // ------------------------------------------------------------------ engine
   /** Makes `engine` the one new runs load on and watches it for a device loss. */
   adopt(engine: Engine): void {
+    if (engine !== this.engine) this.oneShotCache.clear(); // another engine's results differ in the last bits
     this.engine = engine;
     if (engine.kind !== 'gpu' || this.watched.has(engine)) return;
     this.watched.add(engine);
@@ -303,6 +307,7 @@ export class LabRunner implements LabControl {
         readEvery: this.readEvery,
         deferBaselines: true,
         tuneStorage: this.tuneStorage,
+        oneShotCache: this.oneShotCache,
       });
       this.session = s;
       if (this.priorFile) s.setPriorFile(this.priorFile);

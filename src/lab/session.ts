@@ -7,7 +7,8 @@ import type { Tensor } from '../autograd/tensor';
 import type { Engine } from '../backend/engine';
 import type { GpuEngine } from '../backend/gpu';
 import type { ShapeClass, TuneStorage } from '../gpu/autotune';
-import type { RawTensor } from '../backend/tensor';
+import { f16BitsToF32 } from '../backend/f16';
+import { RawTensor } from '../backend/tensor';
 import { EVAL_BATCH, sampleImageBatch, sampleTextBatch, type TextBatch, type ImageBatch } from '../data/batches';
 import type { ImageShard } from '../data/shards';
 import { openCheckpoint, buildModel, type CheckpointFileSet, type WeightSource } from '../models/checkpoint';
@@ -44,6 +45,7 @@ import {
   type TokenizerKind,
 } from './names';
 import { etaStamper } from './eta';
+import { contentHash, type OneShotCache } from './oneshot-cache';
 import type { KernelTuning } from './kernel-picks';
 import { isCpuAdapter, memoryTuneStorage, tuneKernels } from './kernel-tuning';
 import { gptContext, loadLabData, type LabData } from './lab-data';
@@ -137,10 +139,15 @@ export interface SessionOptions {
   tuneStorage?: TuneStorage;
   /** Tune even on a CPU adapter (tests: SwiftShader is the only adapter here). */
   tuneOnCpu?: boolean;
+  /** One-shot results kept between loads (the runner's): a prior or baseline computed before is not computed again. */
+  oneShotCache?: OneShotCache;
 }
 
 /** Kernel picks shared by the sessions of one page or process when no storage is given. */
 const sharedMemoryTuneStorage = memoryTuneStorage();
+
+/** What a model input holds (the one-shot cache hashes the calibration batches by content). */
+const inputArrays = (x: ModelInput): ArrayBufferView[] => (x.kind === 'text' ? [x.inputs, x.targets] : [x.images, x.labels]);
 
 /** The table's rows before MaskLLM's, in order: the dense model, then each one-shot baseline. */
 const BASELINE_ROWS: readonly { key: Exclude<ResultKey, 'maskllm'>; method?: OneShotMethod; update?: boolean }[] = [
@@ -167,6 +174,9 @@ export class LabSession {
   private readonly deferBaselines: boolean;
   private readonly tuneStorage: TuneStorage;
   private readonly tuneOnCpu: boolean;
+  private readonly oneShotCache: OneShotCache | null;
+  /** CRC-32 of the loaded checkpoint's files, when its one-shot results can be cached (else null) */
+  private checkpointHash: string | null = null;
   /** the `kernels` setting's outcome for the loaded run (null before a load, on the CPU engine) */
   kernelTuning: KernelTuning | null = null;
   /** BASELINE_ROWS not computed yet (see SessionOptions.deferBaselines) */
@@ -187,6 +197,7 @@ export class LabSession {
     this.deferBaselines = opts.deferBaselines ?? false;
     this.tuneStorage = opts.tuneStorage ?? sharedMemoryTuneStorage;
     this.tuneOnCpu = opts.tuneOnCpu ?? false;
+    this.oneShotCache = opts.oneShotCache ?? null;
   }
 
   get step(): number {
@@ -216,8 +227,12 @@ export class LabSession {
     let modelConfig: ModelConfig;
     // tensor by tensor: each is converted to f32 (a view for aligned F32) right before its upload
     let weights: WeightSource;
+    /** the checkpoint's files as read (for the one-shot cache's key) */
+    let files: readonly Uint8Array[];
+    this.checkpointHash = null;
     if (custom) {
       ({ config: modelConfig, weights } = openCheckpoint(custom.files, custom.config));
+      files = custom.files.map((f) => (f.bytes instanceof Uint8Array ? f.bytes : new Uint8Array(f.bytes)));
     } else {
       const dir = `checkpoints/${config.model}/`;
       const st = await this.assets.load(dir + 'model.safetensors', (d, t) =>
@@ -231,7 +246,13 @@ export class LabSession {
         throw new SessionError(`${dir}config.json is not valid JSON: ${(e as Error).message}`);
       }
       ({ config: modelConfig, weights } = openCheckpoint([{ name: 'model.safetensors', bytes: st }], cfgJson));
+      files = [st, cfgBytes];
     }
+    // packed f16 weights are a GPU storage format: another engine refuses them before loading
+    if (config.weightStorage === 'f16' && this.engine.kind !== 'gpu')
+      throw new SessionError(
+        `weightStorage 'f16' needs the WebGPU engine (this run uses the ${this.engine.kind} engine); choose engine gpu, or weightStorage f32`,
+      );
     this.modelName = config.model;
     // a GPT whose vocabulary has no tokenizer here, or a context beyond its positions, is refused before anything is built
     if (modelConfig.kind === 'gpt2') {
@@ -253,6 +274,7 @@ export class LabSession {
       samplesPerStep: config.samplesPerStep,
       calibBatches: config.calibBatches,
       evalBatch: modelConfig.kind === 'gpt2' && config.evalWindows > 0 ? Math.min(EVAL_BATCH, config.evalWindows) : undefined,
+      weightStorage: config.weightStorage,
     };
     const budget = config.memoryBudget * 2 ** 30;
     // fewer windows per evaluation forward when the default would not fit (the results are the same)
@@ -263,7 +285,10 @@ export class LabSession {
         : this.engine.kind === 'wasm'
           ? checkWasmPlan(memoryPlan(modelConfig, planOptions))
           : memoryPlan(modelConfig, planOptions);
-    this.model = buildModel(this.engine, modelConfig, weights);
+    this.model = buildModel(this.engine, modelConfig, weights, false, config.weightStorage);
+    if (this.oneShotCache?.admits(this.model.parameterCount)) {
+      this.checkpointHash = contentHash([...files, new TextEncoder().encode(JSON.stringify(custom?.config ?? null))]);
+    }
     this.summary = this.summarize(config);
     this.emit({ type: 'model', summary: this.summary });
     this.data = await loadLabData(
@@ -415,16 +440,29 @@ export class LabSession {
     const have = this.oneShotResults.get(key);
     if (have) return have;
     const c = this.config!;
+    const total = this.model!.maskSites.length;
+    const calibration = method === 'magnitude' ? [] : this.calibration();
+    // the runner's cache: the same checkpoint, calibration data and settings give the same masks
+    const cacheKey = this.checkpointHash
+      ? [this.checkpointHash, contentHash(calibration.flatMap(inputArrays)), method, update, `${c.n}:${c.m}`, c.weightStorage].join(' ')
+      : null;
+    const cached = cacheKey ? this.oneShotCache!.get(cacheKey) : undefined;
+    if (cached) {
+      this.emit({ type: 'progress', phase: 'baselines', done: total, total, detail: `${key} (from the cache of this page)` });
+      this.oneShotResults.set(key, cached);
+      return cached;
+    }
     // done 0 starts the phase's clock (etaStamper), so the first site already gives an ETA
-    this.emit({ type: 'progress', phase: 'baselines', done: 0, total: this.model!.maskSites.length, detail: key });
+    this.emit({ type: 'progress', phase: 'baselines', done: 0, total, detail: key });
     const r = await oneShot(this.model!, method, {
       n: c.n,
       m: c.m,
       update,
-      calibration: method === 'magnitude' ? [] : this.calibration(),
+      calibration,
       onProgress: (done, total) => this.emit({ type: 'progress', phase: 'baselines', done, total, detail: key }),
     });
     this.oneShotResults.set(key, r);
+    if (cacheKey) this.oneShotCache!.set(cacheKey, r);
     // what the calibration released becomes reusable (as after an evaluation: releaseOverride)
     this.engine.flush();
     return r;
@@ -717,6 +755,18 @@ export class LabSession {
 
 /** A few elements of a device tensor (copied into a small one and read back, not the whole tensor). */
 async function readElements(e: Engine, t: RawTensor, indices: number[]): Promise<number[]> {
+  if (t.dtype === 'f16') {
+    // packed f16 (weightStorage 'f16'): copy the words that hold them, decode on the host
+    const words = new RawTensor(e, [Math.ceil(t.size / 2)], 'u32', null, t.buffer, false);
+    const picked = e.empty([indices.length], 'u32');
+    try {
+      indices.forEach((i, k) => e.copyRegion(words, i >>> 1, picked, k, 1));
+      const got = await e.read(picked);
+      return indices.map((i, k) => f16BitsToF32((got[k] >>> ((i & 1) * 16)) & 0xffff));
+    } finally {
+      picked.dispose();
+    }
+  }
   const out = e.empty([indices.length]);
   try {
     indices.forEach((i, k) => e.copyRegion(t, i, out, k, 1));

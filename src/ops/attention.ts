@@ -11,6 +11,7 @@ import type { ShapeClass } from '../gpu/autotune';
 import type { Kernel } from '../gpu/kernel';
 import { params } from '../gpu/params';
 import { attentionFused, attentionFusedBackward, FUSED_ATTENTION, fusedKeysPerBlock } from './attention-fused';
+import { attentionMatmul, attentionMatmulBackward } from './attention-matmul';
 import { attentionBackwardWasm, attentionWasm } from '../wasm/attention';
 import { grid1d } from './grid';
 
@@ -18,11 +19,13 @@ export interface AttentionOpts {
   heads: number;
   causal: boolean;
   /**
-   * GPU kernel variant; default by shape (per-row for T ≤ ATTN_ROW_MAX_T). 'fused': attention in one
+   * GPU kernel variant; default 'matmul' (src/ops/attention-matmul.ts: the products on the blocked
+   * matmul kernels, measured fastest on SwiftShader at every lab shape, docs/PERFORMANCE.md); 'row'
+   * (T ≤ ATTN_ROW_MAX_T) or 'workgroup': one row per invocation or workgroup. 'fused': attention in one
    * pass (src/ops/attention-fused.ts, D ≤ 128), whose forward returns the log-sum-exp [B, H, T] as
    * `probs` and whose backward needs the forward's `out` too. Other engines ignore it (the CPU twin).
    */
-  variant?: 'row' | 'workgroup' | 'fused';
+  variant?: 'row' | 'workgroup' | 'fused' | 'matmul';
 }
 
 const k = (entry: string): Kernel => ({ name: 'attention', code: reduceLib + src, entry });
@@ -64,10 +67,13 @@ function attnParams(d: Dims, causal: boolean, last = 0): ArrayBuffer {
 export const ATTN_ROW_MAX_T = 512;
 /** The per-row dqkv kernel keeps 3·D accumulators in private memory: D up to 64 (MAX_D_ROW in WGSL). */
 export const ATTN_ROW_MAX_D = 64;
-const rowVariant = (T: number, opts: AttentionOpts) => (opts.variant ?? (T <= ATTN_ROW_MAX_T ? 'row' : 'workgroup')) === 'row';
+/** The built-in GPU variant (no tuning, or a CPU adapter). */
+export const ATTENTION_BUILT_IN: AttentionVariant = 'matmul';
+/** The row-wise kernels of a shape: one invocation per row up to ATTN_ROW_MAX_T keys, else a workgroup. */
+const rowsFor = (T: number): AttentionVariant => (T <= ATTN_ROW_MAX_T ? 'row' : 'workgroup');
 
 export type AttentionVariant = NonNullable<AttentionOpts['variant']>;
-const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['row', 'workgroup', 'fused'];
+const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['row', 'workgroup', 'fused', 'matmul'];
 
 /** The autotuner's class of an attention shape: the built-in choice by T, and the fused pass where D allows it. */
 export interface AttentionShapeClass extends ShapeClass<AttentionVariant> {
@@ -79,8 +85,8 @@ const attentionClassKey = (d: { B: number; T: number; C: number; H: number }, ca
   `attention:${causal ? 'c' : 'n'}:b${d.B}:t${d.T}:c${d.C}:h${d.H}`;
 
 export function attentionShapeClass(d: { B: number; T: number; C: number; H: number }, causal: boolean): AttentionShapeClass {
-  const builtIn: AttentionVariant = d.T <= ATTN_ROW_MAX_T ? 'row' : 'workgroup';
-  const candidates: AttentionVariant[] = [builtIn];
+  const builtIn = ATTENTION_BUILT_IN;
+  const candidates: AttentionVariant[] = [builtIn, rowsFor(d.T)];
   if (d.C / d.H <= FUSED_ATTENTION.maxD) candidates.push('fused');
   return { key: attentionClassKey(d, causal), builtIn, candidates, dims: { B: d.B, T: d.T, C: d.C, H: d.H }, causal };
 }
@@ -107,10 +113,12 @@ function tunedAttentionVariant(e: GpuEngine, d: Dims, causal: boolean): Attentio
 export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out: RawTensor; probs: RawTensor } {
   const dm = dims('attention', qkv, opts);
   const { B, T, C, H, D } = dm;
-  if (opts.variant === 'fused' && e.kind === 'gpu') {
+  const variant = opts.variant ?? ATTENTION_BUILT_IN;
+  if (variant === 'fused' && e.kind === 'gpu') {
     const f = attentionFused(e, qkv, dm, attnParams(dm, opts.causal, fusedKeysPerBlock(D))); // no [B, H, T, T]: probs is the lse
     return { out: f.out, probs: f.lse };
   }
+  if (variant === 'matmul' && e.kind === 'gpu') return attentionMatmul(e, qkv, dm, opts.causal);
   if (e.kind === 'wasm') return attentionWasm(e, qkv, dm, opts.causal);
   const out = e.empty([B, T, C]);
   const probs = e.empty([B, H, T, T]);
@@ -147,7 +155,7 @@ export function attention(e: Engine, qkv: RawTensor, opts: AttentionOpts): { out
         }
     return { out, probs };
   }
-  const row = rowVariant(T, opts);
+  const row = variant === 'row';
   e.dispatch(k(row ? 'attn_forward_row' : 'attn_forward'), {
     params: attnParams(dm, opts.causal),
     bindings: [qkv, null, probs, out],
@@ -161,11 +169,13 @@ export function attentionBackward(e: Engine, dout: RawTensor, qkv: RawTensor, pr
   const dm = dims('attentionBackward', qkv, opts);
   const { B, T, C, H, D } = dm;
   assertShape('attentionBackward dout', dout.shape, [B, T, C]);
-  if (opts.variant === 'fused' && e.kind === 'gpu') {
+  const variant = opts.variant ?? ATTENTION_BUILT_IN;
+  if (variant === 'fused' && e.kind === 'gpu') {
     if (!out) throw new Error("attentionBackward: the 'fused' variant needs the forward's out");
     return attentionFusedBackward(e, dout, qkv, out, probs, dm, attnParams(dm, opts.causal, fusedKeysPerBlock(D)));
   }
   assertShape('attentionBackward probs', probs.shape, [B, H, T, T]);
+  if (variant === 'matmul' && e.kind === 'gpu') return attentionMatmulBackward(e, dout, qkv, probs, dm, opts.causal);
   if (e.kind === 'wasm') return attentionBackwardWasm(e, dout, qkv, probs, dm, opts.causal);
   const dqkv = e.empty(qkv.shape);
   if (e.kind !== 'gpu') {
@@ -211,7 +221,7 @@ export function attentionBackward(e: Engine, dout: RawTensor, qkv: RawTensor, pr
   // Scratch for dS; released right away: the pool hands a buffer out again only after a submit,
   // and the dispatches recorded here come before that submit.
   const ds = e.empty([B, H, T, T]);
-  const row = rowVariant(T, opts);
+  const row = variant === 'row';
   e.dispatch(k(row ? 'attn_backward_ds_row' : 'attn_backward_ds'), {
     params: u,
     bindings: [qkv, dout, probs, null, ds],

@@ -84,7 +84,10 @@ export async function oneShot(model: LabModel, method: OneShotMethod, opts: OneS
       const sites = model.maskSites.filter((s) => blockOf(s.name) === b);
       if (sites.length > 0) {
         const acc = new Map(sites.map((s) => [s.name, new HessianAccumulator(inDim(s))]));
-        for (let k = 0; k < opts.calibration.length; k++) {
+        // Batch k + 1's block is submitted before batch k's statistics are added on the CPU, so the
+        // adapter computes while the CPU accumulates (one batch of probed copies ahead; the memory
+        // plan counts two). The sums are added in batch order either way: the same numbers.
+        const probe = (k: number): [string, RawTensor][] => {
           // a probed input belongs to its stage, which frees it: copy it out to read it after
           const tape = noGrad();
           const seen: [string, RawTensor][] = [];
@@ -95,12 +98,27 @@ export async function oneShot(model: LabModel, method: OneShotMethod, opts: OneS
             seen.push([name, copy]);
           });
           tape.dispose();
-          for (const [name, x] of seen) {
-            const data = (await e.read(x)) as Float32Array;
-            x.dispose();
-            acc.get(name)!.add(data, data.length / x.shape[x.shape.length - 1]);
+          return seen;
+        };
+        let ahead = probe(0);
+        try {
+          for (let k = 0; k < opts.calibration.length; k++) {
+            const seen = ahead;
+            ahead = [];
+            const read: [string, Float32Array, number][] = [];
+            for (const [name, x] of seen) {
+              read.push([name, (await e.read(x)) as Float32Array, x.shape[x.shape.length - 1]]);
+              x.dispose();
+            }
+            e.flush();
+            if (k + 1 < opts.calibration.length) {
+              ahead = probe(k + 1);
+              e.flush(); // submitted now: the adapter runs it during the sums below
+            }
+            for (const [name, data, cols] of read) acc.get(name)!.add(data, data.length / cols);
           }
-          e.flush();
+        } finally {
+          for (const [, x] of ahead) x.dispose();
         }
         for (const s of sites) {
           const w = await original(s);

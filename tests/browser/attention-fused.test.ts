@@ -8,10 +8,10 @@ import { mul } from '../../src/autograd/fn/elementwise';
 import { Tape } from '../../src/autograd/tape';
 import { param } from '../../src/autograd/tensor';
 import { CpuEngine } from '../../src/backend/cpu';
-import type { Engine } from '../../src/backend/engine';
 import type { GpuEngine } from '../../src/backend/gpu';
 import { attention, attentionBackward, type AttentionOpts } from '../../src/ops/attention';
 import { FUSED_ATTENTION } from '../../src/ops/attention-fused';
+import { isNaNMask, runAttention as run } from '../helpers/attention';
 import { expectClose } from '../helpers/close';
 import { getEngine } from '../helpers/gpu';
 import { randn, testSeed } from '../helpers/random';
@@ -40,17 +40,6 @@ function lseTwin(qkv: Float32Array, B: number, T: number, H: number, D: number, 
   return out;
 }
 
-/** Forward and backward on one engine: out, saved (probs or lse) and dqkv, read back. */
-async function run(e: Engine, qkv: Float32Array, dout: Float32Array, shape: number[], opts: AttentionOpts) {
-  const [B, T, C3] = shape;
-  const q = e.upload(qkv, shape);
-  const f = attention(e, q, opts);
-  const dq = attentionBackward(e, e.upload(dout, [B, T, C3 / 3]), q, f.probs, opts, f.out);
-  return { out: await e.read(f.out), saved: await e.read(f.probs), savedShape: f.probs.shape, dqkv: await e.read(dq) };
-}
-
-const isNaNMask = (a: ArrayLike<number>) => Array.from(a, (x) => Number.isNaN(x));
-
 describe('attention_fused.wgsl (attention in one pass) vs the CPU twin and the row kernels', async () => {
   const g = (await getEngine()) as GpuEngine | null;
   const c = new CpuEngine();
@@ -78,7 +67,7 @@ describe('attention_fused.wgsl (attention in one pass) vs the CPU twin and the r
         const what = `B=${B} T=${T} heads=${heads} D=${D} causal=${causal} seed=${seed}`;
         const twin = await run(c, qkv, dout, shape, { heads, causal });
         const fused = await run(g!, qkv, dout, shape, { heads, causal, variant: 'fused' });
-        const rows = await run(g!, qkv, dout, shape, { heads, causal });
+        const rows = await run(g!, qkv, dout, shape, { heads, causal, variant: 'row' });
         expect(fused.savedShape, what).toEqual([B, heads, T]);
         expectClose(fused.out, twin.out, 1e-5, `out ${what}`);
         expectClose(fused.saved, lseTwin(qkv, B, T, heads, D, causal), 1e-5, `lse ${what}`);

@@ -5,9 +5,9 @@
 // built-in picks; the picks come from the cache the second time; a pick changes the kernel run.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../../src/lab/config';
-import { memoryTuneStorage } from '../../src/lab/kernel-tuning';
+import { memoryTuneStorage, tuneKernels } from '../../src/lab/kernel-tuning';
 import { LabSession, type SessionEvent } from '../../src/lab/session';
-import { matmul, matmulGeometry, matmulShapeClass } from '../../src/ops/matmul';
+import { matmul, matmulGeometry, matmulShapeClass, type MatmulShapeClass } from '../../src/ops/matmul';
 import { attentionShapeClass } from '../../src/ops/attention';
 import { Tape } from '../../src/autograd/tape';
 import { Tensor } from '../../src/autograd/tensor';
@@ -63,7 +63,7 @@ describe(`kernel tuning on the engine (seed ${seed})`, () => {
       // the micro GPT's attention is one class (every layer has the same shape), timed first: row kernels against the fused pass
       const attn = tuned.tuning.picks.filter((p) => p.key.startsWith('attention:'));
       expect(attn.map((p) => p.key)).toEqual([`attention:c:b${config.batch}:t16:c16:h2`]);
-      expect(Object.keys(attn[0].ms).sort()).toEqual(['fused', 'row']);
+      expect(Object.keys(attn[0].ms).sort()).toEqual(['fused', 'matmul', 'row']);
       for (const p of timed) expect(Object.keys(p.ms)).toContain(p.builtIn);
       expect(tuned.picks.size).toBe(tuned.tuning.picks.length);
       expect(tuned.events.some((e) => e.type === 'progress' && e.detail === 'tuning kernels')).toBe(true);
@@ -118,12 +118,36 @@ describe(`kernel tuning on the engine (seed ${seed})`, () => {
     }
   });
 
+  it.runIf(g?.info.features.subgroups)('the subgroup variant is timed only where the device has `subgroups`', async () => {
+    const e = g!;
+    const geo = matmulGeometry([9, 13], [13, 20]);
+    const cls: MatmulShapeClass = matmulShapeClass(geo, {}, { subgroups: true });
+    expect(cls.candidates).toContain('matmul_subgroup');
+    // each tuning on a fresh storage (the cache key is the adapter's, the same for both)
+    const timed = async () => {
+      const r = await tuneKernels(e, [cls], memoryTuneStorage());
+      e.picks.clear();
+      return Object.keys(r.picks.get(cls.key)!.ms);
+    };
+    expect(await timed()).toContain('matmul_subgroup');
+    try {
+      // a class named with the feature, tuned on a device without it (the candidates are filtered again)
+      e.info.features.subgroups = false;
+      const without = await timed();
+      expect(without).toContain(cls.builtIn);
+      expect(without).not.toContain('matmul_subgroup');
+    } finally {
+      e.info.features.subgroups = true;
+    }
+    expect(e.takeErrors()).toEqual([]);
+  });
+
   it.runIf(g)('an installed attention pick runs forward and backward with the same variant, and computes the same gradient', async () => {
     const e = g!;
     const [B, T, C, H] = [2, 37, 24, 3];
     const cls = attentionShapeClass({ B, T, C, H }, true);
-    expect(cls.builtIn).toBe('row');
-    expect(cls.candidates).toEqual(['row', 'fused']);
+    expect(cls.builtIn).toBe('matmul');
+    expect(cls.candidates).toEqual(['matmul', 'row', 'fused']);
     const qkvData = randn(B * T * 3 * C, seed + 2);
     const doutData = randn(B * T * C, seed + 3);
     const pass = () => {
@@ -157,6 +181,7 @@ describe(`kernel tuning on the engine (seed ${seed})`, () => {
       const entries = kernels.map((x) => x.name);
       expect(entries.some((n) => n.startsWith('attention_fused'))).toBe(true);
       expect(entries).not.toContain('attention');
+      expect(entries).not.toContain('attention-matmul');
       const got = await gradOf();
       got.o.forEach((v, i) => expect(Math.abs(v - ref.o[i])).toBeLessThan(1e-4 * (1 + Math.abs(ref.o[i]))));
       got.dq.forEach((v, i) => expect(Math.abs(v - ref.dq[i])).toBeLessThan(1e-4 * (1 + Math.abs(ref.dq[i]))));

@@ -373,17 +373,18 @@ describe('drawLineChart', () => {
 
   // The fastest of several redraws: on a busy machine preemption only adds time, so the minimum is
   // the routine's own cost (decimation, ticks, text) — the canvas' raster work is not in a stub.
-  it('keeps its own work small for thousands of points (fastest of several redraws)', () => {
+  // (A wall-clock bound here failed under load: the work is bounded by counting what reaches the
+  // canvas instead; time per redraw belongs in a benchmark.)
+  it('keeps its own work small for thousands of points: canvas calls bounded by the plot width, per series', () => {
+    const width = 600;
+    const plotWidth = width - MARGIN.l - MARGIN.r;
     const series = ['a', 'b', 'c'].map((n, k) => ({ name: n, src: ring(n, 5000, (i) => Math.sin(i / (50 + k)) + k) }));
-    const times: number[] = [];
-    for (let r = 0; r < 7; r++) {
-      const { ctx } = recordingContext();
-      const t0 = performance.now();
-      drawLineChart(ctx, { ...base, series, legendHeight: 60 }, 600, 300);
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    expect(times[0], `redraw times ${times.map((t) => t.toFixed(2)).join(', ')} ms`).toBeLessThan(5);
+    const { ctx, calls } = recordingContext();
+    const stats = drawLineChart(ctx, { ...base, series, legendHeight: 60 }, width, 300);
+    expect(stats.vertices).toBeLessThanOrEqual(3 * 4 * (plotWidth + 1));
+    // the traces' vertices, plus the axes' and grid lines' few
+    expect(calls.moveTo + calls.lineTo).toBeLessThan(stats.vertices + 200);
+    expect(calls.arc).toBe(0); // no markers at this density
   });
 });
 

@@ -161,8 +161,9 @@ describe('memoryPlan', () => {
       const sampled = part(plan, 'sampledMasks').bytes - (6 + 3 * 4) * masked;
       expect(sampled).toBeGreaterThan(4 * ((1.5 * masked) / 4096));
       expect(sampled).toBeLessThan(4 * ((1.5 * masked) / 4096) + 8_000);
-      // probabilities [B, H, T, T] kept by the forward, dS of the same shape in the backward
-      expect(part(plan, 'attention').bytes).toBe(4 * 2 * L * B * Hh * T * T);
+      // probabilities [B, H, T, T] kept by the forward, dS of the same shape in the backward; the
+      // matmul variant's per-head copies: q, k, v, out in the forward, q, k, v, dout, dq, dk, dv in the backward
+      expect(part(plan, 'attention').bytes).toBe(4 * (2 * L * B * Hh * T * T + (4 + 7) * L * N * C));
       // forward, per block: ln_1, qkv, attention output, c_proj, residual, ln_2, mlp.c_proj,
       // residual = 10 N·C, c_fc and GELU = 2 N·F, two LayerNorms' mean and rstd = 4 N; outside the
       // blocks: token rows and their sum with the positions, ln_f; position rows; token ids, targets, positions
@@ -177,9 +178,9 @@ describe('memoryPlan', () => {
       expect(part(plan, 'lmHead').bytes).toBe(4 * (2 * N * 8192 + 2 * 8192 * C + N * C + 4 * N + 1));
       // one evaluation batch of 32 windows without gradients, in stages of half a block: the largest
       // stage is attention's: its input, ln_1, the attention output, c_proj, the residual (1 + 5
-      // E·C), LayerNorm's 2 E, qkv 3 E·C, the probabilities [32, H, T, T]
+      // E·C), LayerNorm's 2 E, qkv 3 E·C, the probabilities [32, H, T, T], the matmul variant's q, k, v, out 4 E·C
       const E = 32 * T;
-      const evalFwd = 6 * E * C + 2 * E + 3 * E * C + 32 * Hh * T * T;
+      const evalFwd = 6 * E * C + 2 * E + 3 * E * C + 32 * Hh * T * T + 4 * E * C;
       expect(part(plan, 'evalForward').bytes).toBe(4 * evalFwd);
       // totals: the resident part once, then between the largest phase and all phases side by side
       const gpuParts = plan.parts.filter((p) => p.where === 'gpu');

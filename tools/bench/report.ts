@@ -170,6 +170,11 @@ export interface FirstStepResults {
   date: string;
   /** Run pressed → step 1 on screen (the run status' data-step), ms */
   firstStepMs: number;
+  /** Run pressed → the loading progress first shows compiling, then the prior (model and data loaded; shaders compiled), ms */
+  compileStartMs?: number | null;
+  priorStartMs?: number | null;
+  /** Reset, another κ, Run again: → step 1 on screen, the prior taken from the page's one-shot cache, ms */
+  secondRunMs?: number | null;
   /** Run pressed → the dense row and the magnitude row of the table filled in, ms (null: not reached) */
   denseRowMs: number | null;
   magnitudeRowMs: number | null;
@@ -205,9 +210,16 @@ export function renderFirstStep(x: FirstStepResults): string[] {
     '',
     '| from Run to | time |',
     '|---|---|',
+    ...(x.compileStartMs != null ? [`| the shaders start compiling (the model and its data loaded) | ${s(x.compileStartMs)} |`] : []),
+    ...(x.priorStartMs != null ? [`| the ${x.config.prior} prior starts (the shaders compiled) | ${s(x.priorStartMs)} |`] : []),
     `| **the first learning step on screen** | **${s(x.firstStepMs)}** |`,
     `| the dense row of the table | ${s(x.denseRowMs)} |`,
     `| the magnitude row of the table | ${s(x.magnitudeRowMs)}${x.stepsAtRows != null ? ` (${x.stepsAtRows} learning steps taken by then)` : ''} |`,
+    ...(x.secondRunMs != null
+      ? [
+          `| a second run of the same model (Reset, another κ, Run): its first step, the prior from the page's cache (src/lab/oneshot-cache.ts) | ${s(x.secondRunMs)} |`,
+        ]
+      : []),
     '',
     `- engine: ${x.engine} — adapter: ${x.adapter}; browser: ${x.browser}; ${x.cores} CPU cores.`,
     `- machine load: 1-min load average ${f(x.loadavg1.before, 1)} before, ${f(x.loadavg1.after, 1)} after. ${quiet ? 'The machine was quiet.' : '**The machine was NOT quiet**: other work shared the cores, so the times are longer than on an idle machine.'}`,

@@ -29,7 +29,7 @@ const SPECS: OptionSpec[] = [
     name: 'only',
     type: 'string',
     choices: ['matmul', 'variants', 'step-profile', 'attention', 'wasm'],
-    help: 'one Node-engine measurement, printed: matmul (the chosen variant per shape, GFLOP/s), variants (every matmul variant per shape), step-profile (per-kernel times of one dense training step), attention (row kernels vs fused, GPT-2-small shapes, forward and forward+backward), wasm (the WebAssembly engine: matmul GFLOP/s with SIMD and relaxed SIMD vs tfjs-wasm on one thread, and a tiny-gpt mask-learning step vs the CPU and Node WebGPU engines; writes bench/wasm.json unless --quick)',
+    help: 'one Node-engine measurement, printed: matmul (the chosen variant per shape, GFLOP/s), variants (every matmul variant per shape), step-profile (per-kernel times of one dense training step), attention (row kernels vs attention as matmuls vs fused, GPT-2-small shapes, forward and forward+backward), wasm (the WebAssembly engine: matmul GFLOP/s with SIMD and relaxed SIMD vs tfjs-wasm on one thread, and a tiny-gpt mask-learning step vs the CPU and Node WebGPU engines; writes bench/wasm.json unless --quick)',
   },
   { name: 'model', type: 'string', choices: ['tiny-gpt', 'tiny-vit'], help: '--only step-profile: the model', default: 'tiny-gpt' },
   { name: 'batch', type: 'int', help: '--only step-profile: sequences or images per step', default: 16 },
