@@ -6,29 +6,36 @@
 //     one warm-up, GPU time from timestamp queries (GpuEngine.startProfiling) when the adapter has
 //     them, plus wall time over a chain of dispatches with one sync; and the share of the adapter's
 //     f32 peak where the adapter names a card whose datasheet peak we know;
-//  2. attention: the row kernels vs attention in one pass ('fused'), forward and forward + backward,
-//     at GPT-2 small's batch 8 × T 128 and batch 1 × T 1024 (tools/bench/attention.ts);
+//  2. attention: the row kernels, attention as matmuls and attention in one pass ('fused'), forward
+//     and forward + backward, at GPT-2 small's batch 8 × T 128 and batch 1 × T 1024
+//     (tools/bench/attention.ts); the 2:4 compressed product against dense (tools/bench/kernels.ts);
 //  3. one GPT-2-small (random weights, GPT-2's shapes) MaskLLM 2:4 learning step at batch 8 × 128,
 //     median over ≥ 5 steps after 2 warm-up steps, and a dense forward at the same batch;
-//  4. writes bench/device.json (--out) and prints the tables.
-// Refuses to write results on a CPU adapter (SwiftShader) unless --allow-cpu. --quick: small
+//  4. writes bench/device.json (--out), prints the tables and writes the "Real GPU" section of
+//     docs/PERFORMANCE.md (tools/bench/device-report.ts).
+// On a CPU adapter (SwiftShader) it measures nothing: it records the adapter it found and writes the
+// section saying that no real GPU was measured. --allow-cpu measures anyway, to check the script
+// (results to --out; the section is not written). --from FILE: render the section from a results
+// file brought back from a device machine (copied to bench/device.json). --quick: small
 // shapes and a 1-layer, narrow GPT for checking the script itself on SwiftShader. A hard time
 // limit (--time-limit, seconds, default 450) skips what is left and writes what was measured.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Tape } from '../../src/autograd/tape';
 import type { GpuEngine } from '../../src/backend/gpu';
 import type { RawTensor } from '../../src/backend/tensor';
 import type { GptConfig } from '../../src/models/config';
 import { Gpt, gptInitialWeights } from '../../src/models/gpt';
 import type { ModelInput } from '../../src/models/model';
-import { chooseMatmulVariant, matmul, MATMUL_VARIANTS, matmulGeometry, variantFits, variantSupported, type MatmulVariant } from '../../src/ops/matmul';
+import { chooseMatmulVariant, matmul, MATMUL_VARIANTS, matmulGeometry, variantFits, variantSupported } from '../../src/ops/matmul';
 import { MaskLearner } from '../../src/sparsity/learner';
 import { PRESETS } from '../../src/sparsity/schedule';
 import { GPT2_SMALL } from '../../tests/helpers/hub-configs';
 import { helpText, parseArgs, runMain, type OptionSpec } from '../lib/args';
 import { nodeGpuEngine } from '../lib/node-gpu';
-import { attentionShapes, attentionTable, benchAttention, type AttentionBenchRow } from './attention';
+import { attentionShapes, attentionTable, benchAttention } from './attention';
+import { DEVICE_JSON, readDevice, recordDevice, type DeviceResults, type ShapeResult, type StepResult, type VariantResult } from './device-report';
+import { benchSparse24 } from './kernels';
 import { shapeName, type BenchShape } from './shapes';
 import { median } from './timing';
 
@@ -41,6 +48,8 @@ const SPECS: OptionSpec[] = [
   { name: 'skip-matmul', type: 'flag', help: 'no matmuls' },
   { name: 'skip-step', type: 'flag', help: 'no GPT-2 step' },
   { name: 'skip-attention', type: 'flag', help: 'no attention kernels' },
+  { name: 'skip-sparse24', type: 'flag', help: 'no 2:4 compressed products' },
+  { name: 'from', type: 'string', help: 'render the Real GPU section from this results file (from a device machine) instead of measuring' },
   { name: 'help', type: 'flag', help: 'this text' },
 ];
 
@@ -90,32 +99,6 @@ export function deviceShapes(quick: boolean): BenchShape[] {
 
 /** A variant the device cannot run (matmul_subgroup without the `subgroups` feature). */
 const NO_FEATURE = 'needs the subgroups feature';
-
-interface VariantResult {
-  variant: MatmulVariant;
-  /** median GPU ms per product from timestamp queries (null without them) */
-  gpuMs: number | null;
-  /** every timed run's GPU ms */
-  gpuRunsMs: number[];
-  /** median over chains: wall ms of `reps` chained products and one sync, / reps */
-  wallMs: number | null;
-  gflops: number | null;
-  peakShare: number | null;
-  skipped?: string;
-}
-
-interface ShapeResult {
-  label: string;
-  shape: string;
-  m: number;
-  k: number;
-  n: number;
-  transA: boolean;
-  transB: boolean;
-  flops: number;
-  pick: MatmulVariant;
-  variants: VariantResult[];
-}
 
 const rand = (n: number) => {
   const a = new Float32Array(n);
@@ -222,21 +205,6 @@ const randomText = (batch: number, context: number, vocab: number): ModelInput =
   return { kind: 'text', inputs: ids(batch * context), targets: ids(batch * context), batch, context };
 };
 
-interface StepResult {
-  config: GptConfig;
-  parameters: number;
-  batch: number;
-  context: number;
-  nm: string;
-  hyper: string;
-  setupS: number;
-  learnStepMs: number[];
-  learnStepMedianMs: number;
-  denseForwardMs: number[];
-  denseForwardMedianMs: number;
-  method: string;
-}
-
 async function benchStep(e: GpuEngine, quick: boolean, reps: number, log: (s: string) => void): Promise<StepResult> {
   const config: GptConfig = quick ? { ...GPT2_SMALL, nLayer: 1, nEmbd: 64, nHead: 2 } : GPT2_SMALL;
   const [batch, context] = quick ? [2, 32] : [8, 128];
@@ -296,6 +264,13 @@ async function main(): Promise<void> {
   const outPath = opts.out as string;
   const dl = new Deadline(performance.now(), limitS);
   const log = (s: string) => console.log(s);
+  if (opts.from) {
+    const x = readDevice(opts.from as string);
+    if (!x) throw new Error(`--from: no such file ${String(opts.from)}`);
+    if (resolve(opts.from as string) !== DEVICE_JSON) copyFileSync(opts.from as string, DEVICE_JSON);
+    log(`wrote bench/device.json and the Real GPU section of ${recordDevice(x)} from ${String(opts.from)}`);
+    return;
+  }
 
   const e = await nodeGpuEngine();
   const ai = e.info.adapterInfo;
@@ -305,8 +280,7 @@ async function main(): Promise<void> {
     `features: ${JSON.stringify(e.info.features)}; maxBufferSize ${e.info.limits.maxBufferSize}, maxStorageBufferBindingSize ${e.info.limits.maxStorageBufferBindingSize}`,
   );
   const cpu = isCpuAdapter(adapterText);
-  if (cpu && !opts['allow-cpu'])
-    throw new Error('the adapter is a CPU one (SwiftShader or similar): refusing to write results (pass --allow-cpu to run anyway)');
+  const measure = !cpu || !!opts['allow-cpu'];
   const peak = f32Peak(adapterText);
   log(peak ? `f32 peak: ${peak.tflops} TFLOP/s (${peak.basis})` : 'f32 peak: unknown for this adapter; no share of peak');
   const timestamps = e.info.features.timestampQuery;
@@ -316,8 +290,9 @@ async function main(): Promise<void> {
       : 'timing: no timestamp queries; wall time over chained products with one sync',
   );
 
-  const results = {
+  const results: DeviceResults = {
     date: new Date().toISOString(),
+    measured: measure,
     quick,
     cpuAdapter: cpu,
     adapter: { ...ai },
@@ -334,9 +309,10 @@ async function main(): Promise<void> {
         'GFLOP/s = 2·M·K·N / gpuMs (wallMs without timestamp queries); peakShare = GFLOP/s / f32 peak. Random f32 operands.',
       timeLimitS: limitS,
     },
-    matmul: [] as ShapeResult[],
-    attention: [] as AttentionBenchRow[],
-    step: null as StepResult | null,
+    matmul: [],
+    attention: [],
+    sparse24: [],
+    step: null,
     complete: false,
     elapsedS: 0,
   };
@@ -345,6 +321,14 @@ async function main(): Promise<void> {
     mkdirSync(dirname(outPath), { recursive: true });
     writeFileSync(outPath, JSON.stringify(results, null, 2) + '\n');
   };
+  if (!measure) {
+    write();
+    log(`the adapter is a CPU one (SwiftShader or similar): nothing measured (--allow-cpu measures anyway, to check the script)`);
+    // the section only from the default results file (a bundled copy on a device machine writes --out alone)
+    if (resolve(outPath) === DEVICE_JSON) log(`wrote ${outPath} and the Real GPU section of ${recordDevice(results)}: not measured`);
+    else log(`wrote ${outPath}`);
+    return;
+  }
   // Hard stop: a kernel that hangs still leaves the event loop running, so this fires.
   const hard = setTimeout(
     () => {
@@ -370,6 +354,14 @@ async function main(): Promise<void> {
       write();
     }
   }
+  if (!opts['skip-sparse24']) {
+    if (dl.passed) log('2:4 compressed products skipped: time limit');
+    else {
+      log('\n2:4 compressed product vs dense:');
+      results.sparse24 = await benchSparse24(e, reps, log);
+      write();
+    }
+  }
   if (!opts['skip-step']) {
     if (dl.passed) log('GPT-2 step skipped: time limit');
     else {
@@ -385,6 +377,9 @@ async function main(): Promise<void> {
   printTable(results.matmul, results.step, peak?.tflops ?? null, log);
   if (results.attention.length) log(['', ...attentionTable(results.attention)].join('\n'));
   log(`\nwrote ${outPath} (${dl.elapsedS.toFixed(0)} s)`);
+  // a CPU adapter's figures (--allow-cpu) are a check of the script, not a real GPU's: no section
+  if (!cpu && resolve(outPath) === DEVICE_JSON) log(`wrote the Real GPU section of ${recordDevice(results)}`);
+  else if (!cpu) log(`not the default results file: render it with npm run bench:device -- --from ${outPath}`);
 }
 
 function printTable(rows: ShapeResult[], step: StepResult | null, peak: number | null, log: (s: string) => void): void {

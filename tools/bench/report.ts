@@ -6,6 +6,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WasmBenchResults } from './wasm';
 import { renderWasm } from './wasm-report';
+import { readDevice, renderDevice } from './device-report';
+import { spliceSection } from './sections';
+
+export { spliceSection };
 import { CHAIN, type BenchResults, type Gpt2SmallResults, type Gpt2SmallRun, type TorchResult } from './results';
 import { geomean, median } from './timing';
 
@@ -228,23 +232,6 @@ export function renderFirstStep(x: FirstStepResults): string[] {
   ];
 }
 
-/**
- * `doc` (a PERFORMANCE.md) with its first-step section replaced by `section`, or the section put in
- * before "## Memory" (the end when there is none). Only that section changes.
- */
-export function spliceSection(doc: string, section: string[]): string {
-  const lines = doc.split('\n');
-  const start = lines.findIndex((l) => l === section[0]);
-  if (start >= 0) {
-    let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
-    if (end < 0) end = lines.length;
-    return [...lines.slice(0, start), ...section, ...lines.slice(end)].join('\n');
-  }
-  const memory = lines.findIndex((l) => l === '## Memory');
-  const at = memory >= 0 ? memory : lines.length;
-  return [...lines.slice(0, at), ...section, ...lines.slice(at)].join('\n');
-}
-
 /** Writes bench/first-step.json and that section of docs/PERFORMANCE.md (the rest untouched). */
 export function recordFirstStep(x: FirstStepResults): string {
   writeFileSync(FIRST_STEP_JSON, JSON.stringify(x, null, 2) + '\n');
@@ -400,7 +387,7 @@ export function renderReport(r: FullResults, gpt2Small?: Gpt2SmallResults | null
     '- Below 8 rows: `matvec_v4` for M ≤ 3 (a 4-row block wastes ≥ half its work); `matmul_4x4_dot` when b is transposed and K % 4 == 0; `matmul_4x4_v4` for row-major b with N % 4 == 0; `matmul_4x4` for everything else.',
   );
   L.push(
-    '- No kernel uses workgroup memory or barriers: on SwiftShader (a CPU) they cost more than they save — that is where tfjs-webgpu loses. On a real GPU a shared-memory tiled kernel would be the next variant to add.',
+    '- The kernels picked here use no workgroup memory or barriers: on SwiftShader (a CPU) they cost more than they save — that is where tfjs-webgpu loses. The variants for real GPUs (`matmul_tiled_64x64`, workgroup-memory tiles; `matmul_subgroup`, with the subgroups feature) are chosen only by the tuner on a real adapter: see "Real GPU".',
     '',
   );
 
@@ -523,6 +510,7 @@ export function renderReport(r: FullResults, gpt2Small?: Gpt2SmallResults | null
   if (firstStep) L.push(...renderFirstStep(firstStep));
   const wasmJson = join(root, 'bench/wasm.json');
   if (existsSync(wasmJson)) L.push(...renderWasm(JSON.parse(readFileSync(wasmJson, 'utf8')) as WasmBenchResults));
+  L.push(...renderDevice(readDevice()));
 
   L.push('## Memory', '');
   L.push(...memoryTable(), '');
