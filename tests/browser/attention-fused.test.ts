@@ -3,15 +3,11 @@
 // tests/node/autograd-nn.test.ts) and against the row kernels, on fresh seeded inputs. Every GPU
 // allocation starts as NaN (tests/helpers/gpu.ts), so an element a kernel forgets fails the comparison.
 import { describe, expect, it } from 'vitest';
-import { attention as attentionFn } from '../../src/autograd/fn/attention';
-import { mul } from '../../src/autograd/fn/elementwise';
-import { Tape } from '../../src/autograd/tape';
-import { param } from '../../src/autograd/tensor';
 import { CpuEngine } from '../../src/backend/cpu';
 import type { GpuEngine } from '../../src/backend/gpu';
 import { attention, attentionBackward, type AttentionOpts } from '../../src/ops/attention';
 import { FUSED_ATTENTION } from '../../src/ops/attention-fused';
-import { isNaNMask, runAttention as run } from '../helpers/attention';
+import { attentionGradThroughTape, isNaNMask, runAttention as run } from '../helpers/attention';
 import { expectClose } from '../helpers/close';
 import { getEngine } from '../helpers/gpu';
 import { randn, testSeed } from '../helpers/random';
@@ -85,19 +81,10 @@ describe('attention_fused.wgsl (attention in one pass) vs the CPU twin and the r
     const qkv = randn(B * T * 3 * C, seed + 5, 1.5),
       r = randn(B * T * C, seed + 6);
     for (const causal of [true, false]) {
-      const grads: ArrayLike<number>[] = [];
-      for (const [e, variant] of [
-        [c, undefined],
-        [g!, 'fused'],
-      ] as const) {
-        const x = param(e.upload(qkv, [B, T, 3 * C]), 'qkv');
-        const tape = new Tape(e);
-        const y = mul(tape, attentionFn(tape, x, { heads, causal, variant }), tape.constant(e.upload(r, [B, T, C])));
-        tape.backward(y);
-        grads.push(await e.read(x.grad!));
-        tape.dispose();
-        x.zeroGrad();
-      }
+      const grads = [
+        await attentionGradThroughTape(c, qkv, r, [B, T, 3 * C], { heads, causal }),
+        await attentionGradThroughTape(g!, qkv, r, [B, T, 3 * C], { heads, causal, variant: 'fused' }),
+      ];
       expectClose(grads[1], grads[0], 1e-5, `dqkv through the tape causal=${causal} seed=${seed}`);
     }
   });
